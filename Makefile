@@ -1,0 +1,48 @@
+# Alidade's developer commands. `make test` is the whole suite (what CI runs).
+GO       ?= go
+PKGS     := ./...
+FUZZTIME ?= 10s
+
+.PHONY: all build test test-short race fuzz bench fmt vet lint clean
+
+all: build
+
+build:
+	$(GO) build -o bin/alidade ./cmd/alidade
+
+## test: the whole suite — unit, conformance, integration (real binary, kill -9), race, short fuzzing.
+test: vet
+	$(GO) test -count=1 -timeout 20m $(PKGS)
+	$(GO) test -count=1 -race -timeout 20m ./internal/ingest/ ./internal/auth/ ./internal/telemetry/ ./internal/query/ ./internal/point/
+	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)
+
+## test-short: the fast unit tests only.
+test-short:
+	$(GO) test -short -count=1 $(PKGS)
+
+## fuzz: run every fuzz target for FUZZTIME each.
+fuzz:
+	@set -e; for pkg in ./internal/point ./internal/query; do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+## bench: Go benchmarks of the hot paths, then the end-to-end `alidade bench`.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+	$(GO) run ./cmd/alidade bench
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet $(PKGS)
+
+lint: vet
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@latest $(PKGS)
+
+clean:
+	rm -rf bin alidade-data

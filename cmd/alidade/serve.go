@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/alidade/alidade/internal/auth"
+	"github.com/alidade/alidade/internal/ingest"
+	"github.com/alidade/alidade/internal/meta"
+	"github.com/alidade/alidade/internal/server"
+	"github.com/alidade/alidade/internal/store/duckdb"
+)
+
+type serveFlags struct {
+	listen, dataDir, retention, logLevel, logFormat string
+	memoryLimit, maxBody, maxPoints, queueSize      string
+	queryTimeout, retentionEvery                    string
+}
+
+func runServe(ctx context.Context, args []string) error {
+	var f serveFlags
+	fs := newFlagSet("serve", "serve [flags]")
+	fs.group("Server")
+	fs.str(&f.listen, "listen", "ALIDADE_LISTEN", "127.0.0.1:8080", "address to listen on")
+	fs.str(&f.logLevel, "log-level", "ALIDADE_LOG_LEVEL", "info", "debug, info, warn or error")
+	fs.str(&f.logFormat, "log-format", "ALIDADE_LOG_FORMAT", "text", "text or json")
+	fs.group("Storage")
+	fs.str(&f.dataDir, "data-dir", "ALIDADE_DATA_DIR", "./alidade-data", "directory holding the embedded store")
+	fs.str(&f.retention, "retention", "ALIDADE_RETENTION", "90d", "default retention of points (e.g. 30d, 720h)")
+	fs.str(&f.retentionEvery, "retention-interval", "ALIDADE_RETENTION_INTERVAL", "10m", "how often expired data is removed")
+	fs.str(&f.memoryLimit, "memory-limit", "ALIDADE_MEMORY_LIMIT", "1GB", "memory limit of the embedded DuckDB")
+	fs.group("Limits")
+	fs.str(&f.maxBody, "max-body", "ALIDADE_MAX_BODY", "10MB", "largest write body after decompression")
+	fs.str(&f.maxPoints, "max-points-per-request", "ALIDADE_MAX_POINTS_PER_REQUEST", "1000000", "most points in one write body")
+	fs.str(&f.queueSize, "queue-size", "ALIDADE_QUEUE_SIZE", "256MB", "memory for writes awaiting commit; past it writes get 429")
+	fs.str(&f.queryTimeout, "query-timeout", "ALIDADE_QUERY_TIMEOUT", "30s", "longest a query may run")
+	fs.footer = "\nEnvironment only:\n  ALIDADE_ROOT_KEY           the instance root key (manages projects); generated and printed on first start when unset\n"
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return &usageError{msg: fmt.Sprintf("unexpected argument %q\nTry: alidade serve --help", fs.Arg(0))}
+	}
+
+	log, err := newLogger(f.logLevel, f.logFormat, os.Stderr)
+	if err != nil {
+		return &usageError{msg: err.Error()}
+	}
+	sopts := server.DefaultOptions()
+	sopts.Listen = f.listen
+	sopts.Version = version
+	sopts.Logger = log
+	if sopts.Retention, err = server.ParseDuration(f.retention); err != nil {
+		return &usageError{msg: "--retention: " + err.Error()}
+	}
+	if sopts.QueryTimeout, err = server.ParseDuration(f.queryTimeout); err != nil {
+		return &usageError{msg: "--query-timeout: " + err.Error()}
+	}
+	retentionEvery, err := server.ParseDuration(f.retentionEvery)
+	if err != nil || retentionEvery <= 0 {
+		return &usageError{msg: fmt.Sprintf("--retention-interval: invalid duration %q", f.retentionEvery)}
+	}
+	if sopts.MaxBodyBytes, err = parseBytes(f.maxBody); err != nil {
+		return &usageError{msg: "--max-body: " + err.Error()}
+	}
+	if sopts.MaxPointsPerRequest, err = strconv.Atoi(f.maxPoints); err != nil || sopts.MaxPointsPerRequest < 1 {
+		return &usageError{msg: fmt.Sprintf("--max-points-per-request: %q is not a positive number", f.maxPoints)}
+	}
+	iopts := ingest.DefaultOptions()
+	iopts.Logger = log
+	if iopts.QueueBytes, err = parseBytes(f.queueSize); err != nil {
+		return &usageError{msg: "--queue-size: " + err.Error()}
+	}
+	dopts := duckdb.DefaultOptions()
+	dopts.Dir, dopts.MemoryLimit, dopts.Logger = f.dataDir, f.memoryLimit, log
+
+	st, err := duckdb.Open(ctx, dopts)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error("close store", "err", err)
+		}
+	}()
+	boot, err := server.Prepare(ctx, st, os.Getenv("ALIDADE_ROOT_KEY"))
+	if err != nil {
+		return err
+	}
+	au, err := auth.New(ctx, st, boot.RootHash)
+	if err != nil {
+		return err
+	}
+	var pipe *ingest.Pipeline
+	metrics := server.NewMetrics(func() int64 { return pipe.QueuedBytes() }, st.SizeBytes)
+	iopts.OnCommit = metrics.ObserveCommit
+	if pipe, err = ingest.New(st, iopts); err != nil {
+		return err
+	}
+	srv, err := server.New(sopts, st, au, pipe, st, metrics)
+	if err != nil {
+		return err
+	}
+	pipe.Start()
+	if err := srv.Start(); err != nil {
+		_ = pipe.Close(context.Background())
+		return err
+	}
+	printBanner(os.Stdout, "http://"+srv.Addr(), boot)
+	log.Info("alidade serving", "addr", srv.Addr(), "data_dir", f.dataDir, "version", version)
+
+	go st.ExpireEvery(ctx, retentionEvery, sopts.Retention)
+
+	<-ctx.Done()
+	log.Info("shutting down: refusing new writes, committing accepted ones")
+	stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Close(stopCtx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	if err := pipe.Close(stopCtx); err != nil {
+		return err
+	}
+	log.Info("stopped cleanly")
+	return nil
+}
+
+func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	o := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, o)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, o)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: use text or json", format)
+}
+
+// parseBytes parses 10MB, 512KB, 1GB or a plain number of bytes.
+func parseBytes(s string) (int64, error) {
+	u := strings.ToUpper(strings.TrimSpace(s))
+	mult := int64(1)
+	for _, x := range []struct {
+		suffix string
+		m      int64
+	}{{"GB", 1 << 30}, {"MB", 1 << 20}, {"KB", 1 << 10}, {"B", 1}} {
+		if n, ok := strings.CutSuffix(u, x.suffix); ok {
+			u, mult = strings.TrimSpace(n), x.m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(u, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("invalid size %q: use e.g. 10MB, 512KB or 1GB", s)
+	}
+	return n * mult, nil
+}
+
+func printBanner(w io.Writer, url string, b *server.Bootstrap) {
+	if !b.FirstStart {
+		fmt.Fprintf(w, "Alidade is listening on %s (keys were shown on first start; create more with 'alidade keys create').\n", url)
+		return
+	}
+	line := strings.Repeat("=", 78)
+	fmt.Fprintf(w, "%s\n Alidade is running at %s\n\n First start: project %q (id %d) was created with these keys.\n They are shown only now; store them safely.\n\n", line, url, b.Project.Name, b.Project.ID)
+	for _, k := range meta.Kinds {
+		fmt.Fprintf(w, "   %-7s key  %s\n", k, b.Keys[k])
+	}
+	if b.RootKey != "" {
+		fmt.Fprintf(w, "   root    key  %s   (manages projects; set ALIDADE_ROOT_KEY to choose your own)\n", b.RootKey)
+	} else {
+		fmt.Fprintf(w, "   root    key  taken from ALIDADE_ROOT_KEY\n")
+	}
+	fmt.Fprintf(w, `
+ Write a point:
+   curl -X POST %[1]s/api/v1/datasets/requests/points \
+     -H 'Authorization: Bearer %[2]s' \
+     -d '{"index":"/api/chat","blobs":["/api/chat","GET"],"doubles":[12.5,200]}'
+
+ Query it:
+   curl -X POST %[1]s/api/v1/query \
+     -H 'Authorization: Bearer %[3]s' \
+     -d '{"dataset":"requests","range":"1h","groupBy":["index1"],"aggregations":{"n":{"type":"count"},"avg":{"type":"avg","field":"double1"}}}'
+%[4]s
+`, url, b.Keys[meta.KindWrite], b.Keys[meta.KindRead], line)
+}

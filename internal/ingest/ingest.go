@@ -1,0 +1,212 @@
+// Package ingest owns the write path between a decoded request and the store:
+// a bounded queue of batches and a single committer that commits everything
+// queued in one group commit, then acknowledges each batch. An acknowledged
+// batch is durable. It does not decode, authenticate or know HTTP.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/alidade/alidade/internal/point"
+	"github.com/alidade/alidade/internal/store"
+)
+
+// Errors Submit returns; the server maps ErrOverloaded to 429 and ErrClosed to 503.
+var (
+	ErrOverloaded = errors.New("ingest queue is full")
+	ErrClosed     = errors.New("server is shutting down; not accepting writes")
+)
+
+// Appender commits batches durably. It is called from one goroutine.
+type Appender interface {
+	Append(ctx context.Context, batches []store.Batch) error
+}
+
+// Options configure the pipeline.
+type Options struct {
+	// QueueBytes bounds the memory held by queued batches (request bytes plus
+	// a per-point overhead). Submits past it fail with ErrOverloaded.
+	QueueBytes int64
+	// MaxCommitPoints bounds one group commit.
+	MaxCommitPoints int
+	// OnCommit, when set, observes each commit.
+	OnCommit func(points int, d time.Duration, err error)
+	Logger   *slog.Logger
+}
+
+// DefaultOptions returns a 256 MB queue and commits of up to 500k points.
+func DefaultOptions() Options {
+	return Options{QueueBytes: 256 << 20, MaxCommitPoints: 500_000}
+}
+
+// Validate checks the options.
+func (o *Options) Validate() error {
+	if o.QueueBytes <= 0 {
+		return fmt.Errorf("queue size must be positive, got %d bytes", o.QueueBytes)
+	}
+	if o.MaxCommitPoints <= 0 {
+		return fmt.Errorf("max commit points must be positive, got %d", o.MaxCommitPoints)
+	}
+	return nil
+}
+
+// PointOverhead is the memory a queued point costs beyond its request bytes.
+const PointOverhead = 96
+
+type pending struct {
+	batch store.Batch
+	cost  int64
+	done  chan error
+}
+
+// Pipeline is the bounded queue and its committer.
+type Pipeline struct {
+	app  Appender
+	opts Options
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	queue   []*pending
+	queued  int64 // cost of queue
+	closing bool
+	stopped chan struct{}
+}
+
+// New makes a pipeline; Start runs its committer.
+func New(app Appender, opts Options) (*Pipeline, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	p := &Pipeline{app: app, opts: opts, log: log, stopped: make(chan struct{})}
+	p.cond = sync.NewCond(&p.mu)
+	return p, nil
+}
+
+// Start runs the committer until Close.
+func (p *Pipeline) Start() {
+	go p.run()
+}
+
+// Submit queues a project's points and waits until they are durable. size is
+// the request bytes the points were decoded from (they may share its memory).
+// A full queue fails at once with ErrOverloaded; nothing is queued then.
+func (p *Pipeline) Submit(ctx context.Context, project int64, pts []point.Point, size int) error {
+	if len(pts) == 0 {
+		return nil
+	}
+	it := &pending{
+		batch: store.Batch{Project: project, Points: pts},
+		cost:  int64(size) + int64(len(pts))*PointOverhead,
+		done:  make(chan error, 1),
+	}
+	p.mu.Lock()
+	if p.closing {
+		p.mu.Unlock()
+		return ErrClosed
+	}
+	// A batch larger than the whole queue is still taken when the queue is
+	// empty, so that no valid request is refused forever.
+	if p.queued > 0 && p.queued+it.cost > p.opts.QueueBytes {
+		p.mu.Unlock()
+		return ErrOverloaded
+	}
+	p.queue = append(p.queue, it)
+	p.queued += it.cost
+	p.cond.Signal()
+	p.mu.Unlock()
+
+	select {
+	case err := <-it.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// QueuedBytes returns the cost of what waits to be committed.
+func (p *Pipeline) QueuedBytes() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.queued
+}
+
+// Full reports whether the queue is at least 90% full.
+func (p *Pipeline) Full() bool {
+	return p.QueuedBytes()*10 >= p.opts.QueueBytes*9
+}
+
+// Close stops intake, commits everything already accepted, and returns when
+// the committer has finished or ctx ends.
+func (p *Pipeline) Close(ctx context.Context) error {
+	p.mu.Lock()
+	p.closing = true
+	p.cond.Signal()
+	p.mu.Unlock()
+	select {
+	case <-p.stopped:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("ingest: stop before the queue drained: %w", ctx.Err())
+	}
+}
+
+func (p *Pipeline) run() {
+	defer close(p.stopped)
+	for {
+		p.mu.Lock()
+		for len(p.queue) == 0 && !p.closing {
+			p.cond.Wait()
+		}
+		if len(p.queue) == 0 && p.closing {
+			p.mu.Unlock()
+			return
+		}
+		take, points := 0, 0
+		for take < len(p.queue) && (take == 0 || points+len(p.queue[take].batch.Points) <= p.opts.MaxCommitPoints) {
+			points += len(p.queue[take].batch.Points)
+			take++
+		}
+		group := make([]*pending, take)
+		copy(group, p.queue)
+		clear(p.queue[:take])
+		p.queue = p.queue[take:]
+		p.mu.Unlock()
+
+		p.commit(group, points)
+	}
+}
+
+func (p *Pipeline) commit(group []*pending, points int) {
+	batches := make([]store.Batch, len(group))
+	var cost int64
+	for i, it := range group {
+		batches[i] = it.batch
+		cost += it.cost
+	}
+	start := time.Now()
+	err := p.app.Append(context.Background(), batches)
+	if p.opts.OnCommit != nil {
+		p.opts.OnCommit(points, time.Since(start), err)
+	}
+	if err != nil {
+		p.log.Error("commit failed", "points", points, "err", err)
+		err = fmt.Errorf("commit: %w", err)
+	}
+	p.mu.Lock()
+	p.queued -= cost
+	p.mu.Unlock()
+	for _, it := range group {
+		it.done <- err
+	}
+}

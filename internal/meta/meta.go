@@ -1,0 +1,95 @@
+// Package meta owns Alidade's metadata model: projects, API keys and datasets
+// (with their schemas and retention). It defines the records and the errors a
+// metadata store returns; it holds no storage code and no secrets in clear.
+package meta
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/alidade/alidade/internal/point"
+)
+
+// KeyKind is what a key may do.
+type KeyKind string
+
+const (
+	// KindPublic keys are for browsers and Sentry DSNs: write-only, origin-checked.
+	KindPublic KeyKind = "public"
+	// KindWrite keys are for server SDKs.
+	KindWrite KeyKind = "write"
+	// KindRead keys run queries and tail.
+	KindRead KeyKind = "read"
+	// KindAdmin keys manage a project's keys, schemas and alert rules.
+	KindAdmin KeyKind = "admin"
+)
+
+// Kinds lists every key kind in the order they are shown.
+var Kinds = []KeyKind{KindPublic, KindWrite, KindRead, KindAdmin}
+
+// ParseKind validates a key kind.
+func ParseKind(s string) (KeyKind, error) {
+	for _, k := range Kinds {
+		if string(k) == s {
+			return k, nil
+		}
+	}
+	return "", fmt.Errorf("unknown key kind %q: use public, write, read or admin", s)
+}
+
+// Project is a tenant.
+type Project struct {
+	ID      int64     `json:"id"`
+	Name    string    `json:"name"`
+	Created time.Time `json:"created"`
+}
+
+// Key is an API key record. Hash is the SHA-256 of the secret; the secret
+// itself is never stored.
+type Key struct {
+	ID        int64     `json:"id"`
+	ProjectID int64     `json:"project_id"`
+	Kind      KeyKind   `json:"kind"`
+	Name      string    `json:"name"`
+	Prefix    string    `json:"prefix"` // the first characters of the secret, to recognise it
+	Hash      []byte    `json:"-"`
+	Created   time.Time `json:"created"`
+}
+
+// Dataset is a named stream of points in a project.
+type Dataset struct {
+	ProjectID int64         `json:"-"`
+	Name      string        `json:"name"`
+	Schema    *point.Schema `json:"schema,omitempty"`
+	// Retention overrides the server's default when non-zero.
+	Retention time.Duration `json:"-"`
+	Created   time.Time     `json:"created"`
+}
+
+// DatasetStats are a dataset's figures over the points stored.
+type DatasetStats struct {
+	Points int64 `json:"points"`
+	First  int64 `json:"first"` // Unix ms; 0 when empty
+	Last   int64 `json:"last"`
+}
+
+// Errors a metadata store returns.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrExists   = errors.New("already exists")
+)
+
+// ValidateProjectName checks a project name: 1–64 bytes of letters, digits, '-', '_' or '.'.
+func ValidateProjectName(name string) error {
+	if name == "" || len(name) > 64 {
+		return fmt.Errorf("project name must be 1 to 64 characters, got %d", len(name))
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return fmt.Errorf("project name %q has %q; use letters, digits, '-', '_' and '.'", name, rune(c))
+		}
+	}
+	return nil
+}

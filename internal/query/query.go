@@ -1,0 +1,106 @@
+// Package query owns Alidade's structured query (the seed's
+// MetricsAggregator.query): it parses and validates the JSON request, resolves
+// field names through dataset schemas, splits a query into one Sub per dataset
+// it reads, hands each Sub to a backend Executor, and merges, orders and limits
+// the rows. It never prints backend SQL: backends do that from a Sub.
+package query
+
+import (
+	"context"
+
+	"github.com/alidade/alidade/internal/point"
+)
+
+// Op is a filter operator.
+type Op string
+
+const (
+	OpEq         Op = "="
+	OpNe         Op = "!="
+	OpLt         Op = "<"
+	OpLe         Op = "<="
+	OpGt         Op = ">"
+	OpGe         Op = ">="
+	OpIn         Op = "in"
+	OpNotIn      Op = "not_in"
+	OpContains   Op = "contains"
+	OpStartsWith Op = "starts_with"
+)
+
+// Filter is one resolved condition. Value is a string for index and blob
+// fields and a float64 for numeric fields (for timestamp: Unix ms); for in and
+// not_in it is a []string or []float64 of at least one element.
+type Filter struct {
+	Field point.Field
+	Op    Op
+	Value any
+}
+
+// AggType is an aggregation function.
+type AggType string
+
+const (
+	AggCount      AggType = "count"
+	AggSum        AggType = "sum"
+	AggAvg        AggType = "avg"
+	AggMin        AggType = "min"
+	AggMax        AggType = "max"
+	AggPercentage AggType = "percentage"
+	AggQuantile   AggType = "quantile"
+	AggQuantiles  AggType = "quantiles"
+	AggUniq       AggType = "uniq"
+)
+
+// Agg is one resolved aggregation inside a Sub.
+//
+// Semantics, all honouring the sample interval w of each point:
+// count = Σw; sum = Σw·x; avg = Σw·x / Σw; min, max plain; percentage =
+// 100·Σw[filter] / Σw over the Sub's rows (its Filter is the numerator's
+// condition, not a restriction); quantile and quantiles are weighted
+// quantiles of x; uniq counts distinct values of x. For every type but
+// percentage, Filter restricts the rows the aggregation sees.
+type Agg struct {
+	Type   AggType
+	Field  point.Field // unused by count and percentage
+	Q      float64     // quantile
+	Qs     []float64   // quantiles
+	Filter []Filter
+}
+
+// Sub is the part of a query that one dataset answers: what a backend executes.
+// Rows are the project's points of Dataset with From <= timestamp < To that
+// pass every Filter.
+type Sub struct {
+	Project  int64
+	Dataset  string
+	From, To int64 // Unix ms
+	Filter   []Filter
+	GroupBy  []point.Field
+	Interval int64 // bucket width in ms; 0 means no time buckets
+	Aggs     []Agg
+	// MaxGroups bounds the rows a backend may return; exceeding it is an error.
+	MaxGroups int
+}
+
+// SubRow is one group of a Sub's answer.
+type SubRow struct {
+	// Groups holds one value per GroupBy field: string for index and blobs,
+	// float64 for numeric fields.
+	Groups []any
+	// Bucket is the start of the time bucket in Unix ms (0 when Interval is 0).
+	Bucket int64
+	// Values holds one value per Agg: float64, or []float64 for quantiles
+	// (in the order of Qs), or nil where the aggregation saw no rows.
+	Values []any
+}
+
+// SubResult is a backend's answer to a Sub.
+type SubResult struct {
+	Rows        []SubRow
+	RowsScanned int64 // points in range that passed the Sub's Filter
+}
+
+// Executor answers Subs; each store backend implements it.
+type Executor interface {
+	Execute(ctx context.Context, s *Sub) (*SubResult, error)
+}

@@ -1,0 +1,185 @@
+package server
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/alidade/alidade/internal/ingest"
+	"github.com/alidade/alidade/internal/point"
+)
+
+// writeResponse is the answer to a write.
+type writeResponse struct {
+	Accepted int               `json:"accepted"`
+	Rejected []point.Rejection `json:"rejected"`
+}
+
+var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// errBodyTooLarge names the limit that was exceeded.
+type errBodyTooLarge struct{ limit int64 }
+
+func (e *errBodyTooLarge) Error() string {
+	return fmt.Sprintf("request body is over the %d-byte limit (%s after decompression); split the batch", e.limit, humanBytes(e.limit))
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// readBody reads a body, gunzipping it when Content-Encoding says so, into
+// buf, refusing more than limit bytes before or after decompression.
+func readBody(r *http.Request, buf *bytes.Buffer, limit int64) error {
+	var src io.Reader = io.LimitReader(r.Body, limit+1)
+	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(src)
+		if err != nil {
+			return fmt.Errorf("gzip body: %w", err)
+		}
+		defer zr.Close()
+		src = io.LimitReader(zr, limit+1)
+	default:
+		return fmt.Errorf("unsupported Content-Encoding %q; send gzip or identity", enc)
+	}
+	if r.ContentLength > limit {
+		return &errBodyTooLarge{limit}
+	}
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength))
+	}
+	n, err := buf.ReadFrom(src)
+	if err != nil {
+		return fmt.Errorf("read body: %w", err)
+	}
+	if n > limit {
+		return &errBodyTooLarge{limit}
+	}
+	return nil
+}
+
+func (s *Server) handleWritePoints(w http.ResponseWriter, r *http.Request) {
+	p := principal(r)
+	dataset := r.PathValue("dataset")
+	if dataset != "" {
+		if err := point.ValidateDatasetName(dataset); err != nil {
+			writeError(w, r, http.StatusBadRequest, "bad_dataset", err.Error())
+			return
+		}
+	}
+	buf := bodyPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	recycle := true
+	defer func() {
+		// The decoded points share the body's memory; a write abandoned
+		// before its commit may still be queued, so its buffer is dropped.
+		if recycle && buf.Cap() <= 4*int(s.opts.MaxBodyBytes) {
+			bodyPool.Put(buf)
+		}
+	}()
+	if err := readBody(r, buf, s.opts.MaxBodyBytes); err != nil {
+		var tooLarge *errBodyTooLarge
+		if errors.As(err, &tooLarge) {
+			writeError(w, r, http.StatusRequestEntityTooLarge, "body_too_large", err.Error())
+			return
+		}
+		writeError(w, r, http.StatusBadRequest, "bad_body", err.Error())
+		return
+	}
+	now := time.Now()
+	pts, rejected, err := point.Decode(buf.Bytes(), point.FormatFromContentType(r.Header.Get("Content-Type")), point.DecodeOptions{
+		Dataset:      dataset,
+		Schema:       func(ds string) *point.Schema { return s.store.Schema(p.Project, ds) },
+		Now:          now.UnixMilli(),
+		MinTimestamp: now.Add(-s.opts.Retention).UnixMilli(),
+		MaxTimestamp: now.Add(s.opts.FutureSkew).UnixMilli(),
+		MaxPoints:    s.opts.MaxPointsPerRequest,
+	})
+	if err != nil {
+		s.countRejected("bad_body", 1)
+		writeError(w, r, http.StatusBadRequest, "bad_body", err.Error())
+		return
+	}
+	for _, rj := range rejected {
+		s.countRejected(rejectReason(rj.Error), 1)
+	}
+	if rejected == nil {
+		rejected = []point.Rejection{}
+	}
+	if len(pts) == 0 {
+		msg := "the batch has no valid point"
+		if len(rejected) == 0 {
+			msg = "the body holds no point"
+		} else {
+			msg += "; the first error: position " + fmt.Sprint(rejected[0].Position) + ": " + rejected[0].Error
+		}
+		writeJSON(w, http.StatusBadRequest, map[string]any{
+			"error":    map[string]string{"code": "no_valid_points", "message": msg, "request_id": requestID(r)},
+			"accepted": 0,
+			"rejected": rejected,
+		})
+		return
+	}
+	if err := s.ingest.Submit(r.Context(), p.Project, pts, buf.Len()); err != nil {
+		switch {
+		case errors.Is(err, ingest.ErrOverloaded):
+			s.countRejected("overloaded", uint64(len(pts)))
+			w.Header().Set("Retry-After", "1")
+			writeError(w, r, http.StatusTooManyRequests, "overloaded",
+				"the ingest queue is full; retry after 1 second with backoff (nothing in this request was stored)")
+		case errors.Is(err, ingest.ErrClosed):
+			w.Header().Set("Retry-After", "5")
+			writeError(w, r, http.StatusServiceUnavailable, "shutting_down", err.Error()+" (nothing in this request was stored)")
+		default:
+			recycle = false
+			s.log.Error("write failed", "id", requestID(r), "points", len(pts), "err", err)
+			writeError(w, r, http.StatusInternalServerError, "commit_failed",
+				"the points could not be committed; retry (request id "+requestID(r)+")")
+		}
+		return
+	}
+	if s.metrics != nil {
+		s.metrics.PointsAccepted.Add(uint64(len(pts)))
+	}
+	writeJSON(w, http.StatusOK, writeResponse{Accepted: len(pts), Rejected: rejected})
+}
+
+func (s *Server) countRejected(reason string, n uint64) {
+	if s.metrics != nil {
+		s.metrics.PointsRejected.AddWith(reason, n)
+	}
+}
+
+// rejectReason buckets a rejection message into a metric label.
+func rejectReason(msg string) string {
+	for _, r := range []struct{ needle, reason string }{
+		{"index", "index"},
+		{"UTF-8", "utf8"},
+		{"finite", "not_finite"},
+		{"blobs total", "blob_size"},
+		{"blobs;", "too_many_blobs"},
+		{"doubles;", "too_many_doubles"},
+		{"timestamp", "timestamp"},
+		{"dataset", "dataset"},
+		{"field", "field"},
+	} {
+		if strings.Contains(msg, r.needle) {
+			return r.reason
+		}
+	}
+	return "invalid"
+}

@@ -1,0 +1,184 @@
+// Package server owns Alidade's HTTP surface: routing, authentication and
+// scoping of every request to its key's project, body limits, error shapes,
+// request logs and self-metrics. It decodes requests with package point and
+// query, hands writes to the ingest pipeline and reads to the query engine;
+// it never prints SQL and never sees a stored secret.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/alidade/alidade/internal/auth"
+	"github.com/alidade/alidade/internal/ingest"
+	"github.com/alidade/alidade/internal/meta"
+	"github.com/alidade/alidade/internal/point"
+	"github.com/alidade/alidade/internal/query"
+)
+
+// Options configure the server.
+type Options struct {
+	Listen string
+	// MaxBodyBytes bounds a request body after decompression.
+	MaxBodyBytes int64
+	// MaxQueryBytes bounds a query request body.
+	MaxQueryBytes int64
+	// Retention is the default retention: timestamps older are refused.
+	Retention time.Duration
+	// FutureSkew is how far ahead of the server's clock a timestamp may be.
+	FutureSkew time.Duration
+	// QueryTimeout bounds one query.
+	QueryTimeout time.Duration
+	// MaxPointsPerRequest bounds the points in one body.
+	MaxPointsPerRequest int
+	Version             string
+	Logger              *slog.Logger
+}
+
+// DefaultOptions returns the documented defaults.
+func DefaultOptions() Options {
+	return Options{
+		Listen:              "127.0.0.1:8080",
+		MaxBodyBytes:        10 << 20,
+		MaxQueryBytes:       1 << 20,
+		Retention:           90 * 24 * time.Hour,
+		FutureSkew:          5 * time.Minute,
+		QueryTimeout:        30 * time.Second,
+		MaxPointsPerRequest: 1_000_000,
+	}
+}
+
+// Validate checks the options.
+func (o *Options) Validate() error {
+	if o.Listen == "" {
+		return errors.New("listen address is empty")
+	}
+	if o.MaxBodyBytes <= 0 || o.MaxQueryBytes <= 0 {
+		return errors.New("body limits must be positive")
+	}
+	if o.Retention <= 0 {
+		return fmt.Errorf("retention must be positive, got %v", o.Retention)
+	}
+	if o.QueryTimeout <= 0 {
+		return fmt.Errorf("query timeout must be positive, got %v", o.QueryTimeout)
+	}
+	return nil
+}
+
+// Store is what the server needs of the store beyond ingest and query.
+type Store interface {
+	Ping(ctx context.Context) error
+	SizeBytes() int64
+
+	CreateProject(ctx context.Context, name string) (*meta.Project, error)
+	Projects(ctx context.Context) ([]meta.Project, error)
+	CreateKey(ctx context.Context, k *meta.Key) error
+	Keys(ctx context.Context, project int64) ([]meta.Key, error)
+	RevokeKey(ctx context.Context, project, id int64) error
+
+	Schema(project int64, dataset string) *point.Schema
+	Dataset(project int64, dataset string) *meta.Dataset
+	Datasets(project int64) []meta.Dataset
+	DatasetStats(ctx context.Context, project int64, dataset string) (meta.DatasetStats, error)
+	SetSchema(ctx context.Context, project int64, dataset string, s *point.Schema) error
+	SetRetention(ctx context.Context, project int64, dataset string, d time.Duration) error
+}
+
+// Server is Alidade's HTTP server.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	store   Store
+	auth    *auth.Authenticator
+	ingest  *ingest.Pipeline
+	queries *query.Engine
+	metrics *Metrics
+	http    *http.Server
+	ln      net.Listener
+}
+
+// New builds a server; Start listens.
+func New(opts Options, st Store, au *auth.Authenticator, pipe *ingest.Pipeline, exec query.Executor, m *Metrics) (*Server, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s := &Server{opts: opts, log: log, store: st, auth: au, ingest: pipe, metrics: m}
+	s.queries = &query.Engine{Exec: exec, Schemas: st.Schema, Now: time.Now}
+	s.http = &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      opts.QueryTimeout + time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// Start listens and serves in the background.
+func (s *Server) Start() error {
+	ln, err := net.Listen("tcp", s.opts.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.opts.Listen, err)
+	}
+	s.ln = ln
+	go func() {
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("http server stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// Addr returns the address the server listens on.
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return s.opts.Listen
+	}
+	return s.ln.Addr().String()
+}
+
+// Close stops accepting requests and waits for those in flight.
+func (s *Server) Close(ctx context.Context) error {
+	return s.http.Shutdown(ctx)
+}
+
+// Handler returns the routed handler with its middleware.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.handleHealthz)
+	mux.HandleFunc("GET /readyz", s.handleReadyz)
+	mux.HandleFunc("GET /metrics", s.handleMetrics)
+
+	mux.HandleFunc("POST /api/v1/points", s.withKey(s.handleWritePoints, meta.KindWrite, meta.KindAdmin))
+	mux.HandleFunc("POST /api/v1/datasets/{dataset}/points", s.withKey(s.handleWritePoints, meta.KindWrite, meta.KindAdmin))
+	mux.HandleFunc("POST /api/v1/query", s.withKey(s.handleQuery, meta.KindRead, meta.KindAdmin))
+
+	mux.HandleFunc("GET /api/v1/datasets", s.withKey(s.handleListDatasets, meta.KindRead, meta.KindAdmin, meta.KindWrite))
+	mux.HandleFunc("GET /api/v1/datasets/{dataset}", s.withKey(s.handleGetDataset, meta.KindRead, meta.KindAdmin, meta.KindWrite))
+	mux.HandleFunc("PATCH /api/v1/datasets/{dataset}", s.withKey(s.handlePatchDataset, meta.KindAdmin))
+	mux.HandleFunc("GET /api/v1/datasets/{dataset}/schema", s.withKey(s.handleGetSchema, meta.KindRead, meta.KindAdmin, meta.KindWrite))
+	mux.HandleFunc("PUT /api/v1/datasets/{dataset}/schema", s.withKey(s.handlePutSchema, meta.KindAdmin))
+
+	mux.HandleFunc("POST /api/v1/projects", s.withRoot(s.handleCreateProject))
+	mux.HandleFunc("GET /api/v1/projects", s.withRoot(s.handleListProjects))
+	mux.HandleFunc("POST /api/v1/keys", s.withKey(s.handleCreateKey, meta.KindAdmin))
+	mux.HandleFunc("GET /api/v1/keys", s.withKey(s.handleListKeys, meta.KindAdmin))
+	mux.HandleFunc("DELETE /api/v1/keys/{id}", s.withKey(s.handleRevokeKey, meta.KindAdmin))
+
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, http.StatusNotFound, "not_found", fmt.Sprintf("no route for %s %s; see the API reference in the README", r.Method, r.URL.Path))
+	})
+	return s.observe(s.recoverPanics(mux))
+}

@@ -1,0 +1,326 @@
+// Package duckdb is Alidade's embedded store: metadata (projects, keys,
+// datasets) in one DuckDB file and points in one DuckDB file per UTC day, so
+// that expiring a day frees its disk space by deleting a file. Each day file
+// holds one table per dataset name (rows of every project, tagged by a project
+// column), with only the blob and double columns that dataset has used.
+//
+// It owns the physical layout and the SQL it prints; it does not know HTTP,
+// keys in clear, or the query JSON.
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/alidade/alidade/internal/meta"
+)
+
+// Options configure the store.
+type Options struct {
+	// Dir is the data directory; created when missing.
+	Dir string
+	// MemoryLimit is DuckDB's memory limit, e.g. "1GB". Empty leaves DuckDB's default.
+	MemoryLimit string
+	// Threads is DuckDB's thread count; 0 means the number of CPUs.
+	Threads int
+	Logger  *slog.Logger
+}
+
+// DefaultOptions returns options for a store in ./alidade-data.
+func DefaultOptions() Options {
+	return Options{Dir: "./alidade-data", MemoryLimit: "1GB"}
+}
+
+// Validate checks the options.
+func (o *Options) Validate() error {
+	if o.Dir == "" {
+		return errors.New("data directory is empty")
+	}
+	if o.Threads < 0 {
+		return fmt.Errorf("threads must be >= 0, got %d", o.Threads)
+	}
+	return nil
+}
+
+const dayMs = 24 * 60 * 60 * 1000
+
+// width is how many blob and double columns a day table has.
+type width struct{ blobs, doubles int }
+
+// partition is one attached day file.
+type partition struct {
+	day    int64  // days since the Unix epoch
+	alias  string // catalog name, e.g. p20261127
+	path   string
+	tables map[string]width // dataset -> columns present
+}
+
+// Store is the DuckDB backend.
+type Store struct {
+	opts      Options
+	log       *slog.Logger
+	connector *duckdb.Connector
+	db        *sql.DB
+
+	// wconn is the single writer connection; appenders live on it.
+	wmu       sync.Mutex
+	wconn     *sql.Conn
+	appenders map[string]*tableAppender // alias.dataset
+
+	pmu   sync.RWMutex
+	parts map[int64]*partition
+	// widths is the widest each dataset has been, used for new day tables.
+	widths map[string]width
+
+	metaMu   sync.Mutex
+	datasets map[dsKey]*meta.Dataset
+}
+
+type dsKey struct {
+	project int64
+	name    string
+}
+
+// Open opens or creates the store in opts.Dir.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if err := os.MkdirAll(filepath.Join(opts.Dir, "points"), 0o750); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	threads := opts.Threads
+	if threads == 0 {
+		threads = runtime.NumCPU()
+	}
+	path := filepath.Join(opts.Dir, "alidade.duckdb")
+	connector, err := duckdb.NewConnector(path, func(execer driver.ExecerContext) error {
+		stmts := []string{fmt.Sprintf("SET threads = %d", threads)}
+		if opts.MemoryLimit != "" {
+			stmts = append(stmts, "SET memory_limit = '"+strings.ReplaceAll(opts.MemoryLimit, "'", "")+"'")
+		}
+		for _, s := range stmts {
+			if _, err := execer.ExecContext(ctx, s, nil); err != nil {
+				return fmt.Errorf("%s: %w", s, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w (is another alidade using this data directory?)", path, err)
+	}
+	s := &Store{
+		opts:      opts,
+		log:       log,
+		connector: connector,
+		db:        sql.OpenDB(connector),
+		appenders: map[string]*tableAppender{},
+		parts:     map[int64]*partition{},
+		widths:    map[string]width{},
+		datasets:  map[dsKey]*meta.Dataset{},
+	}
+	if err := s.init(ctx); err != nil {
+		s.db.Close()
+		connector.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) init(ctx context.Context) error {
+	if err := s.initMeta(ctx); err != nil {
+		return err
+	}
+	wconn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("open writer connection: %w", err)
+	}
+	s.wconn = wconn
+	if err := s.attachExisting(ctx); err != nil {
+		return err
+	}
+	return s.loadDatasets(ctx)
+}
+
+// Close commits nothing new; it closes appenders and the database.
+func (s *Store) Close() error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	var errs []error
+	for k, a := range s.appenders {
+		if err := a.app.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close appender %s: %w", k, err))
+		}
+		delete(s.appenders, k)
+	}
+	if s.wconn != nil {
+		if _, err := s.wconn.ExecContext(context.Background(), "CHECKPOINT"); err != nil {
+			s.log.Warn("checkpoint on close", "err", err)
+		}
+		errs = append(errs, s.wconn.Close())
+	}
+	errs = append(errs, s.db.Close(), s.connector.Close())
+	return errors.Join(errs...)
+}
+
+// Dir returns the data directory.
+func (s *Store) Dir() string { return s.opts.Dir }
+
+// SizeBytes returns the bytes the data directory's DuckDB files take on disk.
+func (s *Store) SizeBytes() int64 {
+	var total int64
+	_ = filepath.WalkDir(s.opts.Dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		if info, err := d.Info(); err == nil {
+			total += info.Size()
+		}
+		return nil
+	})
+	return total
+}
+
+// Ping checks the store answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.db.PingContext(ctx)
+}
+
+func dayOf(ms int64) int64 {
+	if ms < 0 {
+		return (ms - dayMs + 1) / dayMs
+	}
+	return ms / dayMs
+}
+
+func dayName(day int64) string {
+	return time.UnixMilli(day * dayMs).UTC().Format("2006-01-02")
+}
+
+func (s *Store) partitionPath(day int64) string {
+	return filepath.Join(s.opts.Dir, "points", dayName(day)+".duckdb")
+}
+
+func aliasOf(day int64) string {
+	return "p" + strings.ReplaceAll(dayName(day), "-", "")
+}
+
+// attachExisting attaches every day file in the points directory.
+func (s *Store) attachExisting(ctx context.Context) error {
+	entries, err := os.ReadDir(filepath.Join(s.opts.Dir, "points"))
+	if err != nil {
+		return fmt.Errorf("list day files: %w", err)
+	}
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), ".duckdb")
+		if !ok || e.IsDir() {
+			continue
+		}
+		t, err := time.Parse("2006-01-02", name)
+		if err != nil {
+			s.log.Warn("ignoring unexpected file in points directory", "file", e.Name())
+			continue
+		}
+		if _, err := s.attach(ctx, dayOf(t.UnixMilli())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// attach attaches (creating when missing) the day file for day and loads its
+// table widths. It runs on the writer connection's goroutine or at start.
+func (s *Store) attach(ctx context.Context, day int64) (*partition, error) {
+	s.pmu.RLock()
+	p := s.parts[day]
+	s.pmu.RUnlock()
+	if p != nil {
+		return p, nil
+	}
+	p = &partition{day: day, alias: aliasOf(day), path: s.partitionPath(day), tables: map[string]width{}}
+	// The path is built from a date, never from user input.
+	if _, err := s.db.ExecContext(ctx, fmt.Sprintf("ATTACH IF NOT EXISTS '%s' AS %s", p.path, p.alias)); err != nil {
+		return nil, fmt.Errorf("attach day file %s: %w", p.path, err)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = ?`, p.alias)
+	if err != nil {
+		return nil, fmt.Errorf("read tables of %s: %w", p.path, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var table, col string
+		if err := rows.Scan(&table, &col); err != nil {
+			return nil, err
+		}
+		w := p.tables[table]
+		var n int
+		if _, err := fmt.Sscanf(col, "blob%d", &n); err == nil && n > w.blobs {
+			w.blobs = n
+		} else if _, err := fmt.Sscanf(col, "double%d", &n); err == nil && n > w.doubles {
+			w.doubles = n
+		}
+		p.tables[table] = w
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	for table, w := range p.tables {
+		s.widths[table] = maxWidth(s.widths[table], w)
+	}
+	s.parts[day] = p
+	return p, nil
+}
+
+func maxWidth(a, b width) width {
+	return width{max(a.blobs, b.blobs), max(a.doubles, b.doubles)}
+}
+
+// partView is a read-only snapshot of one partition's table for a dataset.
+type partView struct {
+	alias string
+	w     width
+}
+
+// viewsFor returns, in day order, the partitions overlapping [from, to) that
+// have a table for dataset.
+func (s *Store) viewsFor(dataset string, from, to int64) []partView {
+	first, last := dayOf(from), dayOf(to-1)
+	s.pmu.RLock()
+	defer s.pmu.RUnlock()
+	var out []partView
+	for day, p := range s.parts {
+		if day < first || day > last {
+			continue
+		}
+		if w, ok := p.tables[dataset]; ok {
+			out = append(out, partView{alias: p.alias, w: w})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].alias < out[j].alias })
+	return out
+}
+
+// quoteIdent quotes an SQL identifier for DuckDB.
+func quoteIdent(s string) string {
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}

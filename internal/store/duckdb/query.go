@@ -1,0 +1,377 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/alidade/alidade/internal/point"
+	"github.com/alidade/alidade/internal/query"
+)
+
+var _ query.Executor = (*Store)(nil)
+
+// sqlBuilder prints SQL with numbered parameters ($1, $2, …), so that the
+// parts of a statement may be printed in any order; values never enter the text.
+type sqlBuilder struct {
+	b    strings.Builder
+	args []any
+}
+
+func (q *sqlBuilder) param(v any) string {
+	q.args = append(q.args, v)
+	return "$" + strconv.Itoa(len(q.args))
+}
+
+// column returns the SQL expression of a field inside the unioned source.
+func column(f point.Field) string {
+	switch f.Kind {
+	case point.KindIndex:
+		return "index1"
+	case point.KindBlob:
+		return "blob" + strconv.Itoa(f.Pos)
+	case point.KindDouble:
+		return "double" + strconv.Itoa(f.Pos)
+	case point.KindTimestamp:
+		return "ts"
+	case point.KindSampleInterval:
+		return "si"
+	}
+	panic("BUG: field of unknown kind")
+}
+
+// source prints the union of the dataset's day tables in [from, to), scoped
+// to the project, with every blob and double column up to w (missing columns
+// of older, narrower tables read as "" and 0).
+func (q *sqlBuilder) source(views []partView, dataset string, project, from, to int64, w width) string {
+	var b strings.Builder
+	for i, v := range views {
+		if i > 0 {
+			b.WriteString(" UNION ALL ")
+		}
+		b.WriteString("SELECT ts, si, index1")
+		for n := 1; n <= w.blobs; n++ {
+			if n <= v.w.blobs {
+				fmt.Fprintf(&b, ", blob%d", n)
+			} else {
+				fmt.Fprintf(&b, ", ''::VARCHAR AS blob%d", n)
+			}
+		}
+		for n := 1; n <= w.doubles; n++ {
+			if n <= v.w.doubles {
+				fmt.Fprintf(&b, ", double%d", n)
+			} else {
+				fmt.Fprintf(&b, ", 0::DOUBLE AS double%d", n)
+			}
+		}
+		fmt.Fprintf(&b, " FROM %s.%s WHERE project = %s AND ts >= %s AND ts < %s",
+			v.alias, quoteIdent(dataset), q.param(int32(project)), q.param(from), q.param(to))
+	}
+	return b.String()
+}
+
+// condition prints one filter.
+func (q *sqlBuilder) condition(f query.Filter) (string, error) {
+	col := column(f.Field)
+	switch f.Op {
+	case query.OpEq, query.OpNe, query.OpLt, query.OpLe, query.OpGt, query.OpGe:
+		op := string(f.Op)
+		if f.Op == query.OpNe {
+			op = "<>"
+		}
+		return col + " " + op + " " + q.param(f.Value), nil
+	case query.OpIn, query.OpNotIn:
+		var items []string
+		switch vs := f.Value.(type) {
+		case []string:
+			for _, v := range vs {
+				items = append(items, q.param(v))
+			}
+		case []float64:
+			for _, v := range vs {
+				items = append(items, q.param(v))
+			}
+		default:
+			return "", fmt.Errorf("BUG: %s filter value is %T", f.Op, f.Value)
+		}
+		if len(items) == 0 {
+			return "", fmt.Errorf("BUG: empty %s list", f.Op)
+		}
+		neg := ""
+		if f.Op == query.OpNotIn {
+			neg = "NOT "
+		}
+		return col + " " + neg + "IN (" + strings.Join(items, ", ") + ")", nil
+	case query.OpContains:
+		return "contains(" + col + ", " + q.param(f.Value) + ")", nil
+	case query.OpStartsWith:
+		return "starts_with(" + col + ", " + q.param(f.Value) + ")", nil
+	}
+	return "", fmt.Errorf("BUG: unknown filter op %q", f.Op)
+}
+
+func (q *sqlBuilder) conjunction(fs []query.Filter) (string, error) {
+	parts := make([]string, 0, len(fs))
+	for _, f := range fs {
+		c, err := q.condition(f)
+		if err != nil {
+			return "", err
+		}
+		parts = append(parts, "("+c+")")
+	}
+	return strings.Join(parts, " AND "), nil
+}
+
+func fieldWidth(w width, f point.Field) width {
+	switch f.Kind {
+	case point.KindBlob:
+		w.blobs = max(w.blobs, f.Pos)
+	case point.KindDouble:
+		w.doubles = max(w.doubles, f.Pos)
+	}
+	return w
+}
+
+// neededWidth is the widest column any part of the sub reads.
+func neededWidth(sub *query.Sub) width {
+	var w width
+	for _, f := range sub.Filter {
+		w = fieldWidth(w, f.Field)
+	}
+	for _, g := range sub.GroupBy {
+		w = fieldWidth(w, g)
+	}
+	for _, a := range sub.Aggs {
+		if a.Type != query.AggCount && a.Type != query.AggPercentage {
+			w = fieldWidth(w, a.Field)
+		}
+		for _, f := range a.Filter {
+			w = fieldWidth(w, f.Field)
+		}
+	}
+	return w
+}
+
+// Execute answers one dataset's part of a structured query.
+func (s *Store) Execute(ctx context.Context, sub *query.Sub) (*query.SubResult, error) {
+	views := s.viewsFor(sub.Dataset, sub.From, sub.To)
+	if len(views) == 0 {
+		return emptyResult(sub), nil
+	}
+	var q sqlBuilder
+	src := q.source(views, sub.Dataset, sub.Project, sub.From, sub.To, neededWidth(sub))
+	if needsWeightedQuantiles(sub) {
+		weighted, err := s.anyWeighted(ctx, src, q.args)
+		if err != nil {
+			return nil, err
+		}
+		if weighted {
+			// Exact weighted quantiles: a point standing for w points is
+			// repeated w times; every other aggregate stays the same on
+			// the expanded rows, whose weight is then 1.
+			src = "SELECT * REPLACE (1::UINTEGER AS si) FROM (SELECT *, UNNEST(range(si)) AS _rep FROM (" + src + "))"
+		}
+	}
+	b := &q.b
+	b.WriteString("SELECT ")
+	var sel []string
+	for i, g := range sub.GroupBy {
+		sel = append(sel, fmt.Sprintf("%s AS g%d", column(g), i))
+	}
+	if sub.Interval > 0 {
+		iv := strconv.FormatInt(sub.Interval, 10)
+		sel = append(sel, "(ts // "+iv+") * "+iv+" AS bucket")
+	}
+	nKeys := len(sel)
+	for i, a := range sub.Aggs {
+		exprs, err := q.aggregate(a)
+		if err != nil {
+			return nil, err
+		}
+		for j, e := range exprs {
+			sel = append(sel, fmt.Sprintf("%s AS a%d_%d", e, i, j))
+		}
+	}
+	sel = append(sel, "count(*) AS n")
+	b.WriteString(strings.Join(sel, ", "))
+	b.WriteString(" FROM (")
+	b.WriteString(src)
+	b.WriteString(")")
+	if len(sub.Filter) > 0 {
+		cond, err := q.conjunction(sub.Filter)
+		if err != nil {
+			return nil, err
+		}
+		b.WriteString(" WHERE " + cond)
+	}
+	if nKeys > 0 {
+		keys := make([]string, nKeys)
+		for i := range keys {
+			keys[i] = strconv.Itoa(i + 1)
+		}
+		b.WriteString(" GROUP BY " + strings.Join(keys, ", "))
+	}
+	if sub.MaxGroups > 0 {
+		fmt.Fprintf(b, " LIMIT %d", sub.MaxGroups+1)
+	}
+	rows, err := s.db.QueryContext(ctx, b.String(), q.args...)
+	if err != nil {
+		return nil, fmt.Errorf("query %s: %w", sub.Dataset, err)
+	}
+	defer rows.Close()
+	return scanSubRows(rows, sub)
+}
+
+func needsWeightedQuantiles(sub *query.Sub) bool {
+	for _, a := range sub.Aggs {
+		if a.Type == query.AggQuantile || a.Type == query.AggQuantiles {
+			return true
+		}
+	}
+	return false
+}
+
+// anyWeighted reports whether any point of the source stands for more than one.
+func (s *Store) anyWeighted(ctx context.Context, src string, args []any) (bool, error) {
+	var n int64
+	err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM ("+src+") WHERE si > 1", args...).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("check sample intervals: %w", err)
+	}
+	return n > 0, nil
+}
+
+// aggregate prints an aggregation as one or more DOUBLE expressions.
+func (q *sqlBuilder) aggregate(a query.Agg) ([]string, error) {
+	filter := ""
+	if len(a.Filter) > 0 {
+		cond, err := q.conjunction(a.Filter)
+		if err != nil {
+			return nil, err
+		}
+		filter = " FILTER (WHERE " + cond + ")"
+	}
+	x := ""
+	if a.Type != query.AggCount && a.Type != query.AggPercentage {
+		x = column(a.Field)
+	}
+	qf := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	switch a.Type {
+	case query.AggCount:
+		return []string{"coalesce(sum(si)" + filter + ", 0)::DOUBLE"}, nil
+	case query.AggSum:
+		return []string{"coalesce(sum(" + x + " * si)" + filter + ", 0)::DOUBLE"}, nil
+	case query.AggAvg:
+		return []string{"(sum(" + x + " * si)" + filter + " / sum(si)" + filter + ")::DOUBLE"}, nil
+	case query.AggMin:
+		return []string{"min(" + x + ")" + filter + "::DOUBLE"}, nil
+	case query.AggMax:
+		return []string{"max(" + x + ")" + filter + "::DOUBLE"}, nil
+	case query.AggPercentage:
+		if filter == "" {
+			return nil, fmt.Errorf("BUG: percentage without filter")
+		}
+		return []string{"(100.0 * coalesce(sum(si)" + filter + ", 0) / sum(si))::DOUBLE"}, nil
+	case query.AggQuantile:
+		return []string{"quantile_cont(" + x + ", " + qf(a.Q) + ")" + filter + "::DOUBLE"}, nil
+	case query.AggQuantiles:
+		out := make([]string, len(a.Qs))
+		for i, v := range a.Qs {
+			out[i] = "quantile_cont(" + x + ", " + qf(v) + ")" + filter + "::DOUBLE"
+		}
+		return out, nil
+	case query.AggUniq:
+		return []string{"count(DISTINCT " + x + ")" + filter + "::DOUBLE"}, nil
+	}
+	return nil, fmt.Errorf("BUG: unknown aggregation %q", a.Type)
+}
+
+func scanSubRows(rows *sql.Rows, sub *query.Sub) (*query.SubResult, error) {
+	res := &query.SubResult{}
+	nAggCols := 0
+	for _, a := range sub.Aggs {
+		if a.Type == query.AggQuantiles {
+			nAggCols += len(a.Qs)
+		} else {
+			nAggCols++
+		}
+	}
+	groupVals := make([]any, len(sub.GroupBy))
+	strs := make([]sql.NullString, len(sub.GroupBy))
+	nums := make([]sql.NullFloat64, len(sub.GroupBy))
+	aggVals := make([]sql.NullFloat64, nAggCols)
+	var bucket, n int64
+	dest := make([]any, 0, len(sub.GroupBy)+1+nAggCols+1)
+	for i, g := range sub.GroupBy {
+		if g.Kind.IsNumeric() {
+			dest = append(dest, &nums[i])
+		} else {
+			dest = append(dest, &strs[i])
+		}
+	}
+	if sub.Interval > 0 {
+		dest = append(dest, &bucket)
+	}
+	for i := range aggVals {
+		dest = append(dest, &aggVals[i])
+	}
+	dest = append(dest, &n)
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("scan %s: %w", sub.Dataset, err)
+		}
+		if sub.MaxGroups > 0 && len(res.Rows) >= sub.MaxGroups {
+			return nil, &query.Error{Part: "groupBy", Msg: fmt.Sprintf("more than %d groups; narrow the filter, the range or the groupBy", sub.MaxGroups)}
+		}
+		for i, g := range sub.GroupBy {
+			if g.Kind.IsNumeric() {
+				groupVals[i] = nums[i].Float64
+			} else {
+				groupVals[i] = strs[i].String
+			}
+		}
+		r := query.SubRow{Groups: append([]any(nil), groupVals...), Bucket: bucket, Values: make([]any, len(sub.Aggs))}
+		col := 0
+		for i, a := range sub.Aggs {
+			if a.Type == query.AggQuantiles {
+				qs := make([]float64, len(a.Qs))
+				valid := false
+				for j := range a.Qs {
+					qs[j] = aggVals[col].Float64
+					valid = valid || aggVals[col].Valid
+					col++
+				}
+				if valid {
+					r.Values[i] = qs
+				}
+				continue
+			}
+			if aggVals[col].Valid {
+				r.Values[i] = aggVals[col].Float64
+			}
+			col++
+		}
+		res.RowsScanned += n
+		res.Rows = append(res.Rows, r)
+	}
+	return res, rows.Err()
+}
+
+// emptyResult answers a sub over no stored points: no groups, or for an
+// ungrouped query one row of zero counts and sums.
+func emptyResult(sub *query.Sub) *query.SubResult {
+	res := &query.SubResult{}
+	if len(sub.GroupBy) > 0 || sub.Interval > 0 {
+		return res
+	}
+	r := query.SubRow{Values: make([]any, len(sub.Aggs))}
+	for i, a := range sub.Aggs {
+		if a.Type == query.AggCount || a.Type == query.AggSum {
+			r.Values[i] = 0.0
+		}
+	}
+	res.Rows = []query.SubRow{r}
+	return res
+}
