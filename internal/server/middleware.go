@@ -203,3 +203,5 @@ func levelFor(status int) slog.Level {
 	}
 	return slog.LevelInfo
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

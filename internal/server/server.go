@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -110,7 +109,7 @@ func New(opts Options, st Store, au *auth.Authenticator, pipe *ingest.Pipeline, 
 	}
 	log := opts.Logger
 	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		log = discardLogger()
 	}
 	s := &Server{opts: opts, log: log, store: st, auth: au, ingest: pipe, metrics: m}
 	s.queries = &query.Engine{Exec: exec, Schemas: st.Schema, Now: time.Now}
