@@ -323,7 +323,7 @@ func scanSubRows(rows *sql.Rows, sub *query.Sub) (*query.SubResult, error) {
 			return nil, fmt.Errorf("scan %s: %w", sub.Dataset, err)
 		}
 		if sub.MaxGroups > 0 && len(res.Rows) >= sub.MaxGroups {
-			return nil, &query.Error{Part: "groupBy", Msg: fmt.Sprintf("more than %d groups; narrow the filter, the range or the groupBy", sub.MaxGroups)}
+			return nil, fmt.Errorf("%w: more than %d", query.ErrTooManyGroups, sub.MaxGroups)
 		}
 		for i, g := range sub.GroupBy {
 			if g.Kind.IsNumeric() {
