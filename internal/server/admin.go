@@ -244,6 +244,10 @@ func (s *Server) handlePutSchema(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusBadRequest, "bad_dataset", err.Error())
 		return
 	}
+	if point.Builtin(name) != nil {
+		writeError(w, r, http.StatusConflict, "builtin_schema", fmt.Sprintf("%q is a built-in dataset: its schema is fixed (see the README); write your own fields to a dataset of another name", name))
+		return
+	}
 	var schema point.Schema
 	if !readJSON(w, r, 64<<10, &schema) {
 		return

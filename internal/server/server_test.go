@@ -178,14 +178,14 @@ func TestWriteAndQueryRoundTrip(t *testing.T) {
 
 	// AE positional form, JSON array.
 	var wa writeAnswer
-	code := e.call("POST", "/api/v1/datasets/requests/points", W,
+	code := e.call("POST", "/api/v1/datasets/reqs/points", W,
 		`[{"indexes":["/api/chat"],"blobs":["/api/chat","GET"],"doubles":[10,200]},
 		  {"indexes":["/api/chat"],"blobs":["/api/chat","POST"],"doubles":[30,500]}]`, nil, &wa)
 	if code != 200 || wa.Accepted != 2 || len(wa.Rejected) != 0 {
 		t.Fatalf("write array = %d %+v; want 200 accepted 2", code, wa)
 	}
 	// Schema, then the named form over NDJSON with gzip.
-	if code := e.call("PUT", "/api/v1/datasets/requests/schema", A,
+	if code := e.call("PUT", "/api/v1/datasets/reqs/schema", A,
 		`{"index":"endpoint","blobs":["url","method"],"doubles":["duration","status"]}`, nil, nil); code != 200 {
 		t.Fatalf("PUT schema = %d; want 200", code)
 	}
@@ -194,7 +194,7 @@ func TestWriteAndQueryRoundTrip(t *testing.T) {
 	fmt.Fprintln(zw, `{"index":"/api/grade","fields":{"url":"/api/grade","method":"POST","duration":50,"status":200}}`)
 	fmt.Fprintln(zw, `{"index":"/api/grade","fields":{"url":"/api/grade","method":"POST","duration":70,"status":404}}`)
 	zw.Close()
-	code = e.call("POST", "/api/v1/datasets/requests/points", W, gz.Bytes(),
+	code = e.call("POST", "/api/v1/datasets/reqs/points", W, gz.Bytes(),
 		map[string]string{"Content-Type": "application/x-ndjson", "Content-Encoding": "gzip"}, &wa)
 	if code != 200 || wa.Accepted != 2 {
 		t.Fatalf("write gzip NDJSON = %d %+v; want 200 accepted 2", code, wa)
@@ -205,7 +205,7 @@ func TestWriteAndQueryRoundTrip(t *testing.T) {
 		t.Fatalf("write /api/v1/points = %d %+v; want 200 accepted 1", code, wa)
 	}
 
-	code, qa := e.query(R, `{"dataset":"requests","range":"1h","groupBy":["index1"],
+	code, qa := e.query(R, `{"dataset":"reqs","range":"1h","groupBy":["index1"],
 		"aggregations":{"n":{"type":"count"},"avg":{"type":"avg","field":"duration"},
 		"err":{"type":"percentage","filter":{"field":"status","operator":">=","value":400}},
 		"tokens":{"type":"sum","field":"double1","dataset":"ai_usage"}},
@@ -236,7 +236,7 @@ func TestWriteAndQueryRoundTrip(t *testing.T) {
 		t.Errorf("rows = %v; want 3 rows, llama's tokens 1200 and 0 for the endpoints", qa.Rows)
 	}
 	// The same with a groupBy name only requests' schema knows is a clear 400.
-	if code, qa := e.query(R, `{"dataset":"requests","groupBy":["endpoint"],"aggregations":{"tokens":{"type":"sum","field":"double1","dataset":"ai_usage"}}}`); code != 400 || !strings.Contains(qa.Error.Message, "endpoint") {
+	if code, qa := e.query(R, `{"dataset":"reqs","groupBy":["endpoint"],"aggregations":{"tokens":{"type":"sum","field":"double1","dataset":"ai_usage"}}}`); code != 400 || !strings.Contains(qa.Error.Message, "endpoint") {
 		t.Errorf("query grouping ai_usage by an unknown name = %d %+v; want 400 naming it", code, qa)
 	}
 
@@ -255,8 +255,8 @@ func TestWriteAndQueryRoundTrip(t *testing.T) {
 	for _, d := range ds.Datasets {
 		counts[d.Name] = d.Points
 	}
-	if counts["requests"] != 4 || counts["ai_usage"] != 1 {
-		t.Errorf("dataset counts = %v; want requests 4, ai_usage 1", counts)
+	if counts["reqs"] != 4 || counts["ai_usage"] != 1 {
+		t.Errorf("dataset counts = %v; want reqs 4, ai_usage 1", counts)
 	}
 }
 
@@ -325,8 +325,8 @@ func TestAuthKindsAndRevocation(t *testing.T) {
 		{"POST", "/api/v1/query", P, q, 403},
 		{"POST", "/api/v1/query", R, q, 200},
 		{"POST", "/api/v1/query", A, q, 200},
-		{"PUT", "/api/v1/datasets/requests/schema", R, `{"index":"endpoint"}`, 403},
-		{"PUT", "/api/v1/datasets/requests/schema", A, `{"index":"endpoint"}`, 200},
+		{"PUT", "/api/v1/datasets/mine/schema", R, `{"index":"endpoint"}`, 403},
+		{"PUT", "/api/v1/datasets/mine/schema", A, `{"index":"endpoint"}`, 200},
 		{"GET", "/api/v1/keys", R, "", 403},
 		{"GET", "/api/v1/keys", A, "", 200},
 		{"POST", "/api/v1/projects", A, `{"name":"x"}`, 403},
@@ -393,12 +393,12 @@ func TestProjectIsolation(t *testing.T) {
 	A1, W1, R1 := e.keys[meta.KindAdmin], e.keys[meta.KindWrite], e.keys[meta.KindRead]
 	A2, W2, R2 := web.Keys["admin"], web.Keys["write"], web.Keys["read"]
 
-	e.call("POST", "/api/v1/datasets/requests/points", W1, `[{"blobs":["one"],"doubles":[1]},{"blobs":["one"],"doubles":[1]}]`, nil, nil)
-	e.call("POST", "/api/v1/datasets/requests/points", W2, `{"blobs":["two"],"doubles":[100]}`, nil, nil)
-	e.call("PUT", "/api/v1/datasets/requests/schema", A1, `{"blobs":["secret_name"]}`, nil, nil)
+	e.call("POST", "/api/v1/datasets/mine/points", W1, `[{"blobs":["one"],"doubles":[1]},{"blobs":["one"],"doubles":[1]}]`, nil, nil)
+	e.call("POST", "/api/v1/datasets/mine/points", W2, `{"blobs":["two"],"doubles":[100]}`, nil, nil)
+	e.call("PUT", "/api/v1/datasets/mine/schema", A1, `{"blobs":["secret_name"]}`, nil, nil)
 
 	count := func(key string) (float64, float64) {
-		code, a := e.query(key, `{"dataset":"requests","aggregations":{"n":{"type":"count"},"s":{"type":"sum","field":"double1"}}}`)
+		code, a := e.query(key, `{"dataset":"mine","aggregations":{"n":{"type":"count"},"s":{"type":"sum","field":"double1"}}}`)
 		if code != 200 || len(a.Rows) != 1 {
 			t.Fatalf("query = %d %+v", code, a)
 		}
@@ -411,11 +411,11 @@ func TestProjectIsolation(t *testing.T) {
 		t.Errorf("project 2 sees count %v sum %v; want 1, 100", n, s)
 	}
 	// Project 2 does not see project 1's schema name.
-	if code, a := e.query(R2, `{"dataset":"requests","groupBy":["secret_name"],"aggregations":{"n":{"type":"count"}}}`); code != 400 {
+	if code, a := e.query(R2, `{"dataset":"mine","groupBy":["secret_name"],"aggregations":{"n":{"type":"count"}}}`); code != 400 {
 		t.Errorf("project 2 grouping by project 1's schema name = %d %+v; want 400", code, a)
 	}
 	var schema map[string]any
-	e.call("GET", "/api/v1/datasets/requests/schema", R2, nil, nil, &schema)
+	e.call("GET", "/api/v1/datasets/mine/schema", R2, nil, nil, &schema)
 	if len(schema) != 0 {
 		t.Errorf("project 2's schema = %v; want empty", schema)
 	}
@@ -431,7 +431,7 @@ func TestProjectIsolation(t *testing.T) {
 			t.Errorf("project 2 revoking project 1's key %d = %d; want 404", k.ID, code)
 		}
 	}
-	if code, _ := e.query(R1, `{"dataset":"requests","aggregations":{"n":{"type":"count"}}}`); code != 200 {
+	if code, _ := e.query(R1, `{"dataset":"mine","aggregations":{"n":{"type":"count"}}}`); code != 200 {
 		t.Errorf("project 1's read key after project 2's revoke attempts = %d; want 200", code)
 	}
 	// Datasets lists: each project sees only its own.
@@ -555,5 +555,32 @@ func TestDatasetRetentionOverride(t *testing.T) {
 	}
 	if code := e.call("PATCH", "/api/v1/datasets/short", A, `{"retention":"soon"}`, nil, nil); code != 400 {
 		t.Errorf("PATCH bad retention = %d; want 400", code)
+	}
+}
+
+func TestBuiltinSchemas(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	// Before any write, a built-in dataset's names work in queries.
+	code, a := e.query(e.keys[meta.KindRead], `{"dataset":"requests","groupBy":["endpoint"],"aggregations":{"p95":{"type":"quantile","field":"duration","q":0.95}}}`)
+	if code != 200 || len(a.Rows) != 0 {
+		t.Fatalf("query by built-in names before any write = %d %+v; want 200 and no rows", code, a)
+	}
+	// The seed's writeDataPoint lands in the named columns.
+	e.call("POST", "/api/v1/datasets/requests/points", e.keys[meta.KindWrite],
+		`{"blobs":["https://x/api/chat","POST"],"doubles":[42,503],"indexes":["/api/chat"]}`, nil, nil)
+	code, a = e.query(e.keys[meta.KindRead], `{"dataset":"requests","groupBy":["endpoint","method"],"aggregations":{"d":{"type":"max","field":"duration"},"s":{"type":"max","field":"status"}}}`)
+	if code != 200 || len(a.Rows) != 1 || a.Rows[0]["endpoint"] != "/api/chat" || a.Rows[0]["method"] != "POST" || a.Rows[0]["d"] != 42.0 || a.Rows[0]["s"] != 503.0 {
+		t.Fatalf("built-in names = %d %+v", code, a)
+	}
+	var e409 struct {
+		Error struct{ Code, Message string } `json:"error"`
+	}
+	if code := e.call("PUT", "/api/v1/datasets/requests/schema", e.keys[meta.KindAdmin], `{"index":"x"}`, nil, &e409); code != 409 || !strings.Contains(e409.Error.Message, "built-in") {
+		t.Fatalf("PUT a built-in schema = %d %+v; want 409", code, e409)
+	}
+	var schema map[string]any
+	e.call("GET", "/api/v1/datasets/requests/schema", e.keys[meta.KindRead], nil, nil, &schema)
+	if schema["index"] != "endpoint" {
+		t.Errorf("GET built-in schema = %v", schema)
 	}
 }

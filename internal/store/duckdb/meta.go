@@ -206,17 +206,21 @@ func (s *Store) Dataset(project int64, name string) *meta.Dataset {
 		return nil
 	}
 	c := *d
+	if c.Schema == nil {
+		c.Schema = point.Builtin(name)
+	}
 	return &c
 }
 
-// Schema returns a dataset's schema, or nil.
+// Schema returns a dataset's schema: its own, or for a built-in dataset
+// the fixed one (even before its first write), or nil.
 func (s *Store) Schema(project int64, name string) *point.Schema {
 	s.metaMu.Lock()
 	defer s.metaMu.Unlock()
-	if d := s.datasets[dsKey{project, name}]; d != nil {
+	if d := s.datasets[dsKey{project, name}]; d != nil && d.Schema != nil {
 		return d.Schema
 	}
-	return nil
+	return point.Builtin(name)
 }
 
 // Datasets lists a project's datasets by name.
@@ -226,7 +230,11 @@ func (s *Store) Datasets(project int64) []meta.Dataset {
 	var out []meta.Dataset
 	for k, d := range s.datasets {
 		if k.project == project {
-			out = append(out, *d)
+			c := *d
+			if c.Schema == nil {
+				c.Schema = point.Builtin(c.Name)
+			}
+			out = append(out, c)
 		}
 	}
 	sortDatasets(out)
