@@ -37,7 +37,9 @@ func column(f point.Field) string {
 	case point.KindTimestamp:
 		return "ts"
 	case point.KindSampleInterval:
-		return "si"
+		// _si, not si: si is the weight, which reads 1 once a point is
+		// repeated for weighted quantiles; _si keeps the point's own.
+		return "_si"
 	}
 	panic("BUG: field of unknown kind")
 }
@@ -51,7 +53,7 @@ func (q *sqlBuilder) source(views []partView, dataset string, project, from, to 
 		if i > 0 {
 			b.WriteString(" UNION ALL ")
 		}
-		b.WriteString("SELECT ts, si, index1")
+		b.WriteString("SELECT ts, si, si AS _si, index1")
 		for n := 1; n <= w.blobs; n++ {
 			if n <= v.w.blobs {
 				fmt.Fprintf(&b, ", blob%d", n)
@@ -162,6 +164,8 @@ func (s *Store) Execute(ctx context.Context, sub *query.Sub) (*query.SubResult, 
 	}
 	var q sqlBuilder
 	src := q.source(views, sub.Dataset, sub.Project, sub.From, sub.To, neededWidth(sub))
+	// n counts stored points (RowsScanned), not their repetitions.
+	n := "count(*) AS n"
 	if needsWeightedQuantiles(sub) {
 		weighted, err := s.anyWeighted(ctx, src, q.args)
 		if err != nil {
@@ -172,6 +176,7 @@ func (s *Store) Execute(ctx context.Context, sub *query.Sub) (*query.SubResult, 
 			// repeated w times; every other aggregate stays the same on
 			// the expanded rows, whose weight is then 1.
 			src = "SELECT * REPLACE (1::UINTEGER AS si) FROM (SELECT *, UNNEST(range(si)) AS _rep FROM (" + src + "))"
+			n = "count(*) FILTER (WHERE _rep = 0) AS n"
 		}
 	}
 	b := &q.b
@@ -194,7 +199,7 @@ func (s *Store) Execute(ctx context.Context, sub *query.Sub) (*query.SubResult, 
 			sel = append(sel, fmt.Sprintf("%s AS a%d_%d", e, i, j))
 		}
 	}
-	sel = append(sel, "count(*) AS n")
+	sel = append(sel, n)
 	b.WriteString(strings.Join(sel, ", "))
 	b.WriteString(" FROM (")
 	b.WriteString(src)
@@ -283,7 +288,8 @@ func (q *sqlBuilder) aggregate(a query.Agg) ([]string, error) {
 		}
 		return out, nil
 	case query.AggUniq:
-		return []string{"count(DISTINCT " + x + ")" + filter + "::DOUBLE"}, nil
+		// Null over no rows, as every aggregation but count and sum.
+		return []string{"nullif(count(DISTINCT " + x + ")" + filter + ", 0)::DOUBLE"}, nil
 	}
 	return nil, fmt.Errorf("BUG: unknown aggregation %q", a.Type)
 }

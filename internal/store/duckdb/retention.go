@@ -101,14 +101,18 @@ func (s *Store) dropPartition(ctx context.Context, p *partition) (int64, error) 
 	s.pmu.Lock()
 	delete(s.parts, p.day)
 	s.pmu.Unlock()
-	if _, err := s.db.ExecContext(ctx, "DETACH DATABASE IF EXISTS "+p.alias); err != nil {
-		return 0, fmt.Errorf("detach %s: %w", p.path, err)
-	}
+	// Measured before DETACH, which checkpoints the WAL into the file and
+	// so shrinks what is left to remove.
 	var freed int64
 	for _, path := range []string{p.path, p.path + ".wal"} {
 		if info, err := os.Stat(path); err == nil {
 			freed += info.Size()
 		}
+	}
+	if _, err := s.db.ExecContext(ctx, "DETACH DATABASE IF EXISTS "+p.alias); err != nil {
+		return 0, fmt.Errorf("detach %s: %w", p.path, err)
+	}
+	for _, path := range []string{p.path, p.path + ".wal"} {
 		if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
 			return freed, fmt.Errorf("remove expired day file: %w", err)
 		}

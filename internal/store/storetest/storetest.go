@@ -1,0 +1,117 @@
+// Package storetest owns the conformance suite every store backend passes:
+// the behaviour the rest of Alidade relies on, stated once as tests and run
+// against each backend (DuckDB now, ClickHouse later) through the same Run.
+//
+// It owns a reference evaluator of query.Sub written in plain Go over the
+// points the suite generated, the fixtures it generates, and the checks that
+// compare a backend's answers with the reference's. It knows nothing of how a
+// backend stores points; it measures disk use only through SizeBytes.
+package storetest
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alidade/alidade/internal/meta"
+	"github.com/alidade/alidade/internal/point"
+	"github.com/alidade/alidade/internal/query"
+	"github.com/alidade/alidade/internal/store"
+)
+
+// Backend is everything the suite exercises.
+type Backend interface {
+	// Points.
+	Append(ctx context.Context, batches []store.Batch) error
+	Execute(ctx context.Context, sub *query.Sub) (*query.SubResult, error)
+	DatasetStats(ctx context.Context, project int64, dataset string) (meta.DatasetStats, error)
+	Expire(ctx context.Context, now time.Time, defaultRetention time.Duration) (store.ExpireReport, error)
+	// SizeBytes is the disk the backend's data takes.
+	SizeBytes() int64
+
+	// Projects and keys.
+	CreateProject(ctx context.Context, name string) (*meta.Project, error)
+	Projects(ctx context.Context) ([]meta.Project, error)
+	CreateKey(ctx context.Context, k *meta.Key) error
+	Keys(ctx context.Context, project int64) ([]meta.Key, error)
+	RevokeKey(ctx context.Context, project, id int64) error
+
+	// Datasets.
+	SetSchema(ctx context.Context, project int64, name string, schema *point.Schema) error
+	Schema(project int64, name string) *point.Schema
+	Datasets(project int64) []meta.Dataset
+	Dataset(project int64, name string) *meta.Dataset
+	SetRetention(ctx context.Context, project int64, name string, d time.Duration) error
+	EnsureDataset(ctx context.Context, project int64, name string) error
+
+	Close() error
+}
+
+// Opener opens the backend over dir; called again with the same dir to test
+// persistence. It fails t when the backend cannot be opened. The suite closes
+// every backend it opens.
+type Opener func(t *testing.T, dir string) Backend
+
+// Run runs the whole suite against the backend open returns.
+func Run(t *testing.T, open Opener) {
+	t.Run("Aggregations", func(t *testing.T) { testAggregations(t, open) })
+	t.Run("ProjectIsolation", func(t *testing.T) { testProjectIsolation(t, open) })
+	t.Run("SampleInterval", func(t *testing.T) { testSampleInterval(t, open) })
+	t.Run("ColumnGrowth", func(t *testing.T) { testColumnGrowth(t, open) })
+	t.Run("EmptyAndUngrouped", func(t *testing.T) { testEmpty(t, open) })
+	t.Run("Persistence", func(t *testing.T) { testPersistence(t, open) })
+	t.Run("Retention", func(t *testing.T) { testRetention(t, open) })
+	t.Run("MaxGroups", func(t *testing.T) { testMaxGroups(t, open) })
+}
+
+// handle is an open backend that is closed at most once: explicitly by
+// close, or else when the test ends.
+type handle struct {
+	Backend
+	once sync.Once
+	err  error
+}
+
+func (h *handle) close() error {
+	h.once.Do(func() { h.err = h.Backend.Close() })
+	return h.err
+}
+
+// openBackend opens the backend over dir and closes it when t ends (before
+// t's temporary directories are removed, since cleanups run last first).
+func openBackend(t *testing.T, open Opener, dir string) *handle {
+	t.Helper()
+	b := open(t, dir)
+	if b == nil {
+		t.Fatalf("Opener(%q) returned a nil backend", dir)
+	}
+	h := &handle{Backend: b}
+	t.Cleanup(func() {
+		if err := h.close(); err != nil {
+			t.Errorf("Close() = %v; want nil", err)
+		}
+	})
+	return h
+}
+
+// closeBackend closes h now, failing t on error.
+func closeBackend(t *testing.T, h *handle) {
+	t.Helper()
+	if err := h.close(); err != nil {
+		t.Fatalf("Close() = %v; want nil", err)
+	}
+}
+
+// createProject creates a project and returns its id.
+func createProject(t *testing.T, b Backend, name string) int64 {
+	t.Helper()
+	p, err := b.CreateProject(context.Background(), name)
+	if err != nil {
+		t.Fatalf("CreateProject(%q) = %v; want nil error", name, err)
+	}
+	if p == nil || p.ID == 0 || p.Name != name {
+		t.Fatalf("CreateProject(%q) = %+v; want a project named %q with a non-zero id", name, p, name)
+	}
+	return p.ID
+}
