@@ -1,0 +1,140 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// maxRetryAfter caps how long a 429 makes a client wait.
+const maxRetryAfter = 30 * time.Second
+
+// ingestResult is what the ingest phase measured.
+type ingestResult struct {
+	Points    int64
+	RawBytes  int64 // NDJSON bytes acknowledged
+	WireBytes int64 // bytes sent on the wire for acknowledged requests
+	Elapsed   time.Duration
+	// LatenciesMs are the acknowledged requests' round trips: the commit
+	// latency as a client sees it.
+	LatenciesMs []float64
+	Retries429  int64
+}
+
+// writeAnswer is the server's answer to a write.
+type writeAnswer struct {
+	Accepted int `json:"accepted"`
+	Rejected []struct {
+		Position int    `json:"position"`
+		Error    string `json:"error"`
+	} `json:"rejected"`
+}
+
+// ingest sends every request of w with conc concurrent clients and waits for
+// each acknowledgement. A 429 is retried after its Retry-After; any other
+// failure stops the phase. tick, when set, is called every 2 s with the
+// points acknowledged and the 429s so far.
+func ingest(ctx context.Context, c *client, key string, w *Workload, conc int, tick func(acked, retries int64, elapsed time.Duration)) (*ingestResult, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	hdr := map[string]string{"Content-Type": "application/x-ndjson"}
+	if w.Gzip {
+		hdr["Content-Encoding"] = "gzip"
+	}
+	path := "/api/v1/datasets/" + Dataset + "/points"
+	var (
+		next, acked, retries atomic.Int64
+		rawBytes, wireBytes  atomic.Int64
+		mu                   sync.Mutex
+		lats                 = make([]float64, 0, w.Requests)
+		wg                   sync.WaitGroup
+	)
+	send := func(k int64) error {
+		b := w.Request(k)
+		for {
+			var ans writeAnswer
+			t0 := time.Now()
+			err := c.do(ctx, "POST", path, key, b.Data, hdr, &ans)
+			d := time.Since(t0)
+			var ae *apiError
+			if errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests {
+				retries.Add(1)
+				wait := ae.RetryAfter
+				if wait < 0 {
+					wait = time.Second
+				}
+				select {
+				case <-time.After(min(wait, maxRetryAfter)):
+					continue
+				case <-ctx.Done():
+					return context.Cause(ctx)
+				}
+			}
+			if err != nil {
+				return fmt.Errorf("write request %d of %d: %w", k+1, w.Requests, err)
+			}
+			if int64(ans.Accepted) != b.Stats.Points || len(ans.Rejected) > 0 {
+				msg := ""
+				if len(ans.Rejected) > 0 {
+					msg = fmt.Sprintf("; the first rejection: position %d: %s", ans.Rejected[0].Position, ans.Rejected[0].Error)
+				}
+				return fmt.Errorf("write request %d: the server accepted %d of %d points%s", k+1, ans.Accepted, b.Stats.Points, msg)
+			}
+			acked.Add(b.Stats.Points)
+			rawBytes.Add(int64(b.RawBytes))
+			wireBytes.Add(int64(len(b.Data)))
+			mu.Lock()
+			lats = append(lats, float64(d.Microseconds())/1000)
+			mu.Unlock()
+			return nil
+		}
+	}
+	start := time.Now()
+	for range max(conc, 1) {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				k := next.Add(1) - 1
+				if k >= w.Requests {
+					return
+				}
+				if err := send(k); err != nil {
+					cancel(err)
+					return
+				}
+			}
+		})
+	}
+	done := make(chan struct{})
+	if tick != nil {
+		go func() {
+			t := time.NewTicker(2 * time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case <-t.C:
+					tick(acked.Load(), retries.Load(), time.Since(start))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(done)
+	if err := context.Cause(ctx); err != nil {
+		return nil, err
+	}
+	return &ingestResult{
+		Points:      acked.Load(),
+		RawBytes:    rawBytes.Load(),
+		WireBytes:   wireBytes.Load(),
+		Elapsed:     elapsed,
+		LatenciesMs: lats,
+		Retries429:  retries.Load(),
+	}, nil
+}

@@ -1,0 +1,316 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+)
+
+// QueryNames are the bench's queries, in the order they run and are reported.
+var QueryNames = []string{"overview_count", "by_endpoint_8", "by_endpoint_all", "timeseries_5m", "error_rate_by_endpoint"}
+
+// QueryBudget8 is the query whose time has a budget.
+const QueryBudget8 = "by_endpoint_8"
+
+// queryAnswer is the part of a query answer the bench reads.
+type queryAnswer struct {
+	Rows []map[string]any `json:"rows"`
+	Meta struct {
+		RowsScanned int64   `json:"rowsScanned"`
+		ElapsedMs   float64 `json:"elapsedMs"`
+	} `json:"meta"`
+}
+
+// expectation is what the answers must agree with.
+type expectation struct {
+	// Total is the count every query over the range must find: Baseline
+	// (points in range before the run) plus the points written.
+	Total, Baseline int64
+	// Written sums the run's bodies; checked exactly only when Baseline is 0.
+	Written   BodyStats
+	Endpoints []string
+	Top8      []string
+	From, To  int64
+}
+
+// querySet returns the request bodies of QueryNames over [from, to).
+func querySet(from, to int64, top8 []string) map[string][]byte {
+	rng := map[string]int64{"from": from, "to": to}
+	count := map[string]any{"type": "count"}
+	errRate := map[string]any{"type": "percentage", "filter": map[string]any{"field": "double2", "op": ">=", "value": 500}}
+	endpointAggs := map[string]any{
+		"n":   count,
+		"avg": map[string]any{"type": "avg", "field": "double1"},
+		"p50": map[string]any{"type": "quantile", "field": "double1", "q": 0.5},
+		"p95": map[string]any{"type": "quantile", "field": "double1", "q": 0.95},
+		"p99": map[string]any{"type": "quantile", "field": "double1", "q": 0.99},
+		"err": errRate,
+	}
+	qs := map[string]map[string]any{
+		"overview_count": {
+			"aggregations": map[string]any{"n": count, "avg": map[string]any{"type": "avg", "field": "double1"}},
+		},
+		"by_endpoint_8": {
+			"filter":       []any{map[string]any{"field": "index1", "op": "in", "value": top8}},
+			"groupBy":      []string{"index1"},
+			"aggregations": endpointAggs,
+		},
+		"by_endpoint_all": {
+			"groupBy":      []string{"index1"},
+			"aggregations": endpointAggs,
+			"limit":        100000, // every group, for the cross-checks
+		},
+		"timeseries_5m": {
+			"interval": "5m",
+			"aggregations": map[string]any{
+				"n":   count,
+				"p95": map[string]any{"type": "quantile", "field": "double1", "q": 0.95},
+			},
+		},
+		"error_rate_by_endpoint": {
+			"groupBy":      []string{"index1"},
+			"aggregations": map[string]any{"err": errRate},
+			"orderBy":      []any{map[string]any{"by": "err", "desc": true}},
+			"limit":        10,
+		},
+	}
+	out := map[string][]byte{}
+	for name, q := range qs {
+		q["dataset"] = Dataset
+		q["range"] = rng
+		b, err := json.Marshal(q)
+		if err != nil {
+			panic("BUG: marshal query: " + err.Error())
+		}
+		out[name] = b
+	}
+	return out
+}
+
+// runQuery sends one query and returns its answer and round-trip time.
+func runQuery(ctx context.Context, c *client, key string, body []byte) (*queryAnswer, time.Duration, error) {
+	var ans queryAnswer
+	t0 := time.Now()
+	err := c.do(ctx, "POST", "/api/v1/query", key, body, nil, &ans)
+	return &ans, time.Since(t0), err
+}
+
+// countInRange returns the points of the dataset in [from, to).
+func countInRange(ctx context.Context, c *client, key string, from, to int64) (int64, error) {
+	body, _ := json.Marshal(map[string]any{
+		"dataset": Dataset, "range": map[string]int64{"from": from, "to": to},
+		"aggregations": map[string]any{"n": map[string]any{"type": "count"}},
+	})
+	ans, _, err := runQuery(ctx, c, key, body)
+	if err != nil {
+		return 0, err
+	}
+	if len(ans.Rows) == 0 {
+		return 0, nil
+	}
+	n, err := num(ans.Rows[0], "n")
+	return int64(n), err
+}
+
+// num reads a numeric value of a row.
+func num(row map[string]any, key string) (float64, error) {
+	v, ok := row[key].(float64)
+	if !ok {
+		return 0, fmt.Errorf("row %v: %q is %v, not a number", row, key, row[key])
+	}
+	return v, nil
+}
+
+func str(row map[string]any, key string) (string, error) {
+	v, ok := row[key].(string)
+	if !ok {
+		return "", fmt.Errorf("row %v: %q is %v, not a string", row, key, row[key])
+	}
+	return v, nil
+}
+
+// near reports whether a and b agree to a relative 1e-9 (sums of doubles
+// depend on their order).
+func near(a, b float64) bool {
+	return math.Abs(a-b) <= 1e-9*max(math.Abs(a), math.Abs(b))+1e-9
+}
+
+// endpointRow is one row of a per-endpoint answer.
+type endpointRow struct {
+	n, avg, p50, p95, p99, err float64
+}
+
+// endpointRows reads a by-endpoint answer, checking each row's sanity.
+func endpointRows(ans *queryAnswer, withLatency bool) (map[string]endpointRow, error) {
+	out := map[string]endpointRow{}
+	for _, row := range ans.Rows {
+		ep, err := str(row, "index1")
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := out[ep]; dup {
+			return nil, fmt.Errorf("endpoint %q appears twice", ep)
+		}
+		var r endpointRow
+		if r.err, err = num(row, "err"); err != nil {
+			return nil, err
+		}
+		if r.err < 0 || r.err > 100 {
+			return nil, fmt.Errorf("endpoint %q: error rate %v is outside [0, 100]", ep, r.err)
+		}
+		if withLatency {
+			for _, f := range []struct {
+				key string
+				dst *float64
+			}{{"n", &r.n}, {"avg", &r.avg}, {"p50", &r.p50}, {"p95", &r.p95}, {"p99", &r.p99}} {
+				if *f.dst, err = num(row, f.key); err != nil {
+					return nil, err
+				}
+			}
+			if r.n <= 0 || r.avg <= 0 || r.p50 <= 0 || r.p50 > r.p95 || r.p95 > r.p99 {
+				return nil, fmt.Errorf("endpoint %q: implausible n=%v avg=%v p50=%v p95=%v p99=%v", ep, r.n, r.avg, r.p50, r.p95, r.p99)
+			}
+		}
+		out[ep] = r
+	}
+	return out, nil
+}
+
+// checkAnswers verifies the answers against each other and exp; it fails
+// loudly on the first disagreement.
+func checkAnswers(ans map[string]*queryAnswer, exp expectation) error {
+	var errs []error
+	fail := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("query %s: %s", name, fmt.Sprintf(format, args...)))
+	}
+	// overview_count: one row, every point.
+	if a := ans["overview_count"]; len(a.Rows) != 1 {
+		fail("overview_count", "%d rows, want 1", len(a.Rows))
+	} else {
+		n, err := num(a.Rows[0], "n")
+		avg, err2 := num(a.Rows[0], "avg")
+		switch {
+		case err != nil || err2 != nil:
+			fail("overview_count", "%v", errors.Join(err, err2))
+		case int64(n) != exp.Total:
+			fail("overview_count", "count is %d, want %d (%d points written + %d there before)", int64(n), exp.Total, exp.Written.Points, exp.Baseline)
+		case exp.Baseline == 0 && !nearRel(avg, exp.Written.LatencySum/float64(exp.Written.Points), 1e-6):
+			fail("overview_count", "avg latency is %v, want %v", avg, exp.Written.LatencySum/float64(exp.Written.Points))
+		}
+	}
+	// by_endpoint_all: the endpoints' counts add up, error rates match.
+	all, err := endpointRows(ans["by_endpoint_all"], true)
+	if err != nil {
+		fail("by_endpoint_all", "%v", err)
+	} else {
+		var n, errPts float64
+		for ep, r := range all {
+			n += r.n
+			errPts += r.n * r.err / 100
+			if exp.Baseline == 0 && !slices.Contains(exp.Endpoints, ep) {
+				fail("by_endpoint_all", "unknown endpoint %q", ep)
+			}
+		}
+		if int64(n) != exp.Total {
+			fail("by_endpoint_all", "the groups' counts sum to %d, want %d", int64(n), exp.Total)
+		}
+		if exp.Baseline == 0 && math.Abs(errPts-float64(exp.Written.Errors5xx)) > 0.5+1e-6*errPts {
+			fail("by_endpoint_all", "the error rates stand for %.1f points with status >= 500, want %d", errPts, exp.Written.Errors5xx)
+		}
+	}
+	// by_endpoint_8: the 8 popular endpoints, agreeing with by_endpoint_all.
+	top, err := endpointRows(ans["by_endpoint_8"], true)
+	switch {
+	case err != nil:
+		fail("by_endpoint_8", "%v", err)
+	case all != nil:
+		want := 0
+		for _, ep := range exp.Top8 {
+			if _, ok := all[ep]; ok {
+				want++
+			}
+		}
+		if len(top) != want {
+			fail("by_endpoint_8", "%d groups, want %d", len(top), want)
+		}
+		for ep, r := range top {
+			a, ok := all[ep]
+			switch {
+			case !slices.Contains(exp.Top8, ep):
+				fail("by_endpoint_8", "endpoint %q is not one of the 8 filtered", ep)
+			case !ok || r.n != a.n || !near(r.avg, a.avg) || !near(r.p50, a.p50) || !near(r.p95, a.p95) || !near(r.p99, a.p99) || !near(r.err, a.err):
+				fail("by_endpoint_8", "endpoint %q: %+v disagrees with by_endpoint_all's %+v", ep, r, a)
+			}
+		}
+	}
+	// timeseries_5m: buckets in order, inside the range, counts add up.
+	if a := ans["timeseries_5m"]; a != nil {
+		var n float64
+		prev := ""
+		maxBuckets := int((exp.To-exp.From)/300_000) + 1
+		if len(a.Rows) > maxBuckets {
+			fail("timeseries_5m", "%d buckets, want at most %d", len(a.Rows), maxBuckets)
+		}
+		for _, row := range a.Rows {
+			t, err := str(row, "t")
+			c, err2 := num(row, "n")
+			p95, err3 := num(row, "p95")
+			if err := errors.Join(err, err2, err3); err != nil {
+				fail("timeseries_5m", "%v", err)
+				break
+			}
+			tt, perr := time.Parse(time.RFC3339Nano, t)
+			switch {
+			case perr != nil:
+				fail("timeseries_5m", "bucket %q: %v", t, perr)
+			case t <= prev:
+				fail("timeseries_5m", "bucket %s follows %s", t, prev)
+			case tt.UnixMilli() < exp.From-300_000 || tt.UnixMilli() >= exp.To:
+				fail("timeseries_5m", "bucket %s is outside the range", t)
+			case c <= 0 || p95 <= 0:
+				fail("timeseries_5m", "bucket %s: n=%v p95=%v", t, c, p95)
+			}
+			prev = t
+			n += c
+		}
+		if int64(n) != exp.Total {
+			fail("timeseries_5m", "the buckets' counts sum to %d, want %d", int64(n), exp.Total)
+		}
+	}
+	// error_rate_by_endpoint: the 10 worst, in order, agreeing with by_endpoint_all.
+	worst, err := endpointRows(ans["error_rate_by_endpoint"], false)
+	if err != nil {
+		fail("error_rate_by_endpoint", "%v", err)
+	} else {
+		if want := min(10, len(all)); len(ans["error_rate_by_endpoint"].Rows) != want {
+			fail("error_rate_by_endpoint", "%d rows, want %d", len(ans["error_rate_by_endpoint"].Rows), want)
+		}
+		prev := math.Inf(1)
+		for _, row := range ans["error_rate_by_endpoint"].Rows {
+			ep, _ := str(row, "index1")
+			r := worst[ep]
+			if r.err > prev {
+				fail("error_rate_by_endpoint", "not in descending order: %v after %v", r.err, prev)
+			}
+			prev = r.err
+			if a, ok := all[ep]; all != nil && (!ok || !near(a.err, r.err)) {
+				fail("error_rate_by_endpoint", "endpoint %q: error rate %v disagrees with by_endpoint_all's %v", ep, r.err, a.err)
+			}
+		}
+		// Nothing outside the 10 may be worse than the 10th.
+		for ep, a := range all {
+			if _, in := worst[ep]; !in && len(worst) > 0 && a.err > prev && !near(a.err, prev) {
+				fail("error_rate_by_endpoint", "endpoint %q (error rate %v) is missing from the top 10", ep, a.err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func nearRel(a, b, rel float64) bool {
+	return math.Abs(a-b) <= rel*max(math.Abs(a), math.Abs(b))
+}
