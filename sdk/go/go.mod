@@ -1,0 +1,3 @@
+module github.com/alidade/alidade/sdk/go
+
+go 1.26
