@@ -23,7 +23,8 @@ var (
 	ErrClosed     = errors.New("server is shutting down; not accepting writes")
 )
 
-// Appender commits batches durably. It is called from one goroutine.
+// Appender commits batches durably. It is called from Options.Committers
+// goroutines at once.
 type Appender interface {
 	Append(ctx context.Context, batches []store.Batch) error
 }
@@ -35,20 +36,27 @@ type Options struct {
 	QueueBytes int64
 	// MaxCommitPoints bounds one group commit.
 	MaxCommitPoints int
+	// Committers is how many group commits may run at once (the store
+	// must accept that many concurrent Appends); 0 means 1.
+	Committers int
 	// OnCommit, when set, observes each commit.
 	OnCommit func(points int, d time.Duration, err error)
 	Logger   *slog.Logger
 }
 
-// DefaultOptions returns a 256 MB queue and commits of up to 500k points.
+// DefaultOptions returns a 256 MB queue, commits of up to 500k points, and
+// two committers.
 func DefaultOptions() Options {
-	return Options{QueueBytes: 256 << 20, MaxCommitPoints: 500_000}
+	return Options{QueueBytes: 256 << 20, MaxCommitPoints: 500_000, Committers: 2}
 }
 
 // Validate checks the options.
 func (o *Options) Validate() error {
 	if o.QueueBytes <= 0 {
 		return fmt.Errorf("queue size must be positive, got %d bytes", o.QueueBytes)
+	}
+	if o.Committers < 0 || o.Committers > 64 {
+		return fmt.Errorf("committers must be 0 to 64, got %d", o.Committers)
 	}
 	if o.MaxCommitPoints <= 0 {
 		return fmt.Errorf("max commit points must be positive, got %d", o.MaxCommitPoints)
@@ -93,9 +101,17 @@ func New(app Appender, opts Options) (*Pipeline, error) {
 	return p, nil
 }
 
-// Start runs the committer until Close.
+// Start runs the committers until Close.
 func (p *Pipeline) Start() {
-	go p.run()
+	n := max(p.opts.Committers, 1)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(p.run)
+	}
+	go func() {
+		wg.Wait()
+		close(p.stopped)
+	}()
 }
 
 // Submit queues a project's points and waits until they are durable. size is
@@ -151,7 +167,7 @@ func (p *Pipeline) Full() bool {
 func (p *Pipeline) Close(ctx context.Context) error {
 	p.mu.Lock()
 	p.closing = true
-	p.cond.Signal()
+	p.cond.Broadcast()
 	p.mu.Unlock()
 	select {
 	case <-p.stopped:
@@ -162,13 +178,13 @@ func (p *Pipeline) Close(ctx context.Context) error {
 }
 
 func (p *Pipeline) run() {
-	defer close(p.stopped)
 	for {
 		p.mu.Lock()
 		for len(p.queue) == 0 && !p.closing {
 			p.cond.Wait()
 		}
 		if len(p.queue) == 0 && p.closing {
+			p.cond.Broadcast() // wake the other committers to stop too
 			p.mu.Unlock()
 			return
 		}

@@ -59,7 +59,9 @@ func TestGroupCommit(t *testing.T) {
 		mu.Unlock()
 		return nil
 	}}
-	p := newPipeline(t, app, DefaultOptions())
+	opts := DefaultOptions()
+	opts.Committers = 1
+	p := newPipeline(t, app, opts)
 	var wg sync.WaitGroup
 	errs := make(chan error, 11)
 	wg.Go(func() { errs <- p.Submit(context.Background(), 1, points(3), 10) })
@@ -220,6 +222,7 @@ func TestMaxCommitPoints(t *testing.T) {
 	}}
 	opts := DefaultOptions()
 	opts.MaxCommitPoints = 25
+	opts.Committers = 1
 	p := newPipeline(t, app, opts)
 	var wg sync.WaitGroup
 	wg.Go(func() { p.Submit(context.Background(), 1, points(1), 1) })
@@ -256,5 +259,50 @@ func TestOptionsValidate(t *testing.T) {
 		if _, err := New(appenderFunc{}, o); err == nil {
 			t.Errorf("New(%+v) = nil error; want a validation error", o)
 		}
+	}
+}
+
+// TestCommittersRunConcurrently: with two committers, a second group commit
+// starts while the first is still running.
+func TestCommittersRunConcurrently(t *testing.T) {
+	var inFlight, peak atomic.Int32
+	both := make(chan struct{})
+	var once sync.Once
+	app := appenderFunc{func(ctx context.Context, b []store.Batch) error {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for {
+			old := peak.Load()
+			if n <= old || peak.CompareAndSwap(old, n) {
+				break
+			}
+		}
+		if n == 2 {
+			once.Do(func() { close(both) })
+		}
+		select {
+		case <-both:
+		case <-time.After(5 * time.Second):
+		}
+		return nil
+	}}
+	opts := DefaultOptions()
+	opts.Committers = 2
+	p := newPipeline(t, app, opts)
+	var wg sync.WaitGroup
+	for i := 0; i < 2; i++ {
+		wg.Go(func() {
+			if err := p.Submit(context.Background(), 1, points(1), 1); err != nil {
+				t.Error(err)
+			}
+		})
+		// The second write arrives while the first is committing.
+		for inFlight.Load() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	wg.Wait()
+	if peak.Load() != 2 {
+		t.Fatalf("peak concurrent commits = %d; want 2", peak.Load())
 	}
 }

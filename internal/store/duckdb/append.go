@@ -2,6 +2,7 @@ package duckdb
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -14,6 +15,14 @@ import (
 	"github.com/alidade/alidade/internal/point"
 	"github.com/alidade/alidade/internal/store"
 )
+
+// lane is one writer connection with its appenders. Several lanes append
+// and commit concurrently: DuckDB's appends never conflict, so while one
+// lane commits, another fills its next transaction.
+type lane struct {
+	conn      *sql.Conn
+	appenders map[string]*tableAppender // alias.dataset
+}
 
 // tableAppender is a cached appender for one day table.
 type tableAppender struct {
@@ -28,20 +37,58 @@ type row struct {
 	p       *point.Point
 }
 
-// Append commits the batches durably: when it returns nil every point is in
-// DuckDB's write-ahead log, synced. Points are committed in one transaction
-// per day file they fall in. Append must not be called concurrently; the
-// ingest pipeline's single committer calls it.
-func (s *Store) Append(ctx context.Context, batches []store.Batch) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
+// dayTables is a batch sorted by day file and dataset.
+type dayTables map[int64]map[string][]row
 
-	byDay := map[int64]map[string][]row{}
+// Append commits the batches durably: when it returns nil every point is in
+// DuckDB's write-ahead log. Points are committed in one transaction per day
+// file they fall in. Append may be called concurrently, up to one call per
+// write lane at a time; more calls wait for a lane.
+func (s *Store) Append(ctx context.Context, batches []store.Batch) error {
+	byDay, err := s.sortBatches(ctx, batches)
+	if err != nil {
+		return err
+	}
+	if err := s.prepareTables(ctx, byDay); err != nil {
+		return err
+	}
+	// Lanes are taken under the read side of ddl, so that schema changes
+	// (which take the write side) never run beside an open transaction.
+	s.ddl.RLock()
+	defer s.ddl.RUnlock()
+	var l *lane
+	select {
+	case l = <-s.lanes:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { s.lanes <- l }()
+	days := make([]int64, 0, len(byDay))
+	for d := range byDay {
+		days = append(days, d)
+	}
+	sort.Slice(days, func(i, j int) bool { return days[i] < days[j] })
+	for _, day := range days {
+		if err := s.appendDay(ctx, l, day, byDay[day]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sortBatches groups points by day and dataset, creating dataset records.
+func (s *Store) sortBatches(ctx context.Context, batches []store.Batch) (dayTables, error) {
+	byDay := dayTables{}
+	var lastProject int64 = -1
+	lastDataset := ""
 	for _, b := range batches {
 		for i := range b.Points {
 			p := &b.Points[i]
-			if err := s.EnsureDataset(ctx, b.Project, p.Dataset); err != nil {
-				return err
+			if b.Project != lastProject || p.Dataset != lastDataset {
+				if err := s.EnsureDataset(ctx, b.Project, p.Dataset); err != nil {
+					return nil, err
+				}
+				lastProject, lastDataset = b.Project, p.Dataset
 			}
 			day := dayOf(p.Timestamp)
 			m := byDay[day]
@@ -52,67 +99,153 @@ func (s *Store) Append(ctx context.Context, batches []store.Batch) error {
 			m[p.Dataset] = append(m[p.Dataset], row{b.Project, p})
 		}
 	}
-	days := make([]int64, 0, len(byDay))
-	for d := range byDay {
-		days = append(days, d)
+	return byDay, nil
+}
+
+// prepareTables makes sure every day file is attached and every day table
+// exists with the columns the rows need. It changes the schema only under
+// the write side of ddl, when no lane is inside a transaction.
+func (s *Store) prepareTables(ctx context.Context, byDay dayTables) error {
+	type need struct {
+		day     int64
+		dataset string
+		w       width
 	}
-	sort.Slice(days, func(i, j int) bool { return days[i] < days[j] })
-	for _, day := range days {
-		if err := s.appendDay(ctx, day, byDay[day]); err != nil {
+	var missing []need
+	s.pmu.RLock()
+	for day, tables := range byDay {
+		p := s.parts[day]
+		for name, rows := range tables {
+			w := width{}
+			for _, r := range rows {
+				w = maxWidth(w, width{len(r.p.Blobs), len(r.p.Doubles)})
+			}
+			var have width
+			ok := false
+			if p != nil {
+				have, ok = p.tables[name]
+			}
+			if !ok || have.blobs < w.blobs || have.doubles < w.doubles {
+				missing = append(missing, need{day, name, w})
+			}
+		}
+	}
+	s.pmu.RUnlock()
+	if len(missing) == 0 {
+		return nil
+	}
+	s.ddl.Lock()
+	defer s.ddl.Unlock()
+	for _, m := range missing {
+		p, err := s.attach(ctx, m.day)
+		if err != nil {
+			return err
+		}
+		if err := s.ensureTable(ctx, p, m.dataset, m.w); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (s *Store) appendDay(ctx context.Context, day int64, tables map[string][]row) error {
-	p, err := s.attach(ctx, day)
-	if err != nil {
-		return err
+// ensureTable creates or widens a day table. The caller holds ddl's write side.
+func (s *Store) ensureTable(ctx context.Context, p *partition, dataset string, need width) error {
+	s.pmu.RLock()
+	have, exists := p.tables[dataset]
+	want := maxWidth(need, s.widths[dataset])
+	s.pmu.RUnlock()
+	if exists && have.blobs >= need.blobs && have.doubles >= need.doubles {
+		return nil
+	}
+	table := p.alias + "." + quoteIdent(dataset)
+	key := p.alias + "." + dataset
+	if !exists {
+		if _, err := s.db.ExecContext(ctx, createTableSQL(table, want)); err != nil {
+			return fmt.Errorf("create table %s: %w", key, err)
+		}
+		have = want
+	} else {
+		// Appenders describe the table as it was: drop them before it changes.
+		s.dropAppenders(func(k string) bool { return k == key })
+		for i := have.blobs + 1; i <= need.blobs; i++ {
+			if _, err := s.db.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS blob%d VARCHAR DEFAULT ''", table, i)); err != nil {
+				return fmt.Errorf("widen table %s: %w", key, err)
+			}
+		}
+		for i := have.doubles + 1; i <= need.doubles; i++ {
+			if _, err := s.db.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS double%d DOUBLE DEFAULT 0", table, i)); err != nil {
+				return fmt.Errorf("widen table %s: %w", key, err)
+			}
+		}
+		have = maxWidth(have, need)
+	}
+	s.pmu.Lock()
+	p.tables[dataset] = have
+	s.widths[dataset] = maxWidth(s.widths[dataset], have)
+	s.pmu.Unlock()
+	return nil
+}
+
+// dropAppenders closes every lane's appenders whose key matches. The
+// caller holds ddl's write side, so no lane is in use.
+func (s *Store) dropAppenders(match func(key string) bool) {
+	for _, l := range s.allLanes {
+		for k, a := range l.appenders {
+			if match(k) {
+				if err := a.app.Close(); err != nil {
+					s.log.Warn("close appender", "table", k, "err", err)
+				}
+				delete(l.appenders, k)
+			}
+		}
+	}
+}
+
+func (s *Store) appendDay(ctx context.Context, l *lane, day int64, tables map[string][]row) error {
+	s.pmu.RLock()
+	p := s.parts[day]
+	s.pmu.RUnlock()
+	if p == nil {
+		return fmt.Errorf("BUG: day file %s not attached", dayName(day))
 	}
 	names := make([]string, 0, len(tables))
 	for n := range tables {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	// Tables are created and widened before the transaction: DDL is idempotent
-	// and an empty column costs nothing.
 	apps := make([]*tableAppender, len(names))
 	for i, name := range names {
-		need := width{}
-		for _, r := range tables[name] {
-			need = maxWidth(need, width{len(r.p.Blobs), len(r.p.Doubles)})
-		}
-		if apps[i], err = s.appenderFor(ctx, p, name, need); err != nil {
+		var err error
+		if apps[i], err = s.appenderFor(l, p, name); err != nil {
 			return err
 		}
 	}
-	if _, err := s.wconn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+	if _, err := l.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	for i, name := range names {
 		if err := apps[i].appendRows(tables[name]); err != nil {
-			s.abort(ctx, p.alias, name)
+			l.abort(ctx, s, p.alias+"."+name)
 			return fmt.Errorf("append to %s.%s: %w", p.alias, name, err)
 		}
 	}
-	if _, err := s.wconn.ExecContext(ctx, "COMMIT"); err != nil {
-		s.abort(ctx, p.alias, "")
+	if _, err := l.conn.ExecContext(ctx, "COMMIT"); err != nil {
+		l.abort(ctx, s, p.alias+".")
 		return fmt.Errorf("commit %s: %w", p.path, err)
 	}
 	return nil
 }
 
-// abort rolls back and drops the appenders of the failed table (or all of
-// the day when table is ""), since a failed flush invalidates an appender.
-func (s *Store) abort(ctx context.Context, alias, table string) {
-	if _, err := s.wconn.ExecContext(ctx, "ROLLBACK"); err != nil {
+// abort rolls back and drops the lane's appenders whose key starts with
+// prefix, since a failed flush invalidates an appender.
+func (l *lane) abort(ctx context.Context, s *Store, prefix string) {
+	if _, err := l.conn.ExecContext(ctx, "ROLLBACK"); err != nil {
 		s.log.Warn("rollback", "err", err)
 	}
-	for k, a := range s.appenders {
-		if k == alias+"."+table || table == "" && strings.HasPrefix(k, alias+".") {
+	for k, a := range l.appenders {
+		if strings.HasPrefix(k, prefix) {
 			_ = a.app.Close()
-			delete(s.appenders, k)
+			delete(l.appenders, k)
 		}
 	}
 }
@@ -138,51 +271,22 @@ func (a *tableAppender) appendRows(rows []row) error {
 	return a.app.Flush()
 }
 
-// appenderFor returns an appender for the day table of dataset, creating or
-// widening the table so that it has at least need columns.
-func (s *Store) appenderFor(ctx context.Context, p *partition, dataset string, need width) (*tableAppender, error) {
+// appenderFor returns the lane's appender for a day table, opening one for
+// the table's current columns when the lane has none.
+func (s *Store) appenderFor(l *lane, p *partition, dataset string) (*tableAppender, error) {
 	key := p.alias + "." + dataset
-	s.pmu.RLock()
-	have, exists := p.tables[dataset]
-	want := maxWidth(need, s.widths[dataset])
-	s.pmu.RUnlock()
-	if a := s.appenders[key]; a != nil && exists && have.blobs >= need.blobs && have.doubles >= need.doubles {
+	if a := l.appenders[key]; a != nil {
 		return a, nil
 	}
-	if a := s.appenders[key]; a != nil {
-		if err := a.app.Close(); err != nil {
-			s.log.Warn("close appender", "table", key, "err", err)
-		}
-		delete(s.appenders, key)
+	s.pmu.RLock()
+	have, ok := p.tables[dataset]
+	s.pmu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("BUG: table %s not prepared", key)
 	}
-	table := p.alias + "." + quoteIdent(dataset)
-	switch {
-	case !exists:
-		if _, err := s.wconn.ExecContext(ctx, createTableSQL(table, want)); err != nil {
-			return nil, fmt.Errorf("create table %s: %w", key, err)
-		}
-		have = want
-	case have.blobs < need.blobs || have.doubles < need.doubles:
-		for i := have.blobs + 1; i <= need.blobs; i++ {
-			if _, err := s.wconn.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS blob%d VARCHAR DEFAULT ''", table, i)); err != nil {
-				return nil, fmt.Errorf("widen table %s: %w", key, err)
-			}
-		}
-		for i := have.doubles + 1; i <= need.doubles; i++ {
-			if _, err := s.wconn.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS double%d DOUBLE DEFAULT 0", table, i)); err != nil {
-				return nil, fmt.Errorf("widen table %s: %w", key, err)
-			}
-		}
-		have = maxWidth(have, need)
-	}
-	s.pmu.Lock()
-	p.tables[dataset] = have
-	s.widths[dataset] = maxWidth(s.widths[dataset], have)
-	s.pmu.Unlock()
-
 	cols := columnNames(have)
 	a := &tableAppender{w: have, args: make([]driver.Value, len(cols))}
-	err := s.wconn.Raw(func(dc any) error {
+	err := l.conn.Raw(func(dc any) error {
 		conn, ok := dc.(driver.Conn)
 		if !ok {
 			return errors.New("BUG: duckdb connection is not a driver.Conn")
@@ -194,7 +298,7 @@ func (s *Store) appenderFor(ctx context.Context, p *partition, dataset string, n
 	if err != nil {
 		return nil, fmt.Errorf("open appender for %s: %w", key, err)
 	}
-	s.appenders[key] = a
+	l.appenders[key] = a
 	return a, nil
 }
 

@@ -37,7 +37,9 @@ type Options struct {
 	MemoryLimit string
 	// Threads is DuckDB's thread count; 0 means the number of CPUs.
 	Threads int
-	Logger  *slog.Logger
+	// WriteLanes is how many appends may commit concurrently; 0 means 2.
+	WriteLanes int
+	Logger     *slog.Logger
 }
 
 // DefaultOptions returns options for a store in ./alidade-data.
@@ -52,6 +54,9 @@ func (o *Options) Validate() error {
 	}
 	if o.Threads < 0 {
 		return fmt.Errorf("threads must be >= 0, got %d", o.Threads)
+	}
+	if o.WriteLanes < 0 || o.WriteLanes > 64 {
+		return fmt.Errorf("write lanes must be 0 to 64, got %d", o.WriteLanes)
 	}
 	return nil
 }
@@ -76,10 +81,12 @@ type Store struct {
 	connector *duckdb.Connector
 	db        *sql.DB
 
-	// wconn is the single writer connection; appenders live on it.
-	wmu       sync.Mutex
-	wconn     *sql.Conn
-	appenders map[string]*tableAppender // alias.dataset
+	// lanes hands out writer connections; allLanes lists them. ddl's read
+	// side is held by every append, its write side by schema changes,
+	// retention and Close.
+	lanes    chan *lane
+	allLanes []*lane
+	ddl      sync.RWMutex
 
 	pmu   sync.RWMutex
 	parts map[int64]*partition
@@ -132,7 +139,6 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		log:       log,
 		connector: connector,
 		db:        sql.OpenDB(connector),
-		appenders: map[string]*tableAppender{},
 		parts:     map[int64]*partition{},
 		widths:    map[string]width{},
 		datasets:  map[dsKey]*meta.Dataset{},
@@ -149,11 +155,20 @@ func (s *Store) init(ctx context.Context) error {
 	if err := s.initMeta(ctx); err != nil {
 		return err
 	}
-	wconn, err := s.db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("open writer connection: %w", err)
+	n := s.opts.WriteLanes
+	if n == 0 {
+		n = 2
 	}
-	s.wconn = wconn
+	s.lanes = make(chan *lane, n)
+	for range n {
+		conn, err := s.db.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("open writer connection: %w", err)
+		}
+		l := &lane{conn: conn, appenders: map[string]*tableAppender{}}
+		s.allLanes = append(s.allLanes, l)
+		s.lanes <- l
+	}
 	if err := s.attachExisting(ctx); err != nil {
 		return err
 	}
@@ -162,20 +177,15 @@ func (s *Store) init(ctx context.Context) error {
 
 // Close commits nothing new; it closes appenders and the database.
 func (s *Store) Close() error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
+	s.ddl.Lock()
+	defer s.ddl.Unlock()
 	var errs []error
-	for k, a := range s.appenders {
-		if err := a.app.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("close appender %s: %w", k, err))
-		}
-		delete(s.appenders, k)
+	s.dropAppenders(func(string) bool { return true })
+	if _, err := s.db.ExecContext(context.Background(), "CHECKPOINT"); err != nil {
+		s.log.Warn("checkpoint on close", "err", err)
 	}
-	if s.wconn != nil {
-		if _, err := s.wconn.ExecContext(context.Background(), "CHECKPOINT"); err != nil {
-			s.log.Warn("checkpoint on close", "err", err)
-		}
-		errs = append(errs, s.wconn.Close())
+	for _, l := range s.allLanes {
+		errs = append(errs, l.conn.Close())
 	}
 	errs = append(errs, s.db.Close(), s.connector.Close())
 	return errors.Join(errs...)

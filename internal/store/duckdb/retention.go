@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/alidade/alidade/internal/meta"
@@ -17,8 +18,8 @@ import (
 // deleted. Longer per-dataset retentions keep their day files alive.
 func (s *Store) Expire(ctx context.Context, now time.Time, defaultRetention time.Duration) (store.ExpireReport, error) {
 	var rep store.ExpireReport
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
+	s.ddl.Lock()
+	defer s.ddl.Unlock()
 
 	longest := defaultRetention
 	s.metaMu.Lock()
@@ -92,12 +93,7 @@ func sortDatasets(ds []meta.Dataset) {
 
 // dropPartition detaches a day file and deletes it, returning the bytes freed.
 func (s *Store) dropPartition(ctx context.Context, p *partition) (int64, error) {
-	for k, a := range s.appenders {
-		if len(k) > len(p.alias) && k[:len(p.alias)+1] == p.alias+"." {
-			_ = a.app.Close()
-			delete(s.appenders, k)
-		}
-	}
+	s.dropAppenders(func(k string) bool { return strings.HasPrefix(k, p.alias+".") })
 	s.pmu.Lock()
 	delete(s.parts, p.day)
 	s.pmu.Unlock()
@@ -126,7 +122,7 @@ func (s *Store) deleteBefore(ctx context.Context, project int64, dataset string,
 	views := s.viewsFor(dataset, 0, cutoff)
 	var total int64
 	for _, v := range views {
-		res, err := s.wconn.ExecContext(ctx, fmt.Sprintf("DELETE FROM %s.%s WHERE project = ? AND ts < ?", v.alias, quoteIdent(dataset)), int32(project), cutoff)
+		res, err := s.db.ExecContext(ctx, fmt.Sprintf("DELETE FROM %s.%s WHERE project = ? AND ts < ?", v.alias, quoteIdent(dataset)), int32(project), cutoff)
 		if err != nil {
 			return total, fmt.Errorf("expire %s in %s: %w", dataset, v.alias, err)
 		}
