@@ -13,12 +13,14 @@ build:
 ## test: the whole suite — unit, conformance, integration (real binary, kill -9), race, short fuzzing.
 test: vet
 	$(GO) test -count=1 -timeout 20m $(PKGS)
+	cd sdk/go && $(GO) vet ./... && $(GO) test -count=1 -race -timeout 10m ./...
 	$(GO) test -count=1 -race -timeout 20m ./internal/ingest/ ./internal/auth/ ./internal/telemetry/ ./internal/query/ ./internal/point/
 	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)
 
 ## test-short: the fast unit tests only.
 test-short:
 	$(GO) test -short -count=1 $(PKGS)
+	cd sdk/go && $(GO) test -short -count=1 ./...
 
 ## fuzz: run every fuzz target for FUZZTIME each.
 fuzz:
