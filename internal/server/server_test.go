@@ -584,3 +584,33 @@ func TestBuiltinSchemas(t *testing.T) {
 		t.Errorf("GET built-in schema = %v", schema)
 	}
 }
+
+// TestDatasetNamesOutliveTheirRequest: names decoded from a body (which is
+// reused by later requests) must stay intact in the store's catalog.
+func TestDatasetNamesOutliveTheirRequest(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	W, R := e.keys[meta.KindWrite], e.keys[meta.KindRead]
+	day := time.Now().Add(-24 * time.Hour).UnixMilli()
+	e.call("POST", "/api/v1/points", W, fmt.Sprintf(`[{"dataset":"alpha","blobs":["a"],"timestamp":%d},{"dataset":"alpha","blobs":["a"]}]`, day), nil, nil)
+	for i := 0; i < 5; i++ {
+		e.call("POST", "/api/v1/points", W, `[{"dataset":"zzzzz","blobs":["overwrite the pooled body"],"doubles":[1,2,3]},{"dataset":"zzzzz","indexes":["x"]},{"dataset":"zzzzz"}]`, nil, nil)
+	}
+	code, a := e.query(R, `{"dataset":"alpha","range":"3d","aggregations":{"n":{"type":"count"}}}`)
+	if code != 200 || a.Rows[0]["n"] != 2.0 {
+		t.Fatalf("alpha count after later requests = %d %+v; want 2", code, a)
+	}
+	var ds struct {
+		Datasets []struct {
+			Name   string `json:"name"`
+			Points int64  `json:"points"`
+		} `json:"datasets"`
+	}
+	e.call("GET", "/api/v1/datasets", R, nil, nil, &ds)
+	got := map[string]int64{}
+	for _, d := range ds.Datasets {
+		got[d.Name] = d.Points
+	}
+	if len(got) != 2 || got["alpha"] != 2 || got["zzzzz"] != 15 {
+		t.Fatalf("datasets = %v; want alpha 2 and zzzzz 15", got)
+	}
+}

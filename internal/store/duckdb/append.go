@@ -179,6 +179,7 @@ func (s *Store) ensureTable(ctx context.Context, p *partition, dataset string, n
 		}
 		have = maxWidth(have, need)
 	}
+	dataset = strings.Clone(dataset) // it may share memory with a request body
 	s.pmu.Lock()
 	p.tables[dataset] = have
 	s.widths[dataset] = maxWidth(s.widths[dataset], have)

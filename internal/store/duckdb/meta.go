@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/alidade/alidade/internal/meta"
@@ -255,6 +256,9 @@ func (s *Store) ensureDatasetLocked(ctx context.Context, project int64, name str
 	if err := point.ValidateDatasetName(name); err != nil {
 		return err
 	}
+	// The name may share memory with a request body that is reused after
+	// the request: the catalog keeps its own copy.
+	name = strings.Clone(name)
 	d := &meta.Dataset{ProjectID: project, Name: name, Created: time.Now().UTC().Truncate(time.Millisecond)}
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO datasets (project_id, name, created) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
 		project, name, d.Created); err != nil {
