@@ -13,6 +13,7 @@ import (
 	"github.com/alidade/alidade/internal/auth"
 	"github.com/alidade/alidade/internal/ingest"
 	"github.com/alidade/alidade/internal/meta"
+	"github.com/alidade/alidade/internal/pricing"
 	"github.com/alidade/alidade/internal/server"
 	"github.com/alidade/alidade/internal/store/duckdb"
 )
@@ -21,6 +22,7 @@ type serveFlags struct {
 	listen, dataDir, retention, logLevel, logFormat string
 	memoryLimit, maxBody, maxPoints, queueSize      string
 	queryTimeout, retentionEvery                    string
+	pricing, writeLanes                             string
 }
 
 func runServe(ctx context.Context, args []string) error {
@@ -35,11 +37,14 @@ func runServe(ctx context.Context, args []string) error {
 	fs.str(&f.retention, "retention", "ALIDADE_RETENTION", "90d", "default retention of points (e.g. 30d, 720h)")
 	fs.str(&f.retentionEvery, "retention-interval", "ALIDADE_RETENTION_INTERVAL", "10m", "how often expired data is removed")
 	fs.str(&f.memoryLimit, "memory-limit", "ALIDADE_MEMORY_LIMIT", "1GB", "memory limit of the embedded DuckDB")
+	fs.str(&f.writeLanes, "write-lanes", "ALIDADE_WRITE_LANES", "2", "group commits that may run at once")
 	fs.group("Limits")
 	fs.str(&f.maxBody, "max-body", "ALIDADE_MAX_BODY", "10MB", "largest write body after decompression")
 	fs.str(&f.maxPoints, "max-points-per-request", "ALIDADE_MAX_POINTS_PER_REQUEST", "1000000", "most points in one write body")
 	fs.str(&f.queueSize, "queue-size", "ALIDADE_QUEUE_SIZE", "256MB", "memory for writes awaiting commit; past it writes get 429")
 	fs.str(&f.queryTimeout, "query-timeout", "ALIDADE_QUERY_TIMEOUT", "30s", "longest a query may run")
+	fs.group("AI cost")
+	fs.str(&f.pricing, "pricing", "ALIDADE_PRICING", "", "JSON price catalog whose entries add to or override the default prices")
 	fs.footer = "\nEnvironment only:\n  ALIDADE_ROOT_KEY           the instance root key (manages projects); generated and printed on first start when unset\n"
 	if err := fs.parse(args); err != nil {
 		return err
@@ -72,6 +77,14 @@ func runServe(ctx context.Context, args []string) error {
 	if sopts.MaxPointsPerRequest, err = strconv.Atoi(f.maxPoints); err != nil || sopts.MaxPointsPerRequest < 1 {
 		return &usageError{msg: fmt.Sprintf("--max-points-per-request: %q is not a positive number", f.maxPoints)}
 	}
+	if f.pricing != "" {
+		file, err := pricing.LoadFile(f.pricing)
+		if err != nil {
+			return &usageError{msg: "--pricing: " + err.Error()}
+		}
+		sopts.Pricing = pricing.Default().With(pricing.SourceOperator, file)
+		log.Info("operator prices loaded", "file", f.pricing, "entries", len(file.Entries))
+	}
 	iopts := ingest.DefaultOptions()
 	iopts.Logger = log
 	if iopts.QueueBytes, err = parseBytes(f.queueSize); err != nil {
@@ -79,6 +92,11 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	dopts := duckdb.DefaultOptions()
 	dopts.Dir, dopts.MemoryLimit, dopts.Logger = f.dataDir, f.memoryLimit, log
+	lanes, err := strconv.Atoi(f.writeLanes)
+	if err != nil || lanes < 1 || lanes > 64 {
+		return &usageError{msg: fmt.Sprintf("--write-lanes: %q is not a number from 1 to 64", f.writeLanes)}
+	}
+	dopts.WriteLanes, iopts.Committers = lanes, lanes
 
 	st, err := duckdb.Open(ctx, dopts)
 	if err != nil {

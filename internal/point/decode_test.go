@@ -597,4 +597,3 @@ func TestPlainKey(t *testing.T) {
 		}
 	}
 }
-

@@ -134,6 +134,7 @@ func (s *Server) handleWritePoints(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
+	s.priceAI(r.Context(), p.Project, pts)
 	if err := s.ingest.Submit(r.Context(), p.Project, pts, buf.Len()); err != nil {
 		switch {
 		case errors.Is(err, ingest.ErrOverloaded):

@@ -15,9 +15,11 @@ import (
 	"time"
 
 	"github.com/alidade/alidade/internal/auth"
+	"github.com/alidade/alidade/internal/dashboard"
 	"github.com/alidade/alidade/internal/ingest"
 	"github.com/alidade/alidade/internal/meta"
 	"github.com/alidade/alidade/internal/point"
+	"github.com/alidade/alidade/internal/pricing"
 	"github.com/alidade/alidade/internal/query"
 )
 
@@ -36,8 +38,14 @@ type Options struct {
 	QueryTimeout time.Duration
 	// MaxPointsPerRequest bounds the points in one body.
 	MaxPointsPerRequest int
-	Version             string
-	Logger              *slog.Logger
+	// MaxSQLRows bounds the rows of one SQL API result (0: 100,000).
+	MaxSQLRows int64
+	Version    string
+	Logger     *slog.Logger
+	// Pricing is the price catalog ingest prices AI points with (the
+	// operator's file over the default catalog); nil means the default
+	// catalog. Each project's own entries go over it.
+	Pricing *pricing.Catalog
 }
 
 // DefaultOptions returns the documented defaults.
@@ -87,6 +95,8 @@ type Store interface {
 	DatasetStats(ctx context.Context, project int64, dataset string) (meta.DatasetStats, error)
 	SetSchema(ctx context.Context, project int64, dataset string, s *point.Schema) error
 	SetRetention(ctx context.Context, project int64, dataset string, d time.Duration) error
+
+	sqlStore
 }
 
 // Server is Alidade's HTTP server.
@@ -100,6 +110,9 @@ type Server struct {
 	metrics *Metrics
 	http    *http.Server
 	ln      net.Listener
+
+	pricing   *pricing.Registry
+	dashboard *dashboard.Dashboard
 }
 
 // New builds a server; Start listens.
@@ -113,6 +126,9 @@ func New(opts Options, st Store, au *auth.Authenticator, pipe *ingest.Pipeline, 
 	}
 	s := &Server{opts: opts, log: log, store: st, auth: au, ingest: pipe, metrics: m}
 	s.queries = &query.Engine{Exec: exec, Schemas: st.Schema, Now: time.Now}
+	if err := s.initPlatform(st, exec); err != nil {
+		return nil, err
+	}
 	s.http = &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -163,6 +179,17 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/points", s.withKey(s.handleWritePoints, meta.KindWrite, meta.KindAdmin))
 	mux.HandleFunc("POST /api/v1/datasets/{dataset}/points", s.withKey(s.handleWritePoints, meta.KindWrite, meta.KindAdmin))
 	mux.HandleFunc("POST /api/v1/query", s.withKey(s.handleQuery, meta.KindRead, meta.KindAdmin))
+	mux.HandleFunc("POST /api/v1/sql", s.withKey(s.handleSQL, meta.KindRead, meta.KindAdmin))
+	mux.HandleFunc("GET /api/v1/sql", s.withKey(s.handleSQL, meta.KindRead, meta.KindAdmin))
+	// Workers Analytics Engine's own path, so that AE clients and Grafana
+	// data sources migrate by changing only their base URL and token.
+	mux.HandleFunc("POST /client/v4/accounts/{account}/analytics_engine/sql", s.withKey(s.handleSQL, meta.KindRead, meta.KindAdmin))
+	mux.HandleFunc("GET /client/v4/accounts/{account}/analytics_engine/sql", s.withKey(s.handleSQL, meta.KindRead, meta.KindAdmin))
+
+	mux.HandleFunc("GET /api/v1/metrics", s.withKey(s.handlePlatformMetrics, meta.KindRead, meta.KindAdmin))
+	mux.HandleFunc("GET /api/v1/pricing", s.withKey(s.handleGetPricing, meta.KindAdmin))
+	mux.HandleFunc("PUT /api/v1/pricing/{model...}", s.withKey(s.handlePutPricing, meta.KindAdmin))
+	mux.HandleFunc("DELETE /api/v1/pricing/{model...}", s.withKey(s.handleDeletePricing, meta.KindAdmin))
 
 	mux.HandleFunc("GET /api/v1/datasets", s.withKey(s.handleListDatasets, meta.KindRead, meta.KindAdmin, meta.KindWrite))
 	mux.HandleFunc("GET /api/v1/datasets/{dataset}", s.withKey(s.handleGetDataset, meta.KindRead, meta.KindAdmin, meta.KindWrite))

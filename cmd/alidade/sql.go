@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// runSQL runs one query of the SQL API against a server, like
+// `wrangler analytics-engine run`.
+func runSQL(ctx context.Context, args []string) error {
+	var u, key, format string
+	fs := newFlagSet("sql", `sql "SELECT …" [--format table|json|tsv] [flags]`)
+	fs.group("Connection")
+	fs.str(&u, "url", "ALIDADE_URL", "http://127.0.0.1:8080", "server URL")
+	fs.str(&key, "key", "ALIDADE_READ_KEY", "", "a read (or admin) key of the project")
+	fs.group("Output")
+	fs.str(&format, "format", "", "table", "table (readable), json or tsv; a FORMAT clause in the query wins")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if key == "" {
+		key = os.Getenv("ALIDADE_KEY")
+	}
+	if fs.NArg() != 1 {
+		return &usageError{msg: "sql takes one query\nTry: alidade sql \"SELECT index1, count() FROM requests GROUP BY index1\""}
+	}
+	def := map[string]string{"table": "JSON", "json": "JSON", "tsv": "TabSeparated"}[format]
+	if def == "" {
+		return &usageError{msg: fmt.Sprintf("unknown --format %q; use table, json or tsv", format)}
+	}
+	c, err := newAPIClient(u, key, "--key or set ALIDADE_READ_KEY (a read key of the project)")
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, "POST", c.url+"/api/v1/sql?default_format="+url.QueryEscape(def), strings.NewReader(fs.Arg(0)))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.key)
+	req.Header.Set("Content-Type", "text/plain")
+	start := time.Now()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		if json.Unmarshal(body, &e) == nil && e.Error.Message != "" {
+			return fmt.Errorf("%s", e.Error.Message)
+		}
+		return fmt.Errorf("server said %s", resp.Status)
+	}
+	if format != "table" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		_, err = os.Stdout.Write(body)
+		return err
+	}
+	return printTable(os.Stdout, body, time.Since(start))
+}
+
+// printTable renders a FORMAT JSON answer as an aligned table.
+func printTable(w io.Writer, body []byte, took time.Duration) error {
+	var res struct {
+		Meta []struct{ Name, Type string } `json:"meta"`
+		Data []map[string]json.RawMessage  `json:"data"`
+		Rows int                           `json:"rows"`
+	}
+	if err := json.Unmarshal(body, &res); err != nil {
+		return fmt.Errorf("read answer: %w", err)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for i, m := range res.Meta {
+		if i > 0 {
+			fmt.Fprint(tw, "\t")
+		}
+		fmt.Fprint(tw, m.Name)
+	}
+	fmt.Fprintln(tw)
+	for _, row := range res.Data {
+		for i, m := range res.Meta {
+			if i > 0 {
+				fmt.Fprint(tw, "\t")
+			}
+			fmt.Fprint(tw, cell(row[m.Name]))
+		}
+		fmt.Fprintln(tw)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "(%d rows, %v)\n", res.Rows, took.Round(time.Millisecond))
+	return nil
+}
+
+func cell(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return strings.NewReplacer("\t", `\t`, "\n", `\n`).Replace(s)
+	}
+	if string(raw) == "null" || raw == nil {
+		return "NULL"
+	}
+	return string(raw)
+}

@@ -1,0 +1,160 @@
+// Package aesql owns Alidade's SQL API dialect: the SQL of Cloudflare Workers
+// Analytics Engine (a subset of ClickHouse SQL) plus the extensions its users
+// ask for. It lexes and parses user text into an AST, checks it against an
+// allowlist (only SELECT and SHOW, only known functions, only the project's
+// datasets), infers ClickHouse result types, and prints backend SQL from the
+// AST with the project scope injected. User text never reaches a backend as
+// text. It does not execute queries or know HTTP.
+//
+// Pipeline: lexer.go (tokens; only ASCII whitespace and punctuation are
+// syntax, keywords match ASCII case only), parser.go and ast.go (one
+// statement; a canonical String form), analyze.go and funcs.go (names,
+// aliases, the function allowlist, ClickHouse types, into the IR of ir.go),
+// print.go and print_duckdb.go (the backend printer). Compile (compile.go)
+// runs them.
+//
+// Statements: SHOW TABLES (column dataset), SHOW TIMEZONES (column name),
+// SHOW TIMEZONE (column timezone, Etc/UTC); SELECT [DISTINCT] ... [FROM
+// dataset | (subquery) [AS alias]] [WHERE] [GROUP BY] [HAVING] [ORDER BY ...
+// [ASC|DESC] [NULLS FIRST|LAST]] [LIMIT n | ALL | m, n] [OFFSET n] [FORMAT
+// JSON|JSONEachRow|TabSeparated] [;]. Select aliases may be used in WHERE,
+// GROUP BY, HAVING, ORDER BY and other select items (ClickHouse semantics: an
+// alias wins over a column of the same name). GROUP BY 1 and ORDER BY 2 are
+// positions in the select list. Joins, UNION, WITH, SETTINGS, INTO OUTFILE,
+// table functions, qualified table names and subqueries outside FROM are
+// refused.
+//
+// Semantics chosen where ClickHouse, AE and DuckDB differ (AE's
+// documentation first, then ClickHouse's):
+//   - timestamp is DateTime: whole seconds, UTC (stored milliseconds are
+//     dropped). Time zone arguments must name UTC.
+//   - toDayOfWeek: 1 Monday .. 7 Sunday. toStartOfWeek: Monday (AE documents
+//     Monday; an explicit ClickHouse mode argument is honoured, even modes
+//     start on Sunday). toStartOfYear/Quarter/Month/Week and toMonday return
+//     Date; toStartOfDay/Hour/Minute/FiveMinutes/... return DateTime;
+//     toStartOfInterval returns DateTime for SECOND..DAY and Date for
+//     WEEK..YEAR, counting from ClickHouse's origins (hours from midnight,
+//     weeks from Monday 1970-01-05, months from 1900-01).
+//   - / is Float64 division (x/0 is inf or nan); intDiv truncates toward
+//     zero and, like %, fails on an integer division by zero; 64-bit
+//     integer + - * wrap around; narrower integers widen as in ClickHouse
+//     (UInt8 + UInt8 is UInt16).
+//   - round(x, n) on Float64 scales by 10^n and rounds half to even
+//     (banker's rounding, ClickHouse's nearbyint); on integers with n < 0 it
+//     rounds half away from zero. floor, ceil, trunc scale alike.
+//   - log is the natural logarithm (log(0) = -inf, log(-1) = nan).
+//   - length, substring and position count Unicode code points (AE: length
+//     is lengthUTF8); lower/upper change ASCII letters only, lowerUTF8/
+//     upperUTF8 (and toLower/toUpper, AE's names for them) all letters.
+//   - comparisons, AND/OR/NOT, LIKE, IN, empty, startsWith... are UInt8 0/1;
+//     true and false are Bool; count(), uniq* are UInt64.
+//   - toUInt8..toInt64 truncate floats toward zero and wrap out-of-range
+//     values; hex/bin print integers without leading zero bytes, strings byte
+//     by byte (upper-case hex).
+//   - aggregates over no rows give ClickHouse's defaults (0, the empty string, 1970-01-01)
+//     and avg gives nan; topK is exact (ties broken by value).
+//   - first_value/last_value in a query without GROUP BY take the query's
+//     ORDER BY as the order of the rows they read (AE's documented examples).
+package aesql
+
+import "github.com/alidade/alidade/internal/point"
+
+// Catalog is what compiling needs to know of one project's datasets.
+type Catalog interface {
+	// Datasets lists the project's datasets (the tables of SHOW TABLES).
+	Datasets() []string
+	// Schema returns a dataset's schema (names usable as column aliases), or nil.
+	Schema(dataset string) *point.Schema
+	// Source returns backend SQL (and its arguments) for a parenthesised
+	// subquery, "(SELECT ...)", that yields exactly the project's points of
+	// dataset with the columns
+	// dataset VARCHAR, "timestamp" TIMESTAMP (UTC), _sample_interval UBIGINT,
+	// index1 VARCHAR, blob1..blob20 VARCHAR, double1..double20 DOUBLE;
+	// the project filter is inside it. ok is false when the dataset does not
+	// exist in the project. Parameters are numbered from argBase+1 ($n).
+	// Compile places the text after FROM (followed by " AS t<N>") once per
+	// reference to the dataset, including inside nested subqueries. A name
+	// is a table when Datasets lists it or Source answers ok; a listed
+	// dataset whose Source answers ok false with SQL (no data yet) is read
+	// through that SQL all the same.
+	Source(dataset string, argBase int) (sql string, args []any, ok bool)
+}
+
+// Kind is what a statement does.
+type Kind int
+
+const (
+	// KindSelect runs Plan.SQL on the backend.
+	KindSelect Kind = iota + 1
+	// KindConst answers with Plan.Rows without touching the backend (SHOW ...).
+	KindConst
+)
+
+// Format is an output format.
+type Format string
+
+const (
+	FormatJSON         Format = "JSON"
+	FormatJSONEachRow  Format = "JSONEachRow"
+	FormatTabSeparated Format = "TabSeparated"
+)
+
+// Column is a result column: its name as the client sees it (the alias, or
+// the expression's source text) and its ClickHouse type name.
+//
+// For KindSelect plans, the backend returns each column as the DuckDB type
+// of its ClickHouse type, which database/sql (duckdb-go) scans into these
+// Go values (GoType gives the same table):
+//
+//	String    VARCHAR    string
+//	Float64   DOUBLE     float64 (NaN where ClickHouse has nan, e.g. avg of no rows)
+//	Bool      BOOLEAN    bool
+//	UInt8     UTINYINT   uint8  (comparisons, AND/OR/NOT, LIKE, IN, ... are UInt8 0/1)
+//	UInt16    USMALLINT  uint16
+//	UInt32    UINTEGER   uint32
+//	UInt64    UBIGINT    uint64 (count(), uniq, sum of unsigned integers)
+//	Int8..Int64          int8, int16, int32, int64
+//	Date      DATE       time.Time, midnight UTC
+//	DateTime  TIMESTAMP  time.Time, UTC, whole seconds (the stored
+//	                     milliseconds of timestamp are dropped, as in ClickHouse)
+//	Array(T)  T[]        []any holding T's Go values (topK, quantiles)
+//	Nullable(T)          T's Go value, or nil
+//	Nullable(Nothing)    always nil (NULL)
+//
+// Only Nullable types scan nil.
+type Column struct {
+	Name string
+	Type string
+}
+
+// Plan is a compiled statement.
+type Plan struct {
+	Kind    Kind
+	SQL     string // backend SQL, printed from the AST (KindSelect)
+	Args    []any  // its numbered parameters: Catalog.Source's, and every string literal
+	Columns []Column
+	Rows    [][]any // KindConst answers (Go strings for the String columns of SHOW)
+	Format  Format  // FORMAT clause; JSON when absent
+	// Limit is the row limit the result must honour after the backend
+	// answers (the backend SQL asks for one row more, to tell truncation).
+	// Limit is Options.MaxRows: an executor that reads more than Limit rows
+	// from the backend must refuse the query (the result is too large)
+	// rather than answer a truncated result. A LIMIT in the query lower
+	// than MaxRows is already part of SQL.
+	Limit int64
+
+	// sources are the Catalog.Source texts SQL reads (for tests).
+	sources []string
+}
+
+// Options bound compilation and results. A zero field means its default.
+type Options struct {
+	MaxQueryBytes int   // longest SQL text accepted
+	MaxDepth      int   // deepest nesting of calls, parentheses, CASE, NOT, unary minus and subqueries
+	MaxRows       int64 // most rows a result may have
+}
+
+// DefaultOptions: 64 KB of SQL, depth 64, 100k rows.
+func DefaultOptions() Options {
+	return Options{MaxQueryBytes: 64 << 10, MaxDepth: 64, MaxRows: 100_000}
+}

@@ -1,0 +1,134 @@
+package aesql
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"unicode/utf8"
+)
+
+// Compile compiles one statement of the Analytics Engine SQL dialect into a
+// Plan for the DuckDB backend. Every refusal of sql (syntax, unknown names
+// or functions, constructs outside the dialect, types, limits) is an
+// *Error naming the line, column and token; any other error is a bug.
+//
+// Options: MaxQueryBytes bounds len(sql); MaxDepth bounds the nesting of
+// function calls, parentheses, CASE, NOT, unary minus and subqueries;
+// MaxRows becomes Plan.Limit, and the backend SQL asks for at most
+// MaxRows+1 rows so that the executor can tell a result that is too large.
+// A zero field takes its value from DefaultOptions.
+func Compile(sql string, cat Catalog, opts Options) (plan *Plan, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			plan, err = nil, fmt.Errorf("aesql: BUG: compiling failed: %v", r)
+		}
+	}()
+	def := DefaultOptions()
+	if opts.MaxQueryBytes <= 0 {
+		opts.MaxQueryBytes = def.MaxQueryBytes
+	}
+	if opts.MaxDepth <= 0 {
+		opts.MaxDepth = def.MaxDepth
+	}
+	if opts.MaxRows <= 0 {
+		opts.MaxRows = def.MaxRows
+	}
+	if len(sql) > opts.MaxQueryBytes {
+		off := opts.MaxQueryBytes
+		for off > 0 && off < len(sql) && !utf8.RuneStart(sql[off]) {
+			off--
+		}
+		r, _ := utf8.DecodeRuneInString(sql[off:])
+		return nil, errAt(sql, off, string(r), "the query is %d bytes long; the limit is %d bytes", len(sql), opts.MaxQueryBytes)
+	}
+	st, err := parse(sql, opts.MaxDepth)
+	if err != nil {
+		return nil, err
+	}
+	switch st := st.(type) {
+	case *showStmt:
+		return compileShow(st, cat, opts), nil
+	case *selectStmt:
+		return compileSelect(sql, st, cat, opts, newDuckPrinter(cat, sql))
+	}
+	return nil, fmt.Errorf("aesql: BUG: statement %T", st)
+}
+
+func planFormat(f string) Format {
+	if f == "" {
+		return FormatJSON
+	}
+	return Format(f)
+}
+
+func compileShow(st *showStmt, cat Catalog, opts Options) *Plan {
+	p := &Plan{Kind: KindConst, Format: planFormat(st.Format), Limit: opts.MaxRows}
+	switch st.What {
+	case "TABLES":
+		ds := append([]string(nil), cat.Datasets()...)
+		sort.Strings(ds)
+		p.Columns = []Column{{Name: "dataset", Type: "String"}}
+		for _, d := range ds {
+			p.Rows = append(p.Rows, []any{d})
+		}
+	case "TIMEZONES":
+		p.Columns = []Column{{Name: "name", Type: "String"}}
+		zones := make([]string, 0, len(utcZones))
+		for z := range utcZones {
+			zones = append(zones, z)
+		}
+		sort.Strings(zones)
+		for _, z := range zones {
+			p.Rows = append(p.Rows, []any{z})
+		}
+	case "TIMEZONE":
+		p.Columns = []Column{{Name: "timezone", Type: "String"}}
+		p.Rows = [][]any{{"Etc/UTC"}}
+	}
+	if int64(len(p.Rows)) > opts.MaxRows {
+		p.Rows = p.Rows[:opts.MaxRows]
+	}
+	return p
+}
+
+func compileSelect(src string, st *selectStmt, cat Catalog, opts Options, b backend) (*Plan, error) {
+	a := &analyzer{src: src, cat: cat}
+	q, err := a.selectStmt(st)
+	if err != nil {
+		return nil, err
+	}
+	sql, args, sources, err := b.print(q, opts.MaxRows+1)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Kind: KindSelect, SQL: sql, Args: args, Format: planFormat(st.Format), Limit: opts.MaxRows, sources: sources}
+	for _, it := range q.items {
+		p.Columns = append(p.Columns, Column{Name: it.name, Type: it.e.typ().String()})
+	}
+	return p, nil
+}
+
+// GoType names the Go type a value of ClickHouse type t scans into from
+// the DuckDB backend (database/sql with duckdb-go): see Plan.Columns.
+func GoType(t string) string {
+	nullable := false
+	if strings.HasPrefix(t, "Nullable(") && strings.HasSuffix(t, ")") {
+		nullable = true
+		t = t[len("Nullable(") : len(t)-1]
+	}
+	var g string
+	switch {
+	case strings.HasPrefix(t, "Array("):
+		g = "[]any of " + GoType(t[len("Array("):len(t)-1])
+	default:
+		g = map[string]string{
+			"String": "string", "Float64": "float64", "Bool": "bool", "UInt8": "uint8", "UInt16": "uint16",
+			"UInt32": "uint32", "UInt64": "uint64", "Int8": "int8", "Int16": "int16", "Int32": "int32", "Int64": "int64",
+			"Date": "time.Time", "DateTime": "time.Time", "Nothing": "nil",
+		}[t]
+	}
+	if nullable && g != "nil" {
+		g += " or nil"
+	}
+	return g
+}

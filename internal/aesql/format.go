@@ -1,0 +1,437 @@
+package aesql
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Result is an answer ready to be written in a format.
+type Result struct {
+	Columns []Column
+	Rows    [][]any
+	// RowsBeforeLimit is ClickHouse's rows_before_limit_at_least: a lower
+	// bound of the rows the query had before LIMIT.
+	RowsBeforeLimit int64
+}
+
+// WriteResult writes r in format f, rendering every value by its column's
+// ClickHouse type the way ClickHouse does: 64-bit integers as JSON strings,
+// DateTime as "YYYY-MM-DD hh:mm:ss" (UTC), Date as "YYYY-MM-DD", non-finite
+// floats as null in JSON and inf/nan in TabSeparated, NULL as null or \N.
+func WriteResult(w io.Writer, f Format, r *Result) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var err error
+	switch f {
+	case FormatJSON, "":
+		err = writeJSON(bw, r)
+	case FormatJSONEachRow:
+		err = writeJSONEachRow(bw, r)
+	case FormatTabSeparated:
+		err = writeTSV(bw, r)
+	default:
+		return fmt.Errorf("unknown format %q", f)
+	}
+	if err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// ContentType returns the HTTP content type of a format.
+func ContentType(f Format) string {
+	switch f {
+	case FormatJSONEachRow:
+		return "application/x-ndjson; charset=utf-8"
+	case FormatTabSeparated:
+		return "text/tab-separated-values; charset=utf-8"
+	}
+	return "application/json; charset=utf-8"
+}
+
+func writeJSON(w *bufio.Writer, r *Result) error {
+	w.WriteString("{\"meta\":[")
+	for i, c := range r.Columns {
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		w.WriteString("{\"name\":")
+		writeJSONString(w, c.Name)
+		w.WriteString(",\"type\":")
+		writeJSONString(w, c.Type)
+		w.WriteByte('}')
+	}
+	w.WriteString("],\"data\":[")
+	for i, row := range r.Rows {
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		if err := writeJSONRow(w, r.Columns, row); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(w, "],\"rows\":%d,\"rows_before_limit_at_least\":%d}\n", len(r.Rows), max(r.RowsBeforeLimit, int64(len(r.Rows))))
+	return nil
+}
+
+func writeJSONEachRow(w *bufio.Writer, r *Result) error {
+	for _, row := range r.Rows {
+		if err := writeJSONRow(w, r.Columns, row); err != nil {
+			return err
+		}
+		w.WriteByte('\n')
+	}
+	return nil
+}
+
+func writeJSONRow(w *bufio.Writer, cols []Column, row []any) error {
+	if len(row) != len(cols) {
+		return fmt.Errorf("BUG: row has %d values for %d columns", len(row), len(cols))
+	}
+	w.WriteByte('{')
+	for i, c := range cols {
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		writeJSONString(w, c.Name)
+		w.WriteByte(':')
+		if err := writeJSONValue(w, c.Type, row[i]); err != nil {
+			return fmt.Errorf("column %s: %w", c.Name, err)
+		}
+	}
+	w.WriteByte('}')
+	return nil
+}
+
+// baseType strips Nullable(...) and LowCardinality(...).
+func baseType(t string) string {
+	for _, wrap := range []string{"Nullable(", "LowCardinality("} {
+		if strings.HasPrefix(t, wrap) && strings.HasSuffix(t, ")") {
+			t = t[len(wrap) : len(t)-1]
+		}
+	}
+	return t
+}
+
+func is64BitInt(t string) bool {
+	switch t {
+	case "UInt64", "Int64", "UInt128", "Int128", "UInt256", "Int256":
+		return true
+	}
+	return false
+}
+
+func writeJSONValue(w *bufio.Writer, typ string, v any) error {
+	if v == nil {
+		w.WriteString("null")
+		return nil
+	}
+	t := baseType(typ)
+	if elem, ok := strings.CutPrefix(t, "Array("); ok {
+		elem = strings.TrimSuffix(elem, ")")
+		items, ok := v.([]any)
+		if !ok {
+			return fmt.Errorf("value %T is not an array", v)
+		}
+		w.WriteByte('[')
+		for i, it := range items {
+			if i > 0 {
+				w.WriteByte(',')
+			}
+			if err := writeJSONValue(w, elem, it); err != nil {
+				return err
+			}
+		}
+		w.WriteByte(']')
+		return nil
+	}
+	switch {
+	case t == "String":
+		writeJSONString(w, toText(v))
+	case t == "DateTime" || t == "Date":
+		s, err := formatTime(t, v)
+		if err != nil {
+			return err
+		}
+		writeJSONString(w, s)
+	case t == "Float64" || t == "Float32":
+		f, err := toFloat(v)
+		if err != nil {
+			return err
+		}
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			w.WriteString("null")
+		} else {
+			w.WriteString(strconv.FormatFloat(f, 'g', -1, 64))
+		}
+	case strings.HasPrefix(t, "UInt") || strings.HasPrefix(t, "Int") || t == "Bool":
+		s, err := intText(v)
+		if err != nil {
+			return err
+		}
+		if t == "Bool" {
+			w.WriteString(map[bool]string{true: "true", false: "false"}[s != "0"])
+		} else if is64BitInt(t) {
+			w.WriteByte('"')
+			w.WriteString(s)
+			w.WriteByte('"')
+		} else {
+			w.WriteString(s)
+		}
+	default:
+		writeJSONString(w, toText(v))
+	}
+	return nil
+}
+
+// writeJSONString writes s as ClickHouse's JSON formats do: '/' escaped as
+// \/, U+2028 and U+2029 as \uXXXX, control characters escaped, and invalid
+// UTF-8 replaced by U+FFFD.
+func writeJSONString(w *bufio.Writer, s string) {
+	const hex = "0123456789abcdef"
+	w.WriteByte('"')
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			w.WriteString("\ufffd")
+		case r == '"':
+			w.WriteString(`\"`)
+		case r == '\\':
+			w.WriteString(`\\`)
+		case r == '/':
+			w.WriteString(`\/`)
+		case r == '\b':
+			w.WriteString(`\b`)
+		case r == '\f':
+			w.WriteString(`\f`)
+		case r == '\n':
+			w.WriteString(`\n`)
+		case r == '\r':
+			w.WriteString(`\r`)
+		case r == '\t':
+			w.WriteString(`\t`)
+		case r < 0x20:
+			w.WriteString(`\u00`)
+			w.WriteByte(hex[r>>4])
+			w.WriteByte(hex[r&0xf])
+		case r == 0x2028:
+			w.WriteString(`\u2028`)
+		case r == 0x2029:
+			w.WriteString(`\u2029`)
+		default:
+			w.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	w.WriteByte('"')
+}
+
+func toText(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case []byte:
+		return string(x)
+	case fmt.Stringer:
+		return x.String()
+	}
+	return fmt.Sprint(v)
+}
+
+func toFloat(v any) (float64, error) {
+	switch x := v.(type) {
+	case float64:
+		return x, nil
+	case float32:
+		return float64(x), nil
+	case int64:
+		return float64(x), nil
+	case int32:
+		return float64(x), nil
+	case int:
+		return float64(x), nil
+	case uint64:
+		return float64(x), nil
+	case uint32:
+		return float64(x), nil
+	case *big.Int:
+		f, _ := new(big.Float).SetInt(x).Float64()
+		return f, nil
+	}
+	return 0, fmt.Errorf("value %T is not a number", v)
+}
+
+// intText renders an integer-like value in decimal.
+func intText(v any) (string, error) {
+	switch x := v.(type) {
+	case int64:
+		return strconv.FormatInt(x, 10), nil
+	case int32:
+		return strconv.FormatInt(int64(x), 10), nil
+	case int16:
+		return strconv.FormatInt(int64(x), 10), nil
+	case int8:
+		return strconv.FormatInt(int64(x), 10), nil
+	case int:
+		return strconv.Itoa(x), nil
+	case uint64:
+		return strconv.FormatUint(x, 10), nil
+	case uint32:
+		return strconv.FormatUint(uint64(x), 10), nil
+	case uint16:
+		return strconv.FormatUint(uint64(x), 10), nil
+	case uint8:
+		return strconv.FormatUint(uint64(x), 10), nil
+	case bool:
+		if x {
+			return "1", nil
+		}
+		return "0", nil
+	case *big.Int:
+		return x.String(), nil
+	case float64:
+		if x == math.Trunc(x) && !math.IsInf(x, 0) {
+			return strconv.FormatFloat(x, 'f', 0, 64), nil
+		}
+	}
+	return "", fmt.Errorf("value %v (%T) is not an integer", v, v)
+}
+
+func formatTime(t string, v any) (string, error) {
+	tm, ok := v.(time.Time)
+	if !ok {
+		return "", fmt.Errorf("value %T is not a time", v)
+	}
+	if t == "Date" {
+		return tm.UTC().Format("2006-01-02"), nil
+	}
+	return tm.UTC().Format("2006-01-02 15:04:05"), nil
+}
+
+func writeTSV(w *bufio.Writer, r *Result) error {
+	for _, row := range r.Rows {
+		for i, c := range r.Columns {
+			if i > 0 {
+				w.WriteByte('\t')
+			}
+			if err := writeTSVValue(w, c.Type, row[i], false); err != nil {
+				return fmt.Errorf("column %s: %w", c.Name, err)
+			}
+		}
+		w.WriteByte('\n')
+	}
+	return nil
+}
+
+// writeTSVValue writes a value with ClickHouse's TabSeparated escaping;
+// inside arrays strings are single-quoted.
+func writeTSVValue(w *bufio.Writer, typ string, v any, inArray bool) error {
+	if v == nil {
+		if inArray {
+			w.WriteString("NULL")
+		} else {
+			w.WriteString(`\N`)
+		}
+		return nil
+	}
+	t := baseType(typ)
+	if elem, ok := strings.CutPrefix(t, "Array("); ok {
+		elem = strings.TrimSuffix(elem, ")")
+		items, ok := v.([]any)
+		if !ok {
+			return fmt.Errorf("value %T is not an array", v)
+		}
+		w.WriteByte('[')
+		for i, it := range items {
+			if i > 0 {
+				w.WriteByte(',')
+			}
+			if err := writeTSVValue(w, elem, it, true); err != nil {
+				return err
+			}
+		}
+		w.WriteByte(']')
+		return nil
+	}
+	switch {
+	case t == "DateTime" || t == "Date":
+		s, err := formatTime(t, v)
+		if err != nil {
+			return err
+		}
+		if inArray {
+			s = "'" + s + "'"
+		}
+		w.WriteString(s)
+	case t == "Float64" || t == "Float32":
+		f, err := toFloat(v)
+		if err != nil {
+			return err
+		}
+		switch {
+		case math.IsNaN(f):
+			w.WriteString("nan")
+		case math.IsInf(f, 1):
+			w.WriteString("inf")
+		case math.IsInf(f, -1):
+			w.WriteString("-inf")
+		default:
+			w.WriteString(strconv.FormatFloat(f, 'g', -1, 64))
+		}
+	case strings.HasPrefix(t, "UInt") || strings.HasPrefix(t, "Int") || t == "Bool":
+		s, err := intText(v)
+		if err != nil {
+			return err
+		}
+		if t == "Bool" {
+			s = map[bool]string{true: "true", false: "false"}[s != "0"]
+		}
+		w.WriteString(s)
+	default:
+		s := toText(v)
+		if inArray {
+			w.WriteByte('\'')
+			w.WriteString(escapeTSV(s, true))
+			w.WriteByte('\'')
+		} else {
+			w.WriteString(escapeTSV(s, false))
+		}
+	}
+	return nil
+}
+
+func escapeTSV(s string, quoted bool) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == 0:
+			b.WriteString(`\0`)
+		case r == '\b':
+			b.WriteString(`\b`)
+		case r == '\f':
+			b.WriteString(`\f`)
+		case r == '\'' && quoted:
+			b.WriteString(`\'`)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}

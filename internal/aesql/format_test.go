@@ -1,0 +1,74 @@
+package aesql
+
+import (
+	"bytes"
+	"math"
+	"math/big"
+	"testing"
+	"time"
+)
+
+func formatResult() *Result {
+	ts := time.Date(2026, 11, 27, 5, 4, 3, 999_000_000, time.UTC)
+	return &Result{
+		Columns: []Column{
+			{"endpoint", "String"}, {"n", "UInt64"}, {"avg", "Float64"}, {"t", "DateTime"},
+			{"d", "Date"}, {"ok", "UInt8"}, {"qs", "Array(Float64)"}, {"top", "Array(String)"}, {"maybe", "Nullable(String)"}, {"big", "UInt64"},
+		},
+		Rows: [][]any{
+			{"/api/chat", int64(12), 12.5, ts, ts, true, []any{1.5, 2.0}, []any{"a'b", "c"}, nil, new(big.Int).SetUint64(math.MaxUint64)},
+			{"tab\there\nnew \"q\" \\ é \u2028", uint64(0), math.NaN(), ts, ts, uint8(0), []any{}, []any{}, "x", uint64(7)},
+		},
+		RowsBeforeLimit: 2,
+	}
+}
+
+func TestWriteJSON(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteResult(&b, FormatJSON, formatResult()); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"meta":[{"name":"endpoint","type":"String"},{"name":"n","type":"UInt64"},{"name":"avg","type":"Float64"},{"name":"t","type":"DateTime"},{"name":"d","type":"Date"},{"name":"ok","type":"UInt8"},{"name":"qs","type":"Array(Float64)"},{"name":"top","type":"Array(String)"},{"name":"maybe","type":"Nullable(String)"},{"name":"big","type":"UInt64"}],` +
+		`"data":[{"endpoint":"\/api\/chat","n":"12","avg":12.5,"t":"2026-11-27 05:04:03","d":"2026-11-27","ok":1,"qs":[1.5,2],"top":["a'b","c"],"maybe":null,"big":"18446744073709551615"},` +
+		`{"endpoint":"tab\there\nnew \"q\" \\ é \u2028","n":"0","avg":null,"t":"2026-11-27 05:04:03","d":"2026-11-27","ok":0,"qs":[],"top":[],"maybe":"x","big":"7"}],` +
+		`"rows":2,"rows_before_limit_at_least":2}` + "\n"
+	if b.String() != want {
+		t.Fatalf("JSON =\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+func TestWriteJSONEachRow(t *testing.T) {
+	r := formatResult()
+	r.Columns, r.Rows = r.Columns[:3], [][]any{r.Rows[0][:3], {"x", int64(1), 0.25}}
+	var b bytes.Buffer
+	if err := WriteResult(&b, FormatJSONEachRow, r); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"endpoint":"\/api\/chat","n":"12","avg":12.5}` + "\n" + `{"endpoint":"x","n":"1","avg":0.25}` + "\n"
+	if b.String() != want {
+		t.Fatalf("JSONEachRow =\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+func TestWriteTabSeparated(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteResult(&b, FormatTabSeparated, formatResult()); err != nil {
+		t.Fatal(err)
+	}
+	want := "/api/chat\t12\t12.5\t2026-11-27 05:04:03\t2026-11-27\t1\t[1.5,2]\t['a\\'b','c']\t\\N\t18446744073709551615\n" +
+		"tab\\there\\nnew \"q\" \\\\ é \u2028\t0\tnan\t2026-11-27 05:04:03\t2026-11-27\t0\t[]\t[]\tx\t7\n"
+	if b.String() != want {
+		t.Fatalf("TabSeparated =\n%q\nwant\n%q", b.String(), want)
+	}
+}
+
+func TestWriteResultRejectsMismatch(t *testing.T) {
+	r := &Result{Columns: []Column{{"n", "UInt64"}}, Rows: [][]any{{"not a number"}}}
+	var b bytes.Buffer
+	if err := WriteResult(&b, FormatJSON, r); err == nil {
+		t.Fatal("WriteResult of a string as UInt64 = nil error; want one")
+	}
+	if err := WriteResult(&b, "XML", r); err == nil {
+		t.Fatal("WriteResult in XML = nil error; want one")
+	}
+}

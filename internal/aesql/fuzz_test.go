@@ -1,0 +1,112 @@
+package aesql
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+// fuzzSeeds are the queries of the other tests and the injection corpus.
+func fuzzSeeds(t testing.TB) []string {
+	var seeds []string
+	seeds = append(seeds, loadCorpus(t)...)
+	for _, c := range duckCases {
+		seeds = append(seeds, c.q)
+	}
+	for _, g := range goldenQueries {
+		seeds = append(seeds, g.q)
+	}
+	seeds = append(seeds,
+		"SELECT a FROM t LIMIT 5, 10",
+		"SELECT CASE x WHEN 1 THEN 'a' END, INTERVAL '5 hours', position('a' IN b)",
+		"SELECT quantileWeighted(0.5, double1, _sample_interval) FROM requests",
+		"SELECT bitRotateRight(toInt8(-3), 9), bitShiftRight(toInt64(-1), 70), hex(toInt16(-2)), bin(toDate('2024-01-01'))",
+	)
+	return seeds
+}
+
+func FuzzLex(f *testing.F) {
+	for _, s := range fuzzSeeds(f) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		toks, err := lex(s)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Line < 1 || e.Col < 1 || e.Token == "" {
+				t.Fatalf("lex error without position: %#v", err)
+			}
+			return
+		}
+		if len(toks) == 0 || toks[len(toks)-1].Kind != tEOF {
+			t.Fatal("tokens do not end with EOF")
+		}
+		prev := 0
+		for _, tk := range toks {
+			if tk.Pos < prev || tk.End < tk.Pos || tk.End > len(s) || s[tk.Pos:tk.End] != tk.Text {
+				t.Fatalf("token %+v out of place", tk)
+			}
+			if !utf8.ValidString(tk.Val) {
+				t.Fatalf("token value is not UTF-8: %q", tk.Val)
+			}
+			prev = tk.End
+		}
+	})
+}
+
+func FuzzParse(f *testing.F) {
+	for _, s := range fuzzSeeds(f) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		st, err := parse(s, 64)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Line < 1 || e.Col < 1 || e.Token == "" {
+				t.Fatalf("parse error without position: %#v", err)
+			}
+			return
+		}
+		// the canonical form parses back to itself
+		canon := stmtString(st)
+		st2, err := parse(canon, 1<<20)
+		if err != nil {
+			t.Fatalf("canonical form %q of %q does not parse: %v", canon, s, err)
+		}
+		if again := stmtString(st2); again != canon {
+			t.Fatalf("canonical form unstable:\n%q\n%q", canon, again)
+		}
+	})
+}
+
+func FuzzCompile(f *testing.F) {
+	for _, s := range fuzzSeeds(f) {
+		f.Add(s)
+	}
+	cat := newMarkerCatalog()
+	f.Fuzz(func(t *testing.T, s string) {
+		var p *Plan
+		var err error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			p, err = Compile(s, cat, DefaultOptions())
+		}()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("Compile(%q) runs for more than 5 s", s)
+		}
+		if err := checkSafe(s, p, err); err != nil {
+			if p != nil {
+				t.Fatalf("%q: %v\nSQL: %s", s, err, p.SQL)
+			}
+			t.Fatalf("%q: %v", s, err)
+		}
+		if err == nil && p.Kind == KindSelect && strings.Count(p.SQL, "$") < len(p.Args) {
+			t.Fatalf("%q: %d args but SQL has fewer parameters", s, len(p.Args))
+		}
+	})
+}

@@ -1,0 +1,13 @@
+-- SELECT if(status >= 400, 'error', 'ok') AS kind, lower(url), position(':' IN url), substring(url, 1, 4), url LIKE '/api/%' FROM requests WHERE NOT startsWith(url, '/static')
+-- $1 = "error"
+-- $2 = "ok"
+-- $3 = ":"
+-- $4 = "/api/%"
+-- $5 = "proj:requests"
+-- $6 = "/static"
+-- column "kind" String
+-- column "lower(url)" String
+-- column "position(':' IN url)" UInt64
+-- column "substring(url, 1, 4)" String
+-- column "url LIKE '/api/%'" UInt8
+SELECT CAST(CASE WHEN (t0."double2" >= 400) THEN CAST($1 AS VARCHAR) ELSE CAST($2 AS VARCHAR) END AS VARCHAR) AS "c0", CAST(translate(t0."blob1", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') AS VARCHAR) AS "c1", CAST(strpos(t0."blob1", CAST($3 AS VARCHAR)) AS UBIGINT) AS "c2", CAST(CASE WHEN CAST(1 AS BIGINT) = 0 THEN '' ELSE CASE WHEN CAST(4 AS BIGINT) >= 0 THEN substring(t0."blob1", CAST(1 AS BIGINT), CAST(4 AS BIGINT)) ELSE substring(t0."blob1", greatest(CASE WHEN CAST(1 AS BIGINT) > 0 THEN CAST(1 AS BIGINT) ELSE length(t0."blob1") + CAST(1 AS BIGINT) + 1 END, 1), greatest(length(t0."blob1") - greatest(CASE WHEN CAST(1 AS BIGINT) > 0 THEN CAST(1 AS BIGINT) ELSE length(t0."blob1") + CAST(1 AS BIGINT) + 1 END, 1) + 1 + CAST(4 AS BIGINT), 0)) END END AS VARCHAR) AS "c3", CAST((t0."blob1" LIKE CAST($4 AS VARCHAR) ESCAPE '\') AS UTINYINT) AS "c4" FROM (SELECT * FROM __scoped_marker_8 WHERE project = $5) AS t0 WHERE (NOT starts_with(t0."blob1", CAST($6 AS VARCHAR))) LIMIT 100001

@@ -1,0 +1,146 @@
+package server
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/alidade/alidade/internal/aesql"
+	"github.com/alidade/alidade/internal/point"
+)
+
+// sqlCatalog is the SQL API's view of one project's datasets.
+type sqlCatalog struct {
+	st      Store
+	project int64
+}
+
+var _ aesql.Catalog = sqlCatalog{}
+
+func (c sqlCatalog) Datasets() []string {
+	ds := c.st.Datasets(c.project)
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = d.Name
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (c sqlCatalog) Schema(dataset string) *point.Schema { return c.st.Schema(c.project, dataset) }
+
+// Source scopes a table reference to the project. A dataset the project
+// never wrote is unknown, except the built-in ones, which always exist.
+func (c sqlCatalog) Source(dataset string, argBase int) (string, []any, bool) {
+	if c.st.Dataset(c.project, dataset) == nil && point.Builtin(dataset) == nil {
+		return "", nil, false
+	}
+	src, args, _ := c.st.SQLSource(c.project, dataset, argBase)
+	return src, args, true
+}
+
+func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
+	text := r.URL.Query().Get("query")
+	if text == "" {
+		body, ok := s.readSmallBody(w, r, int64(s.sqlOptions().MaxQueryBytes)+1)
+		if !ok {
+			return
+		}
+		text = string(body)
+	}
+	opts := s.sqlOptions()
+	plan, err := aesql.Compile(text, sqlCatalog{st: s.store, project: principal(r).Project}, opts)
+	if err != nil {
+		var ce *aesql.Error
+		if errors.As(err, &ce) {
+			writeError(w, r, http.StatusBadRequest, "bad_sql", err.Error())
+			return
+		}
+		s.log.Error("sql compile", "id", requestID(r), "err", err)
+		writeError(w, r, http.StatusInternalServerError, "internal", "the query could not be compiled; request id "+requestID(r))
+		return
+	}
+	res := &aesql.Result{Columns: plan.Columns, Rows: plan.Rows}
+	if plan.Kind == aesql.KindSelect {
+		ctx, cancel := context.WithTimeout(r.Context(), s.opts.QueryTimeout)
+		defer cancel()
+		res.Rows, err = s.runSQL(ctx, plan)
+		if err != nil {
+			switch {
+			case errors.Is(err, context.DeadlineExceeded):
+				writeError(w, r, http.StatusGatewayTimeout, "query_timeout", fmt.Sprintf("the query ran past the %v limit", s.opts.QueryTimeout))
+			case errors.Is(err, errTooManyRows):
+				writeError(w, r, http.StatusBadRequest, "too_many_rows", fmt.Sprintf("the result has more than %d rows, the limit; add a LIMIT or aggregate", plan.Limit))
+			default:
+				writeError(w, r, http.StatusBadRequest, "query_failed", "the query failed while running: "+cleanBackendError(err))
+			}
+			return
+		}
+	}
+	res.RowsBeforeLimit = int64(len(res.Rows))
+	w.Header().Set("Content-Type", aesql.ContentType(plan.Format))
+	if err := aesql.WriteResult(w, plan.Format, res); err != nil {
+		s.log.Error("sql write", "id", requestID(r), "err", err)
+	}
+}
+
+var errTooManyRows = errors.New("too many rows")
+
+// runSQL runs a compiled plan and scans its rows.
+func (s *Server) runSQL(ctx context.Context, plan *aesql.Plan) ([][]any, error) {
+	rows, err := s.store.QuerySQL(ctx, plan.SQL, plan.Args)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	if len(cols) != len(plan.Columns) {
+		return nil, fmt.Errorf("BUG: backend returned %d columns for %d", len(cols), len(plan.Columns))
+	}
+	var out [][]any
+	for rows.Next() {
+		if plan.Limit > 0 && int64(len(out)) >= plan.Limit {
+			return nil, errTooManyRows
+		}
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		out = append(out, vals)
+	}
+	return out, rows.Err()
+}
+
+// cleanBackendError keeps the backend's reason and drops its SQL echo.
+func cleanBackendError(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, "\n"); i > 0 {
+		msg = msg[:i]
+	}
+	return msg
+}
+
+func (s *Server) sqlOptions() aesql.Options {
+	o := aesql.DefaultOptions()
+	if s.opts.MaxSQLRows > 0 {
+		o.MaxRows = s.opts.MaxSQLRows
+	}
+	return o
+}
+
+// sqlStore is what the SQL API needs of the store.
+type sqlStore interface {
+	SQLSource(project int64, dataset string, argBase int) (string, []any, bool)
+	QuerySQL(ctx context.Context, query string, args []any) (*sql.Rows, error)
+}
