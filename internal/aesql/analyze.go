@@ -593,6 +593,9 @@ func (a *analyzer) expr(sc *scope, e expr, ctx exprCtx) (irExpr, error) {
 		}
 		return a.negate(e, x)
 	case *binaryExpr:
+		if e.Op == "AND" || e.Op == "OR" {
+			return a.andOr(sc, e, ctx)
+		}
 		l, err := a.expr(sc, e.L, ctx)
 		if err != nil {
 			return nil, err
@@ -639,6 +642,9 @@ func (a *analyzer) expr(sc *scope, e expr, ctx exprCtx) (irExpr, error) {
 			if err != nil {
 				return nil, err
 			}
+			if v.typ().k == kNothing {
+				continue // ClickHouse ignores NULL in an IN list (transform_null_in = 0)
+			}
 			_, v, err = a.comparable(e.X, le, x, v)
 			if err != nil {
 				return nil, err
@@ -649,7 +655,19 @@ func (a *analyzer) expr(sc *scope, e expr, ctx exprCtx) (irExpr, error) {
 		if e.Not {
 			fn = "notIn"
 		}
-		return &call{p: e.OpP, tok: "IN", fn: fn, args: args, t: typ(kUInt8).withNull(anyNullable(x.typ()))}, nil
+		t := typ(kUInt8).withNull(anyNullable(x.typ()))
+		if len(args) == 1 {
+			v := uint64(0)
+			if e.Not {
+				v = 1
+			}
+			if anyNullable(x.typ()) {
+				// NULL IN () is NULL: keep x in the expression
+				return &call{p: e.OpP, tok: "IN", fn: "multiIf", args: []irExpr{&call{p: e.OpP, tok: "IN", fn: "isNull", args: []irExpr{x}, t: typ(kUInt8)}, &constant{p: e.OpP, tok: "NULL", t: typ(kNothing)}, &constant{p: e.OpP, tok: "IN", t: typ(kUInt8), v: v}}, t: t}, nil
+			}
+			return &constant{p: e.OpP, tok: "IN", t: typ(kUInt8), v: v}, nil
+		}
+		return &call{p: e.OpP, tok: "IN", fn: fn, args: args, t: t}, nil
 	case *likeExpr:
 		x, err := a.expr(sc, e.X, ctx)
 		if err != nil {
@@ -699,6 +717,26 @@ func (a *analyzer) expr(sc *scope, e expr, ctx exprCtx) (irExpr, error) {
 		return a.callNamed(sc, e, e.Name, ctx)
 	}
 	return nil, a.errExpr(e, "unsupported expression")
+}
+
+// andOr analyses a chain of AND (or of OR) as one n-ary function.
+func (a *analyzer) andOr(sc *scope, e *binaryExpr, ctx exprCtx) (irExpr, error) {
+	ops := andOrOperands(e)
+	c := &call{p: e.OpP, tok: e.Op, fn: asciiLower(e.Op)}
+	var ts []chType
+	for _, o := range ops {
+		v, err := a.expr(sc, o, ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := a.condition(v, o, e.Op); err != nil {
+			return nil, err
+		}
+		c.args = append(c.args, v)
+		ts = append(ts, v.typ())
+	}
+	c.t = typ(kUInt8).withNull(anyNullable(ts...))
+	return c, nil
 }
 
 // number types a numeric literal the way ClickHouse does: the smallest
@@ -854,8 +892,52 @@ func (a *analyzer) binary(e *binaryExpr, l, r irExpr) (irExpr, error) {
 		c.t = c.t.withNull(n)
 	default:
 		c.t = arithType(fn, lt, rt)
+		if k, ok := foldInt(fn, l, r, c.t); ok {
+			k.p, k.tok = c.p, c.tok
+			return k, nil
+		}
 	}
 	return c, nil
+}
+
+// intBits returns an integer constant's value as a 64-bit pattern.
+func intBits(e irExpr) (uint64, bool) {
+	k, ok := e.(*constant)
+	if !ok || k.t.nullable {
+		return 0, false
+	}
+	switch v := k.v.(type) {
+	case uint64:
+		return v, k.t.isInt()
+	case int64:
+		return uint64(v), k.t.isInt()
+	}
+	return 0, false
+}
+
+// foldInt computes + - * of two integer constants as ClickHouse does: in
+// type t, 64-bit results wrapping around (narrower ones cannot overflow).
+func foldInt(fn string, l, r irExpr, t chType) (*constant, bool) {
+	a, ok1 := intBits(l)
+	b, ok2 := intBits(r)
+	if !ok1 || !ok2 || !t.isInt() {
+		return nil, false
+	}
+	var v uint64
+	switch fn {
+	case "plus":
+		v = a + b
+	case "minus":
+		v = a - b
+	case "multiply":
+		v = a * b
+	default:
+		return nil, false
+	}
+	if t.isSigned() {
+		return &constant{t: t, v: int64(v)}, true
+	}
+	return &constant{t: t, v: v}, true
 }
 
 // comparable checks that l and r can be compared and converts string and
@@ -1035,7 +1117,7 @@ func (a *analyzer) caseExpr(sc *scope, e *caseExpr, ctx exprCtx) (irExpr, error)
 		return nil, err
 	}
 	args = append(args, els)
-	if rt.k == kInterval || rt.k == kArray && false {
+	if rt.k == kInterval {
 		return nil, a.errExpr(e, "CASE cannot return an INTERVAL")
 	}
 	return &call{p: e.P, tok: "CASE", fn: "multiIf", args: args, t: *rt}, nil

@@ -291,3 +291,25 @@ func TestPrintedSizeBound(t *testing.T) {
 		}
 	}
 }
+
+func TestLongChains(t *testing.T) {
+	// flat AND/OR chains are one level; other operator chains are bounded
+	// (ClickHouse's max_ast_depth is 1000)
+	or := "SELECT count() FROM requests WHERE " + strings.Repeat("blob1 = 'x' OR ", 3000) + "1"
+	if _, err := mustCompile(or); err != nil {
+		t.Errorf("long OR chain: %v", err)
+	}
+	plus := "SELECT " + strings.Repeat("1 + ", 1200) + "1"
+	if _, err := mustCompile(plus); err == nil || !strings.Contains(err.Error(), "1000 levels") {
+		t.Errorf("1200 additions: %v", err)
+	}
+	// an alias repeated along a long chain prints in linear time
+	big := strings.Repeat("toUInt64(", 20) + "double1" + strings.Repeat(")", 20)
+	p, err := mustCompile("SELECT " + big + " AS a, " + strings.Repeat("a + ", 900) + "a FROM requests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkPrinted(p.SQL, p.sources); err != nil {
+		t.Error(err)
+	}
+}

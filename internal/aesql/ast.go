@@ -272,7 +272,7 @@ func (e *unaryExpr) String() string {
 	if e.Op == "NOT" {
 		return "(NOT " + e.X.String() + ")"
 	}
-	return "(-" + e.X.String() + ")"
+	return "(- " + e.X.String() + ")"
 }
 func (e *binaryExpr) String() string {
 	return "(" + e.L.String() + " " + e.Op + " " + e.R.String() + ")"

@@ -368,3 +368,20 @@ func TestUnusedSourceParameter(t *testing.T) {
 		t.Errorf("count %d, want 3", n)
 	}
 }
+
+// TestLargePrintedSQL runs a query whose printed subexpressions exceed
+// chunkMin, so that the placeholder expansion of the printer is exercised.
+func TestLargePrintedSQL(t *testing.T) {
+	big := strings.Repeat("toUInt64(", 20) + "double1" + strings.Repeat(")", 20)
+	q := "SELECT " + big + " AS a, " + strings.Repeat("a + ", 100) + "a AS s, format('{}-{}', " + strings.Repeat("lower(", 40) + "blob1" + strings.Repeat(")", 40) + ", s) FROM requests WHERE double1 = 33"
+	p, rows, err := runDuck(t, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.SQL) < 10*chunkMin {
+		t.Fatalf("SQL of %d bytes does not exercise chunks", len(p.SQL))
+	}
+	if got := fmtRows(rows); got != "33|3333|/api/grade-3333" {
+		t.Errorf("got %q", got)
+	}
+}

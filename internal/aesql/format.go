@@ -168,7 +168,7 @@ func writeJSONValue(w *bufio.Writer, typ string, v any) error {
 		if math.IsNaN(f) || math.IsInf(f, 0) {
 			w.WriteString("null")
 		} else {
-			w.WriteString(strconv.FormatFloat(f, 'g', -1, 64))
+			w.WriteString(formatFloat(f))
 		}
 	case strings.HasPrefix(t, "UInt") || strings.HasPrefix(t, "Int") || t == "Bool":
 		s, err := intText(v)
@@ -383,7 +383,7 @@ func writeTSVValue(w *bufio.Writer, typ string, v any, inArray bool) error {
 		case math.IsInf(f, -1):
 			w.WriteString("-inf")
 		default:
-			w.WriteString(strconv.FormatFloat(f, 'g', -1, 64))
+			w.WriteString(formatFloat(f))
 		}
 	case strings.HasPrefix(t, "UInt") || strings.HasPrefix(t, "Int") || t == "Bool":
 		s, err := intText(v)
@@ -434,4 +434,21 @@ func escapeTSV(s string, quoted bool) string {
 		i += size
 	}
 	return b.String()
+}
+
+// formatFloat spells a finite float as ClickHouse does: the shortest digits
+// that read back to the same value, in plain decimal when the scientific
+// exponent is in [-6, 21), else as mantissa and exponent without a '+' or
+// leading zeros (1e21, 1.5e-7).
+func formatFloat(f float64) string {
+	sci := strconv.FormatFloat(f, 'e', -1, 64)
+	i := strings.IndexByte(sci, 'e')
+	exp, err := strconv.Atoi(sci[i+1:])
+	if err != nil {
+		panic("BUG: strconv wrote an exponent it cannot read: " + sci)
+	}
+	if exp >= -6 && exp < 21 {
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	return sci[:i] + "e" + strconv.Itoa(exp)
 }

@@ -72,3 +72,14 @@ func TestWriteResultRejectsMismatch(t *testing.T) {
 		t.Fatal("WriteResult in XML = nil error; want one")
 	}
 }
+
+func TestFormatFloatLikeClickHouse(t *testing.T) {
+	for f, want := range map[float64]string{
+		1234567: "1234567", 0.000001: "0.000001", 1e21: "1e21", 1e-7: "1e-7", 1e20: "100000000000000000000",
+		6e6: "6000000", 12.5: "12.5", -0.25: "-0.25", 1.5e-7: "1.5e-7", 1.2345e25: "1.2345e25", 0: "0", 123456789012345680000: "123456789012345680000",
+	} {
+		if got := formatFloat(f); got != want {
+			t.Errorf("formatFloat(%v) = %q; want %q", f, got, want)
+		}
+	}
+}

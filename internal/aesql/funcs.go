@@ -118,8 +118,24 @@ func (a *analyzer) callNamed(sc *scope, e *callExpr, name string, ctx exprCtx) (
 		return nil, a.errAt(e.P, e.Name, "%s takes %s arguments, not %d", d.name, countRange(d.args), len(fc.args))
 	}
 	out.args = fc.args
-	return d.infer(a, fc)
+	res, err := d.infer(a, fc)
+	if err != nil {
+		return nil, err
+	}
+	// ClickHouse: a function of a Nullable (or NULL) argument is Nullable,
+	// except aggregates (which skip NULLs) and the functions about NULL.
+	if c, ok := res.(*call); ok && !d.agg && !nullAware[c.fn] {
+		for _, arg := range c.args {
+			if anyNullable(arg.typ()) {
+				c.t = c.t.withNull(true)
+			}
+		}
+	}
+	return res, nil
 }
+
+// nullAware functions decide themselves what NULL arguments give.
+var nullAware = map[string]bool{"coalesce": true, "ifNull": true, "isNull": true, "isNotNull": true, "multiIf": true}
 
 func countRange(r [2]int) string {
 	switch {
@@ -895,14 +911,12 @@ func init() {
 			}
 			t = st
 		}
-		last := c.t(len(c.args) - 1)
 		nullable := true
 		for i := range c.args {
 			if !anyNullable(c.t(i)) {
 				nullable = false
 			}
 		}
-		_ = last
 		t.nullable = nullable && t.k != kNothing
 		c.out.fn = "coalesce"
 		return done(c, t)

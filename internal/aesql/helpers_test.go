@@ -91,8 +91,8 @@ func sqlTokens(s string) ([]string, error) {
 			out = append(out, s[i:j])
 			i = j
 		default:
-			if c >= 0x80 {
-				return nil, fmt.Errorf("non-ASCII byte in printed SQL at %d", i)
+			if c >= 0x80 || c < 0x20 {
+				return nil, fmt.Errorf("byte %#x in printed SQL at %d", c, i)
 			}
 			out = append(out, s[i:i+1])
 			i++
@@ -167,7 +167,7 @@ func checkPrinted(sql string, sources []string) error {
 			switch {
 			case n == "__SOURCE__":
 			case n == "(" && i+2 < len(toks) && toks[i+2] == "SELECT":
-			case n == "unnest" && i+4 < len(toks) && toks[i+2] == "(" && toks[i+3] == "list" && toks[i+4] == "(":
+			case n == "unnest" && i+4 < len(toks) && toks[i+2] == "(" && ((toks[i+3] == "list" && toks[i+4] == "(") || (toks[i+3] == "[" && toks[i+4] == "{")):
 			default:
 				return fmt.Errorf("FROM %s ...: not a scoped source", n)
 			}

@@ -63,7 +63,125 @@ func parse(src string, maxDepth int) (stmt, error) {
 		return nil, err
 	}
 	p := &parser{src: src, toks: toks, maxDepth: maxDepth}
-	return p.statement()
+	st, err := p.statement()
+	if err != nil {
+		return nil, err
+	}
+	if sel, ok := st.(*selectStmt); ok {
+		if err := checkExprDepth(src, sel); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// maxExprDepth bounds the depth of an expression tree, operators included
+// (ClickHouse's max_ast_depth is also 1000). A chain of AND or of OR counts
+// as one level, as ClickHouse makes it one n-ary function.
+const maxExprDepth = 1000
+
+func checkExprDepth(src string, s *selectStmt) error {
+	var exprs []expr
+	for _, it := range s.Items {
+		if it.Expr != nil {
+			exprs = append(exprs, it.Expr)
+		}
+	}
+	exprs = append(exprs, s.GroupBy...)
+	for _, o := range s.OrderBy {
+		exprs = append(exprs, o.Expr)
+	}
+	for _, e := range []expr{s.Where, s.Having} {
+		if e != nil {
+			exprs = append(exprs, e)
+		}
+	}
+	for _, e := range exprs {
+		if d, at := exprDepth(e); d > maxExprDepth {
+			return errAt(src, at.pos(), tokenText(src, at.pos()), "the expression is nested more than %d levels deep", maxExprDepth)
+		}
+	}
+	if s.From != nil && s.From.Sub != nil {
+		return checkExprDepth(src, s.From.Sub)
+	}
+	return nil
+}
+
+// tokenText returns the source token at off.
+func tokenText(src string, off int) string {
+	lx := &lexer{src: src, pos: off, prev: tEOF}
+	if t, err := lx.next(); err == nil && t.Kind != tEOF {
+		return t.Text
+	}
+	if off < len(src) {
+		return src[off : off+1]
+	}
+	return ""
+}
+
+// andOrOperands flattens a chain of one boolean operator.
+func andOrOperands(e *binaryExpr) []expr {
+	var rights []expr
+	cur := expr(e)
+	for {
+		b, ok := cur.(*binaryExpr)
+		if !ok || b.Op != e.Op {
+			break
+		}
+		rights = append(rights, b.R)
+		cur = b.L
+	}
+	out := []expr{cur}
+	for i := len(rights) - 1; i >= 0; i-- {
+		out = append(out, rights[i])
+	}
+	return out
+}
+
+// exprDepth returns the depth of e and a node at the deepest level.
+func exprDepth(e expr) (int, expr) {
+	var kids []expr
+	switch e := e.(type) {
+	case *unaryExpr:
+		kids = []expr{e.X}
+	case *binaryExpr:
+		if e.Op == "AND" || e.Op == "OR" {
+			kids = andOrOperands(e)
+		} else {
+			kids = []expr{e.L, e.R}
+		}
+	case *betweenExpr:
+		kids = []expr{e.X, e.Lo, e.Hi}
+	case *inExpr:
+		kids = append([]expr{e.X}, e.List...)
+	case *likeExpr:
+		kids = []expr{e.X, e.Pattern}
+	case *isNullExpr:
+		kids = []expr{e.X}
+	case *callExpr:
+		kids = append(append(kids, e.Params...), e.Args...)
+	case *caseExpr:
+		if e.Operand != nil {
+			kids = append(kids, e.Operand)
+		}
+		for _, w := range e.Whens {
+			kids = append(kids, w.Cond, w.Result)
+		}
+		if e.Else != nil {
+			kids = append(kids, e.Else)
+		}
+	case *extractExpr:
+		kids = []expr{e.X}
+	case *castExpr:
+		kids = []expr{e.X}
+	}
+	best, at := 0, e
+	for _, k := range kids {
+		if d, a := exprDepth(k); d > best {
+			best, at = d, a
+		}
+	}
+	return best + 1, at
 }
 
 func (p *parser) peek() token { return p.toks[p.i] }

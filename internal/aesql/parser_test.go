@@ -17,7 +17,7 @@ func TestParseCanonical(t *testing.T) {
 		{"SELECT a + b * c - d FROM t", "SELECT ((a + (b * c)) - d) FROM t"},
 		{"SELECT a OR b AND NOT c = d FROM t", "SELECT (a OR (b AND (NOT (c = d)))) FROM t"},
 		{"SELECT a == b, a <> b, a != b FROM t", "SELECT (a = b), (a != b), (a != b) FROM t"},
-		{"SELECT -1, - 2, -a, --x\n 3", "SELECT -1, -2, (-a), 3"},
+		{"SELECT -1, - 2, -a, --x\n 3", "SELECT -1, -2, (- a), 3"},
 		{"SELECT 1 - -1", "SELECT (1 - -1)"},
 		{"SELECT a IN (1, 2), a NOT IN ('x'), a BETWEEN 1 AND 2 AND b, a NOT BETWEEN 1 + 1 AND 3", "SELECT (a IN (1, 2)), (a NOT IN ('x')), ((a BETWEEN 1 AND 2) AND b), (a NOT BETWEEN (1 + 1) AND 3)"},
 		{"SELECT a LIKE 'x%', a NOT LIKE 'y', a ILIKE 'z', a NOT ILIKE 'w', a IS NULL, a IS NOT NULL", "SELECT (a LIKE 'x%'), (a NOT LIKE 'y'), (a ILIKE 'z'), (a NOT ILIKE 'w'), (a IS NULL), (a IS NOT NULL)"},

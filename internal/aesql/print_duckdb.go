@@ -22,7 +22,17 @@ type duckPrinter struct {
 	args    []any
 	strArg  map[string]int
 	sources []string
+
+	// Printed subexpressions longer than chunkMin are kept here and stand in
+	// the text as placeholders (NUL, index, SOH) until print expands them,
+	// so that deep nesting costs linear, not quadratic, time.
+	chunks   []string
+	chunkLen []int // expanded lengths
+
+	cur *sourceIR // the FROM of the query being printed
 }
+
+const chunkMin = 1024
 
 func newDuckPrinter(cat Catalog, src string) *duckPrinter {
 	return &duckPrinter{cat: cat, src: src, strArg: map[string]int{}}
@@ -38,8 +48,61 @@ func (p *duckPrinter) print(q *queryIR, topLimit int64) (sql string, args []any,
 			err = pe.err
 		}
 	}()
-	sql = p.query(q, topLimit)
-	return sql, p.args, p.sources, nil
+	text := p.query(q, topLimit)
+	n := p.expLen(text)
+	p.checkSize(n, 0, "SELECT")
+	var b strings.Builder
+	b.Grow(n)
+	p.expand(&b, text)
+	return b.String(), p.args, p.sources, nil
+}
+
+// placeholder parses the chunk placeholder at s[i] (a NUL), returning the
+// chunk index and the offset past it.
+func (p *duckPrinter) placeholder(s string, i int) (idx, end int, ok bool) {
+	j := i + 1
+	for j < len(s) && isDigit(s[j]) {
+		idx = idx*10 + int(s[j]-'0')
+		j++
+		if idx > len(p.chunks) {
+			return 0, 0, false
+		}
+	}
+	if j == i+1 || j >= len(s) || s[j] != 1 || idx >= len(p.chunks) {
+		return 0, 0, false
+	}
+	return idx, j + 1, true
+}
+
+// expLen is the length of s once its placeholders are expanded.
+func (p *duckPrinter) expLen(s string) int {
+	n := len(s)
+	for i := 0; i < len(s); i++ {
+		if s[i] != 0 {
+			continue
+		}
+		if idx, end, ok := p.placeholder(s, i); ok {
+			n += p.chunkLen[idx] - (end - i)
+			i = end - 1
+		}
+	}
+	return n
+}
+
+func (p *duckPrinter) expand(b *strings.Builder, s string) {
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] != 0 {
+			continue
+		}
+		if idx, end, ok := p.placeholder(s, i); ok {
+			b.WriteString(s[start:i])
+			p.expand(b, p.chunks[idx])
+			start = end
+			i = end - 1
+		}
+	}
+	b.WriteString(s[start:])
 }
 
 func bug(format string, args ...any) {
@@ -84,7 +147,21 @@ func duckType(t chType) string {
 
 func colAlias(i int) string { return `"c` + strconv.Itoa(i) + `"` }
 
+func hasColRef(e irExpr) bool {
+	found := false
+	walk(e, func(x irExpr) bool {
+		if _, ok := x.(*colRef); ok {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
 func (p *duckPrinter) query(q *queryIR, limit int64) string {
+	saved := p.cur
+	p.cur = q.src
+	defer func() { p.cur = saved }()
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	if q.distinct {
@@ -97,7 +174,6 @@ func (p *duckPrinter) query(q *queryIR, limit int64) string {
 		b.WriteString(p.item(it.e))
 		b.WriteString(" AS ")
 		b.WriteString(colAlias(i))
-		p.checkSize(b.Len(), it.e.at(), "SELECT")
 	}
 	if q.src != nil {
 		b.WriteString(" FROM ")
@@ -154,8 +230,9 @@ func (p *duckPrinter) query(q *queryIR, limit int64) string {
 		b.WriteString(" OFFSET ")
 		b.WriteString(strconv.FormatInt(q.offset, 10))
 	}
-	p.checkSize(b.Len(), 0, "SELECT")
-	return b.String()
+	out := b.String()
+	p.checkSize(p.expLen(out), 0, "SELECT")
+	return out
 }
 
 func (p *duckPrinter) from(s *sourceIR) string {
@@ -309,7 +386,13 @@ func (p *duckPrinter) raw(e irExpr) string {
 	default:
 		bug("unknown IR node %T", e)
 	}
-	p.checkSize(len(s), e.at(), tok)
+	if len(s) > chunkMin {
+		n := p.expLen(s)
+		p.checkSize(n, e.at(), tok)
+		p.chunks = append(p.chunks, s)
+		p.chunkLen = append(p.chunkLen, n)
+		return "\x00" + strconv.Itoa(len(p.chunks)-1) + "\x01"
+	}
 	return s
 }
 
@@ -551,7 +634,7 @@ func (p *duckPrinter) call(c *call) string {
 	switch c.fn {
 	// ---- operators
 	case "and", "or":
-		return "(" + p.cond(a[0]) + " " + strings.ToUpper(c.fn) + " " + p.cond(a[1]) + ")"
+		return "(" + p.args2(c, p.cond, " "+strings.ToUpper(c.fn)+" ") + ")"
 	case "not":
 		return "(NOT " + p.cond(a[0]) + ")"
 	case "equals", "notEquals", "less", "greater", "lessOrEquals", "greaterOrEquals":
@@ -691,8 +774,19 @@ func (p *duckPrinter) call(c *call) string {
 			")), lambda e: {'n': -CAST(e.value AS BIGINT), 'k': e.key}))[1:" + n + "], lambda e: e.k), " + defaultOf(c.t) + ")"
 	case "topKWeighted":
 		n := strconv.FormatUint(c.params[0].v.(uint64), 10)
-		return "coalesce((SELECT list(k ORDER BY s DESC, k) FROM (SELECT u.e.k AS k, sum(u.e.w) AS s FROM unnest(list({'k': " + p.val(a[0]) +
-			", 'w': " + p.weight(a[1]) + "})) AS u(e) GROUP BY u.e.k ORDER BY s DESC, k LIMIT " + n + ")), " + defaultOf(c.t) + ")"
+		list := "list({'k': " + p.val(a[0]) + ", 'w': " + p.weight(a[1]) + "})"
+		if !hasColRef(c) {
+			// DuckDB binds an aggregate of constants inside the subquery:
+			// tie it to the outer rows, or, without FROM, to the one row.
+			if p.cur == nil {
+				list = "[{'k': " + p.val(a[0]) + ", 'w': " + p.weight(a[1]) + "}]"
+			} else {
+				col := p.col(&colRef{src: p.cur, col: "dataset", idx: 0})
+				list += " FILTER (WHERE " + col + " IS NULL OR " + col + " IS NOT NULL)"
+			}
+		}
+		return "coalesce((SELECT list(k ORDER BY s DESC, k) FROM (SELECT u.e.k AS k, sum(u.e.w) AS s FROM unnest(" + list +
+			") AS u(e) GROUP BY u.e.k ORDER BY s DESC, k LIMIT " + n + ")), " + defaultOf(c.t) + ")"
 
 	// ---- dates and times
 	case "now":
@@ -814,7 +908,8 @@ func (p *duckPrinter) call(c *call) string {
 	case "bitCount":
 		return "bit_count(" + p.as(a[0], bitOperandType(a[0].typ())) + ")"
 	case "bitHammingDistance":
-		t, _ := supertype(bitOperandType(a[0].typ()), bitOperandType(a[1].typ()))
+		l, r := bitOperandType(a[0].typ()), bitOperandType(a[1].typ())
+		t := intType(l.isSigned() || r.isSigned(), max(l.bits(), r.bits()))
 		return "bit_count(xor(" + p.as(a[0], t) + ", " + p.as(a[1], t) + "))"
 	case "bitShiftLeft", "bitShiftRight", "bitRotateLeft", "bitRotateRight", "bitTest":
 		return p.shift(c)
@@ -922,9 +1017,12 @@ func (p *duckPrinter) plusMinus(c *call) string {
 // 64-bit integer arithmetic wraps around: on the unsigned 64-bit patterns
 // in UHUGEINT, read back as signed when t is.
 func (p *duckPrinter) wrapArith(op string, a, b irExpr, t chType) string {
-	m := "(CAST(1 AS UHUGEINT) << 64)"
+	const m = "CAST(18446744073709551616 AS UHUGEINT)"
 	u := func(e irExpr) string {
-		return "CAST(" + wrapHuge("CAST("+p.val(e)+" AS HUGEINT)", typ(kUInt64)) + " AS UHUGEINT)"
+		if e.typ().isSigned() {
+			return "(CAST(CAST(" + p.val(e) + " AS HUGEINT) + 18446744073709551616 AS UHUGEINT) % " + m + ")"
+		}
+		return "CAST(" + p.val(e) + " AS UHUGEINT)"
 	}
 	var r string
 	switch op {
@@ -936,7 +1034,7 @@ func (p *duckPrinter) wrapArith(op string, a, b irExpr, t chType) string {
 		r = "((" + u(a) + " * " + u(b) + ") % " + m + ")"
 	}
 	if t.isSigned() {
-		return "CAST(" + wrapHuge("CAST("+r+" AS HUGEINT)", typ(kInt64)) + " AS BIGINT)"
+		return "CAST(CAST((" + r + " + 9223372036854775808) % " + m + " AS HUGEINT) - 9223372036854775808 AS BIGINT)"
 	}
 	return "CAST(" + r + " AS UBIGINT)"
 }
@@ -999,9 +1097,9 @@ func (p *duckPrinter) formatDateTime(c *call) string {
 			run.Reset()
 		}
 	}
-	size := 0
+	size, tl := 0, p.expLen(t)
 	for _, f := range c.fmt {
-		size += len(t) + len(f.lit) + 16
+		size += tl + len(f.lit) + 16
 		p.checkSize(size, c.p, c.tok)
 		if f.spec == 0 {
 			run.WriteString(strings.ReplaceAll(f.lit, "%", "%%"))
@@ -1175,7 +1273,7 @@ func (p *duckPrinter) toInt(x irExpr, to chType) string {
 	switch {
 	case t.isFloat():
 		h = "TRY_CAST(trunc(" + p.raw(x) + ") AS HUGEINT)"
-	case t.isInt():
+	case t.isInt() || t.k == kBool:
 		h = "CAST(" + p.val(x) + " AS HUGEINT)"
 	case t.isString():
 		v := p.raw(x)

@@ -80,6 +80,9 @@ package aesql_test
 //	eval_contains <SQL>
 //	    Every line of the block must be a substring of the 200 response body.
 //
+// Every request must also answer within 2 s: the scripts' queries read a
+// handful of rows.
+//
 // Macros, expanded in SQL, load lines and expectations:
 //
 //	${T0}            a fixed hour in the recent past: yesterday 10:00:00 UTC
@@ -323,7 +326,7 @@ func (r *scriptRun) run(cmds []command) {
 	for _, c := range cmds {
 		start := time.Now()
 		r.exec(c)
-		if d := time.Since(start); d > 2*time.Second {
+		if d := time.Since(start); d > 2*slowQuery {
 			r.t.Logf("%s: %s took %v (both endpoints)", r.where(c.line), c.name, d.Round(time.Millisecond))
 		}
 	}
@@ -567,11 +570,17 @@ func (r *scriptRun) expand(s string, inLoad bool) (string, error) {
 type sqlAnswer struct {
 	status int
 	body   []byte
+	took   time.Duration
 }
 
+// slowQuery is how long one request of a script may take: every query of
+// the scripts reads a handful of rows and answers in milliseconds.
+const slowQuery = 2 * time.Second
+
 func (r *scriptRun) query(path, sql string) sqlAnswer {
+	start := time.Now()
 	code, body := r.do("POST", path, r.queryKey(), []byte(sql), nil)
-	return sqlAnswer{code, body}
+	return sqlAnswer{code, body, time.Since(start)}
 }
 
 func (r *scriptRun) eval(c command) {
@@ -596,6 +605,9 @@ func (r *scriptRun) eval(c command) {
 	for _, ep := range sqlEndpoints {
 		a := r.query(ep, sql)
 		where := fmt.Sprintf("%s: %s\n  query: %s\n  endpoint: %s", r.where(c.line), c.name, shown, ep)
+		if a.took > slowQuery {
+			r.t.Errorf("%s\n  took %v, over the %v every script query should answer in", where, a.took.Round(time.Millisecond), slowQuery)
+		}
 		switch c.name {
 		case "eval", "eval_ordered", "eval_unordered", "eval_formats":
 			r.checkRows(where, c, sql, ep, a, expect)

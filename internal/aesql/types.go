@@ -1,7 +1,5 @@
 package aesql
 
-import "fmt"
-
 // kind is a ClickHouse base type.
 type kind uint8
 
@@ -202,5 +200,3 @@ func supertype(a, b chType) (chType, bool) {
 	}
 	return chType{}, false
 }
-
-func typeErrorf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
