@@ -135,6 +135,9 @@ type Plan struct {
 	Columns []Column
 	Rows    [][]any // KindConst answers (Go strings for the String columns of SHOW)
 	Format  Format  // FORMAT clause; JSON when absent
+	// FormatGiven says the statement had a FORMAT clause; when it did not,
+	// a client's default format (ClickHouse's default_format) may apply.
+	FormatGiven bool
 	// Limit is the row limit the result must honour after the backend
 	// answers (the backend SQL asks for one row more, to tell truncation).
 	// Limit is Options.MaxRows: an executor that reads more than Limit rows

@@ -62,7 +62,7 @@ func planFormat(f string) Format {
 }
 
 func compileShow(st *showStmt, cat Catalog, opts Options) *Plan {
-	p := &Plan{Kind: KindConst, Format: planFormat(st.Format), Limit: opts.MaxRows}
+	p := &Plan{Kind: KindConst, Format: planFormat(st.Format), FormatGiven: st.Format != "", Limit: opts.MaxRows}
 	switch st.What {
 	case "TABLES":
 		ds := append([]string(nil), cat.Datasets()...)
@@ -101,7 +101,7 @@ func compileSelect(src string, st *selectStmt, cat Catalog, opts Options, b back
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Kind: KindSelect, SQL: sql, Args: args, Format: planFormat(st.Format), Limit: opts.MaxRows, sources: sources}
+	p := &Plan{Kind: KindSelect, SQL: sql, Args: args, Format: planFormat(st.Format), FormatGiven: st.Format != "", Limit: opts.MaxRows, sources: sources}
 	for _, it := range q.items {
 		p.Columns = append(p.Columns, Column{Name: it.name, Type: it.e.typ().String()})
 	}

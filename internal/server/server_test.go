@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -612,5 +613,48 @@ func TestDatasetNamesOutliveTheirRequest(t *testing.T) {
 	}
 	if len(got) != 2 || got["alpha"] != 2 || got["zzzzz"] != 15 {
 		t.Fatalf("datasets = %v; want alpha 2 and zzzzz 15", got)
+	}
+}
+
+// TestSQLEndpoints: the SQL API answers on its own path and on Analytics
+// Engine's, by POST body or GET ?query=, honouring default_format unless the
+// query names a FORMAT.
+func TestSQLEndpoints(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	W, R := e.keys[meta.KindWrite], e.keys[meta.KindRead]
+	e.call("POST", "/api/v1/datasets/requests/points", W, `[{"indexes":["/a"],"blobs":["/a","GET"],"doubles":[10,200]},{"indexes":["/a"],"blobs":["/a","GET"],"doubles":[30,500]}]`, nil, nil)
+	q := "SELECT endpoint, count() AS n, avg(duration) AS d FROM requests GROUP BY endpoint"
+	get := func(method, path, body string) (int, string) {
+		req, _ := http.NewRequest(method, e.url+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+R)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(data)
+	}
+	wantJSON := `"data":[{"endpoint":"\/a","n":"2","d":20}]`
+	for _, c := range []struct{ method, path, body, want string }{
+		{"POST", "/api/v1/sql", q, wantJSON},
+		{"POST", "/client/v4/accounts/0123/analytics_engine/sql", q, wantJSON},
+		{"GET", "/api/v1/sql?query=" + url.QueryEscape(q), "", wantJSON},
+		{"POST", "/api/v1/sql?default_format=TabSeparated", q, "/a\t2\t20\n"},
+		{"POST", "/api/v1/sql?default_format=TabSeparated", q + " FORMAT JSONEachRow", `{"endpoint":"\/a","n":"2","d":20}` + "\n"},
+	} {
+		code, body := get(c.method, c.path, c.body)
+		if code != 200 || !strings.Contains(body, c.want) {
+			t.Errorf("%s %s = %d %s; want 200 containing %s", c.method, c.path, code, body, c.want)
+		}
+	}
+	if code, body := get("POST", "/api/v1/sql", "SELECT * FROM read_csv('/etc/passwd')"); code != 400 || !strings.Contains(body, "line 1, column") {
+		t.Errorf("table function = %d %s; want 400 naming line and column", code, body)
+	}
+	if code, _ := get("POST", "/api/v1/sql?default_format=XML", q); code != 400 {
+		t.Errorf("default_format=XML = %d; want 400", code)
+	}
+	if code := e.call("POST", "/api/v1/sql", W, q, nil, nil); code != 403 {
+		t.Errorf("SQL with a write key = %d; want 403", code)
 	}
 }

@@ -64,6 +64,15 @@ func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusInternalServerError, "internal", "the query could not be compiled; request id "+requestID(r))
 		return
 	}
+	if df := r.URL.Query().Get("default_format"); df != "" && !plan.FormatGiven {
+		switch f := aesql.Format(df); f {
+		case aesql.FormatJSON, aesql.FormatJSONEachRow, aesql.FormatTabSeparated:
+			plan.Format = f
+		default:
+			writeError(w, r, http.StatusBadRequest, "bad_format", fmt.Sprintf("default_format %q: use JSON, JSONEachRow or TabSeparated", df))
+			return
+		}
+	}
 	res := &aesql.Result{Columns: plan.Columns, Rows: plan.Rows}
 	if plan.Kind == aesql.KindSelect {
 		ctx, cancel := context.WithTimeout(r.Context(), s.opts.QueryTimeout)
