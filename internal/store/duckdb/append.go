@@ -3,14 +3,13 @@ package duckdb
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
-	"github.com/duckdb/duckdb-go/v2"
+	bindings "github.com/duckdb/duckdb-go-bindings"
 
 	"github.com/alidade/alidade/internal/point"
 	"github.com/alidade/alidade/internal/store"
@@ -22,13 +21,20 @@ import (
 type lane struct {
 	conn      *sql.Conn
 	appenders map[string]*tableAppender // alias.dataset
+	// raw is conn's C connection, set by laneConn on first use. The
+	// appenders are opened on it, so they append inside the transactions
+	// conn begins and commits.
+	raw bindings.Connection
+	// arena holds the long strings of the chunk being appended.
+	arena stringArena
 }
 
-// tableAppender is a cached appender for one day table.
+// tableAppender is a cached appender for one day table: a C appender and a
+// data chunk with the table's columns, reused for every append.
 type tableAppender struct {
-	app  *duckdb.Appender
-	w    width
-	args []driver.Value
+	app   bindings.Appender
+	w     width
+	chunk *dataChunk
 }
 
 // row is one point bound to its project.
@@ -40,12 +46,36 @@ type row struct {
 // dayTables is a batch sorted by day file and dataset.
 type dayTables map[int64]map[string][]row
 
+// rowBufs recycles the row slices of dayTables, which otherwise are most of
+// an append's allocations. Pooled slices are all zero, so they keep no
+// points alive.
+var rowBufs sync.Pool // of *[]row
+
+func rowBuf() []row {
+	if p, ok := rowBufs.Get().(*[]row); ok {
+		return *p
+	}
+	return nil
+}
+
+// recycle returns the row slices to rowBufs; byDay must not be used after.
+func (byDay dayTables) recycle() {
+	for _, tables := range byDay {
+		for _, rows := range tables {
+			clear(rows)
+			rows = rows[:0]
+			rowBufs.Put(&rows)
+		}
+	}
+}
+
 // Append commits the batches durably: when it returns nil every point is in
 // DuckDB's write-ahead log. Points are committed in one transaction per day
 // file they fall in. Append may be called concurrently, up to one call per
 // write lane at a time; more calls wait for a lane.
 func (s *Store) Append(ctx context.Context, batches []store.Batch) error {
 	byDay, err := s.sortBatches(ctx, batches)
+	defer byDay.recycle()
 	if err != nil {
 		return err
 	}
@@ -96,7 +126,11 @@ func (s *Store) sortBatches(ctx context.Context, batches []store.Batch) (dayTabl
 				m = map[string][]row{}
 				byDay[day] = m
 			}
-			m[p.Dataset] = append(m[p.Dataset], row{b.Project, p})
+			rows, ok := m[p.Dataset]
+			if !ok {
+				rows = rowBuf()
+			}
+			m[p.Dataset] = append(rows, row{b.Project, p})
 		}
 	}
 	return byDay, nil
@@ -193,7 +227,7 @@ func (s *Store) dropAppenders(match func(key string) bool) {
 	for _, l := range s.allLanes {
 		for k, a := range l.appenders {
 			if match(k) {
-				if err := a.app.Close(); err != nil {
+				if err := a.close(); err != nil {
 					s.log.Warn("close appender", "table", k, "err", err)
 				}
 				delete(l.appenders, k)
@@ -225,7 +259,7 @@ func (s *Store) appendDay(ctx context.Context, l *lane, day int64, tables map[st
 		return fmt.Errorf("begin: %w", err)
 	}
 	for i, name := range names {
-		if err := apps[i].appendRows(tables[name]); err != nil {
+		if err := apps[i].appendRows(tables[name], &l.arena); err != nil {
 			l.abort(ctx, s, p.alias+"."+name)
 			return fmt.Errorf("append to %s.%s: %w", p.alias, name, err)
 		}
@@ -245,31 +279,48 @@ func (l *lane) abort(ctx context.Context, s *Store, prefix string) {
 	}
 	for k, a := range l.appenders {
 		if strings.HasPrefix(k, prefix) {
-			_ = a.app.Close()
+			// Discard what the appender still buffers: destroying it
+			// flushes, and after the rollback that would commit on its own.
+			bindings.AppenderClear(a.app)
+			_ = a.close()
 			delete(l.appenders, k)
 		}
 	}
 }
 
-func (a *tableAppender) appendRows(rows []row) error {
-	args := a.args
-	for _, r := range rows {
-		p := r.p
-		args[0] = int32(r.project)
-		args[1] = p.Timestamp
-		args[2] = p.Weight()
-		args[3] = p.Index
-		for i := 0; i < a.w.blobs; i++ {
-			args[4+i] = p.Blob(i + 1)
+// appendRows appends rows to the table in chunks of DuckDB's vector size and
+// flushes them into the connection's transaction.
+func (a *tableAppender) appendRows(rows []row, arena *stringArena) error {
+	defer arena.release() // also unpins should fill panic
+	for len(rows) > 0 {
+		n := min(len(rows), a.chunk.capacity)
+		a.chunk.fill(rows[:n], a.w, arena)
+		// The appender copies the chunk, strings included, so the chunk
+		// and the arena can be reused at once.
+		state := bindings.AppendDataChunk(a.app, a.chunk.chunk)
+		arena.release()
+		a.chunk.reset()
+		if state == bindings.StateError {
+			return appendError(a.app)
 		}
-		for i := 0; i < a.w.doubles; i++ {
-			args[4+a.w.blobs+i] = p.Double(i + 1)
-		}
-		if err := a.app.AppendRow(args...); err != nil {
-			return err
-		}
+		rows = rows[n:]
 	}
-	return a.app.Flush()
+	if bindings.AppenderFlush(a.app) == bindings.StateError {
+		return appendError(a.app)
+	}
+	return nil
+}
+
+// close destroys the appender, flushing what it still buffers, and its chunk.
+func (a *tableAppender) close() error {
+	var err error
+	if bindings.AppenderFlush(a.app) == bindings.StateError {
+		err = appendError(a.app)
+		bindings.AppenderClear(a.app)
+	}
+	bindings.AppenderDestroy(&a.app)
+	a.chunk.destroy()
+	return err
 }
 
 // appenderFor returns the lane's appender for a day table, opening one for
@@ -285,17 +336,12 @@ func (s *Store) appenderFor(l *lane, p *partition, dataset string) (*tableAppend
 	if !ok {
 		return nil, fmt.Errorf("BUG: table %s not prepared", key)
 	}
-	cols := columnNames(have)
-	a := &tableAppender{w: have, args: make([]driver.Value, len(cols))}
-	err := l.conn.Raw(func(dc any) error {
-		conn, ok := dc.(driver.Conn)
-		if !ok {
-			return errors.New("BUG: duckdb connection is not a driver.Conn")
-		}
-		var err error
-		a.app, err = duckdb.NewAppenderWithColumns(conn, p.alias, "main", dataset, cols)
-		return err
-	})
+	raw, err := l.laneConn()
+	if err != nil {
+		return nil, fmt.Errorf("open appender for %s: %w", key, err)
+	}
+	a := &tableAppender{w: have}
+	a.app, a.chunk, err = openAppender(raw, p.alias, dataset, columnNames(have), wantTypes(have))
 	if err != nil {
 		return nil, fmt.Errorf("open appender for %s: %w", key, err)
 	}
