@@ -1,0 +1,203 @@
+package rollup
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/alidade/alidade/internal/point"
+)
+
+// Spec says how a dataset is rolled up. index1 is always a dimension.
+//
+// Dimensions are the blobs, and the low-cardinality doubles (HTTP status,
+// success flags), that cells are keyed by: filters and groups on them are
+// answered exactly from cells, so `status >= 400` must name status here.
+// Every distinct combination of index1 and dimension values is a series,
+// so a dimension must have few values (never a URL, a message or an ID).
+//
+// Distributions are the doubles that get a quantile sketch per cell
+// (durations, latencies, token counts, scores). Every double, dimension or
+// not, gets a weighted sum, a min and a max per cell anyway.
+type Spec struct {
+	Dimensions    []point.Field
+	Distributions []point.Field
+}
+
+// Validate checks kinds, positions and repeats.
+func (s *Spec) Validate() error {
+	for i, f := range s.Dimensions {
+		switch f.Kind {
+		case point.KindBlob:
+			if f.Pos < 1 || f.Pos > point.MaxBlobs {
+				return fmt.Errorf("rollup spec: dimension %d: blob position %d is outside 1..%d", i, f.Pos, point.MaxBlobs)
+			}
+		case point.KindDouble:
+			if f.Pos < 1 || f.Pos > point.MaxDoubles {
+				return fmt.Errorf("rollup spec: dimension %d: double position %d is outside 1..%d", i, f.Pos, point.MaxDoubles)
+			}
+		default:
+			return fmt.Errorf("rollup spec: dimension %d: a dimension is a blob or a double (index1 always is one)", i)
+		}
+		if slices.Index(s.Dimensions, f) != i {
+			return fmt.Errorf("rollup spec: dimension %s repeats", f.Column())
+		}
+	}
+	for i, f := range s.Distributions {
+		if f.Kind != point.KindDouble || f.Pos < 1 || f.Pos > point.MaxDoubles {
+			return fmt.Errorf("rollup spec: distribution %d: a distribution is a double, double1..double%d", i, point.MaxDoubles)
+		}
+		if slices.Index(s.Distributions, f) != i {
+			return fmt.Errorf("rollup spec: distribution %s repeats", f.Column())
+		}
+	}
+	return nil
+}
+
+// Equal reports whether two specs describe the same cells (order matters:
+// it is the order of values in series and sketches in cells).
+func (s *Spec) Equal(o *Spec) bool {
+	return slices.Equal(s.Dimensions, o.Dimensions) && slices.Equal(s.Distributions, o.Distributions)
+}
+
+// String describes the spec with column names, e.g.
+// "dims index1,blob2,double2 dists double1".
+func (s *Spec) String() string {
+	var b strings.Builder
+	b.WriteString("dims index1")
+	for _, f := range s.Dimensions {
+		b.WriteString("," + f.Column())
+	}
+	b.WriteString(" dists ")
+	if len(s.Distributions) == 0 {
+		b.WriteString("none")
+	}
+	for i, f := range s.Distributions {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(f.Column())
+	}
+	return b.String()
+}
+
+func blob(n int) point.Field   { return point.Field{Kind: point.KindBlob, Pos: n} }
+func double(n int) point.Field { return point.Field{Kind: point.KindDouble, Pos: n} }
+
+// builtinSpecs roll up the built-in datasets (point.Builtin names their
+// positions). The rule: a blob or double is a dimension when it has a few
+// dozen values at most in a typical project (method, status, model, country),
+// never when it is free text or an identifier (url, query, message, path,
+// prediction_id, fingerprint, channel, referrer, course); a double is a
+// distribution when people ask for its percentiles (durations, latencies,
+// token counts, scores, confidence), not when it is mostly summed (cost,
+// bytes, counts) — its sum, min and max are kept either way.
+var builtinSpecs = map[string]Spec{
+	// url is free text; duration is the latency users chart.
+	"requests": {Dimensions: []point.Field{blob(2), blob(3), double(2)}, // method, service, status
+		Distributions: []point.Field{double(1)}}, // duration
+	"ai_usage": {Dimensions: []point.Field{blob(1), blob(2), blob(3), double(9)}, // model, feature, provider, priced
+		Distributions: []point.Field{double(1), double(2), double(3), double(4), double(5)}}, // tokens, latency, input_tokens, output_tokens, ttft
+	"embeddings": {Dimensions: []point.Field{blob(1), blob(2), double(6)}, // model, feature, priced
+		Distributions: []point.Field{double(1), double(2)}}, // latency, tokens
+	// query is the query text.
+	"vector_search": {Dimensions: []point.Field{blob(1)}, // kind
+		Distributions: []point.Field{double(2), double(3), double(4)}}, // latency, top_score, mean_score
+	// query is SQL text; query_name (index1) names it.
+	"db_queries": {Dimensions: []point.Field{blob(2), blob(3)}, // database, operation
+		Distributions: []point.Field{double(1), double(2)}}, // latency, rows_read
+	// channel is often per room or per user.
+	"websocket": {Dimensions: []point.Field{blob(1), blob(3), double(2)}, // event, error, code
+		Distributions: []point.Field{double(1)}}, // duration
+	// course is per tenant.
+	"grade_passback": {Dimensions: []point.Field{blob(1), blob(2), double(1), double(3)}, // platform, error_class, success, attempt
+		Distributions: []point.Field{double(2), double(4)}}, // latency, score
+	// prediction_id is unique per point.
+	"intent": {Dimensions: []point.Field{blob(1), blob(2), blob(4), blob(5), double(2)}, // model, intent, kind, actual, correct
+		Distributions: []point.Field{double(1)}}, // confidence
+	// path repeats page (index1); referrer and utm_source are open-ended.
+	"pageviews": {Dimensions: []point.Field{blob(3), blob(4), blob(5)}, // country, device, browser
+		Distributions: []point.Field{double(1)}}, // load_time
+	// path and props are open-ended; name repeats event_name.
+	"events": {Dimensions: []point.Field{blob(1)}, // name
+		Distributions: []point.Field{double(1)}}, // value
+	"web_vitals": {Dimensions: []point.Field{blob(1), blob(2), blob(4)}, // name, rating, navigation_type
+		Distributions: []point.Field{double(1)}}, // value
+	// url and path are open-ended.
+	"api_calls": {Dimensions: []point.Field{blob(2), double(2), double(3)}, // method, status, success
+		Distributions: []point.Field{double(1)}}, // duration
+	// message, path and fingerprint are open-ended: top-error queries read raw points.
+	"client_errors": {Dimensions: []point.Field{blob(1)}}, // type
+	"ui_actions": {Dimensions: []point.Field{blob(1), blob(2)}, // action, component
+		Distributions: []point.Field{double(1)}}, // duration
+}
+
+// BuiltinSpec returns the rollup spec of a built-in dataset, or nil.
+func BuiltinSpec(dataset string) *Spec {
+	s, ok := builtinSpecs[dataset]
+	if !ok {
+		return nil
+	}
+	return &Spec{Dimensions: slices.Clone(s.Dimensions), Distributions: slices.Clone(s.Distributions)}
+}
+
+// DefaultSpec is the spec of a dataset when Options.Spec is nil: the
+// built-in spec, or for any other dataset index1 alone with no sketches
+// (counts, sums, min, max and avg of every double by index1).
+func DefaultSpec(_ int64, dataset string) *Spec {
+	if s := BuiltinSpec(dataset); s != nil {
+		return s
+	}
+	return &Spec{}
+}
+
+// layout is a Spec compiled for the hot paths.
+type layout struct {
+	spec Spec
+	// blobDims and numDims are the positions of the blob and double
+	// dimensions, in spec order; a series stores its values in that order.
+	blobDims []int
+	numDims  []int
+	dists    []int // double positions with sketches
+}
+
+func newLayout(s *Spec) *layout {
+	l := &layout{spec: Spec{Dimensions: slices.Clone(s.Dimensions), Distributions: slices.Clone(s.Distributions)}}
+	for _, f := range s.Dimensions {
+		if f.Kind == point.KindBlob {
+			l.blobDims = append(l.blobDims, f.Pos)
+		} else {
+			l.numDims = append(l.numDims, f.Pos)
+		}
+	}
+	for _, f := range s.Distributions {
+		l.dists = append(l.dists, f.Pos)
+	}
+	return l
+}
+
+// dim locates a dimension field: kind 'i' (index1), 'b' (blobs[i]) or
+// 'n' (nums[i]); ok is false when f is no dimension.
+func (l *layout) dim(f point.Field) (kind byte, i int, ok bool) {
+	switch f.Kind {
+	case point.KindIndex:
+		return 'i', 0, true
+	case point.KindBlob:
+		if i := slices.Index(l.blobDims, f.Pos); i >= 0 {
+			return 'b', i, true
+		}
+	case point.KindDouble:
+		if i := slices.Index(l.numDims, f.Pos); i >= 0 {
+			return 'n', i, true
+		}
+	}
+	return 0, 0, false
+}
+
+// dist returns the sketch slot of a distribution double, or -1.
+func (l *layout) dist(f point.Field) int {
+	if f.Kind != point.KindDouble {
+		return -1
+	}
+	return slices.Index(l.dists, f.Pos)
+}

@@ -1,0 +1,674 @@
+package rollup
+
+import (
+	"hash/maphash"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"github.com/alidade/alidade/internal/point"
+)
+
+// stat is the weighted sum, min and max of one double over a cell's points.
+type stat struct{ sum, min, max float64 }
+
+// cell aggregates the points of one series in one bucket.
+type cell struct {
+	sid   uint32
+	n     uint64   // stored points
+	w     uint64   // Σ sample interval
+	stats []stat   // per double position (1-based position = index+1)
+	sk    []sketch // per distribution, in spec order
+}
+
+// stat returns the stat of double position i+1; positions past the cell's
+// stats read 0 in every point, as unset doubles do.
+func (c *cell) stat(i int) stat {
+	if i < len(c.stats) {
+		return c.stats[i]
+	}
+	return stat{}
+}
+
+func (c *cell) addPoint(p *point.Point, w uint64, width int, dists []int) {
+	first := c.n == 0
+	c.n++
+	c.w += w
+	if len(c.stats) < width {
+		if c.stats == nil {
+			c.stats = make([]stat, width)
+		} else {
+			c.stats = append(c.stats, make([]stat, width-len(c.stats))...)
+		}
+	}
+	fw := float64(w)
+	ds := p.Doubles
+	st := c.stats[:width]
+	for i := range st {
+		var x float64
+		if i < len(ds) {
+			x = ds[i]
+		}
+		s := &st[i]
+		s.sum += fw * x
+		if first {
+			s.min, s.max = x, x
+		} else {
+			if x < s.min {
+				s.min = x
+			}
+			if x > s.max {
+				s.max = x
+			}
+		}
+	}
+	for j, pos := range dists {
+		c.sk[j].add(p.Double(pos), w)
+	}
+}
+
+// bucket holds the cells of one time bucket of one tier.
+type bucket struct {
+	start int64
+	cells []cell
+	// index maps sid to cell index; nil until a bucket has more than a
+	// few cells and a lookup misses the series' cache.
+	index map[uint32]int32
+	// overflow says the bucket has an overflow cell (sid 0): its points'
+	// dimension values are lost.
+	overflow bool
+	// thawed says the bucket was added to after it was frozen.
+	thawed bool
+	// total holds, per distribution, the merge of every cell's sketch:
+	// what an unfiltered, ungrouped quantile reads instead of merging
+	// each series. Built when the bucket is sealed (nil before), kept
+	// current by late adds.
+	total []sketch
+}
+
+// addTotal adds a point to the bucket's totals, if it keeps them.
+func (b *bucket) addTotal(p *point.Point, w uint64, dists []int) {
+	for j, pos := range dists {
+		if b.total != nil {
+			b.total[j].add(p.Double(pos), w)
+		}
+	}
+}
+
+// computeTotal sets the bucket's totals from its cells.
+func (b *bucket) computeTotal(nd int, a *acc) {
+	if nd == 0 {
+		return
+	}
+	b.total = make([]sketch, nd)
+	for j := range nd {
+		a.reset()
+		for i := range b.cells {
+			a.addSketch(&b.cells[i].sk[j])
+		}
+		b.total[j] = a.sketch()
+	}
+}
+
+func (b *bucket) find(sid uint32) (int32, bool) {
+	if b.index == nil {
+		if len(b.cells) <= 8 {
+			for i := range b.cells {
+				if b.cells[i].sid == sid {
+					return int32(i), true
+				}
+			}
+			return 0, false
+		}
+		b.index = make(map[uint32]int32, len(b.cells)*2)
+		for i := range b.cells {
+			b.index[b.cells[i].sid] = int32(i)
+		}
+	}
+	i, ok := b.index[sid]
+	return i, ok
+}
+
+func (b *bucket) newCell(sid uint32, nd int) int32 {
+	i := int32(len(b.cells))
+	c := cell{sid: sid}
+	if nd > 0 {
+		c.sk = make([]sketch, nd)
+	}
+	b.cells = append(b.cells, c)
+	if b.index != nil {
+		b.index[sid] = i
+	}
+	if sid == 0 {
+		b.overflow = true
+	}
+	return i
+}
+
+func (b *bucket) freeze() {
+	for i := range b.cells {
+		for j := range b.cells[i].sk {
+			b.cells[i].sk[j].freeze()
+		}
+	}
+	for j := range b.total {
+		b.total[j].freeze()
+	}
+	b.index = nil
+	b.thawed = false
+}
+
+type tierStore struct {
+	buckets map[int64]*bucket
+	last    *bucket // the bucket of the last add
+}
+
+// startsIn returns the starts of the tier's buckets in [from, to), sorted.
+func (ts *tierStore) startsIn(from, to int64) []int64 {
+	var out []int64
+	for s := range ts.buckets {
+		if s >= from && s < to {
+			out = append(out, s)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// series is one distinct (index1, dimension values) of a table.
+type series struct {
+	hash  uint64
+	index string
+	blobs []string  // blob dimension values, in layout order
+	nums  []float64 // double dimension values, in layout order
+	// cache is the minute bucket the series was last added to, ci its
+	// cell there.
+	cache *bucket
+	ci    int32
+}
+
+// table is the rollup of one (project, dataset).
+//
+// Invariants: every bucket holds exactly the points the table has taken
+// (those in [validFrom, end)) in its span, so a bucket that straddles
+// validFrom holds part of its span and queries use only buckets starting
+// at or after validFrom; a sealed bucket's totals are the merge of its
+// cells' sketches. The minute tier is materialized (every bucket that
+// should hold points exists) for minutes >= minFrom, the hour tier for
+// hours < hourTo, the day tier for days < dayTo; minFrom <= hourTo and
+// dayTo <= hourTo; minFrom and hourTo are hour boundaries, dayTo a day
+// boundary (each may be math.MinInt64). Series 0 is the overflow series;
+// slots is an open-addressing hash table of the other sids.
+type table struct {
+	mu   sync.RWMutex
+	key  tableKey
+	l    *layout
+	opts *Options
+	seed maphash.Seed
+
+	validFrom, end         int64
+	minFrom, hourTo, dayTo int64
+	width                  int // double positions tracked
+
+	series []series
+	slots  []uint32
+	tiers  [nTiers]tierStore
+	thawed []*bucket
+}
+
+func newTable(k tableKey, l *layout, opts *Options, seed maphash.Seed, from, end int64) *table {
+	t := &table{key: k, opts: opts, seed: seed, end: end}
+	t.reset(l, from)
+	return t
+}
+
+// reset empties the table, which now covers [from, end).
+func (t *table) reset(l *layout, from int64) {
+	t.l = l
+	t.validFrom = min(from, t.end)
+	t.minFrom, t.hourTo, t.dayTo = math.MinInt64, math.MinInt64, math.MinInt64
+	t.width = 0
+	t.series = []series{{}}
+	t.slots = make([]uint32, 64)
+	for i := range t.tiers {
+		t.tiers[i] = tierStore{buckets: map[int64]*bucket{}}
+	}
+	t.thawed = nil
+}
+
+func mix(h, x uint64) uint64 {
+	h ^= x
+	h *= 0x9E3779B97F4A7C15
+	return h ^ h>>29
+}
+
+func (t *table) hashPoint(p *point.Point) uint64 {
+	h := maphash.String(t.seed, p.Index)
+	for _, pos := range t.l.blobDims {
+		h = mix(h, maphash.String(t.seed, p.Blob(pos)))
+	}
+	for _, pos := range t.l.numDims {
+		h = mix(h, math.Float64bits(p.Double(pos)+0))
+	}
+	return h
+}
+
+func (t *table) hashValues(index string, blobs []string, nums []float64) uint64 {
+	h := maphash.String(t.seed, index)
+	for _, b := range blobs {
+		h = mix(h, maphash.String(t.seed, b))
+	}
+	for _, x := range nums {
+		h = mix(h, math.Float64bits(x+0))
+	}
+	return h
+}
+
+func (s *series) matchesPoint(p *point.Point, l *layout) bool {
+	if s.index != p.Index {
+		return false
+	}
+	for i, pos := range l.blobDims {
+		if s.blobs[i] != p.Blob(pos) {
+			return false
+		}
+	}
+	for i, pos := range l.numDims {
+		if s.nums[i] != p.Double(pos) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *series) matches(index string, blobs []string, nums []float64) bool {
+	return s.index == index && slices.Equal(s.blobs, blobs) && slices.Equal(s.nums, nums)
+}
+
+// intern returns the sid of p's series, adding it; 0 (overflow) when the
+// table has MaxSeries series.
+func (t *table) intern(p *point.Point) uint32 {
+	h := t.hashPoint(p)
+	mask := uint64(len(t.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		sid := t.slots[i]
+		if sid == 0 {
+			break
+		}
+		if s := &t.series[sid]; s.hash == h && s.matchesPoint(p, t.l) {
+			return sid
+		}
+	}
+	if len(t.series)-1 >= t.opts.MaxSeries {
+		return 0
+	}
+	s := series{hash: h, index: strings.Clone(p.Index)}
+	if n := len(t.l.blobDims); n > 0 {
+		s.blobs = make([]string, n)
+		for i, pos := range t.l.blobDims {
+			s.blobs[i] = strings.Clone(p.Blob(pos))
+		}
+	}
+	if n := len(t.l.numDims); n > 0 {
+		s.nums = make([]float64, n)
+		for i, pos := range t.l.numDims {
+			s.nums[i] = p.Double(pos) + 0
+		}
+	}
+	return t.insertSeries(s)
+}
+
+// internValues is intern for stored values (Load and Merge); capped says
+// whether MaxSeries applies.
+func (t *table) internValues(index string, blobs []string, nums []float64, capped bool) (sid uint32, existed bool) {
+	h := t.hashValues(index, blobs, nums)
+	mask := uint64(len(t.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		sid := t.slots[i]
+		if sid == 0 {
+			break
+		}
+		if s := &t.series[sid]; s.hash == h && s.matches(index, blobs, nums) {
+			return sid, true
+		}
+	}
+	if capped && len(t.series)-1 >= t.opts.MaxSeries {
+		return 0, false
+	}
+	return t.insertSeries(series{hash: h, index: index, blobs: blobs, nums: nums}), false
+}
+
+func (t *table) insertSeries(s series) uint32 {
+	sid := uint32(len(t.series))
+	t.series = append(t.series, s)
+	if 2*len(t.series) > len(t.slots) {
+		t.slots = make([]uint32, 2*len(t.slots))
+		for i := 1; i < len(t.series); i++ {
+			t.place(uint32(i))
+		}
+	} else {
+		t.place(sid)
+	}
+	return sid
+}
+
+func (t *table) place(sid uint32) {
+	mask := uint64(len(t.slots) - 1)
+	for i := t.series[sid].hash & mask; ; i = (i + 1) & mask {
+		if t.slots[i] == 0 {
+			t.slots[i] = sid
+			return
+		}
+	}
+}
+
+func (t *table) bucket(tier int, start int64) *bucket {
+	ts := &t.tiers[tier]
+	if b := ts.last; b != nil && b.start == start {
+		return b
+	}
+	b := ts.buckets[start]
+	if b == nil {
+		b = &bucket{start: start}
+		if ts.last != nil {
+			// Size it like the last bucket: a minute has about as many
+			// series as the one before.
+			b.cells = make([]cell, 0, min(len(ts.last.cells)+len(ts.last.cells)/8+4, t.opts.MaxCellsPerMinute+1))
+		}
+		ts.buckets[start] = b
+	}
+	ts.last = b
+	return b
+}
+
+// add rolls up one point.
+func (t *table) add(p *point.Point) {
+	ts := p.Timestamp
+	if ts < t.validFrom || ts >= t.end {
+		return
+	}
+	if n := len(p.Doubles); n > t.width {
+		t.width = min(n, point.MaxDoubles)
+	}
+	m := floorTo(ts, minuteMs)
+	sid := t.intern(p)
+	w := uint64(p.Weight())
+	if m >= t.minFrom {
+		c, b := t.minuteCell(sid, m)
+		c.addPoint(p, w, t.width, t.l.dists)
+		if m < t.hourTo {
+			b.addTotal(p, w, t.l.dists)
+			t.markThawed(b)
+		}
+	}
+	if m < t.hourTo {
+		t.addSealed(tierHour, floorTo(m, hourMs), sid, p, w)
+		if m < t.dayTo {
+			t.addSealed(tierDay, floorTo(m, dayMs), sid, p, w)
+		}
+	}
+}
+
+// minuteCell returns the cell of sid in minute m and its bucket, creating
+// the cell; past MaxCellsPerMinute cells it returns the minute's overflow
+// cell.
+func (t *table) minuteCell(sid uint32, m int64) (*cell, *bucket) {
+	s := &t.series[sid]
+	if b := s.cache; b != nil && b.start == m {
+		return &b.cells[s.ci], b
+	}
+	b := t.bucket(tierMinute, m)
+	ci, ok := b.find(sid)
+	if !ok && sid != 0 && len(b.cells) >= t.opts.MaxCellsPerMinute {
+		sid = 0
+		b.overflow = true
+		ci, ok = b.find(0)
+	}
+	if !ok {
+		ci = b.newCell(sid, len(t.l.dists))
+	}
+	s.cache, s.ci = b, ci
+	return &b.cells[ci], b
+}
+
+// addSealed adds a late point to a sealed hour or day bucket.
+func (t *table) addSealed(tier int, start int64, sid uint32, p *point.Point, w uint64) {
+	b := t.bucket(tier, start)
+	ci, ok := b.find(sid)
+	if !ok {
+		ci = b.newCell(sid, len(t.l.dists))
+	}
+	b.cells[ci].addPoint(p, w, t.width, t.l.dists)
+	b.addTotal(p, w, t.l.dists)
+	t.markThawed(b)
+}
+
+func (t *table) markThawed(b *bucket) {
+	if !b.thawed {
+		b.thawed = true
+		t.thawed = append(t.thawed, b)
+	}
+}
+
+// seal builds hours before upTo and the days they complete.
+func (t *table) seal(upTo int64) {
+	var a acc
+	nd := len(t.l.dists)
+	if h := floorTo(upTo, hourMs); h > t.hourTo {
+		mins := t.tiers[tierMinute].startsIn(t.hourTo, h)
+		t.buildFrom(tierHour, tierMinute, mins)
+		for _, s := range mins {
+			b := t.tiers[tierMinute].buckets[s]
+			b.freeze()
+			b.computeTotal(nd, &a)
+		}
+		t.hourTo = h
+	}
+	if d := floorTo(t.hourTo, dayMs); d > t.dayTo {
+		t.buildFrom(tierDay, tierHour, t.tiers[tierHour].startsIn(t.dayTo, d))
+		t.dayTo = d
+	}
+	for _, b := range t.thawed {
+		if b.thawed {
+			b.freeze()
+			if b.total == nil {
+				b.computeTotal(nd, &a)
+			}
+		}
+	}
+	t.thawed = nil
+}
+
+// buildFrom builds buckets of tier dst from the buckets of tier src that
+// start at starts (sorted); the dst buckets must not exist.
+func (t *table) buildFrom(dst, src int, starts []int64) {
+	var a acc
+	for i := 0; i < len(starts); {
+		d := floorTo(starts[i], tierWidth[dst])
+		j := i
+		var srcs []*bucket
+		for ; j < len(starts) && floorTo(starts[j], tierWidth[dst]) == d; j++ {
+			srcs = append(srcs, t.tiers[src].buckets[starts[j]])
+		}
+		t.tiers[dst].buckets[d] = t.mergeBuckets(d, srcs, &a)
+		i = j
+	}
+}
+
+// mergeBuckets returns a frozen bucket holding the cells of srcs.
+func (t *table) mergeBuckets(start int64, srcs []*bucket, a *acc) *bucket {
+	nb := &bucket{start: start}
+	bySid := map[uint32][]*cell{}
+	var order []uint32
+	for _, sb := range srcs {
+		nb.overflow = nb.overflow || sb.overflow
+		for i := range sb.cells {
+			c := &sb.cells[i]
+			if _, ok := bySid[c.sid]; !ok {
+				order = append(order, c.sid)
+			}
+			bySid[c.sid] = append(bySid[c.sid], c)
+		}
+	}
+	nb.cells = make([]cell, len(order))
+	for i, sid := range order {
+		cs := bySid[sid]
+		nc := &nb.cells[i]
+		nc.sid = sid
+		mergeCells(nc, cs, len(t.l.dists), a)
+	}
+	nb.computeTotal(len(t.l.dists), a)
+	return nb
+}
+
+// mergeCells sets dst to the merge of cs, with frozen sketches.
+func mergeCells(dst *cell, cs []*cell, nd int, a *acc) {
+	width := 0
+	for _, c := range cs {
+		width = max(width, len(c.stats))
+	}
+	dst.stats = make([]stat, width)
+	for k, c := range cs {
+		for i := range dst.stats {
+			s, o := &dst.stats[i], c.stat(i)
+			if k == 0 {
+				*s = o
+				continue
+			}
+			s.sum += o.sum
+			s.min = min(s.min, o.min)
+			s.max = max(s.max, o.max)
+		}
+		dst.n += c.n
+		dst.w += c.w
+	}
+	if nd == 0 {
+		return
+	}
+	dst.sk = make([]sketch, nd)
+	for j := range nd {
+		if len(cs) == 1 {
+			dst.sk[j] = cs[0].sk[j]
+			dst.sk[j].bins = slices.Clone(dst.sk[j].bins) // freeze sorts in place
+			dst.sk[j].freeze()
+			continue
+		}
+		a.reset()
+		for _, c := range cs {
+			a.addSketch(&c.sk[j])
+		}
+		dst.sk[j] = a.sketch()
+	}
+}
+
+// sketch returns a's contents as a frozen sketch.
+func (a *acc) sketch() sketch {
+	var bins []bin
+	for i := len(a.neg.c) - 1; i >= 0; i-- {
+		if n := a.neg.c[i]; n > 0 {
+			bins = append(bins, bin{ord: -(a.neg.base + int32(i) + ordBias), n: n})
+		}
+	}
+	for i, n := range a.pos.c {
+		if n > 0 {
+			bins = append(bins, bin{ord: a.pos.base + int32(i) + ordBias, n: n})
+		}
+	}
+	s := sketch{zero: a.zero}
+	if len(bins) > 0 {
+		s.packed = appendPacked(make([]byte, 0, 1+3*len(bins)), bins)
+	}
+	return s
+}
+
+// compact seals up to olderThan and drops the minutes of the hours before it.
+func (t *table) compact(olderThan int64) {
+	t.seal(olderThan)
+	cut := min(floorTo(olderThan, hourMs), t.hourTo)
+	if cut <= t.minFrom {
+		return
+	}
+	t.dropBefore(tierMinute, cut)
+	t.minFrom = cut
+}
+
+// dropBefore deletes a tier's buckets that start before cut.
+func (t *table) dropBefore(tier int, cut int64) {
+	ts := &t.tiers[tier]
+	for s := range ts.buckets {
+		if s < cut {
+			delete(ts.buckets, s)
+		}
+	}
+	if ts.last != nil && ts.last.start < cut {
+		ts.last = nil
+	}
+	if tier == tierMinute {
+		for i := range t.series {
+			if c := t.series[i].cache; c != nil && c.start < cut {
+				t.series[i].cache = nil
+			}
+		}
+	}
+	t.thawed = slices.DeleteFunc(t.thawed, func(b *bucket) bool { return b.start < cut })
+}
+
+// expire makes the table cover from from (a day boundary) and drops what
+// lies before.
+func (t *table) expire(from int64) {
+	if from <= t.validFrom {
+		return
+	}
+	t.validFrom = min(from, t.end)
+	for tier := range nTiers {
+		t.dropBefore(tier, t.validFrom)
+	}
+}
+
+func (t *table) stats(s *Stats) {
+	s.Tables++
+	s.Series += len(t.series) - 1
+	var b int64
+	for i := range t.series {
+		sr := &t.series[i]
+		b += int64(unsafe.Sizeof(*sr)) + int64(len(sr.index)) + 16*int64(len(sr.blobs)) + 8*int64(len(sr.nums))
+		for _, x := range sr.blobs {
+			b += int64(len(x))
+		}
+	}
+	b += 4 * int64(len(t.slots))
+	for tier := range nTiers {
+		var tb int64
+		for _, bk := range t.tiers[tier].buckets {
+			s.Buckets[tier]++
+			s.Cells[tier] += len(bk.cells)
+			if bk.overflow {
+				s.OverflowBuckets++
+			}
+			tb += int64(unsafe.Sizeof(*bk)) + 48 // + map entry
+			tb += int64(unsafe.Sizeof(cell{})) * int64(cap(bk.cells))
+			if bk.index != nil {
+				tb += 16 * int64(len(bk.index))
+			}
+			for i := range bk.cells {
+				c := &bk.cells[i]
+				tb += int64(unsafe.Sizeof(stat{})) * int64(cap(c.stats))
+				tb += int64(unsafe.Sizeof(sketch{})) * int64(cap(c.sk))
+				for j := range c.sk {
+					sk := &c.sk[j]
+					s.SketchBins += sk.nbins()
+					tb += int64(cap(sk.packed)) + int64(unsafe.Sizeof(bin{}))*int64(cap(sk.bins))
+				}
+			}
+			for j := range bk.total {
+				sk := &bk.total[j]
+				tb += int64(unsafe.Sizeof(*sk)) + int64(cap(sk.packed)) + int64(unsafe.Sizeof(bin{}))*int64(cap(sk.bins))
+			}
+		}
+		s.TierBytes[tier] += tb
+		b += tb
+	}
+	s.Bytes += b
+}
