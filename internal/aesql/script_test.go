@@ -118,10 +118,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alidade/alidade/internal/auth"
-	"github.com/alidade/alidade/internal/ingest"
 	"github.com/alidade/alidade/internal/point"
 	"github.com/alidade/alidade/internal/server"
+	"github.com/alidade/alidade/internal/server/servertest"
 	"github.com/alidade/alidade/internal/store"
 	"github.com/alidade/alidade/internal/store/duckdb"
 )
@@ -147,59 +146,17 @@ type scriptEnv struct {
 
 func newScriptEnv(t *testing.T) *scriptEnv {
 	t.Helper()
-	ctx := context.Background()
-	st, err := duckdb.Open(ctx, duckdb.Options{Dir: t.TempDir(), MemoryLimit: "512MB"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	boot, err := server.Prepare(ctx, st, scriptRootKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	au, err := auth.New(ctx, st, boot.RootHash)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pipe *ingest.Pipeline
-	m := server.NewMetrics(func() int64 { return pipe.QueuedBytes() }, st.SizeBytes)
-	iopts := ingest.DefaultOptions()
-	iopts.OnCommit = m.ObserveCommit
-	pipe, err = ingest.New(st, iopts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pipe.Start()
-	sopts := server.DefaultOptions()
-	sopts.Listen = "127.0.0.1:0"
-	sopts.MaxSQLRows = scriptMaxRows
-	// Every script query takes milliseconds; a short timeout keeps a
-	// runaway query from stalling the suite.
-	sopts.QueryTimeout = scriptQueryTimeout
-	srv, err := server.New(sopts, st, au, pipe, st, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Close(ctx); err != nil {
-			t.Error(err)
-		}
-		if err := pipe.Close(ctx); err != nil {
-			t.Error(err)
-		}
-		if err := st.Close(); err != nil {
-			t.Error(err)
-		}
-	})
+	se := servertest.Start(t, servertest.Options{RootKey: scriptRootKey, Server: func(o *server.Options) {
+		o.MaxSQLRows = scriptMaxRows
+		// Every script query takes milliseconds; a short timeout keeps a
+		// runaway query from stalling the suite.
+		o.QueryTimeout = scriptQueryTimeout
+	}})
 	now := time.Now().UTC()
 	day := now.Truncate(24 * time.Hour)
 	return &scriptEnv{
-		url:   "http://" + srv.Addr(),
-		store: st,
+		url:   se.URL,
+		store: se.Store,
 		t0:    day.Add(-24*time.Hour + 10*time.Hour),
 		h0:    now.Truncate(time.Hour),
 	}

@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alidade/alidade/internal/auth"
 	"github.com/alidade/alidade/internal/ingest"
 	"github.com/alidade/alidade/internal/meta"
 	"github.com/alidade/alidade/internal/server"
+	"github.com/alidade/alidade/internal/server/servertest"
 	"github.com/alidade/alidade/internal/store"
 	"github.com/alidade/alidade/internal/store/duckdb"
 )
@@ -42,65 +42,11 @@ type envOptions struct {
 
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
-	ctx := context.Background()
-	st, err := duckdb.Open(ctx, duckdb.Options{Dir: t.TempDir(), MemoryLimit: "512MB"})
-	if err != nil {
-		t.Fatal(err)
+	se := servertest.Start(t, servertest.Options{RootKey: rootKey, Server: o.server, Ingest: o.ingest, Wrap: o.wrap})
+	if b := se.Boot; !b.FirstStart || b.Project.ID != 1 || b.Project.Name != "default" {
+		t.Fatalf("Prepare = %+v; want first start with project 1 \"default\"", b)
 	}
-	boot, err := server.Prepare(ctx, st, rootKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !boot.FirstStart || boot.Project.ID != 1 || boot.Project.Name != "default" {
-		t.Fatalf("Prepare = %+v; want first start with project 1 \"default\"", boot)
-	}
-	au, err := auth.New(ctx, st, boot.RootHash)
-	if err != nil {
-		t.Fatal(err)
-	}
-	iopts := ingest.DefaultOptions()
-	if o.ingest != nil {
-		o.ingest(&iopts)
-	}
-	var app ingest.Appender = st
-	if o.wrap != nil {
-		app = o.wrap(st)
-	}
-	var pipe *ingest.Pipeline
-	m := server.NewMetrics(func() int64 { return pipe.QueuedBytes() }, st.SizeBytes)
-	iopts.OnCommit = m.ObserveCommit
-	pipe, err = ingest.New(app, iopts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pipe.Start()
-	sopts := server.DefaultOptions()
-	sopts.Listen = "127.0.0.1:0"
-	if o.server != nil {
-		o.server(&sopts)
-	}
-	srv, err := server.New(sopts, st, au, pipe, st, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, url: "http://" + srv.Addr(), keys: boot.Keys, store: st, srv: srv, pipe: pipe}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Close(ctx); err != nil {
-			t.Error(err)
-		}
-		if err := pipe.Close(ctx); err != nil {
-			t.Error(err)
-		}
-		if err := st.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return e
+	return &env{t: t, url: se.URL, keys: se.Keys, store: se.Store, srv: se.Server, pipe: se.Pipeline}
 }
 
 // call sends a request and decodes a JSON answer into out (when not nil).

@@ -1,0 +1,97 @@
+// Package servertest starts a real Alidade server for tests of other
+// packages: a real DuckDB store in a temporary directory, the real ingest
+// pipeline and the real HTTP server on loopback, assembled as `alidade
+// serve` assembles them. It is test support only and holds no mocks.
+package servertest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/alidade/alidade/internal/auth"
+	"github.com/alidade/alidade/internal/ingest"
+	"github.com/alidade/alidade/internal/meta"
+	"github.com/alidade/alidade/internal/server"
+	"github.com/alidade/alidade/internal/store/duckdb"
+)
+
+// Options adjust the server a test starts.
+type Options struct {
+	// RootKey is the instance root key (ALIDADE_ROOT_KEY); required.
+	RootKey string
+	// Server and Ingest, when set, edit the default options.
+	Server func(*server.Options)
+	Ingest func(*ingest.Options)
+	// Wrap lets a test delay or observe commits; nil commits straight to the store.
+	Wrap func(ingest.Appender) ingest.Appender
+}
+
+// Env is a running server and its parts.
+type Env struct {
+	URL      string // http://127.0.0.1:port
+	Boot     *server.Bootstrap
+	Keys     map[meta.KeyKind]string // the default project's keys
+	Store    *duckdb.Store
+	Server   *server.Server
+	Pipeline *ingest.Pipeline
+}
+
+// Start starts a server and stops it when the test ends.
+func Start(t testing.TB, o Options) *Env {
+	t.Helper()
+	ctx := context.Background()
+	st, err := duckdb.Open(ctx, duckdb.Options{Dir: t.TempDir(), MemoryLimit: "512MB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	boot, err := server.Prepare(ctx, st, o.RootKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	au, err := auth.New(ctx, st, boot.RootHash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iopts := ingest.DefaultOptions()
+	if o.Ingest != nil {
+		o.Ingest(&iopts)
+	}
+	var app ingest.Appender = st
+	if o.Wrap != nil {
+		app = o.Wrap(st)
+	}
+	var pipe *ingest.Pipeline
+	m := server.NewMetrics(func() int64 { return pipe.QueuedBytes() }, st.SizeBytes)
+	iopts.OnCommit = m.ObserveCommit
+	if pipe, err = ingest.New(app, iopts); err != nil {
+		t.Fatal(err)
+	}
+	pipe.Start()
+	sopts := server.DefaultOptions()
+	sopts.Listen = "127.0.0.1:0"
+	if o.Server != nil {
+		o.Server(&sopts)
+	}
+	srv, err := server.New(sopts, st, au, pipe, st, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Close(ctx); err != nil {
+			t.Error(err)
+		}
+		if err := pipe.Close(ctx); err != nil {
+			t.Error(err)
+		}
+		if err := st.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return &Env{URL: "http://" + srv.Addr(), Boot: boot, Keys: boot.Keys, Store: st, Server: srv, Pipeline: pipe}
+}
