@@ -205,9 +205,3 @@ func containsAgg(e irExpr) (found *call) {
 	})
 	return found
 }
-
-func countNodes(e irExpr) int {
-	n := 0
-	walk(e, func(irExpr) bool { n++; return true })
-	return n
-}

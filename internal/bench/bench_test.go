@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,7 +38,8 @@ func alidadeBinary(t *testing.T) string {
 	binOnce.Do(func() {
 		goTool, err := exec.LookPath("go")
 		if err != nil {
-			goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+			binError = fmt.Errorf("the go command is not on PATH: %w", err)
+			return
 		}
 		if binDir, binError = os.MkdirTemp("", "alidade-bench-test-"); binError != nil {
 			return
