@@ -133,23 +133,8 @@ func writeJSONValue(w *bufio.Writer, typ string, v any) error {
 		return nil
 	}
 	t := baseType(typ)
-	if elem, ok := strings.CutPrefix(t, "Array("); ok {
-		elem = strings.TrimSuffix(elem, ")")
-		items, ok := v.([]any)
-		if !ok {
-			return fmt.Errorf("value %T is not an array", v)
-		}
-		w.WriteByte('[')
-		for i, it := range items {
-			if i > 0 {
-				w.WriteByte(',')
-			}
-			if err := writeJSONValue(w, elem, it); err != nil {
-				return err
-			}
-		}
-		w.WriteByte(']')
-		return nil
+	if elem, ok := arrayElem(t); ok {
+		return writeArray(w, elem, v, func(it any) error { return writeJSONValue(w, elem, it) })
 	}
 	switch {
 	case t == "String":
@@ -342,23 +327,8 @@ func writeTSVValue(w *bufio.Writer, typ string, v any, inArray bool) error {
 		return nil
 	}
 	t := baseType(typ)
-	if elem, ok := strings.CutPrefix(t, "Array("); ok {
-		elem = strings.TrimSuffix(elem, ")")
-		items, ok := v.([]any)
-		if !ok {
-			return fmt.Errorf("value %T is not an array", v)
-		}
-		w.WriteByte('[')
-		for i, it := range items {
-			if i > 0 {
-				w.WriteByte(',')
-			}
-			if err := writeTSVValue(w, elem, it, true); err != nil {
-				return err
-			}
-		}
-		w.WriteByte(']')
-		return nil
+	if elem, ok := arrayElem(t); ok {
+		return writeArray(w, elem, v, func(it any) error { return writeTSVValue(w, elem, it, true) })
 	}
 	switch {
 	case t == "DateTime" || t == "Date":
@@ -451,4 +421,30 @@ func formatFloat(f float64) string {
 		return strconv.FormatFloat(f, 'f', -1, 64)
 	}
 	return sci[:i] + "e" + strconv.Itoa(exp)
+}
+
+// arrayElem returns the element type of an Array(T) type.
+func arrayElem(t string) (string, bool) {
+	elem, ok := strings.CutPrefix(t, "Array(")
+	return strings.TrimSuffix(elem, ")"), ok
+}
+
+// writeArray writes v, which must be a []any, as [a,b,…] with each item
+// written by item; both ClickHouse formats spell arrays this way.
+func writeArray(w *bufio.Writer, elem string, v any, item func(any) error) error {
+	items, ok := v.([]any)
+	if !ok {
+		return fmt.Errorf("value %T is not an Array(%s)", v, elem)
+	}
+	w.WriteByte('[')
+	for i, it := range items {
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		if err := item(it); err != nil {
+			return err
+		}
+	}
+	w.WriteByte(']')
+	return nil
 }
