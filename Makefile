@@ -14,7 +14,8 @@ build:
 test: vet
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 	cd sdk/go && $(GO) vet ./... && $(GO) test -count=1 -race -timeout 10m ./...
-	$(GO) test -count=1 -race -timeout 20m ./internal/ingest/ ./internal/auth/ ./internal/telemetry/ ./internal/query/ ./internal/point/
+	$(GO) test -count=1 -race -timeout 20m ./internal/ingest/ ./internal/auth/ ./internal/telemetry/ ./internal/query/ ./internal/point/ ./internal/sampling/ ./internal/planner/
+	$(GO) test -count=1 -race -run 'Concurrent' ./internal/rollup/
 	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)
 
 ## test-short: the fast unit tests only.
@@ -24,7 +25,7 @@ test-short:
 
 ## fuzz: run every fuzz target for FUZZTIME each.
 fuzz:
-	@set -e; for pkg in ./internal/point ./internal/query ./internal/pricing ./internal/aesql; do \
+	@set -e; for pkg in ./internal/point ./internal/query ./internal/pricing ./internal/aesql ./internal/rollup ./internal/planner; do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
 	    $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg; \

@@ -85,8 +85,14 @@ func freePort(t *testing.T) string {
 // start runs alidade serve on dataDir and waits until it answers /readyz.
 func start(t *testing.T, dataDir string, extraEnv ...string) *proc {
 	t.Helper()
+	return startLogging(t, dataDir, "warn", extraEnv...)
+}
+
+// startLogging is start with another log level.
+func startLogging(t *testing.T, dataDir, level string, extraEnv ...string) *proc {
+	t.Helper()
 	addr := freePort(t)
-	cmd := exec.Command(binary, "serve", "--listen", addr, "--data-dir", dataDir, "--log-level", "warn")
+	cmd := exec.Command(binary, "serve", "--listen", addr, "--data-dir", dataDir, "--log-level", level)
 	cmd.Env = append(os.Environ(), "ALIDADE_ROOT_KEY="+e2eRoot)
 	cmd.Env = append(cmd.Env, extraEnv...)
 	p := &proc{t: t, cmd: cmd, url: "http://" + addr, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan error, 1)}
@@ -280,7 +286,7 @@ func TestKill9LosesNoAcknowledgedPoint(t *testing.T) {
 		t.Fatalf("only %d batches were acknowledged before the kill; the test needs more to mean something", len(acked))
 	}
 
-	p2 := start(t, dir)
+	p2 := startLogging(t, dir, "info")
 	got := countByBatch(t, p2.url, keys["read"])
 	lost := 0
 	for _, id := range acked {
@@ -302,6 +308,13 @@ func TestKill9LosesNoAcknowledgedPoint(t *testing.T) {
 		}
 	}
 	t.Logf("%d acknowledged batches (%d points) all present after kill -9", len(acked), len(acked)*500)
+	// The rollups, rebuilt from the day's raw points at start, agree.
+	if raw, rolled := totalCount(t, p2.url, keys["read"], "raw"), totalCount(t, p2.url, keys["read"], "rollup"); raw != rolled || raw < float64(len(acked)*500) {
+		t.Errorf("after kill -9: raw count %v, rollup count %v; want equal, at least %d", raw, rolled, len(acked)*500)
+	}
+	if !strings.Contains(p2.stderr.String(), "rebuilding the rollups of a day") {
+		t.Errorf("the restart after kill -9 did not rebuild today's rollups; stderr:\n%s", p2.stderr.String())
+	}
 
 	// A later start prints no secret.
 	if strings.Contains(stdoutOf(p2), "ald_") {
@@ -331,13 +344,40 @@ func TestSIGTERMCommitsAcceptedWrites(t *testing.T) {
 	if len(acked) == 0 {
 		t.Fatalf("no batch acknowledged before SIGTERM")
 	}
-	p2 := start(t, dir)
+	p2 := startLogging(t, dir, "info")
 	got := countByBatch(t, p2.url, keys["read"])
 	for _, id := range acked {
 		if got[id] != 300 {
 			t.Fatalf("acknowledged batch %s has %v of 300 points after SIGTERM", id, got[id])
 		}
 	}
+	// A clean stop wrote the rollups' snapshot: the restart loads it.
+	if raw, rolled := totalCount(t, p2.url, keys["read"], "raw"), totalCount(t, p2.url, keys["read"], "rollup"); raw != rolled {
+		t.Errorf("after SIGTERM: raw count %v, rollup count %v; want equal", raw, rolled)
+	}
+	if logs := p2.stderr.String(); strings.Contains(logs, "rebuilding the rollups") || !strings.Contains(logs, "days_loaded=1") {
+		t.Errorf("the restart after SIGTERM did not load the rollups from their snapshot; stderr:\n%s", logs)
+	}
+}
+
+// totalCount counts the durable dataset's points of the last hour from
+// source (raw or rollup).
+func totalCount(t *testing.T, url, readKey, source string) float64 {
+	t.Helper()
+	q := `{"dataset":"durable","range":"1h","source":"` + source + `","aggregations":{"n":{"type":"count"}}}`
+	code, data, err := post(url+"/api/v1/query", readKey, "application/json", []byte(q))
+	if err != nil || code != 200 {
+		t.Fatalf("count from %s = %d %s %v", source, code, data, err)
+	}
+	var a struct {
+		Rows []struct {
+			N float64 `json:"n"`
+		} `json:"rows"`
+	}
+	if err := json.Unmarshal(data, &a); err != nil || len(a.Rows) != 1 {
+		t.Fatalf("count from %s: %s %v", source, data, err)
+	}
+	return a.Rows[0].N
 }
 
 // TestCLIProjectsAndKeys drives the admin commands against a real server.
@@ -377,6 +417,23 @@ func TestCLIProjectsAndKeys(t *testing.T) {
 	out, err = run([]string{"ALIDADE_ADMIN_KEY=" + keys["admin"]}, "keys", "create", "--kind", "superuser")
 	if err == nil || !strings.Contains(out, "unknown key kind") {
 		t.Fatalf("keys create --kind superuser = %v\n%s", err, out)
+	}
+
+	// Rollups: status lists specs, rebuild reports what it read.
+	if code, data, err := post(p.url+"/api/v1/datasets/requests/points", keys["write"], "", []byte(`[{"indexes":["/a"],"blobs":["/a","GET"],"doubles":[5,200]},{"indexes":["/b"],"blobs":["/b","POST"],"doubles":[7,500]}]`)); err != nil || code != 200 {
+		t.Fatalf("write = %d %s %v", code, data, err)
+	}
+	out, err = run([]string{"ALIDADE_ADMIN_KEY=" + keys["admin"]}, "rollups", "status")
+	if err != nil || !regexp.MustCompile(`requests\s+dims index1,blob2,blob3,double2 dists double1`).MatchString(out) {
+		t.Fatalf("rollups status = %v\n%s", err, out)
+	}
+	out, err = run([]string{"ALIDADE_ADMIN_KEY=" + keys["admin"]}, "rollups", "rebuild", "--dataset", "requests")
+	if err != nil || !strings.Contains(out, "rebuilt requests: 2 points over 1 days") {
+		t.Fatalf("rollups rebuild = %v\n%s", err, out)
+	}
+	out, err = run([]string{"ALIDADE_ADMIN_KEY=" + keys["admin"]}, "rollups", "rebuild", "--dataset", "nope")
+	if err == nil || !strings.Contains(out, "does not exist") {
+		t.Fatalf("rollups rebuild of an unknown dataset = %v\n%s", err, out)
 	}
 }
 

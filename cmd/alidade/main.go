@@ -24,6 +24,7 @@ var commands = []command{
 	{"projects", "create and list projects (root key)", runProjects},
 	{"keys", "create, list and revoke a project's keys (admin key)", runKeys},
 	{"sql", "run a query of the SQL API (Analytics Engine's dialect)", runSQL},
+	{"rollups", "rebuild rollups from raw points, or show their specs (admin key)", runRollups},
 	{"bench", "measure ingest and query speed end to end", runBench},
 	{"demo", "fill a project with a realistic week of traffic", runDemo},
 	{"version", "print the version", runVersion},

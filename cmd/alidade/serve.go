@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -13,7 +14,9 @@ import (
 	"github.com/alidade/alidade/internal/auth"
 	"github.com/alidade/alidade/internal/ingest"
 	"github.com/alidade/alidade/internal/meta"
+	"github.com/alidade/alidade/internal/planner"
 	"github.com/alidade/alidade/internal/pricing"
+	"github.com/alidade/alidade/internal/sampling"
 	"github.com/alidade/alidade/internal/server"
 	"github.com/alidade/alidade/internal/store/duckdb"
 )
@@ -22,7 +25,7 @@ type serveFlags struct {
 	listen, dataDir, retention, logLevel, logFormat string
 	memoryLimit, maxBody, maxPoints, queueSize      string
 	queryTimeout, retentionEvery                    string
-	pricing, writeLanes                             string
+	pricing, writeLanes, rollups, keepMinutes       string
 }
 
 func runServe(ctx context.Context, args []string) error {
@@ -38,6 +41,9 @@ func runServe(ctx context.Context, args []string) error {
 	fs.str(&f.retentionEvery, "retention-interval", "ALIDADE_RETENTION_INTERVAL", "10m", "how often expired data is removed")
 	fs.str(&f.memoryLimit, "memory-limit", "ALIDADE_MEMORY_LIMIT", "1GB", "memory limit of the embedded DuckDB")
 	fs.str(&f.writeLanes, "write-lanes", "ALIDADE_WRITE_LANES", "2", "group commits that may run at once")
+	fs.group("Rollups")
+	fs.str(&f.rollups, "rollups", "ALIDADE_ROLLUPS", "on", "on or off: per-minute rollups that answer dashboards without scanning points")
+	fs.str(&f.keepMinutes, "rollup-minutes", "ALIDADE_ROLLUP_MINUTES", "48h", "how long rollups keep minute cells before only hours and days remain")
 	fs.group("Limits")
 	fs.str(&f.maxBody, "max-body", "ALIDADE_MAX_BODY", "10MB", "largest write body after decompression")
 	fs.str(&f.maxPoints, "max-points-per-request", "ALIDADE_MAX_POINTS_PER_REQUEST", "1000000", "most points in one write body")
@@ -98,6 +104,18 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	dopts.WriteLanes, iopts.Committers = lanes, lanes
 
+	popts := planner.Options{Dir: filepath.Join(f.dataDir, "rollups"), Retention: sopts.Retention, Logger: log}
+	switch strings.ToLower(f.rollups) {
+	case "on", "true", "1", "yes":
+	case "off", "false", "0", "no":
+		popts.Disabled = true
+	default:
+		return &usageError{msg: fmt.Sprintf("--rollups: %q: use on or off", f.rollups)}
+	}
+	if popts.KeepMinutes, err = server.ParseDuration(f.keepMinutes); err != nil || popts.KeepMinutes < time.Hour {
+		return &usageError{msg: fmt.Sprintf("--rollup-minutes: %q: use a duration of at least 1h such as 48h", f.keepMinutes)}
+	}
+
 	st, err := duckdb.Open(ctx, dopts)
 	if err != nil {
 		return err
@@ -107,6 +125,14 @@ func runServe(ctx context.Context, args []string) error {
 			log.Error("close store", "err", err)
 		}
 	}()
+	popts.Spec = planner.SchemaSpec(st.Schema)
+	smp := sampling.New(st.Sampling, sampling.DefaultOptions())
+	popts.Sample, popts.Flush = smp.Sample, smp.Flush
+	pl, err := planner.Open(ctx, st, popts)
+	if err != nil {
+		return err
+	}
+	sopts.Rollups = pl
 	boot, err := server.Prepare(ctx, st, os.Getenv("ALIDADE_ROOT_KEY"))
 	if err != nil {
 		return err
@@ -118,10 +144,10 @@ func runServe(ctx context.Context, args []string) error {
 	var pipe *ingest.Pipeline
 	metrics := server.NewMetrics(func() int64 { return pipe.QueuedBytes() }, st.SizeBytes)
 	iopts.OnCommit = metrics.ObserveCommit
-	if pipe, err = ingest.New(st, iopts); err != nil {
+	if pipe, err = ingest.New(pl, iopts); err != nil {
 		return err
 	}
-	srv, err := server.New(sopts, st, au, pipe, st, metrics)
+	srv, err := server.New(sopts, st, au, pipe, pl, metrics)
 	if err != nil {
 		return err
 	}
@@ -133,7 +159,7 @@ func runServe(ctx context.Context, args []string) error {
 	printBanner(os.Stdout, "http://"+srv.Addr(), boot)
 	log.Info("alidade serving", "addr", srv.Addr(), "data_dir", f.dataDir, "version", version)
 
-	go st.ExpireEvery(ctx, retentionEvery, sopts.Retention)
+	go pl.Run(ctx, time.Minute, retentionEvery)
 
 	<-ctx.Done()
 	log.Info("shutting down: refusing new writes, committing accepted ones")
@@ -144,6 +170,9 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	if err := pipe.Close(stopCtx); err != nil {
 		return err
+	}
+	if err := pl.Close(stopCtx); err != nil {
+		log.Error("rollup snapshots", "err", err)
 	}
 	log.Info("stopped cleanly")
 	return nil

@@ -80,7 +80,7 @@ func (d *Dashboard) Metrics(ctx context.Context, req Request) (*Metrics, error) 
 		req.Top = DefaultTop
 	}
 	length := req.To - req.From
-	p := &plan{d: d, project: req.Project}
+	p := &plan{d: d, project: req.Project, want: req.Source}
 	cur, prev := &Metrics{}, &Metrics{}
 	p.period(cur, req.From, req.To, req.Top)
 	p.period(prev, req.From-length, req.From, req.Top)
@@ -99,6 +99,7 @@ func (d *Dashboard) Metrics(ctx context.Context, req Request) (*Metrics, error) 
 		PreviousFrom: formatMs(req.From - length), PreviousTo: formatMs(req.From),
 		ElapsedMs: float64(time.Since(start).Microseconds()) / 1000,
 		Warnings:  p.warnings,
+		Source:    p.source,
 	}
 	if req.Interval > 0 {
 		cur.Meta.Interval = formatInterval(req.Interval)
@@ -111,11 +112,14 @@ func (d *Dashboard) Metrics(ctx context.Context, req Request) (*Metrics, error) 
 type plan struct {
 	d       *Dashboard
 	project int64
+	want    string // the request's source
 	jobs    []func(ctx context.Context) error
 	finish  []func()
 
 	mu          sync.Mutex
 	warnings    []string
+	source      string // combined source of the answers so far
+	answers     int
 	noSQLWarned bool // set while planning, before the jobs run
 }
 
@@ -129,6 +133,7 @@ func (p *plan) warn(msg string) {
 // Each fill writes only its own figures, so fills may run concurrently.
 func (p *plan) sub(name string, s query.Sub, fill func(*query.SubResult)) {
 	s.Project = p.project
+	s.Source = p.want
 	if s.MaxGroups == 0 {
 		s.MaxGroups = maxGroups
 	}
@@ -148,9 +153,18 @@ func (p *plan) sub(name string, s query.Sub, fill func(*query.SubResult)) {
 				return fmt.Errorf("metrics %s: %w", name, query.ErrBadResult)
 			}
 		}
+		p.answered(res.Source)
 		fill(res)
 		return nil
 	})
+}
+
+// answered folds the source of one more answer into the plan's.
+func (p *plan) answered(src string) {
+	p.mu.Lock()
+	p.source = query.CombineSources(p.source, src, p.answers == 0)
+	p.answers++
+	p.mu.Unlock()
 }
 
 // run runs the jobs, at most parallel at once; the first failure cancels

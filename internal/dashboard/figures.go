@@ -262,6 +262,9 @@ type Meta struct {
 	PreviousTo   string  `json:"previousTo"`
 	Interval     string  `json:"interval,omitempty"`
 	ElapsedMs    float64 `json:"elapsedMs"`
+	// Source is "rollup" when every figure came from rollups, "raw" when
+	// every one was read from raw points, "mixed" otherwise.
+	Source string `json:"source"`
 	// Warnings name figures left out, e.g. a list with too many groups.
 	Warnings []string `json:"warnings,omitempty"`
 }

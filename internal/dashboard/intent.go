@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/alidade/alidade/internal/query"
 )
 
 // maxIntentRows bounds the groups the intent join may return.
@@ -56,6 +58,8 @@ type intentRow struct {
 
 // runIntent runs an intent join; byBucket says whether k is a bucket.
 func (p *plan) runIntent(ctx context.Context, q string, args []any, byBucket bool) ([]intentRow, error) {
+	// The join matches predictions with labels by id: raw points only.
+	p.answered(query.SourceRaw)
 	rows, err := p.d.sql.QuerySQL(ctx, q, args)
 	if err != nil {
 		return nil, fmt.Errorf("metrics intent: %w", err)

@@ -33,6 +33,9 @@ type Request struct {
 	Interval int64
 	// Top bounds the top-N lists (endpoints by errors, queries by p95).
 	Top int
+	// Source is query.SourceAuto, SourceRaw or SourceRollup: where the
+	// figures must come from (see query.Sub.Source).
+	Source string
 }
 
 // ParamError is a fault in the request's parameters: a handler answers it
@@ -48,7 +51,7 @@ func paramErr(param, format string, args ...any) error {
 	return &ParamError{Param: param, Msg: fmt.Sprintf(format, args...)}
 }
 
-var params = []string{"range", "from", "to", "interval", "top"}
+var params = []string{"range", "from", "to", "interval", "top", "source"}
 
 // ParseRequest reads the query parameters of GET /api/v1/metrics:
 // range (a duration back from now: 15m, 24h, 7d, 2w; default 24h) or from
@@ -96,7 +99,7 @@ func ParseRequest(q url.Values, now time.Time) (Request, error) {
 				return Request{}, err
 			}
 		}
-		r.From, r.To = nowMs-d, nowMs
+		r.From, r.To = query.RelativeRange(nowMs, d)
 	}
 	if r.To-r.From > query.MaxRange.Milliseconds() {
 		return Request{}, paramErr("range", "is longer than %d days", int(query.MaxRange.Hours()/24))
@@ -116,6 +119,13 @@ func ParseRequest(q url.Values, now time.Time) (Request, error) {
 			return Request{}, paramErr("interval", "gives %d buckets over the period; the limit is %d: widen it", n, MaxBuckets)
 		}
 		r.Interval = iv
+	}
+	switch src := q.Get("source"); src {
+	case "", "auto":
+	case query.SourceRaw, query.SourceRollup:
+		r.Source = src
+	default:
+		return Request{}, paramErr("source", "must be auto (the default: rollups where they cover the period), raw or rollup")
 	}
 	if q.Has("top") {
 		n, err := strconv.Atoi(q.Get("top"))

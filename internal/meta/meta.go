@@ -65,6 +65,10 @@ type Dataset struct {
 	// Retention overrides the server's default when non-zero.
 	Retention time.Duration `json:"-"`
 	Created   time.Time     `json:"created"`
+
+	// Sampling is the equitable-sampling budget in points per second per
+	// index1 value (see package sampling); 0 means off: every point is stored.
+	Sampling float64 `json:"-"`
 }
 
 // DatasetStats are a dataset's figures over the points stored.

@@ -2,6 +2,7 @@ package point
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -13,6 +14,67 @@ type Schema struct {
 	Index   string   `json:"index,omitempty"`
 	Blobs   []string `json:"blobs,omitempty"`
 	Doubles []string `json:"doubles,omitempty"`
+	// Rollup says how the dataset is rolled up; nil means index1 alone.
+	Rollup *RollupSchema `json:"rollup,omitempty"`
+}
+
+// RollupSchema names, by schema or column name, the fields rollups key
+// their cells by (dimensions: blobs and low-cardinality doubles, never
+// URLs, messages or IDs) and the doubles that get a quantile sketch
+// (distributions: durations, latencies, token counts, scores).
+type RollupSchema struct {
+	Dimensions    []string `json:"dimensions,omitempty"`
+	Distributions []string `json:"distributions,omitempty"`
+}
+
+// Limits of a rollup schema.
+const (
+	MaxRollupDimensions    = 8
+	MaxRollupDistributions = 8
+)
+
+// RollupFields resolves the rollup schema into fields; ok is false when
+// the schema declares no rollup.
+func (s *Schema) RollupFields() (dims, dists []Field, ok bool, err error) {
+	if s == nil || s.Rollup == nil {
+		return nil, nil, false, nil
+	}
+	r := s.Rollup
+	if len(r.Dimensions) > MaxRollupDimensions {
+		return nil, nil, true, fmt.Errorf("rollup names %d dimensions; the limit is %d (every combination of their values is kept, so keep them few)", len(r.Dimensions), MaxRollupDimensions)
+	}
+	if len(r.Distributions) > MaxRollupDistributions {
+		return nil, nil, true, fmt.Errorf("rollup names %d distributions; the limit is %d", len(r.Distributions), MaxRollupDistributions)
+	}
+	for _, name := range r.Dimensions {
+		f, err := s.Resolve(name)
+		if err != nil {
+			return nil, nil, true, fmt.Errorf("rollup dimension: %w", err)
+		}
+		switch {
+		case f.Kind == KindIndex:
+			continue // always a dimension
+		case f.Kind != KindBlob && f.Kind != KindDouble:
+			return nil, nil, true, fmt.Errorf("rollup dimension %q: a dimension is a blob or a double", name)
+		case slices.Contains(dims, f):
+			return nil, nil, true, fmt.Errorf("rollup dimension %q is named twice", name)
+		}
+		dims = append(dims, f)
+	}
+	for _, name := range r.Distributions {
+		f, err := s.Resolve(name)
+		if err != nil {
+			return nil, nil, true, fmt.Errorf("rollup distribution: %w", err)
+		}
+		switch {
+		case f.Kind != KindDouble:
+			return nil, nil, true, fmt.Errorf("rollup distribution %q: a distribution is a double", name)
+		case slices.Contains(dists, f):
+			return nil, nil, true, fmt.Errorf("rollup distribution %q is named twice", name)
+		}
+		dists = append(dists, f)
+	}
+	return dims, dists, true, nil
 }
 
 // FieldKind says which column family a field is in.
@@ -93,12 +155,13 @@ func (s *Schema) Validate() error {
 			return err
 		}
 	}
-	return nil
+	_, _, _, err := s.RollupFields()
+	return err
 }
 
 // IsZero reports whether the schema names nothing.
 func (s *Schema) IsZero() bool {
-	return s == nil || s.Index == "" && len(s.Blobs) == 0 && len(s.Doubles) == 0
+	return s == nil || s.Index == "" && len(s.Blobs) == 0 && len(s.Doubles) == 0 && s.Rollup == nil
 }
 
 // Name returns the schema's name for f, or "" when f is unnamed.

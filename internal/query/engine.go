@@ -32,7 +32,9 @@ type Meta struct {
 	To          string  `json:"to"`   // RFC 3339, UTC, exclusive
 	RowsScanned int64   `json:"rowsScanned"`
 	ElapsedMs   float64 `json:"elapsedMs"`
-	Source      string  `json:"source"` // "raw": answered from raw points
+	// Source is "rollup" when every dataset was answered from rollups,
+	// "raw" when every one was read from raw points, "mixed" otherwise.
+	Source string `json:"source"`
 }
 
 // Run parses body and runs it for project. A fault in the request is an
@@ -67,12 +69,13 @@ func (e *Engine) Execute(ctx context.Context, project int64, q *Query) (*Respons
 		return nil, err
 	}
 	m := newMerger(q)
-	resp := &Response{Meta: Meta{From: formatMs(q.From), To: formatMs(q.To), Source: "raw"}}
+	resp := &Response{Meta: Meta{From: formatMs(q.From), To: formatMs(q.To)}}
 	for i, res := range results {
 		if err := m.add(i, res); err != nil {
 			return nil, err
 		}
 		resp.Meta.RowsScanned += res.RowsScanned
+		resp.Meta.Source = CombineSources(resp.Meta.Source, res.Source, i == 0)
 	}
 	rows := m.finish()
 	sortRows(q, rows)
@@ -82,6 +85,21 @@ func (e *Engine) Execute(ctx context.Context, project int64, q *Query) (*Respons
 	resp.Rows = buildRows(q, rows)
 	resp.Meta.ElapsedMs = elapsedMs(start)
 	return resp, nil
+}
+
+// CombineSources folds the source of one more answer into acc: first says
+// src is the first answer.
+func CombineSources(acc, src string, first bool) string {
+	if src != SourceRollup {
+		src = SourceRaw
+	}
+	switch {
+	case first:
+		return src
+	case acc != src:
+		return SourceMixed
+	}
+	return acc
 }
 
 func (e *Engine) now() time.Time {

@@ -80,7 +80,7 @@ type Order struct {
 }
 
 // topKeys are the keys a request may hold.
-var topKeys = []string{"dataset", "range", "timeRange", "filter", "groupBy", "interval", "aggregations", "orderBy", "limit"}
+var topKeys = []string{"dataset", "range", "timeRange", "filter", "groupBy", "interval", "aggregations", "orderBy", "limit", "source"}
 
 // Parse parses and validates a request body and resolves its field names
 // through schemas, which returns a dataset's schema or nil. now anchors
@@ -119,6 +119,19 @@ func Parse(body []byte, now time.Time, schemas func(dataset string) *point.Schem
 	if q.Limit, err = parseLimit(top); err != nil {
 		return nil, err
 	}
+	if v, ok := top["source"]; ok {
+		src := SourceAuto
+		switch {
+		case v.kind == jStr && v.s == "auto":
+		case v.kind == jStr && (v.s == SourceRaw || v.s == SourceRollup):
+			src = v.s
+		default:
+			return nil, errorf("source", "must be \"auto\" (the default: rollups when they cover the query), \"raw\" or \"rollup\", got %s", v.describe())
+		}
+		for i := range q.Subs {
+			q.Subs[i].Source = src
+		}
+	}
 	return q, nil
 }
 
@@ -156,7 +169,8 @@ func parseRange(top map[string]jval, now time.Time) (from, to int64, err error) 
 	}
 	nowMs := now.UnixMilli()
 	if !ok {
-		return nowMs - DefaultRange.Milliseconds(), nowMs, nil
+		from, to := RelativeRange(nowMs, DefaultRange.Milliseconds())
+		return from, to, nil
 	}
 	switch v.kind {
 	case jStr:
@@ -167,11 +181,31 @@ func parseRange(top map[string]jval, now time.Time) (from, to int64, err error) 
 		if d > MaxRange.Milliseconds() {
 			return 0, 0, errorf(part, "%s is longer than the longest range, %s", v.s, formatDuration(MaxRange.Milliseconds()))
 		}
-		return nowMs - d, nowMs, nil
+		from, to := RelativeRange(nowMs, d)
+		return from, to, nil
 	case jObj:
 		return parseAbsRange(v, part, nowMs)
 	}
 	return 0, 0, errorf(part, "must be a duration such as \"24h\" or an object {\"from\": ..., \"to\": ...}, got %s", v.describe())
+}
+
+// RelativeRange returns the range of length d (ms) that ends now, with its
+// edges rounded so that rollups can answer it: up to 24 hours, the range
+// ends at the next whole minute; longer ranges (whose start lies where
+// rollups keep hours, not minutes) end at the next whole hour. The range
+// thus includes every point up to now, and its length stays d. A d that
+// is not a whole number of minutes leaves the range unrounded.
+func RelativeRange(nowMs, d int64) (from, to int64) {
+	const minute, hour = int64(60_000), int64(3_600_000)
+	unit := minute
+	if d > 24*hour {
+		unit = hour
+	}
+	if d%minute != 0 || nowMs < 0 {
+		return nowMs - d, nowMs
+	}
+	to = (nowMs + unit - 1) / unit * unit
+	return to - d, to
 }
 
 func parseAbsRange(v jval, part string, nowMs int64) (from, to int64, err error) {

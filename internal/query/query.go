@@ -80,7 +80,21 @@ type Sub struct {
 	Aggs     []Agg
 	// MaxGroups bounds the rows a backend may return; exceeding it is an error.
 	MaxGroups int
+	// Source says where the answer must come from: SourceAuto (the
+	// default: rollups when they cover the Sub, raw points otherwise),
+	// SourceRaw or SourceRollup. Backends without rollups ignore it.
+	Source string
 }
+
+// Sources of an answer, in Sub.Source, SubResult.Source and Meta.Source.
+const (
+	SourceAuto   = ""
+	SourceRaw    = "raw"
+	SourceRollup = "rollup"
+	// SourceMixed is Meta.Source when some Subs were answered from rollups
+	// and others from raw points.
+	SourceMixed = "mixed"
+)
 
 // SubRow is one group of a Sub's answer.
 type SubRow struct {
@@ -98,6 +112,9 @@ type SubRow struct {
 type SubResult struct {
 	Rows        []SubRow
 	RowsScanned int64 // points in range that passed the Sub's Filter
+	// Source is SourceRollup when the answer came from rollups; anything
+	// else means raw points.
+	Source string
 }
 
 // Executor answers Subs; each store backend implements it.

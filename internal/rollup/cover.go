@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -237,7 +238,8 @@ func (t *table) checkFields(sub *query.Sub) string {
 		default:
 			return fmt.Sprintf("aggregation %q is unknown to the rollup", a.Type)
 		}
-		if why := checkFilters(what+" filter on", a.Filter); why != "" {
+		rest, _, _ := zeroFilter(l, a)
+		if why := checkFilters(what+" filter on", rest); why != "" {
 			return why
 		}
 		if a.Type == query.AggPercentage && len(a.Filter) == 0 {
@@ -245,6 +247,34 @@ func (t *table) checkFields(sub *query.Sub) string {
 		}
 	}
 	return ""
+}
+
+// zeroFilter splits an aggregation's filters into those on dimensions
+// and at most one zero test on a distribution d, which cells answer from
+// their sketches (they count zeros apart, and negatives apart from
+// positives): `d != 0` for count, and for sum, avg, quantile and
+// quantiles of d; `d > 0` for quantile and quantiles of d. (A sketch
+// counts as zero any |x| below about 1e-308.) dist is d's sketch slot, or
+// -1 when there is no such test.
+func zeroFilter(l *layout, a query.Agg) (rest []query.Filter, dist int, op query.Op) {
+	for i, f := range a.Filter {
+		if v, ok := f.Value.(float64); !ok || v != 0 {
+			continue
+		}
+		d := l.dist(f.Field)
+		if d < 0 {
+			continue
+		}
+		quant := a.Type == query.AggQuantile || a.Type == query.AggQuantiles
+		self := a.Field == f.Field
+		ok := f.Op == query.OpNe && (a.Type == query.AggCount || self && (quant || a.Type == query.AggSum || a.Type == query.AggAvg)) ||
+			f.Op == query.OpGt && self && quant
+		if ok {
+			rest = append(slices.Clone(a.Filter[:i]), a.Filter[i+1:]...)
+			return rest, d, f.Op
+		}
+	}
+	return a.Filter, -1, ""
 }
 
 func column(f point.Field) string {

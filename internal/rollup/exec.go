@@ -41,6 +41,8 @@ type cagg struct {
 	qs     []float64
 	uniq   int // uniq field slot
 	filter []cfilter
+	// zd is the sketch slot of a zero test (see zeroFilter), or -1.
+	zd int
 }
 
 // qgroup is one sketch accumulator per row, shared by the quantile
@@ -51,6 +53,8 @@ type qgroup struct {
 	// total says every cell counts (no filter, no groups): a bucket's
 	// total sketch stands for its cells' sketches.
 	total bool
+	// zop is the zero test's operator: != drops zeros, > also negatives.
+	zop query.Op
 }
 
 // smemo is what a query needs of one series, computed once per series.
@@ -128,7 +132,9 @@ func newExec(t *table, sub *query.Sub) (*exec, error) {
 	qgOf := map[qkey]int{}
 	for ai, a := range sub.Aggs {
 		c := cagg{typ: a.Type, stat: a.Field.Pos - 1, qg: -1, uniq: -1}
-		if c.filter, err = compile(a.Filter); err != nil {
+		rest, zd, zop := zeroFilter(t.l, a)
+		c.zd = zd
+		if c.filter, err = compile(rest); err != nil {
 			return nil, err
 		}
 		switch a.Type {
@@ -142,8 +148,8 @@ func newExec(t *table, sub *query.Sub) (*exec, error) {
 			if !ok {
 				g = len(e.qgs)
 				qgOf[k] = g
-				e.qgs = append(e.qgs, qgroup{dist: k.dist, agg: ai,
-					total: len(sub.Filter) == 0 && len(sub.GroupBy) == 0 && len(a.Filter) == 0})
+				e.qgs = append(e.qgs, qgroup{dist: k.dist, agg: ai, zop: zop,
+					total: len(sub.Filter) == 0 && len(sub.GroupBy) == 0 && len(rest) == 0})
 				e.anyTotal = e.anyTotal || e.qgs[g].total
 			}
 			c.qg = g
@@ -263,11 +269,17 @@ func (e *exec) cell(c *cell, useTotal bool) {
 		switch a.typ {
 		case query.AggCount, query.AggPercentage:
 			ra.w += c.w
+			if a.zd >= 0 {
+				ra.w -= c.sk[a.zd].zero
+			}
 		case query.AggSum:
 			ra.sum += c.stat(a.stat).sum
 		case query.AggAvg:
 			ra.sum += c.stat(a.stat).sum
 			ra.w += c.w
+			if a.zd >= 0 {
+				ra.w -= c.sk[a.zd].zero
+			}
 		case query.AggMin:
 			if st := c.stat(a.stat); !ra.has || st.min < ra.min {
 				ra.min, ra.has = st.min, true
@@ -421,6 +433,15 @@ func (e *exec) values(r *row, label int64) query.SubRow {
 			}
 		case query.AggQuantile, query.AggQuantiles:
 			q := r.q[a.qg]
+			if q != nil {
+				switch e.qgs[a.qg].zop {
+				case query.OpGt:
+					q.neg.reset()
+					q.zero = 0
+				case query.OpNe:
+					q.zero = 0
+				}
+			}
 			out := make([]float64, len(a.qs))
 			if q != nil && q.quantiles(a.qs, out) {
 				if a.typ == query.AggQuantile {

@@ -15,13 +15,29 @@ import (
 // points: Merge the result into the live Rollup, whose coverage must start
 // where it ends (Options.CoverFrom = to), or Snapshot it.
 func Build(opts Options, from, to int64, points iter.Seq2[int64, *point.Point]) *Rollup {
+	return BuildSealed(opts, from, to, to, points)
+}
+
+// BuildSealed is Build sealing only the hours and days complete before
+// sealTo: a range that reaches into the future (today) leaves its last
+// hours open for the points still to come.
+func BuildSealed(opts Options, from, to, sealTo int64, points iter.Seq2[int64, *point.Point]) *Rollup {
 	r := New(opts)
 	r.from, r.end = ceilTo(from, minuteMs), to
-	for project, p := range points {
-		r.Add(project, p)
+	if points != nil {
+		for project, p := range points {
+			r.Add(project, p)
+		}
 	}
-	r.Seal(to)
+	r.Seal(min(sealTo, to))
 	return r
+}
+
+// Range returns the range the Rollup covers for tables it has not seen.
+func (r *Rollup) Range() (from, end int64) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.from, r.end
 }
 
 // BuildTable is Build for one (project, dataset): the result covers

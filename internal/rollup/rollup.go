@@ -47,6 +47,7 @@ import (
 	"hash/maphash"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -191,6 +192,9 @@ func (r *Rollup) tableWith(k tableKey, l *layout) *table {
 	defer r.mu.Unlock()
 	t := r.tables[k]
 	if t == nil {
+		// The name may share memory with a request body that is reused
+		// after the request: the table keeps its own copy.
+		k.dataset = strings.Clone(k.dataset)
 		if l == nil {
 			l = newLayout(r.specOf(k.project, k.dataset))
 		}
@@ -290,6 +294,24 @@ func (r *Rollup) SetSpec(project int64, dataset string, spec *Spec, at int64) er
 	}
 	from := max(floorTo(at, minuteMs)+minuteMs, t.validFrom)
 	t.reset(newLayout(spec), from)
+	return nil
+}
+
+// Reset drops every cell of (project, dataset) and builds its table anew
+// with spec (nil: the spec Options.Spec gives): it then covers from at,
+// rounded up to a whole minute, on. It is how a rebuild starts: points
+// before at are rolled up apart (BuildTable) and Merged back.
+func (r *Rollup) Reset(project int64, dataset string, spec *Spec, at int64) error {
+	if spec == nil {
+		spec = r.specOf(project, dataset)
+	}
+	if err := spec.Validate(); err != nil {
+		return err
+	}
+	t := r.table(project, dataset)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.reset(newLayout(spec), ceilTo(at, minuteMs))
 	return nil
 }
 

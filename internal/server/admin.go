@@ -1,7 +1,9 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,6 +14,7 @@ import (
 	"github.com/alidade/alidade/internal/auth"
 	"github.com/alidade/alidade/internal/meta"
 	"github.com/alidade/alidade/internal/point"
+	"github.com/alidade/alidade/internal/sampling"
 )
 
 // keyCreator is what minting a key needs.
@@ -165,7 +168,44 @@ type datasetResponse struct {
 	Last      *time.Time    `json:"last"`
 	Schema    *point.Schema `json:"schema"`
 	Retention string        `json:"retention,omitempty"`
-	Created   time.Time     `json:"created"`
+	// Sampling is null when off: every point is stored.
+	Sampling *samplingSetting `json:"sampling"`
+	Created  time.Time        `json:"created"`
+}
+
+// samplingSetting is a dataset's equitable sampling in the API: at most
+// about PointsPerSecond points per second are stored for each index1 value,
+// each standing for the points dropped beside it (_sample_interval).
+type samplingSetting struct {
+	PointsPerSecond float64 `json:"pointsPerSecond"`
+}
+
+// parseSampling reads the "sampling" member of a PATCH: null or
+// {"pointsPerSecond": 0} turns sampling off.
+func parseSampling(raw json.RawMessage) (float64, error) {
+	if string(bytes.TrimSpace(raw)) == "null" {
+		return 0, nil
+	}
+	usage := fmt.Sprintf(`use {"pointsPerSecond": N} with N from %d to %d, or null (or N = 0) to turn sampling off`, sampling.MinPointsPerSecond, sampling.MaxPointsPerSecond)
+	var v struct {
+		PointsPerSecond *float64 `json:"pointsPerSecond"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		shown := string(raw)
+		if len(shown) > 60 {
+			shown = shown[:60] + "…"
+		}
+		return 0, fmt.Errorf("sampling %s: %s", shown, usage)
+	}
+	if v.PointsPerSecond == nil {
+		return 0, fmt.Errorf("sampling.pointsPerSecond is missing: %s", usage)
+	}
+	if err := sampling.ValidateBudget(*v.PointsPerSecond); err != nil {
+		return 0, fmt.Errorf("sampling.pointsPerSecond: %w", err)
+	}
+	return *v.PointsPerSecond, nil
 }
 
 func (s *Server) datasetInfo(ctx context.Context, d meta.Dataset) (datasetResponse, error) {
@@ -180,6 +220,9 @@ func (s *Server) datasetInfo(ctx context.Context, d meta.Dataset) (datasetRespon
 	}
 	if d.Retention > 0 {
 		resp.Retention = formatDuration(d.Retention)
+	}
+	if d.Sampling > 0 {
+		resp.Sampling = &samplingSetting{PointsPerSecond: d.Sampling}
 	}
 	return resp, nil
 }
@@ -260,6 +303,9 @@ func (s *Server) handlePutSchema(w http.ResponseWriter, r *http.Request) {
 		s.writeStoreError(w, r, err)
 		return
 	}
+	if s.rebuildAfterSchema(principal(r).Project, name) {
+		w.Header().Set("Alidade-Rollup-Rebuild", "started")
+	}
 	writeJSON(w, http.StatusOK, &schema)
 }
 
@@ -270,24 +316,42 @@ func (s *Server) handlePatchDataset(w http.ResponseWriter, r *http.Request) {
 	}
 	var req struct {
 		Retention *string `json:"retention"`
+		// Sampling is nil when absent and "null" when null.
+		Sampling json.RawMessage `json:"sampling"`
 	}
 	if !readJSON(w, r, 64<<10, &req) {
 		return
 	}
-	if req.Retention != nil {
-		ret := time.Duration(0)
-		if *req.Retention != "" && *req.Retention != "default" {
-			var err error
-			if ret, err = ParseDuration(*req.Retention); err != nil || ret < time.Hour {
-				writeError(w, r, http.StatusBadRequest, "bad_retention", fmt.Sprintf("retention %q: use a duration of at least 1h such as 7d or 720h, or \"default\"", *req.Retention))
-				return
-			}
+	// Everything is checked before anything is changed.
+	ret := time.Duration(0)
+	if req.Retention != nil && *req.Retention != "" && *req.Retention != "default" {
+		var err error
+		if ret, err = ParseDuration(*req.Retention); err != nil || ret < time.Hour {
+			writeError(w, r, http.StatusBadRequest, "bad_retention", fmt.Sprintf("retention %q: use a duration of at least 1h such as 7d or 720h, or \"default\"", *req.Retention))
+			return
 		}
+	}
+	var pps float64
+	if req.Sampling != nil {
+		var err error
+		if pps, err = parseSampling(req.Sampling); err != nil {
+			writeError(w, r, http.StatusBadRequest, "bad_sampling", err.Error())
+			return
+		}
+	}
+	if req.Retention != nil {
 		if err := s.store.SetRetention(r.Context(), d.ProjectID, d.Name, ret); err != nil {
 			s.writeStoreError(w, r, err)
 			return
 		}
 		d.Retention = ret
+	}
+	if req.Sampling != nil {
+		if err := s.store.SetSampling(r.Context(), d.ProjectID, d.Name, pps); err != nil {
+			s.writeStoreError(w, r, err)
+			return
+		}
+		d.Sampling = pps
 	}
 	info, err := s.datasetInfo(r.Context(), *d)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/alidade/alidade/internal/dashboard"
 	"github.com/alidade/alidade/internal/ingest"
 	"github.com/alidade/alidade/internal/meta"
+	"github.com/alidade/alidade/internal/planner"
 	"github.com/alidade/alidade/internal/point"
 	"github.com/alidade/alidade/internal/pricing"
 	"github.com/alidade/alidade/internal/query"
@@ -46,6 +47,9 @@ type Options struct {
 	// operator's file over the default catalog); nil means the default
 	// catalog. Each project's own entries go over it.
 	Pricing *pricing.Catalog
+	// Rollups, when set, serves the rollup endpoints and rebuilds a
+	// dataset's rollup when its schema changes its rollup spec.
+	Rollups *planner.Planner
 }
 
 // DefaultOptions returns the documented defaults.
@@ -95,6 +99,7 @@ type Store interface {
 	DatasetStats(ctx context.Context, project int64, dataset string) (meta.DatasetStats, error)
 	SetSchema(ctx context.Context, project int64, dataset string, s *point.Schema) error
 	SetRetention(ctx context.Context, project int64, dataset string, d time.Duration) error
+	SetSampling(ctx context.Context, project int64, dataset string, pps float64) error
 
 	sqlStore
 }
@@ -190,6 +195,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/pricing", s.withKey(s.handleGetPricing, meta.KindAdmin))
 	mux.HandleFunc("PUT /api/v1/pricing/{model...}", s.withKey(s.handlePutPricing, meta.KindAdmin))
 	mux.HandleFunc("DELETE /api/v1/pricing/{model...}", s.withKey(s.handleDeletePricing, meta.KindAdmin))
+
+	mux.HandleFunc("GET /api/v1/rollups", s.withKey(s.handleRollups, meta.KindRead, meta.KindAdmin))
+	mux.HandleFunc("POST /api/v1/rollups/rebuild", s.withKey(s.handleRebuildRollups, meta.KindAdmin))
 
 	mux.HandleFunc("GET /api/v1/datasets", s.withKey(s.handleListDatasets, meta.KindRead, meta.KindAdmin, meta.KindWrite))
 	mux.HandleFunc("GET /api/v1/datasets/{dataset}", s.withKey(s.handleGetDataset, meta.KindRead, meta.KindAdmin, meta.KindWrite))

@@ -20,3 +20,10 @@ type ExpireReport struct {
 	RowsDeleted     int64
 	DatasetsTrimmed int
 }
+
+// TableDay names the points of one project's dataset on one UTC day.
+type TableDay struct {
+	Project int64
+	Dataset string
+	Day     int64 // Unix ms of the day's start
+}

@@ -6,12 +6,15 @@ package servertest
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/alidade/alidade/internal/auth"
 	"github.com/alidade/alidade/internal/ingest"
 	"github.com/alidade/alidade/internal/meta"
+	"github.com/alidade/alidade/internal/planner"
+	"github.com/alidade/alidade/internal/sampling"
 	"github.com/alidade/alidade/internal/server"
 	"github.com/alidade/alidade/internal/store/duckdb"
 )
@@ -23,8 +26,14 @@ type Options struct {
 	// Server and Ingest, when set, edit the default options.
 	Server func(*server.Options)
 	Ingest func(*ingest.Options)
-	// Wrap lets a test delay or observe commits; nil commits straight to the store.
+	// Wrap lets a test delay or observe commits; nil commits straight to
+	// the planner (the store, then the rollups).
 	Wrap func(ingest.Appender) ingest.Appender
+	// Planner, when set, edits the planner's options (rollups are on by
+	// default, as in alidade serve).
+	Planner func(*planner.Options)
+	// Dir is the data directory; empty means a new temporary one.
+	Dir string
 }
 
 // Env is a running server and its parts.
@@ -35,13 +44,27 @@ type Env struct {
 	Store    *duckdb.Store
 	Server   *server.Server
 	Pipeline *ingest.Pipeline
+	Planner  *planner.Planner
 }
 
 // Start starts a server and stops it when the test ends.
 func Start(t testing.TB, o Options) *Env {
 	t.Helper()
 	ctx := context.Background()
-	st, err := duckdb.Open(ctx, duckdb.Options{Dir: t.TempDir(), MemoryLimit: "512MB"})
+	dir := o.Dir
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	st, err := duckdb.Open(ctx, duckdb.Options{Dir: dir, MemoryLimit: "512MB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	smp := sampling.New(st.Sampling, sampling.DefaultOptions())
+	popts := planner.Options{Dir: filepath.Join(dir, "rollups"), Spec: planner.SchemaSpec(st.Schema), Sample: smp.Sample, Flush: smp.Flush}
+	if o.Planner != nil {
+		o.Planner(&popts)
+	}
+	pl, err := planner.Open(ctx, st, popts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,9 +80,9 @@ func Start(t testing.TB, o Options) *Env {
 	if o.Ingest != nil {
 		o.Ingest(&iopts)
 	}
-	var app ingest.Appender = st
+	var app ingest.Appender = pl
 	if o.Wrap != nil {
-		app = o.Wrap(st)
+		app = o.Wrap(pl)
 	}
 	var pipe *ingest.Pipeline
 	m := server.NewMetrics(func() int64 { return pipe.QueuedBytes() }, st.SizeBytes)
@@ -70,10 +93,11 @@ func Start(t testing.TB, o Options) *Env {
 	pipe.Start()
 	sopts := server.DefaultOptions()
 	sopts.Listen = "127.0.0.1:0"
+	sopts.Rollups = pl
 	if o.Server != nil {
 		o.Server(&sopts)
 	}
-	srv, err := server.New(sopts, st, au, pipe, st, m)
+	srv, err := server.New(sopts, st, au, pipe, pl, m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,9 +113,12 @@ func Start(t testing.TB, o Options) *Env {
 		if err := pipe.Close(ctx); err != nil {
 			t.Error(err)
 		}
+		if err := pl.Close(ctx); err != nil {
+			t.Error(err)
+		}
 		if err := st.Close(); err != nil {
 			t.Error(err)
 		}
 	})
-	return &Env{URL: "http://" + srv.Addr(), Boot: boot, Keys: boot.Keys, Store: st, Server: srv, Pipeline: pipe}
+	return &Env{URL: "http://" + srv.Addr(), Boot: boot, Keys: boot.Keys, Store: st, Server: srv, Pipeline: pipe, Planner: pl}
 }

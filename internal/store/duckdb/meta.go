@@ -11,6 +11,7 @@ import (
 
 	"github.com/alidade/alidade/internal/meta"
 	"github.com/alidade/alidade/internal/point"
+	"github.com/alidade/alidade/internal/sampling"
 )
 
 const metaSchema = `
@@ -39,9 +40,19 @@ CREATE TABLE IF NOT EXISTS settings (
 	value VARCHAR NOT NULL);
 `
 
+// metaMigrations bring the metadata tables of an older data directory up to
+// date; each is a no-op on a current one. Columns are added nullable (DuckDB
+// adds no constrained column) and read through coalesce.
+const metaMigrations = `
+ALTER TABLE datasets ADD COLUMN IF NOT EXISTS sampling_pps DOUBLE DEFAULT 0;
+`
+
 func (s *Store) initMeta(ctx context.Context) error {
 	if _, err := s.db.ExecContext(ctx, metaSchema); err != nil {
 		return fmt.Errorf("create metadata tables: %w", err)
+	}
+	if _, err := s.db.ExecContext(ctx, metaMigrations); err != nil {
+		return fmt.Errorf("migrate metadata tables: %w", err)
 	}
 	return nil
 }
@@ -165,7 +176,7 @@ func (s *Store) RevokeKey(ctx context.Context, project, id int64) error {
 }
 
 func (s *Store) loadDatasets(ctx context.Context) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT project_id, name, schema_json, retention_ms, created FROM datasets`)
+	rows, err := s.db.QueryContext(ctx, `SELECT project_id, name, schema_json, retention_ms, coalesce(sampling_pps, 0), created FROM datasets`)
 	if err != nil {
 		return fmt.Errorf("load datasets: %w", err)
 	}
@@ -184,7 +195,7 @@ func scanDataset(rows *sql.Rows) (*meta.Dataset, error) {
 	var d meta.Dataset
 	var schemaJSON string
 	var retMs int64
-	if err := rows.Scan(&d.ProjectID, &d.Name, &schemaJSON, &retMs, &d.Created); err != nil {
+	if err := rows.Scan(&d.ProjectID, &d.Name, &schemaJSON, &retMs, &d.Sampling, &d.Created); err != nil {
 		return nil, err
 	}
 	d.Created = d.Created.UTC()
@@ -302,4 +313,33 @@ func (s *Store) SetRetention(ctx context.Context, project int64, name string, d 
 	}
 	s.datasets[dsKey{project, name}].Retention = d
 	return nil
+}
+
+// SetSampling stores a dataset's equitable-sampling budget in points per
+// second per index1 value (0 = off), creating the dataset when needed.
+func (s *Store) SetSampling(ctx context.Context, project int64, name string, pps float64) error {
+	if err := sampling.ValidateBudget(pps); err != nil {
+		return err
+	}
+	s.metaMu.Lock()
+	defer s.metaMu.Unlock()
+	if err := s.ensureDatasetLocked(ctx, project, name); err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE datasets SET sampling_pps = ? WHERE project_id = ? AND name = ?`, pps, project, name); err != nil {
+		return fmt.Errorf("set sampling of %s: %w", name, err)
+	}
+	s.datasets[dsKey{project, name}].Sampling = pps
+	return nil
+}
+
+// Sampling returns a dataset's equitable-sampling budget (0 = off), for
+// sampling.New. It takes the metadata lock only.
+func (s *Store) Sampling(project int64, name string) float64 {
+	s.metaMu.Lock()
+	defer s.metaMu.Unlock()
+	if d := s.datasets[dsKey{project, name}]; d != nil {
+		return d.Sampling
+	}
+	return 0
 }

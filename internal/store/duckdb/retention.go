@@ -157,22 +157,3 @@ func (s *Store) DatasetStats(ctx context.Context, project int64, dataset string)
 	}
 	return st, nil
 }
-
-// ExpireEvery enforces retention now and then every interval until ctx ends.
-func (s *Store) ExpireEvery(ctx context.Context, interval, defaultRetention time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		rep, err := s.Expire(ctx, time.Now(), defaultRetention)
-		if err != nil {
-			s.log.Error("retention pass failed", "err", err)
-		} else if rep.FilesRemoved > 0 || rep.RowsDeleted > 0 {
-			s.log.Info("retention pass", "files_removed", rep.FilesRemoved, "bytes_freed", rep.BytesFreed, "rows_deleted", rep.RowsDeleted)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}

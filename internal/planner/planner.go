@@ -1,0 +1,391 @@
+// Package planner owns the rollups of a running server. It sits between
+// the ingest pipeline and the store: every commit goes to the store first
+// (through the optional sampler) and then, whole, into the rollups, so
+// rollups count every point even when the store keeps a sample. It answers
+// each query Sub from rollups when they cover it and from raw points
+// otherwise, and says which in SubResult.Source. It keeps the rollups
+// durable beside the day files: one snapshot file per UTC day, holding the
+// day's cells and how many points the store held for each dataset when the
+// snapshot was taken. At start a snapshot whose counts still match the
+// store is loaded; any other day is rebuilt from its raw points.
+package planner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/alidade/alidade/internal/meta"
+	"github.com/alidade/alidade/internal/point"
+	"github.com/alidade/alidade/internal/query"
+	"github.com/alidade/alidade/internal/rollup"
+	"github.com/alidade/alidade/internal/store"
+)
+
+const (
+	minuteMs = int64(60_000)
+	hourMs   = int64(3_600_000)
+	dayMs    = int64(86_400_000)
+)
+
+// Store is what the planner needs of the raw store.
+type Store interface {
+	Append(ctx context.Context, batches []store.Batch) error
+	Execute(ctx context.Context, s *query.Sub) (*query.SubResult, error)
+	// Days lists the start (Unix ms) of every day holding points.
+	Days() []int64
+	// DayCounts counts the rows of each project's datasets on a day.
+	DayCounts(ctx context.Context, dayStart int64) (map[store.TableDay]int64, error)
+	// ScanDay reads the points of a day (of one dataset and project, or all).
+	ScanDay(ctx context.Context, dayStart int64, project int64, dataset string, fn func(project int64, p *point.Point) error) error
+	Expire(ctx context.Context, now time.Time, defaultRetention time.Duration) (store.ExpireReport, error)
+	Dataset(project int64, name string) *meta.Dataset
+}
+
+// Options configure a Planner.
+type Options struct {
+	// Dir holds the snapshot files; required unless Disabled.
+	Dir string
+	// Disabled turns rollups off: every query reads raw points.
+	Disabled bool
+	// Spec returns the rollup spec of a dataset; nil means rollup.DefaultSpec.
+	Spec func(project int64, dataset string) *rollup.Spec
+	// Sample, when set, picks the points the store keeps from a commit;
+	// rollups still see every point. Flush returns what Sample holds back
+	// (the last open group of each sampled index value); Close commits it.
+	Sample func(batches []store.Batch, now time.Time) []store.Batch
+	Flush  func() []store.Batch
+	// Retention is the default retention (per-dataset overrides come from
+	// the store's dataset records).
+	Retention time.Duration
+	// KeepMinutes is how long minute cells are kept before only hours and
+	// days remain (default 48h).
+	KeepMinutes time.Duration
+	// SnapshotEvery is how often the current day's snapshot is rewritten
+	// while points arrive (default 10m); closed days are rewritten at the
+	// next tick after a late point.
+	SnapshotEvery time.Duration
+	// MaxCellsPerMinute and MaxSeries bound the rollups' memory (see
+	// rollup.Options); 0 keeps rollup's defaults.
+	MaxCellsPerMinute, MaxSeries int
+	Logger                       *slog.Logger
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// Planner feeds, persists and queries the rollups.
+type Planner struct {
+	st   Store
+	opts Options
+	log  *slog.Logger
+	r    *rollup.Rollup // nil when disabled
+
+	// commit is held for reading by every commit (store append, rollup
+	// add, count) and for writing where the planner needs the store and
+	// the rollups to agree (starting and finishing a rebuild).
+	commit sync.RWMutex
+	// rebuildMu runs one rebuild at a time; snapMu one snapshot writer.
+	rebuildMu, snapMu sync.Mutex
+
+	mu       sync.Mutex
+	counts   map[store.TableDay]int64 // rows the store holds
+	dirty    map[int64]bool           // days whose snapshot is stale
+	written  map[int64]time.Time      // when each day's snapshot was last written
+	captures []*capture               // rebuilds in progress
+
+	loadStats LoadStats
+}
+
+// LoadStats says how Open found the rollups of each day.
+type LoadStats struct {
+	DaysLoaded  int   // from a snapshot matching the store
+	DaysRebuilt int   // from raw points
+	PointsRead  int64 // raw points read to rebuild
+}
+
+// Loaded reports how Open found the rollups.
+func (p *Planner) Loaded() LoadStats { return p.loadStats }
+
+// Open loads or rebuilds the rollups of every day the store holds, and
+// returns a planner ready for commits. It reads every day's point counts;
+// a day without a matching snapshot is read in full (progress is logged).
+func Open(ctx context.Context, st Store, opts Options) (*Planner, error) {
+	if opts.KeepMinutes <= 0 {
+		opts.KeepMinutes = 48 * time.Hour
+	}
+	if opts.SnapshotEvery <= 0 {
+		opts.SnapshotEvery = 10 * time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Retention <= 0 {
+		opts.Retention = 90 * 24 * time.Hour
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	p := &Planner{
+		st: st, opts: opts, log: log,
+		counts:  map[store.TableDay]int64{},
+		dirty:   map[int64]bool{},
+		written: map[int64]time.Time{},
+	}
+	if opts.Disabled {
+		return p, nil
+	}
+	if opts.Dir == "" {
+		return nil, errors.New("planner: no snapshot directory")
+	}
+	if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
+		return nil, fmt.Errorf("create rollup directory: %w", err)
+	}
+	if err := p.load(ctx); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// rollupOptions are the options of every Rollup the planner makes.
+func (p *Planner) rollupOptions(coverFrom int64) rollup.Options {
+	return rollup.Options{
+		Spec:              p.opts.Spec,
+		CoverFrom:         coverFrom,
+		MaxCellsPerMinute: p.opts.MaxCellsPerMinute,
+		MaxSeries:         p.opts.MaxSeries,
+	}
+}
+
+// Enabled reports whether rollups are on.
+func (p *Planner) Enabled() bool { return p.r != nil }
+
+// Rollup returns the live rollups (nil when disabled), for measurements.
+func (p *Planner) Rollup() *rollup.Rollup { return p.r }
+
+// Append commits batches to the store (the sampled part, when sampling is
+// on) and then rolls every point up. When it returns nil the points are
+// durable in the store; the rollups are rebuilt from them after a crash.
+func (p *Planner) Append(ctx context.Context, batches []store.Batch) error {
+	p.commit.RLock()
+	defer p.commit.RUnlock()
+	stored := batches
+	if p.opts.Sample != nil {
+		stored = p.opts.Sample(batches, p.opts.Now())
+	}
+	if err := p.st.Append(ctx, stored); err != nil {
+		return err
+	}
+	if p.r == nil {
+		return nil
+	}
+	for i := range batches {
+		p.r.AddBatch(batches[i].Project, batches[i].Points)
+	}
+	p.count(stored)
+	return nil
+}
+
+// count adds stored points to the per-day counts and marks their days
+// dirty, and hands points to the rebuilds that wait for them.
+func (p *Planner) count(batches []store.Batch) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, b := range batches {
+		var key store.TableDay
+		var run int64
+		for i := range b.Points {
+			pt := &b.Points[i]
+			day := floorTo(pt.Timestamp, dayMs)
+			if run > 0 && (key.Day != day || key.Dataset != pt.Dataset) {
+				p.counts[key] += run
+				run = 0
+			}
+			if run == 0 {
+				// The name may share a request body, and assigning to a
+				// map entry replaces its string key too: always copy.
+				key = store.TableDay{Project: b.Project, Dataset: cloneString(pt.Dataset), Day: day}
+				p.dirty[day] = true
+			}
+			run++
+			for _, c := range p.captures {
+				c.offer(b.Project, pt)
+			}
+		}
+		if run > 0 {
+			p.counts[key] += run
+		}
+	}
+}
+
+// Execute answers a Sub from rollups when they cover it (or when
+// sub.Source asks for them) and from raw points otherwise.
+func (p *Planner) Execute(ctx context.Context, sub *query.Sub) (*query.SubResult, error) {
+	if sub.Source != query.SourceRaw && p.r != nil {
+		res, err := p.r.Execute(ctx, sub)
+		switch {
+		case err == nil:
+			res.Source = query.SourceRollup
+			return res, nil
+		case !errors.Is(err, rollup.ErrNotCovered):
+			return nil, err
+		case sub.Source == query.SourceRollup:
+			return nil, &query.Error{Part: "source", Msg: fmt.Sprintf("dataset %q: rollups cannot answer this query: %v", sub.Dataset, err)}
+		default:
+			p.log.Debug("query reads raw points", "dataset", sub.Dataset, "why", err.Error())
+		}
+	} else if sub.Source == query.SourceRollup {
+		return nil, &query.Error{Part: "source", Msg: "rollups are turned off on this server (serve --rollups=false)"}
+	}
+	res, err := p.st.Execute(ctx, sub)
+	if err != nil {
+		return nil, err
+	}
+	res.Source = query.SourceRaw
+	return res, nil
+}
+
+// Covers reports whether rollups would answer sub, and why not.
+func (p *Planner) Covers(sub *query.Sub) (bool, string) {
+	if p.r == nil {
+		return false, "rollups are turned off"
+	}
+	return p.r.Covers(sub)
+}
+
+// Run does the planner's upkeep until ctx ends: every tick it seals
+// complete hours and days, drops minute cells older than KeepMinutes and
+// writes stale snapshots; every retentionEvery it enforces retention on
+// the store and the rollups.
+func (p *Planner) Run(ctx context.Context, tick, retentionEvery time.Duration) {
+	if tick <= 0 {
+		tick = time.Minute
+	}
+	p.Expire(ctx)
+	lastExpire := p.opts.Now()
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		p.Maintain(ctx, false)
+		if now := p.opts.Now(); now.Sub(lastExpire) >= retentionEvery {
+			p.Expire(ctx)
+			lastExpire = now
+		}
+	}
+}
+
+// Maintain seals, compacts and writes stale snapshots (every dirty day
+// when all is set, as at shutdown).
+func (p *Planner) Maintain(ctx context.Context, all bool) {
+	if p.r == nil {
+		return
+	}
+	now := p.opts.Now().UnixMilli()
+	p.r.Seal(now - 5*minuteMs)
+	p.r.Compact(now - p.opts.KeepMinutes.Milliseconds())
+	if err := p.writeDirty(ctx, all); err != nil {
+		p.log.Error("write rollup snapshots", "err", err)
+	}
+}
+
+// Expire enforces retention on the store, then on the rollups, and
+// forgets the counts and snapshots of the days the store dropped.
+func (p *Planner) Expire(ctx context.Context) {
+	now := p.opts.Now()
+	rep, err := p.st.Expire(ctx, now, p.opts.Retention)
+	if err != nil {
+		p.log.Error("retention pass failed", "err", err)
+		return
+	}
+	if rep.FilesRemoved > 0 || rep.RowsDeleted > 0 {
+		p.log.Info("retention pass", "files_removed", rep.FilesRemoved, "bytes_freed", rep.BytesFreed, "rows_deleted", rep.RowsDeleted)
+	}
+	if p.r == nil {
+		return
+	}
+	nowMs := now.UnixMilli()
+	longest := p.opts.Retention
+	p.mu.Lock()
+	for k := range p.counts {
+		longest = max(longest, p.retention(k.Project, k.Dataset))
+	}
+	p.mu.Unlock()
+	p.r.Expire(func(project int64, dataset string) int64 {
+		ret := p.retention(project, dataset)
+		if ret >= longest {
+			// The store drops whole day files only: it keeps all of the
+			// day the cutoff falls in, and so do the rollups.
+			return floorTo(nowMs-ret.Milliseconds(), dayMs)
+		}
+		// The store deletes this dataset's older rows: the rollups keep
+		// the whole days after the cutoff.
+		return nowMs - ret.Milliseconds()
+	})
+	if err := p.afterExpire(ctx, rep.RowsDeleted > 0); err != nil {
+		p.log.Error("rollup retention", "err", err)
+	}
+}
+
+func (p *Planner) retention(project int64, dataset string) time.Duration {
+	if d := p.st.Dataset(project, dataset); d != nil && d.Retention > 0 {
+		return d.Retention
+	}
+	return p.opts.Retention
+}
+
+// Close commits what the sampler holds back and writes every stale
+// snapshot. Call it after the last commit.
+func (p *Planner) Close(ctx context.Context) error {
+	if p.opts.Flush != nil {
+		if held := p.opts.Flush(); len(held) > 0 {
+			p.commit.RLock()
+			err := p.st.Append(ctx, held)
+			if err == nil && p.r != nil {
+				p.count(held)
+			}
+			p.commit.RUnlock()
+			if err != nil {
+				return fmt.Errorf("commit the sampler's last points: %w", err)
+			}
+		}
+	}
+	if p.r == nil {
+		return nil
+	}
+	p.r.Seal(p.opts.Now().UnixMilli() - 5*minuteMs)
+	return p.writeDirty(ctx, true)
+}
+
+func floorTo(t, w int64) int64 {
+	q := t / w
+	if t%w != 0 && t < 0 {
+		q--
+	}
+	return q * w
+}
+
+func ceilTo(t, w int64) int64 {
+	if t == math.MinInt64 || t == math.MaxInt64 {
+		return t
+	}
+	f := floorTo(t, w)
+	if f == t {
+		return t
+	}
+	return f + w
+}
+
+func cloneString(s string) string {
+	return string(append([]byte(nil), s...))
+}
