@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -169,6 +170,42 @@ func (a *analyzer) datasetExists(name string) bool {
 	return a.sets[name]
 }
 
+// resolveTable finds the dataset a FROM names: the dataset of exactly that
+// name, else the one dataset whose name differs only in ASCII case (AE's
+// documentation queries FROM WEATHER for a dataset written as weather).
+// It returns "" when there is none, and refuses a name that matches
+// several datasets.
+func (a *analyzer) resolveTable(f *fromClause) (string, error) {
+	if a.datasetExists(f.Table) {
+		return f.Table, nil
+	}
+	var found []string
+	seen := map[string]bool{}
+	folded := asciiLower(f.Table)
+	for _, d := range a.cat.Datasets() {
+		if asciiLower(d) == folded && !seen[d] {
+			seen[d] = true
+			found = append(found, d)
+		}
+	}
+	if !seen[folded] && a.datasetExists(folded) {
+		found = append(found, folded)
+	}
+	switch len(found) {
+	case 0:
+		return "", nil
+	case 1:
+		return found[0], nil
+	}
+	sort.Strings(found)
+	quoted := make([]string, len(found))
+	for i, d := range found {
+		quoted[i] = strconv.Quote(d)
+	}
+	return "", a.errAt(f.Pos, a.wordAt(f.Pos), "table name %q is ambiguous: it matches the datasets %s", f.Table, strings.Join(quoted, ", ")).
+		hint("write the dataset's name exactly as SHOW TABLES lists it")
+}
+
 func (a *analyzer) selectStmt(s *selectStmt) (*queryIR, error) {
 	q := &queryIR{limit: -1}
 	sc := &scope{cols: map[string]colInfo{}, ambiguous: map[string]bool{}, aliases: map[string]*aliasDef{}}
@@ -191,8 +228,12 @@ func (a *analyzer) selectStmt(s *selectStmt) (*queryIR, error) {
 				sc.order = append(sc.order, ci)
 			}
 		} else {
-			src.dataset, src.tok = f.Table, f.Table
-			if !a.datasetExists(f.Table) {
+			table, err := a.resolveTable(f)
+			if err != nil {
+				return nil, err
+			}
+			src.dataset, src.tok = table, f.Table
+			if table == "" {
 				e := a.errAt(f.Pos, a.wordAt(f.Pos), "unknown table %q", f.Table)
 				low := asciiLower(f.Table)
 				switch {
@@ -208,7 +249,7 @@ func (a *analyzer) selectStmt(s *selectStmt) (*queryIR, error) {
 				sc.cols[c] = ci
 				sc.order = append(sc.order, ci)
 			}
-			if sch := a.cat.Schema(f.Table); sch != nil {
+			if sch := a.cat.Schema(table); sch != nil {
 				add := func(name, col string) {
 					if name == "" || isAEColumn[name] {
 						return
@@ -712,7 +753,23 @@ func (a *analyzer) expr(sc *scope, e expr, ctx exprCtx) (irExpr, error) {
 		if fn == "" {
 			return nil, a.errAt(e.TypePos, e.Type, "unsupported type in CAST").hint("use String, Float64, UInt8..UInt64, Int8..Int64, Date or DateTime")
 		}
-		return a.callNamed(sc, &callExpr{P: e.P, Name: fn, Args: []expr{e.X}}, fn, ctx)
+		x, err := a.callNamed(sc, &callExpr{P: e.P, Name: fn, Args: []expr{e.X}}, fn, ctx)
+		if err != nil {
+			return nil, err
+		}
+		// CAST(x AS DateTime) names the type without a zone: the server's
+		// (toDateTime(x) would keep x's zone)
+		switch x := x.(type) {
+		case *call:
+			if x.t.k == kDateTime {
+				x.t.tz = ""
+			}
+		case *constant:
+			if x.t.k == kDateTime {
+				x.t.tz = ""
+			}
+		}
+		return x, nil
 	case *callExpr:
 		return a.callNamed(sc, e, e.Name, ctx)
 	}
@@ -951,6 +1008,9 @@ func (a *analyzer) comparable(le, re expr, l, r irExpr) (irExpr, irExpr, error) 
 			return nil, nil
 		}
 		switch {
+		case to.k == kDateTime && c.t.isString():
+			// ClickHouse reads the string in the DateTime's time zone
+			return a.timeLiteral(c, to.tz, xe)
 		case to.isTime() && c.t.isString():
 			tm, ok := parseDateTimeString(c.v.(string))
 			if !ok {
@@ -1018,27 +1078,29 @@ func (a *analyzer) comparable(le, re expr, l, r irExpr) (irExpr, irExpr, error) 
 	return nil, nil, a.errExpr(re, "cannot compare %s with %s", lt, rt)
 }
 
-// parseDateTimeString parses what ClickHouse reads as a DateTime:
-// 'YYYY-MM-DD hh:mm:ss' (or with T, fractional seconds ignored), 'YYYY-MM-DD',
-// or a whole number of seconds since the epoch.
+// parseDateTimeString parses what ClickHouse reads as a DateTime in UTC:
+// 'YYYY-MM-DD hh:mm:ss' (or with T, fractional seconds ignored),
+// 'YYYY-MM-DD', or a whole number of seconds since the epoch.
 func parseDateTimeString(s string) (time.Time, bool) {
+	tm, _, ok := parseDateTimeWall(s)
+	return tm, ok
+}
+
+// parseDateTimeWall parses a DateTime string. instant is true when the text
+// names an instant by itself (a number of seconds since 1970, or a time
+// with a UTC offset such as Z or +02:00), which is returned in UTC;
+// otherwise tm holds the wall clock time as if in UTC.
+func parseDateTimeWall(s string) (tm time.Time, instant, ok bool) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return time.Time{}, false
+		return time.Time{}, false, false
 	}
-	allDigits := true
-	for i := 0; i < len(s); i++ {
-		if !isDigit(s[i]) {
-			allDigits = false
-			break
-		}
-	}
-	if allDigits && len(s) <= 10 && len(s) != 8 {
+	if isAllDigits(s) && len(s) <= 10 && len(s) != 8 {
 		var v int64
 		for i := 0; i < len(s); i++ {
 			v = v*10 + int64(s[i]-'0')
 		}
-		return time.Unix(v, 0).UTC(), true
+		return time.Unix(v, 0).UTC(), true, true
 	}
 	for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02 15:04:05Z07:00", "2006-01-02T15:04:05Z07:00", "2006-01-02", "20060102"} {
 		base := s
@@ -1050,10 +1112,19 @@ func parseDateTimeString(s string) (time.Time, bool) {
 			base = s[:i] + s[j:]
 		}
 		if tm, err := time.Parse(layout, base); err == nil {
-			return tm.UTC().Truncate(time.Second), true
+			return tm.UTC().Truncate(time.Second), strings.Contains(layout, "Z07"), true
 		}
 	}
-	return time.Time{}, false
+	return time.Time{}, false, false
+}
+
+func isAllDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func (a *analyzer) caseExpr(sc *scope, e *caseExpr, ctx exprCtx) (irExpr, error) {

@@ -52,6 +52,21 @@ func TestAnalyzeTypes(t *testing.T) {
 			"log(2):Float64, ln(2):Float64, pow(2, 3):Float64, round(double1):Float64, round(1):UInt8, floor(double1, 1):Float64, ceil(2.5):Float64, abs(-1):UInt8"},
 		{"SELECT extract(YEAR FROM timestamp), CAST(double1 AS UInt32), CAST(1 AS String) FROM requests",
 			"extract(YEAR FROM timestamp):UInt16, CAST(double1 AS UInt32):UInt32, CAST(1 AS String):String"},
+		// time zones: ClickHouse's types name the zone; calendar functions
+		// take it from an argument or from their argument's type
+		{"SELECT toDateTime(timestamp, 'America/New_York') a, toDateTime(timestamp, 'UTC') b, now('Asia/Tokyo') c, toDateTime('2024-01-01 00:00:00', 'Asia/Kolkata') d, toDate(timestamp, 'Asia/Tokyo') e FROM requests",
+			"a:DateTime('America/New_York'), b:DateTime('UTC'), c:DateTime('Asia/Tokyo'), d:DateTime('Asia/Kolkata'), e:Date"},
+		{"SELECT toStartOfDay(timestamp, 'Europe/Berlin') a, toStartOfDay(toDateTime(timestamp, 'Europe/Berlin')) b, toStartOfMonth(timestamp, 'Europe/Berlin') c, toStartOfInterval(timestamp, INTERVAL 1 HOUR, 'Asia/Kolkata') d, toStartOfInterval(timestamp, INTERVAL 1 MONTH, 'Asia/Kolkata') e, toStartOfFiveMinutes(toDateTime(timestamp, 'Asia/Kolkata')) f FROM requests",
+			"a:DateTime('Europe/Berlin'), b:DateTime('Europe/Berlin'), c:Date, d:DateTime('Asia/Kolkata'), e:Date, f:DateTime('Asia/Kolkata')"},
+		{"SELECT toDateTime(timestamp, 'Asia/Tokyo') + INTERVAL 1 DAY a, if(1, toDateTime(timestamp, 'Asia/Tokyo'), timestamp) b, if(1, timestamp, toDateTime(timestamp, 'Asia/Tokyo')) c, toDateTime(toDateTime(timestamp, 'Asia/Tokyo')) e FROM requests",
+			"a:DateTime('Asia/Tokyo'), b:DateTime('Asia/Tokyo'), c:DateTime, e:DateTime('Asia/Tokyo')"},
+		{"SELECT max(toDateTime(timestamp, 'Asia/Tokyo')) a, topK(3)(toDateTime(timestamp, 'Asia/Tokyo')) d FROM requests",
+			"a:DateTime('Asia/Tokyo'), d:Array(DateTime('Asia/Tokyo'))"},
+		{"SELECT toHour(timestamp, 'Asia/Tokyo') b, formatDateTime(timestamp, '%F', 'Asia/Tokyo') c, toString(timestamp, 'Asia/Tokyo') d, toUnixTimestamp('2024-01-01 00:00:00', 'Asia/Tokyo') e FROM requests",
+			"b:UInt8, c:String, d:String, e:UInt32"},
+		{"SELECT CAST(toDateTime(timestamp, 'Asia/Tokyo') AS DateTime) a, CAST('2024-01-01 00:00:00' AS DateTime) b FROM requests", "a:DateTime, b:DateTime"},
+		// bits of floats
+		{"SELECT hex(double1) a, bin(double1) b, bitCount(double1) c FROM requests", "a:String, b:String, c:UInt8"},
 	}
 	for _, c := range cases {
 		p, err := mustCompile(c.q)
@@ -130,7 +145,7 @@ func TestAnalyzeErrors(t *testing.T) {
 		{"SELECT * FROM nope", "nope", "unknown table"},
 		{"SELECT * FROM information_schema", "information_schema", "unknown table"},
 		{"SELECT * FROM duckdb_settings", "duckdb_settings", "unknown table"},
-		{"SELECT * FROM REQUESTS", "REQUESTS", "unknown table"},
+		{"SELECT * FROM REQUESTZ", "REQUESTZ", "unknown table"},
 		{"SELECT x.blob1 FROM requests", "x.blob1", "unknown table qualifier"},
 		{"SELECT read_csv('/etc/passwd')", "read_csv", "unknown function"},
 		{"SELECT getenv('HOME')", "getenv", "unknown function"},
@@ -160,7 +175,12 @@ func TestAnalyzeErrors(t *testing.T) {
 		{"SELECT now() - now()", "-", "cannot subtract or add two dates"},
 		{"SELECT formatDateTime(now(), '%Q %x')", "%x", "unsupported format specifier"},
 		{"SELECT formatDateTime(now(), blob1) FROM requests", "blob1", "must be a string literal"},
-		{"SELECT toDateTime('2024-01-01', 'America/New_York')", "'America/New_York'", "time zone"},
+		{"SELECT toDateTime('2024-01-01', 'America/NewYork')", "'America/NewYork'", "unknown time zone 'America/NewYork'"},
+		{"SELECT toHour(timestamp, 'america/new_york') FROM requests", "'america/new_york'", "unknown time zone"},
+		{"SELECT toHour(timestamp, blob1) FROM requests", "blob1", "time zone of toHour must be a string literal"},
+		{"SELECT now('ACT')", "'ACT'", "unknown time zone"},
+		{"SELECT formatDateTime(now(), '%F', 'Mars/Olympus_Mons')", "'Mars/Olympus_Mons'", "unknown time zone"},
+		{"SELECT toStartOfDay(now(), 'UTC'); DROP TABLE x", "DROP", "only one statement"},
 		{"SELECT quantile(2)(double1) FROM requests", "2", "from 0 to 1"},
 		{"SELECT quantile(double1)(double1) FROM requests", "double1", "must be numbers"},
 		{"SELECT count(1, 2) FROM requests", "count", "takes 0 to 1 arguments"},
@@ -169,7 +189,7 @@ func TestAnalyzeErrors(t *testing.T) {
 		{"SELECT sum(*) FROM requests", "sum", "(*) is not allowed"},
 		{"SELECT lower(1)(blob1) FROM requests", "lower", "not a parametric function"},
 		{"SELECT topK(0)(blob1) FROM requests", "0", "from 1 to 1000000"},
-		{"SELECT hex(double1) FROM requests", "double1", "Float64 is not supported"},
+		{"SELECT bitTest(double1, 1) FROM requests", "double1", "bitTest needs an integer, not Float64"},
 		{"SELECT bitAnd(double1, 1) FROM requests", "double1", "needs an integer"},
 		{"SELECT if(1, 'a', 1)", "1", "no common type"},
 		{"SELECT format('{} {}', 1)", "'{} {}'", "only 1 are given"},
@@ -311,5 +331,49 @@ func TestLongChains(t *testing.T) {
 	}
 	if err := checkPrinted(p.SQL, p.sources); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestTableNameCase checks that a table name resolves to the dataset of
+// that exact name, else to the one dataset whose name differs only in ASCII
+// case, and that a name matching several is refused.
+func TestTableNameCase(t *testing.T) {
+	p, err := mustCompile("SELECT city, WEATHER.temp FROM WEATHER")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.sources) != 1 || !strings.Contains(p.sources[0], "__scoped_marker_7 ") || p.Args[0] != "proj:weather" {
+		t.Errorf("FROM WEATHER read %q (args %v), want the weather dataset", p.sources, p.Args)
+	}
+	if _, err := mustCompile("SELECT * FROM `mixed-case`"); err != nil {
+		t.Errorf("FROM `mixed-case`: %v", err)
+	}
+	cat := newMarkerCatalog()
+	cat.datasets = append(cat.datasets, "Weather")
+	if p, err := Compile("SELECT * FROM weather", cat, DefaultOptions()); err != nil || p.Args[0] != "proj:weather" {
+		t.Errorf("FROM weather with weather and Weather: %v, %v; want the exact match", err, p)
+	}
+	_, err = Compile("SELECT * FROM WEATHER", cat, DefaultOptions())
+	var e *Error
+	if !errors.As(err, &e) || e.Token != "WEATHER" || !strings.Contains(e.Msg, `ambiguous: it matches the datasets "Weather", "weather"`) {
+		t.Errorf("FROM WEATHER with weather and Weather: %v, want a refusal naming both", err)
+	}
+	// Unicode case folding is not applied: K (Kelvin sign) is not k.
+	if _, err := mustCompile("SELECT * FROM \u212aeather"); err == nil {
+		t.Errorf("a Kelvin sign matched a dataset")
+	}
+}
+
+// TestZoneErrors checks the refusals of time zone arguments name the zone
+// and suggest the right spelling.
+func TestZoneErrors(t *testing.T) {
+	_, err := mustCompile("SELECT toHour(timestamp, 'europe/berlin') FROM requests")
+	var e *Error
+	if !errors.As(err, &e) || e.Token != "'europe/berlin'" || !strings.Contains(err.Error(), "did you mean 'Europe/Berlin'") {
+		t.Errorf("got %v", err)
+	}
+	_, err = mustCompile("SELECT toHour(timestamp, 'Nowhere') FROM requests")
+	if !errors.As(err, &e) || !strings.Contains(err.Error(), "unknown time zone 'Nowhere'") || !strings.Contains(err.Error(), "SHOW TIMEZONES") {
+		t.Errorf("got %v", err)
 	}
 }

@@ -10,24 +10,41 @@
 // syntax, keywords match ASCII case only), parser.go and ast.go (one
 // statement; a canonical String form), analyze.go and funcs.go (names,
 // aliases, the function allowlist, ClickHouse types, into the IR of ir.go),
-// print.go and print_duckdb.go (the backend printer). Compile (compile.go)
-// runs them.
+// zones.go and zones_table.go (time zones), print.go and print_duckdb*.go
+// (the backend printer; dates, times and zones in print_duckdb_time.go).
+// Compile (compile.go) runs them; format.go writes results.
 //
-// Statements: SHOW TABLES (column dataset), SHOW TIMEZONES (column name),
-// SHOW TIMEZONE (column timezone, Etc/UTC); SELECT [DISTINCT] ... [FROM
-// dataset | (subquery) [AS alias]] [WHERE] [GROUP BY] [HAVING] [ORDER BY ...
-// [ASC|DESC] [NULLS FIRST|LAST]] [LIMIT n | ALL | m, n] [OFFSET n] [FORMAT
-// JSON|JSONEachRow|TabSeparated] [;]. Select aliases may be used in WHERE,
+// Statements: SHOW TABLES (column dataset), SHOW TIMEZONES (column name:
+// the tz database names of zoneTable), SHOW TIMEZONE (column timezone,
+// Etc/UTC); SELECT [DISTINCT] ... [FROM dataset | (subquery) [AS alias]]
+// [WHERE] [GROUP BY] [HAVING] [ORDER BY ... [ASC|DESC] [NULLS FIRST|LAST]]
+// [LIMIT n | ALL | m, n] [OFFSET n] [FORMAT JSON|JSONEachRow|TabSeparated]
+// [;]. Select aliases may be used in WHERE,
 // GROUP BY, HAVING, ORDER BY and other select items (ClickHouse semantics: an
 // alias wins over a column of the same name). GROUP BY 1 and ORDER BY 2 are
-// positions in the select list. Joins, UNION, WITH, SETTINGS, INTO OUTFILE,
-// table functions, qualified table names and subqueries outside FROM are
-// refused.
+// positions in the select list. A table name is the dataset of that name,
+// else the one dataset whose name differs only in ASCII case (AE's
+// documentation queries FROM WEATHER); a name matching several is refused.
+// Joins, UNION, WITH, SETTINGS, INTO OUTFILE, table functions, qualified
+// table names and subqueries outside FROM are refused.
 //
 // Semantics chosen where ClickHouse, AE and DuckDB differ (AE's
 // documentation first, then ClickHouse's):
 //   - timestamp is DateTime: whole seconds, UTC (stored milliseconds are
-//     dropped). Time zone arguments must name UTC.
+//     dropped).
+//   - time zones as in ClickHouse: a DateTime is an instant, and the zone
+//     of its type (DateTime('Asia/Tokyo'), from toDateTime(x, 'Asia/Tokyo'),
+//     now('Asia/Tokyo'), toStartOfDay(x, 'Asia/Tokyo'), ...) is where it is
+//     shown and where calendar functions compute, unless they are given a
+//     zone argument. Wall clock times are read in the zone (strings given
+//     to toDateTime or compared with a zoned DateTime, Dates compared with
+//     one); one that occurs twice is its first instant, one that does not
+//     occur is read with the offset after the change (ClickHouse's
+//     makeDateTime); a day starts at its first instant. Adding days,
+//     weeks, months or years keeps the wall clock time; toStartOfHour and
+//     the minute roundings work on the UTC time line in zones whose offsets
+//     are whole hours (minutes), else from the start of the local day, as
+//     ClickHouse does. Zone names are case-sensitive tz database names.
 //   - toDayOfWeek: 1 Monday .. 7 Sunday. toStartOfWeek: Monday (AE documents
 //     Monday; an explicit ClickHouse mode argument is honoured, even modes
 //     start on Sunday). toStartOfYear/Quarter/Month/Week and toMonday return
@@ -50,14 +67,23 @@
 //     true and false are Bool; count(), uniq* are UInt64.
 //   - toUInt8..toInt64 truncate floats toward zero and wrap out-of-range
 //     values; hex/bin print integers without leading zero bytes, strings byte
-//     by byte (upper-case hex).
+//     by byte (upper-case hex), Float64 as its 8 IEEE 754 bytes in memory
+//     (little-endian) order; bitCount of a Float64 counts its IEEE 754 bits;
+//     bitTest of a Float64 is refused, as ClickHouse refuses it.
 //   - aggregates over no rows give ClickHouse's defaults (0, the empty string, 1970-01-01)
 //     and avg gives nan; topK is exact (ties broken by value).
 //   - first_value/last_value in a query without GROUP BY take the query's
 //     ORDER BY as the order of the rows they read (AE's documented examples).
 package aesql
 
-import "github.com/alidade/alidade/internal/point"
+import (
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/alidade/alidade/internal/point"
+)
 
 // Catalog is what compiling needs to know of one project's datasets.
 type Catalog interface {
@@ -117,6 +143,8 @@ const (
 //	Date      DATE       time.Time, midnight UTC
 //	DateTime  TIMESTAMP  time.Time, UTC, whole seconds (the stored
 //	                     milliseconds of timestamp are dropped, as in ClickHouse)
+//	DateTime('tz')       the same instant; Plan.Row gives it the zone's UTC
+//	                     offset at that instant as its Location
 //	Array(T)  T[]        []any holding T's Go values (topK, quantiles)
 //	Nullable(T)          T's Go value, or nil
 //	Nullable(Nothing)    always nil (NULL)
@@ -138,6 +166,11 @@ type Plan struct {
 	// FormatGiven says the statement had a FORMAT clause; when it did not,
 	// a client's default format (ClickHouse's default_format) may apply.
 	FormatGiven bool
+	// CountSQL, when not empty, counts the rows SQL has before its LIMIT
+	// and OFFSET, with the same Args: an executor runs it when SQL returns
+	// no row, for rows_before_limit_at_least (Row reports the count
+	// otherwise).
+	CountSQL string
 	// Limit is the row limit the result must honour after the backend
 	// answers (the backend SQL asks for one row more, to tell truncation).
 	// Limit is Options.MaxRows: an executor that reads more than Limit rows
@@ -148,6 +181,84 @@ type Plan struct {
 
 	// sources are the Catalog.Source texts SQL reads (for tests).
 	sources []string
+	// SQL's hidden columns, after the result's (see Row)
+	zones    []zoneColumn
+	countCol int // -1: none
+	width    int // the columns SQL returns
+}
+
+// BackendColumns is the number of columns SQL returns: the result's, then
+// hidden ones that Row consumes.
+func (p *Plan) BackendColumns() int {
+	return max(p.width, len(p.Columns))
+}
+
+// Row turns a row scanned from SQL (BackendColumns values, as scanned by
+// database/sql into any) into a result row. The instants of DateTime('tz')
+// columns get the zone's UTC offset as their Location, which is how
+// WriteResult shows them in the zone's wall clock time. beforeLimit is the
+// number of rows the query has without its LIMIT and OFFSET when SQL
+// reports it, else -1.
+func (p *Plan) Row(backend []any) (row []any, beforeLimit int64, err error) {
+	if len(backend) != p.BackendColumns() {
+		return nil, -1, fmt.Errorf("aesql: BUG: a backend row of %d values for %d columns", len(backend), p.BackendColumns())
+	}
+	row = backend[:len(p.Columns):len(p.Columns)]
+	for _, z := range p.zones {
+		if row[z.col], err = inZone(row[z.col], backend[z.hidden], z.zone, z.array); err != nil {
+			return nil, -1, fmt.Errorf("aesql: column %s: %w", p.Columns[z.col].Name, err)
+		}
+	}
+	beforeLimit = -1
+	if p.countCol >= 0 {
+		n, ok := backend[p.countCol].(int64)
+		if !ok {
+			return nil, -1, fmt.Errorf("aesql: BUG: row count %T", backend[p.countCol])
+		}
+		beforeLimit = n
+	}
+	return row, beforeLimit, nil
+}
+
+// inZone gives the time (or the times of a list) v the UTC offset off
+// (seconds, or a list of them) as its Location, named zone.
+func inZone(v, off any, zone string, array bool) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	if array {
+		vs, ok1 := v.([]any)
+		offs, ok2 := off.([]any)
+		if !ok1 || !ok2 || len(vs) != len(offs) {
+			return nil, fmt.Errorf("BUG: times %T and offsets %T", v, off)
+		}
+		out := make([]any, len(vs))
+		for i := range vs {
+			t, err := inZone(vs[i], offs[i], zone, false)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = t
+		}
+		return out, nil
+	}
+	t, ok1 := v.(time.Time)
+	o, ok2 := off.(int64)
+	if !ok1 || !ok2 {
+		return nil, fmt.Errorf("BUG: time %T and offset %T", v, off)
+	}
+	return t.In(fixedZone(zone, int(o))), nil
+}
+
+var zoneLocs sync.Map // zone name and offset -> *time.Location
+
+func fixedZone(name string, off int) *time.Location {
+	key := name + "\x00" + strconv.Itoa(off)
+	if l, ok := zoneLocs.Load(key); ok {
+		return l.(*time.Location)
+	}
+	l, _ := zoneLocs.LoadOrStore(key, time.FixedZone(name, off))
+	return l.(*time.Location)
 }
 
 // Options bound compilation and results. A zero field means its default.

@@ -73,12 +73,7 @@ func compileShow(st *showStmt, cat Catalog, opts Options) *Plan {
 		}
 	case "TIMEZONES":
 		p.Columns = []Column{{Name: "name", Type: "String"}}
-		zones := make([]string, 0, len(utcZones))
-		for z := range utcZones {
-			zones = append(zones, z)
-		}
-		sort.Strings(zones)
-		for _, z := range zones {
+		for _, z := range ZoneNames() {
 			p.Rows = append(p.Rows, []any{z})
 		}
 	case "TIMEZONE":
@@ -97,11 +92,17 @@ func compileSelect(src string, st *selectStmt, cat Catalog, opts Options, b back
 	if err != nil {
 		return nil, err
 	}
-	sql, args, sources, err := b.print(q, opts.MaxRows+1)
+	pr, err := b.print(q, opts.MaxRows+1)
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Kind: KindSelect, SQL: sql, Args: args, Format: planFormat(st.Format), FormatGiven: st.Format != "", Limit: opts.MaxRows, sources: sources}
+	p := &Plan{Kind: KindSelect, SQL: pr.sql, CountSQL: pr.countSQL, Args: pr.args, Format: planFormat(st.Format), FormatGiven: st.Format != "",
+		Limit: opts.MaxRows, sources: pr.sources, zones: pr.zones, countCol: pr.countCol, width: len(q.items)}
+	if pr.countCol >= 0 {
+		p.width = pr.countCol + 1
+	} else if len(pr.zones) > 0 {
+		p.width = pr.zones[len(pr.zones)-1].hidden + 1
+	}
 	for _, it := range q.items {
 		p.Columns = append(p.Columns, Column{Name: it.name, Type: it.e.typ().String()})
 	}
@@ -118,6 +119,8 @@ func GoType(t string) string {
 	}
 	var g string
 	switch {
+	case strings.HasPrefix(t, "DateTime("):
+		g = "time.Time"
 	case strings.HasPrefix(t, "Array("):
 		g = "[]any of " + GoType(t[len("Array("):len(t)-1])
 	default:

@@ -122,7 +122,13 @@ func duckCat() *duckCatalog { return &duckCatalog{*newMarkerCatalog()} }
 // runDuck compiles q against the DuckDB catalog and runs it.
 func runDuck(t testing.TB, q string) (*Plan, [][]any, error) {
 	t.Helper()
-	db := testDB(t)
+	return runDuckWith(testDB(t), q)
+}
+
+type queryer = *sql.DB
+
+// runDuckWith compiles q against the DuckDB catalog and runs it on db.
+func runDuckWith(db queryer, q string) (*Plan, [][]any, error) {
 	p, err := Compile(q, duckCat(), DefaultOptions())
 	if err != nil {
 		return nil, nil, err
@@ -136,7 +142,7 @@ func runDuck(t testing.TB, q string) (*Plan, [][]any, error) {
 	}
 	defer rows.Close()
 	var out [][]any
-	n := len(p.Columns)
+	n := p.BackendColumns()
 	for rows.Next() {
 		vals := make([]any, n)
 		ptrs := make([]any, n)
@@ -146,7 +152,11 @@ func runDuck(t testing.TB, q string) (*Plan, [][]any, error) {
 		if err := rows.Scan(ptrs...); err != nil {
 			return p, nil, err
 		}
-		out = append(out, vals)
+		row, _, err := p.Row(vals)
+		if err != nil {
+			return p, nil, err
+		}
+		out = append(out, row)
 	}
 	if err := rows.Err(); err != nil {
 		return p, nil, fmt.Errorf("backend: %w\nSQL: %s", err, p.SQL)

@@ -16,14 +16,16 @@ import (
 type Result struct {
 	Columns []Column
 	Rows    [][]any
-	// RowsBeforeLimit is ClickHouse's rows_before_limit_at_least: a lower
-	// bound of the rows the query had before LIMIT.
+	// RowsBeforeLimit is ClickHouse's rows_before_limit_at_least: the rows
+	// the query has without its LIMIT and OFFSET (at least; see
+	// Plan.CountSQL). JSON always writes it, never below len(Rows).
 	RowsBeforeLimit int64
 }
 
 // WriteResult writes r in format f, rendering every value by its column's
 // ClickHouse type the way ClickHouse does: 64-bit integers as JSON strings,
-// DateTime as "YYYY-MM-DD hh:mm:ss" (UTC), Date as "YYYY-MM-DD", non-finite
+// DateTime as "YYYY-MM-DD hh:mm:ss" (UTC; DateTime('tz') in the zone, see
+// Plan.Row), Date as "YYYY-MM-DD", non-finite
 // floats as null in JSON and inf/nan in TabSeparated, NULL as null or \N.
 func WriteResult(w io.Writer, f Format, r *Result) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
@@ -139,7 +141,7 @@ func writeJSONValue(w *bufio.Writer, typ string, v any) error {
 	switch {
 	case t == "String":
 		writeJSONString(w, toText(v))
-	case t == "DateTime" || t == "Date":
+	case isTimeType(t):
 		s, err := formatTime(t, v)
 		if err != nil {
 			return err
@@ -289,15 +291,26 @@ func intText(v any) (string, error) {
 	return "", fmt.Errorf("value %v (%T) is not an integer", v, v)
 }
 
+// isTimeType: Date, DateTime or DateTime('tz').
+func isTimeType(t string) bool {
+	return t == "Date" || t == "DateTime" || strings.HasPrefix(t, "DateTime(")
+}
+
+// formatTime spells a Date or DateTime value: a DateTime in UTC, a
+// DateTime('tz') in the wall clock time of its Location (Plan.Row gives it
+// the zone's offset).
 func formatTime(t string, v any) (string, error) {
 	tm, ok := v.(time.Time)
 	if !ok {
 		return "", fmt.Errorf("value %T is not a time", v)
 	}
-	if t == "Date" {
+	switch {
+	case t == "Date":
 		return tm.UTC().Format("2006-01-02"), nil
+	case t == "DateTime":
+		tm = tm.UTC()
 	}
-	return tm.UTC().Format("2006-01-02 15:04:05"), nil
+	return tm.Format("2006-01-02 15:04:05"), nil
 }
 
 func writeTSV(w *bufio.Writer, r *Result) error {
@@ -331,7 +344,7 @@ func writeTSVValue(w *bufio.Writer, typ string, v any, inArray bool) error {
 		return writeArray(w, elem, v, func(it any) error { return writeTSVValue(w, elem, it, true) })
 	}
 	switch {
-	case t == "DateTime" || t == "Date":
+	case isTimeType(t):
 		s, err := formatTime(t, v)
 		if err != nil {
 			return err

@@ -83,3 +83,45 @@ func TestFormatFloatLikeClickHouse(t *testing.T) {
 		}
 	}
 }
+
+// TestZonedDateTimes checks that Plan.Row gives the instants of
+// DateTime('tz') columns their zone's offset and that the formats show
+// them on the zone's clock: 2024-03-10 07:00:00 UTC is 03:00 EDT (UTC-4) in
+// New York and 16:00 in Tokyo (UTC+9).
+func TestZonedDateTimes(t *testing.T) {
+	p, err := mustCompile("SELECT toDateTime(1710054000, 'America/New_York') AS a, toDateTime(1710054000) AS b, topK(1)(toDateTime(timestamp, 'Asia/Tokyo')) AS c, toDateTime(1710054000, 'UTC') AS d FROM requests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.BackendColumns() != 6 || len(p.Columns) != 4 {
+		t.Fatalf("%d backend columns for %d; want 6 for 4 (two offsets)", p.BackendColumns(), len(p.Columns))
+	}
+	inst := time.Unix(1710054000, 0).UTC()
+	row, before, err := p.Row([]any{inst, inst, []any{inst}, inst, int64(-4 * 3600), []any{int64(9 * 3600)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before != -1 {
+		t.Errorf("rows before limit %d, want -1", before)
+	}
+	var b bytes.Buffer
+	if err := WriteResult(&b, FormatJSONEachRow, &Result{Columns: p.Columns, Rows: [][]any{row}}); err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"a":"2024-03-10 03:00:00","b":"2024-03-10 07:00:00","c":["2024-03-10 16:00:00"],"d":"2024-03-10 07:00:00"}` + "\n"; b.String() != want {
+		t.Errorf("JSONEachRow = %s, want %s", b.String(), want)
+	}
+	b.Reset()
+	if err := WriteResult(&b, FormatTabSeparated, &Result{Columns: p.Columns, Rows: [][]any{row}}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "2024-03-10 03:00:00\t2024-03-10 07:00:00\t['2024-03-10 16:00:00']\t2024-03-10 07:00:00\n"; b.String() != want {
+		t.Errorf("TabSeparated = %q, want %q", b.String(), want)
+	}
+	if !row[0].(time.Time).Equal(inst) {
+		t.Errorf("the zoned value is %v, not the same instant", row[0])
+	}
+	if _, _, err := p.Row([]any{inst, inst}); err == nil {
+		t.Errorf("a short backend row was accepted")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"time"
 )
 
 // fnDef is one allowlisted function. Only functions in fnDefs can appear in
@@ -192,15 +193,18 @@ func (a *analyzer) wantString(c *fnCall, i int) error {
 	return nil
 }
 
-func (a *analyzer) wantTime(c *fnCall, i int) error {
+// wantTime checks that argument i is a Date or DateTime. A string literal
+// is read as a DateTime in zone (the function's time zone), as ClickHouse
+// reads it.
+func (a *analyzer) wantTime(c *fnCall, i int, zone string) error {
 	if t := c.t(i); !t.isTime() && !t.isNothing() {
 		if t.isString() {
 			if k, ok := c.args[i].(*constant); ok {
-				tm, ok := parseDateTimeString(k.v.(string))
-				if !ok {
-					return a.argErr(c, i, "cannot parse %s as DateTime", shortLit(k.v.(string)))
+				e, err := a.timeLiteral(k, zone, c.ast.Args[i])
+				if err != nil {
+					return err
 				}
-				c.args[i] = &constant{p: k.p, tok: k.tok, t: typ(kDateTime), v: tm}
+				c.args[i] = e
 				c.out.args = c.args
 				return nil
 			}
@@ -211,6 +215,63 @@ func (a *analyzer) wantTime(c *fnCall, i int) error {
 	return nil
 }
 
+// timeLiteral reads a string literal as a DateTime in zone: a number of
+// seconds since 1970, a time with an explicit UTC offset, or a wall clock
+// time of zone ('YYYY-MM-DD hh:mm:ss', 'YYYY-MM-DD'). A wall clock time in
+// a zone that is not UTC becomes _fromLocal, which the backend resolves
+// with the zone's rules.
+func (a *analyzer) timeLiteral(k *constant, zone string, at expr) (irExpr, error) {
+	s := k.v.(string)
+	tm, instant, ok := parseDateTimeWall(s)
+	if !ok {
+		return nil, a.errExpr(at, "cannot parse %s as DateTime", shortLit(s)).hint("write 'YYYY-MM-DD hh:mm:ss', 'YYYY-MM-DD' or a number of seconds since 1970")
+	}
+	if instant || zoneOf(zone) == nil {
+		return &constant{p: k.p, tok: k.tok, t: dateTimeIn(zone), v: tm}, nil
+	}
+	wall := &constant{p: k.p, tok: k.tok, t: typ(kDateTime), v: tm}
+	return &call{p: k.p, tok: k.tok, fn: "_fromLocal", args: []irExpr{wall}, tz: zone, t: dateTimeIn(zone)}, nil
+}
+
+// zoneArg reads the optional time zone argument i of c, a string literal
+// naming a zone of zoneTable, and removes it from the arguments. It returns
+// the zone's name, or "" when there is no such argument.
+func (a *analyzer) zoneArg(c *fnCall, i int) (string, error) {
+	if len(c.args) <= i {
+		return "", nil
+	}
+	k, ok := c.args[i].(*constant)
+	if !ok || !k.t.isString() {
+		return "", a.argErr(c, i, "the time zone of %s must be a string literal", c.def.name).hint("SHOW TIMEZONES lists the supported time zones")
+	}
+	name := k.v.(string)
+	z, ok := lookupZone(name)
+	if !ok {
+		e := a.argErr(c, i, "unknown time zone %s", shortLit(name))
+		if s := zoneSuggestion(name); s != "" {
+			return "", e.hint("time zone names are case-sensitive: did you mean '%s'?", s)
+		}
+		return "", e.hint("SHOW TIMEZONES lists the supported time zones")
+	}
+	c.args = c.args[:i]
+	c.out.args = c.args
+	return z.name, nil
+}
+
+// zoneFor is the time zone a date function computes in: the zone argument
+// at index i when there is one (which it removes), else the zone of the
+// first argument's DateTime type, else "" (the server's, UTC).
+func (a *analyzer) zoneFor(c *fnCall, i int) (string, error) {
+	z, err := a.zoneArg(c, i)
+	if err != nil || z != "" {
+		return z, err
+	}
+	if len(c.args) > 0 && c.t(0).k == kDateTime {
+		return c.t(0).tz, nil
+	}
+	return "", nil
+}
+
 func (a *analyzer) wantCond(c *fnCall, i int) error {
 	return a.condition(c.args[i], c.ast.Args[i], c.def.name)
 }
@@ -219,30 +280,6 @@ func (a *analyzer) wantComparable(c *fnCall, i int) error {
 	if t := c.t(i); !t.isComparable() || t.isNothing() {
 		return a.argErr(c, i, "%s needs a number, string, date or time, not %s", c.def.name, t)
 	}
-	return nil
-}
-
-// utcZones are the time zone names accepted as a time zone argument:
-// Alidade computes in UTC only.
-var utcZones = map[string]bool{"UTC": true, "Etc/UTC": true, "GMT": true, "Etc/GMT": true, "UCT": true, "Etc/UCT": true,
-	"Universal": true, "Etc/Universal": true, "Zulu": true, "Etc/Zulu": true, "GMT0": true, "Etc/GMT0": true,
-	"Etc/GMT+0": true, "Etc/GMT-0": true, "Greenwich": true, "Etc/Greenwich": true}
-
-// dropZone checks an optional trailing time zone argument at index i and
-// removes it.
-func (a *analyzer) dropZone(c *fnCall, i int) error {
-	if len(c.args) <= i {
-		return nil
-	}
-	k, ok := c.args[i].(*constant)
-	if !ok || !k.t.isString() {
-		return a.argErr(c, i, "the time zone of %s must be a string literal", c.def.name)
-	}
-	if !utcZones[k.v.(string)] {
-		return a.argErr(c, i, "time zone %s is not supported", shortLit(k.v.(string))).hint("Alidade computes dates and times in UTC ('Etc/UTC')")
-	}
-	c.args = c.args[:i]
-	c.out.args = c.args
 	return nil
 }
 
@@ -547,53 +584,79 @@ func init() {
 	def([]string{"topKWeighted"}, fnDef{agg: true, params: [2]int{0, 1}, args: [2]int{2, 2}, infer: topK})
 
 	// ---- dates and times
+	// A time zone argument (or the zone of a DateTime('tz') argument) is
+	// where calendar functions compute; the IR call carries it in tz.
 	def([]string{"now"}, fnDef{args: [2]int{0, 1}, infer: func(a *analyzer, c *fnCall) (irExpr, error) {
-		if err := a.dropZone(c, 0); err != nil {
+		z, err := a.zoneArg(c, 0)
+		if err != nil {
 			return nil, err
 		}
-		return done(c, typ(kDateTime))
+		return done(c, dateTimeIn(z))
 	}})
 	def([]string{"today"}, fnDef{args: [2]int{0, 0}, infer: func(a *analyzer, c *fnCall) (irExpr, error) {
 		return done(c, typ(kDate))
 	}})
-	toTime := func(k kind) func(a *analyzer, c *fnCall) (irExpr, error) {
-		return func(a *analyzer, c *fnCall) (irExpr, error) {
-			if err := a.dropZone(c, 1); err != nil {
-				return nil, err
-			}
-			t := c.t(0)
-			if lit, ok := c.args[0].(*constant); ok && t.isString() {
-				tm, ok := parseDateTimeString(lit.v.(string))
-				if !ok {
-					return nil, a.argErr(c, 0, "cannot parse %s as %s", shortLit(lit.v.(string)), kindNames[k]).hint("write 'YYYY-MM-DD hh:mm:ss', 'YYYY-MM-DD' or a number of seconds since 1970")
-				}
-				if k == kDate {
-					tm = tm.Truncate(24 * 60 * 60 * 1e9)
-				}
-				return &constant{p: lit.p, tok: lit.tok, t: typ(k), v: tm}, nil
-			}
-			if !t.isNumeric() && !t.isTime() && !t.isString() && !t.isNothing() {
-				return nil, a.argErr(c, 0, "%s cannot convert %s", c.def.name, t)
-			}
-			return done(c, typ(k).withNull(t.nullable || t.isNothing()))
-		}
-	}
-	def([]string{"toDateTime"}, fnDef{args: [2]int{1, 2}, infer: toTime(kDateTime)})
-	def([]string{"toDate"}, fnDef{args: [2]int{1, 2}, infer: toTime(kDate)})
-	def([]string{"toUnixTimestamp"}, fnDef{args: [2]int{1, 2}, infer: func(a *analyzer, c *fnCall) (irExpr, error) {
-		if err := a.dropZone(c, 1); err != nil {
+	def([]string{"toDateTime"}, fnDef{args: [2]int{1, 2}, infer: func(a *analyzer, c *fnCall) (irExpr, error) {
+		z, err := a.zoneFor(c, 1)
+		if err != nil {
 			return nil, err
 		}
-		if err := a.wantTime(c, 0); err != nil {
+		c.out.tz = z
+		t := c.t(0)
+		if lit, ok := c.args[0].(*constant); ok && t.isString() {
+			return a.timeLiteral(lit, z, c.ast.Args[0])
+		}
+		if !t.isNumeric() && !t.isTime() && !t.isString() && !t.isNothing() {
+			return nil, a.argErr(c, 0, "%s cannot convert %s", c.def.name, t)
+		}
+		return done(c, dateTimeIn(z).withNull(t.nullable || t.isNothing()))
+	}})
+	def([]string{"toDate"}, fnDef{args: [2]int{1, 2}, infer: func(a *analyzer, c *fnCall) (irExpr, error) {
+		z, err := a.zoneFor(c, 1)
+		if err != nil {
+			return nil, err
+		}
+		c.out.tz = z
+		t := c.t(0)
+		if lit, ok := c.args[0].(*constant); ok && t.isString() {
+			// a date string names its date in any zone
+			tm, _, ok := parseDateTimeWall(lit.v.(string))
+			if !ok {
+				return nil, a.argErr(c, 0, "cannot parse %s as Date", shortLit(lit.v.(string))).hint("write 'YYYY-MM-DD hh:mm:ss', 'YYYY-MM-DD' or a number of seconds since 1970")
+			}
+			if isAllDigits(strings.TrimSpace(lit.v.(string))) {
+				e, err := a.timeLiteral(lit, z, c.ast.Args[0])
+				if err != nil {
+					return nil, err
+				}
+				c.args[0] = e
+				c.out.args = c.args
+				return done(c, typ(kDate))
+			}
+			return &constant{p: lit.p, tok: lit.tok, t: typ(kDate), v: tm.Truncate(24 * time.Hour)}, nil
+		}
+		if !t.isNumeric() && !t.isTime() && !t.isString() && !t.isNothing() {
+			return nil, a.argErr(c, 0, "%s cannot convert %s", c.def.name, t)
+		}
+		return done(c, typ(kDate).withNull(t.nullable || t.isNothing()))
+	}})
+	def([]string{"toUnixTimestamp"}, fnDef{args: [2]int{1, 2}, infer: func(a *analyzer, c *fnCall) (irExpr, error) {
+		z, err := a.zoneFor(c, 1)
+		if err != nil {
+			return nil, err
+		}
+		if err := a.wantTime(c, 0, z); err != nil {
 			return nil, err
 		}
 		return done(c, typ(kUInt32).withNull(c.t(0).nullable))
 	}})
 	def([]string{"formatDateTime"}, fnDef{args: [2]int{2, 3}, infer: func(a *analyzer, c *fnCall) (irExpr, error) {
-		if err := a.dropZone(c, 2); err != nil {
+		z, err := a.zoneFor(c, 2)
+		if err != nil {
 			return nil, err
 		}
-		if err := a.wantTime(c, 0); err != nil {
+		c.out.tz = z
+		if err := a.wantTime(c, 0, z); err != nil {
 			return nil, err
 		}
 		k, ok := c.args[1].(*constant)
@@ -609,10 +672,12 @@ func init() {
 		return done(c, typ(kString).withNull(c.t(0).nullable))
 	}})
 	def([]string{"toStartOfInterval"}, fnDef{args: [2]int{2, 3}, infer: func(a *analyzer, c *fnCall) (irExpr, error) {
-		if err := a.dropZone(c, 2); err != nil {
+		z, err := a.zoneFor(c, 2)
+		if err != nil {
 			return nil, err
 		}
-		if err := a.wantTime(c, 0); err != nil {
+		c.out.tz = z
+		if err := a.wantTime(c, 0, z); err != nil {
 			return nil, err
 		}
 		k, ok := c.args[1].(*constant)
@@ -624,19 +689,25 @@ func init() {
 		}
 		switch k.t.unit {
 		case "SECOND", "MINUTE", "HOUR", "DAY":
-			return done(c, typ(kDateTime).withNull(c.t(0).nullable))
+			return done(c, dateTimeIn(z).withNull(c.t(0).nullable))
 		}
 		return done(c, typ(kDate).withNull(c.t(0).nullable))
 	}})
 	startOf := func(result kind) func(a *analyzer, c *fnCall) (irExpr, error) {
 		return func(a *analyzer, c *fnCall) (irExpr, error) {
-			if err := a.dropZone(c, 1); err != nil {
+			z, err := a.zoneFor(c, 1)
+			if err != nil {
 				return nil, err
 			}
-			if err := a.wantTime(c, 0); err != nil {
+			c.out.tz = z
+			if err := a.wantTime(c, 0, z); err != nil {
 				return nil, err
 			}
-			return done(c, typ(result).withNull(c.t(0).nullable))
+			t := typ(result)
+			if result == kDateTime {
+				t = dateTimeIn(z)
+			}
+			return done(c, t.withNull(c.t(0).nullable))
 		}
 	}
 	for _, n := range []string{"toStartOfYear", "toStartOfQuarter", "toStartOfMonth", "toMonday"} {
@@ -649,10 +720,12 @@ func init() {
 	// the week. An explicit mode follows ClickHouse: even modes start on
 	// Sunday, odd ones on Monday. The IR always carries the mode (1 by default).
 	def([]string{"toStartOfWeek"}, fnDef{args: [2]int{1, 3}, infer: func(a *analyzer, c *fnCall) (irExpr, error) {
-		if err := a.dropZone(c, 2); err != nil {
+		z, err := a.zoneFor(c, 2)
+		if err != nil {
 			return nil, err
 		}
-		if err := a.wantTime(c, 0); err != nil {
+		c.out.tz = z
+		if err := a.wantTime(c, 0, z); err != nil {
 			return nil, err
 		}
 		mode := uint64(1)
@@ -673,10 +746,12 @@ func init() {
 	}})
 	part := func(result kind) func(a *analyzer, c *fnCall) (irExpr, error) {
 		return func(a *analyzer, c *fnCall) (irExpr, error) {
-			if err := a.dropZone(c, 1); err != nil {
+			z, err := a.zoneFor(c, 1)
+			if err != nil {
 				return nil, err
 			}
-			if err := a.wantTime(c, 0); err != nil {
+			c.out.tz = z
+			if err := a.wantTime(c, 0, z); err != nil {
 				return nil, err
 			}
 			return done(c, typ(result).withNull(c.t(0).nullable))
@@ -858,9 +933,11 @@ func init() {
 		return done(c, typ(kString).withNull(n))
 	}})
 	def([]string{"toString"}, fnDef{args: [2]int{1, 2}, infer: func(a *analyzer, c *fnCall) (irExpr, error) {
-		if err := a.dropZone(c, 1); err != nil {
+		z, err := a.zoneFor(c, 1)
+		if err != nil {
 			return nil, err
 		}
+		c.out.tz = z
 		if t := c.t(0); t.k == kArray {
 			return nil, a.argErr(c, 0, "toString of arrays is not supported")
 		}
@@ -947,12 +1024,12 @@ func init() {
 	}
 
 	// ---- encoding
+	// hex and bin of a Float64 spell its IEEE 754 bytes in memory order
+	// (little-endian), as ClickHouse does.
 	enc := func(a *analyzer, c *fnCall) (irExpr, error) {
 		t := c.t(0)
 		switch {
-		case t.isString(), t.isInt(), t.k == kBool, t.isTime(), t.isNothing():
-		case t.isFloat():
-			return nil, a.argErr(c, 0, "%s of a Float64 is not supported", c.def.name).hint("convert with toUInt32() or toUInt64() first")
+		case t.isString(), t.isInt(), t.k == kBool, t.isTime(), t.isNothing(), t.isFloat():
 		default:
 			return nil, a.argErr(c, 0, "%s cannot encode %s", c.def.name, t)
 		}
@@ -1007,8 +1084,22 @@ func init() {
 		}
 		return done(c, typ(kUInt8).withNull(anyNullable(ts...)))
 	}
-	def([]string{"bitTest"}, fnDef{args: [2]int{2, 2}, infer: u8})
-	def([]string{"bitCount"}, fnDef{args: [2]int{1, 1}, infer: u8})
+	// ClickHouse refuses bitTest of a float (ILLEGAL_TYPE_OF_ARGUMENT, since
+	// 23.4; older versions tested the bits of the value truncated to Int64).
+	def([]string{"bitTest"}, fnDef{args: [2]int{2, 2}, infer: func(a *analyzer, c *fnCall) (irExpr, error) {
+		if c.t(0).isFloat() {
+			return nil, a.argErr(c, 0, "bitTest needs an integer, not Float64 (ClickHouse refuses it too)").hint("test the bits of the integer value with bitTest(toInt64(x), n)")
+		}
+		return u8(a, c)
+	}})
+	// bitCount counts the bits of the value in memory: a Float64's IEEE 754
+	// bits, as in ClickHouse.
+	def([]string{"bitCount"}, fnDef{args: [2]int{1, 1}, infer: func(a *analyzer, c *fnCall) (irExpr, error) {
+		if c.t(0).isFloat() {
+			return done(c, typ(kUInt8).withNull(c.t(0).nullable))
+		}
+		return u8(a, c)
+	}})
 	def([]string{"bitHammingDistance"}, fnDef{args: [2]int{2, 2}, infer: u8})
 }
 

@@ -23,6 +23,10 @@ func fuzzSeeds(t testing.TB) []string {
 		"SELECT CASE x WHEN 1 THEN 'a' END, INTERVAL '5 hours', position('a' IN b)",
 		"SELECT quantileWeighted(0.5, double1, _sample_interval) FROM requests",
 		"SELECT bitRotateRight(toInt8(-3), 9), bitShiftRight(toInt64(-1), 70), hex(toInt16(-2)), bin(toDate('2024-01-01'))",
+		"SELECT toDateTime('2022-12-01 16:17:00', 'America/New_York') AS t, formatDateTime(t, '%F %T %z', 'Etc/UTC'), toStartOfInterval(t, INTERVAL 2 HOUR) FROM WEATHER",
+		"SELECT toStartOfDay(timestamp, 'Australia/Lord_Howe') + INTERVAL 1 MONTH, toStartOfHour(timestamp, 'Asia/Kathmandu') FROM requests ORDER BY 1 LIMIT 3",
+		"SELECT DISTINCT toDate(timestamp, 'Pacific/Chatham') d, topK(2)(toDateTime(timestamp, 'Asia/Tokyo')) FROM requests GROUP BY d LIMIT 1 OFFSET 1",
+		"SELECT hex(double1), bin(-0.0), bitCount(double1 / 0) FROM weather WHERE bitCount(double1) > 5",
 	)
 	return seeds
 }

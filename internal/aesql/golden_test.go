@@ -25,6 +25,9 @@ var goldenQueries = []struct{ name, q string }{
 	{"dates", "SELECT formatDateTime(timestamp, '%Y-%m-%d %H:%i:%S'), toDayOfWeek(timestamp), toStartOfWeek(timestamp), toUnixTimestamp(timestamp), toYYYYMM(timestamp) FROM requests WHERE timestamp BETWEEN '2025-01-01 00:00:00' AND '2025-12-31'"},
 	{"bits_and_casts", "SELECT bitAnd(toUInt8(double1), 1), bitShiftLeft(toUInt32(double2), 2), hex(toUInt32(double1)), toUInt8(300), round(double1, 2) FROM requests"},
 	{"count_if_distinct", "SELECT countIf(status >= 500) AS errors, count(DISTINCT url), uniq(method), sumIf(duration, method = 'POST') FROM requests"},
+	{"time_zones", "SELECT toStartOfDay(timestamp, 'America/New_York') AS day, toHour(timestamp, 'Asia/Kolkata') AS h, formatDateTime(max(timestamp), '%F %z', 'Europe/Berlin'), count() FROM requests WHERE toDateTime(timestamp, 'America/New_York') >= '2025-03-09 02:30:00' GROUP BY day, h ORDER BY day LIMIT 5"},
+	{"distinct_limit", "SELECT DISTINCT toDateTime(timestamp, 'Asia/Tokyo') AS t FROM requests ORDER BY t DESC LIMIT 2 OFFSET 1"},
+	{"float_bits", "SELECT hex(double1), bin(double1), bitCount(double1) FROM requests"},
 }
 
 func TestGolden(t *testing.T) {
@@ -44,6 +47,11 @@ func TestGolden(t *testing.T) {
 			}
 			b.WriteString(p.SQL)
 			b.WriteString("\n")
+			if p.CountSQL != "" {
+				b.WriteString("-- rows before LIMIT:\n")
+				b.WriteString(p.CountSQL)
+				b.WriteString("\n")
+			}
 			path := filepath.Join("testdata", "golden", g.name+".sql")
 			if *update {
 				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -63,6 +71,11 @@ func TestGolden(t *testing.T) {
 			}
 			if err := checkPrinted(p.SQL, p.sources); err != nil {
 				t.Error(err)
+			}
+			if p.CountSQL != "" {
+				if err := checkPrinted(p.CountSQL, p.sources); err != nil {
+					t.Error(err)
+				}
 			}
 		})
 	}

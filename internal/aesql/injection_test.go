@@ -65,6 +65,11 @@ func checkSafe(q string, p *Plan, err error) error {
 	if len(p.Columns) == 0 {
 		return fmt.Errorf("no columns")
 	}
+	if p.CountSQL != "" {
+		if err := checkPrinted(p.CountSQL, p.sources); err != nil {
+			return fmt.Errorf("count query: %w", err)
+		}
+	}
 	return checkPrinted(p.SQL, p.sources)
 }
 

@@ -51,6 +51,7 @@ type call struct {
 	t        chType
 	fmt      []fmtPiece // formatDateTime
 	order    []orderIR  // first_value/last_value: the query's ORDER BY, applied to the rows aggregated
+	tz       string     // date functions: the time zone they compute in ("" is UTC); _fromLocal: the zone of its wall clock time
 }
 
 func (c *colRef) typ() chType   { return c.t }
@@ -125,6 +126,9 @@ func writeKey(b *strings.Builder, e irExpr) {
 		b.WriteString(constText(e))
 	case *call:
 		b.WriteString(e.fn)
+		if e.tz != "" {
+			b.WriteString("@" + e.tz)
+		}
 		if e.distinct {
 			b.WriteString("~d")
 		}

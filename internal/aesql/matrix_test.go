@@ -15,7 +15,7 @@ func TestFunctionMatrix(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow")
 	}
-	pool := []string{"blob1", "double1", "_sample_interval", "timestamp", "toDate(timestamp)", "3", "-2", "300", "'2'", "NULL", "true", "double1 > 1", "toInt64(double1)", "INTERVAL 1 DAY", "18446744073709551615", "0.5"}
+	pool := []string{"blob1", "double1", "_sample_interval", "timestamp", "toDate(timestamp)", "3", "-2", "300", "'2'", "NULL", "true", "double1 > 1", "toInt64(double1)", "INTERVAL 1 DAY", "18446744073709551615", "0.5", "'America/New_York'", "toDateTime(timestamp, 'Asia/Kolkata')"}
 	aggPool := []string{"blob1", "double1", "_sample_interval", "timestamp", "2", "double1 > 1"}
 	names := map[string]bool{}
 	for _, d := range fnDefs {

@@ -6,10 +6,38 @@ package aesql
 // printer's own mapping of IR function ids, values from constants (strings
 // as numbered parameters), and every table reference is Catalog.Source.
 type backend interface {
-	// print returns the SQL of q, its parameters, and every Catalog.Source
-	// text it placed in a FROM clause (for tests that check scoping).
-	// topLimit is the row limit of the outermost query (-1: none).
-	print(q *queryIR, topLimit int64) (sql string, args []any, sources []string, err error)
+	// print prints q; maxRows is the most rows the outermost query may
+	// return (the result limit plus one, to tell a result that is too
+	// large).
+	print(q *queryIR, maxRows int64) (*printed, error)
+}
+
+// printed is a statement printed for a backend.
+type printed struct {
+	sql  string // the statement
+	args []any  // its numbered parameters
+	// countSQL counts the rows of sql without its LIMIT and OFFSET, with the
+	// same parameters; set when the outermost query has a LIMIT or OFFSET
+	// and must read every row anyway (ORDER BY, GROUP BY, aggregates,
+	// DISTINCT), so that rows_before_limit_at_least is exact.
+	countSQL string
+	// hidden are the columns sql returns after the result's columns.
+	zones    []zoneColumn
+	countCol int // the column of count(*) OVER () (the rows before LIMIT), or -1
+	// sources are the Catalog.Source texts placed in FROM clauses (for
+	// tests that check scoping).
+	sources []string
+}
+
+// zoneColumn is a hidden column holding the UTC offset, in seconds, of a
+// result column of type DateTime('tz') (or Array(DateTime('tz'))) whose
+// zone is not UTC: the executor attaches it to the column's instants so
+// that they are shown in the zone's wall clock time.
+type zoneColumn struct {
+	col    int    // the result column
+	hidden int    // the backend column with its offset (a list of offsets for arrays)
+	zone   string // the zone's name
+	array  bool
 }
 
 // printError is raised (with panic) inside printers and turned into an

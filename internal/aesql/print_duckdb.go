@@ -30,6 +30,8 @@ type duckPrinter struct {
 	chunkLen []int // expanded lengths
 
 	cur *sourceIR // the FROM of the query being printed
+
+	letDepth int // lambda parameters bound by let around the text being printed
 }
 
 const chunkMin = 1024
@@ -38,23 +40,34 @@ func newDuckPrinter(cat Catalog, src string) *duckPrinter {
 	return &duckPrinter{cat: cat, src: src, strArg: map[string]int{}}
 }
 
-func (p *duckPrinter) print(q *queryIR, topLimit int64) (sql string, args []any, sources []string, err error) {
+func (p *duckPrinter) print(q *queryIR, maxRows int64) (out *printed, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			pe, ok := r.(printError)
 			if !ok {
 				panic(r)
 			}
-			err = pe.err
+			out, err = nil, pe.err
 		}
 	}()
-	text := p.query(q, topLimit)
+	out = &printed{countCol: -1}
+	main, count := p.top(q, maxRows, out)
+	out.sql = p.finish(main)
+	if count != "" {
+		out.countSQL = p.finish(count)
+	}
+	out.args, out.sources = p.args, p.sources
+	return out, nil
+}
+
+// finish expands the chunk placeholders of printed text.
+func (p *duckPrinter) finish(text string) string {
 	n := p.expLen(text)
 	p.checkSize(n, 0, "SELECT")
 	var b strings.Builder
 	b.Grow(n)
 	p.expand(&b, text)
-	return b.String(), p.args, p.sources, nil
+	return b.String()
 }
 
 // placeholder parses the chunk placeholder at s[i] (a NUL), returning the
@@ -158,23 +171,25 @@ func hasColRef(e irExpr) bool {
 	return found
 }
 
-func (p *duckPrinter) query(q *queryIR, limit int64) string {
+// queryText is a SELECT printed in parts.
+type queryText struct {
+	items []string // the select items, each with its alias
+	body  string   // " FROM ... WHERE ... GROUP BY ... HAVING ..."
+	order string   // " ORDER BY ...", or ""
+}
+
+// parts prints q's select items and clauses but not its LIMIT and OFFSET.
+// more, when not nil, is called while q's FROM is current, to print more
+// select items.
+func (p *duckPrinter) parts(q *queryIR, more func()) queryText {
 	saved := p.cur
 	p.cur = q.src
 	defer func() { p.cur = saved }()
-	var b strings.Builder
-	b.WriteString("SELECT ")
-	if q.distinct {
-		b.WriteString("DISTINCT ")
-	}
+	var t queryText
 	for i, it := range q.items {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(p.item(it.e))
-		b.WriteString(" AS ")
-		b.WriteString(colAlias(i))
+		t.items = append(t.items, p.item(it.e)+" AS "+colAlias(i))
 	}
+	var b strings.Builder
 	if q.src != nil {
 		b.WriteString(" FROM ")
 		b.WriteString(p.from(q.src))
@@ -196,6 +211,8 @@ func (p *duckPrinter) query(q *queryIR, limit int64) string {
 		b.WriteString(" HAVING ")
 		b.WriteString(p.cond(q.having))
 	}
+	t.body = b.String()
+	b.Reset()
 	if len(q.orderBy) > 0 {
 		b.WriteString(" ORDER BY ")
 		for i, o := range q.orderBy {
@@ -219,20 +236,133 @@ func (p *duckPrinter) query(q *queryIR, limit int64) string {
 			}
 		}
 	}
+	t.order = b.String()
+	if more != nil {
+		more()
+	}
+	return t
+}
+
+// limitText prints q's LIMIT (at most limit rows, when limit >= 0) and OFFSET.
+func limitText(q *queryIR, limit int64) string {
 	if q.limit >= 0 && (limit < 0 || q.limit < limit) {
 		limit = q.limit
 	}
+	var s string
 	if limit >= 0 {
-		b.WriteString(" LIMIT ")
-		b.WriteString(strconv.FormatInt(limit, 10))
+		s = " LIMIT " + strconv.FormatInt(limit, 10)
 	}
 	if q.offset > 0 {
-		b.WriteString(" OFFSET ")
-		b.WriteString(strconv.FormatInt(q.offset, 10))
+		s += " OFFSET " + strconv.FormatInt(q.offset, 10)
 	}
-	out := b.String()
+	return s
+}
+
+func selectText(distinct bool, items []string) string {
+	if distinct {
+		return "SELECT DISTINCT " + strings.Join(items, ", ")
+	}
+	return "SELECT " + strings.Join(items, ", ")
+}
+
+func (p *duckPrinter) query(q *queryIR, limit int64) string {
+	t := p.parts(q, nil)
+	out := selectText(q.distinct, t.items) + t.body + t.order + limitText(q, limit)
 	p.checkSize(p.expLen(out), 0, "SELECT")
 	return out
+}
+
+// top prints the outermost query, with hidden columns after the result's:
+// the UTC offsets of DateTime('tz') columns, and, when the query has a
+// LIMIT or OFFSET and reads every row anyway, count(*) OVER () (the rows
+// before LIMIT, ClickHouse's rows_before_limit_at_least) and a second
+// statement counting them for when no row comes back.
+func (p *duckPrinter) top(q *queryIR, maxRows int64, out *printed) (main, count string) {
+	n := len(q.items)
+	hiddenAlias := func() string {
+		n++
+		return colAlias(n - 1)
+	}
+	zoneItems := func(cols []irExpr) []string {
+		var items []string
+		for i, e := range cols {
+			if s, z, array := p.zoneOffset(e); s != "" {
+				a := hiddenAlias()
+				out.zones = append(out.zones, zoneColumn{col: i, hidden: n - 1, zone: z, array: array})
+				items = append(items, s+" AS "+a)
+			}
+		}
+		return items
+	}
+	exprs := make([]irExpr, len(q.items))
+	for i, it := range q.items {
+		exprs[i] = it.e
+	}
+	userLimit := q.limit >= 0 || q.offset > 0
+	needCount := userLimit && (q.aggregated || len(q.orderBy) > 0 || q.distinct)
+	alias := " AS t" + strconv.Itoa(maxSourceID(q)+1)
+	var full string // the query without LIMIT and OFFSET
+	if needCount && q.distinct {
+		// count(*) OVER () counts before DISTINCT: count the rows of the
+		// distinct query from outside it (its ORDER BY is by position).
+		t := p.parts(q, nil)
+		inner := selectText(true, t.items) + t.body
+		src := &sourceIR{id: maxSourceID(q) + 1, sub: q}
+		outer := make([]irExpr, len(q.items))
+		items := make([]string, len(q.items))
+		for i, it := range q.items {
+			c := &colRef{src: src, idx: i, t: it.e.typ(), tok: it.name}
+			outer[i] = c
+			items[i] = p.col(c) + " AS " + colAlias(i)
+		}
+		items = append(items, zoneItems(outer)...)
+		out.countCol = n
+		items = append(items, "count(*) OVER () AS "+hiddenAlias())
+		full = selectText(false, items) + " FROM (" + inner + ")" + alias + t.order
+	} else {
+		var hidden []string
+		t := p.parts(q, func() {
+			hidden = zoneItems(exprs)
+			if needCount {
+				out.countCol = n
+				hidden = append(hidden, "count(*) OVER () AS "+hiddenAlias())
+			}
+		})
+		full = selectText(q.distinct, append(t.items, hidden...)) + t.body + t.order
+	}
+	main = full + limitText(q, maxRows)
+	p.checkSize(p.expLen(main), 0, "SELECT")
+	if needCount {
+		count = "SELECT count(*) FROM (" + full + ")" + alias
+	}
+	return main, count
+}
+
+// maxSourceID is the largest source id of q and its subqueries.
+func maxSourceID(q *queryIR) int {
+	m := -1
+	for q != nil && q.src != nil {
+		m = max(m, q.src.id)
+		q = q.src.sub
+	}
+	return m
+}
+
+// zoneOffset prints the UTC offset (seconds) of e, when e is a DateTime
+// (or an array of them) of a zone that is not UTC, and names the zone.
+func (p *duckPrinter) zoneOffset(e irExpr) (sql, zone string, array bool) {
+	t := e.typ()
+	switch {
+	case t.k == kDateTime:
+		if z := zoneOf(t.tz); z != nil {
+			return p.offSec(p.raw(e), z), z.name, false
+		}
+	case t.k == kArray && t.elem.k == kDateTime:
+		if z := zoneOf(t.elem.tz); z != nil {
+			return "list_transform(" + p.raw(e) + ", lambda e: " + p.offSec("e", z) + ")", z.name, true
+		}
+	}
+	return "", "", false
 }
 
 func (p *duckPrinter) from(s *sourceIR) string {
@@ -794,9 +924,11 @@ func (p *duckPrinter) call(c *call) string {
 	case "today":
 		return "CAST(make_timestamp((epoch_us(now()) // 1000000) * 1000000) AS DATE)"
 	case "toDateTime":
-		return p.toDateTime(a[0])
+		return p.toDateTime(a[0], zoneOf(c.tz))
+	case "_fromLocal":
+		return p.fromLocal(p.raw(a[0]), zoneOf(c.tz), false)
 	case "toDate":
-		return p.toDate(a[0])
+		return p.toDate(a[0], zoneOf(c.tz))
 	case "toUnixTimestamp":
 		return "CAST(floor(epoch_ms(" + p.ts(a[0]) + ") / 1000) AS BIGINT)"
 	case "formatDateTime":
@@ -805,29 +937,36 @@ func (p *duckPrinter) call(c *call) string {
 		return p.startOfInterval(c)
 	case "toStartOfYear", "toStartOfQuarter", "toStartOfMonth":
 		part := map[string]string{"toStartOfYear": "year", "toStartOfQuarter": "quarter", "toStartOfMonth": "month"}[c.fn]
-		return "CAST(date_trunc('" + part + "', " + p.ts(a[0]) + ") AS DATE)"
+		return "CAST(date_trunc('" + part + "', " + p.local(a[0], c.tz) + ") AS DATE)"
 	case "toMonday":
-		return "CAST(date_trunc('week', " + p.ts(a[0]) + ") AS DATE)"
+		return "CAST(date_trunc('week', " + p.local(a[0], c.tz) + ") AS DATE)"
 	case "toStartOfWeek":
+		t := p.chunk(p.local(a[0], c.tz))
 		if c.params[0].v.(uint64) == 1 {
-			return "CAST(date_trunc('week', " + p.ts(a[0]) + ") AS DATE)"
+			return "CAST(date_trunc('week', " + t + ") AS DATE)"
 		}
-		return "(CAST(" + p.ts(a[0]) + " AS DATE) - CAST(dayofweek(" + p.ts(a[0]) + ") AS INTEGER))"
-	case "toStartOfDay", "toStartOfHour", "toStartOfMinute":
-		part := map[string]string{"toStartOfDay": "day", "toStartOfHour": "hour", "toStartOfMinute": "minute"}[c.fn]
-		return "date_trunc('" + part + "', " + p.ts(a[0]) + ")"
+		return "(CAST(" + t + " AS DATE) - CAST(dayofweek(" + t + ") AS INTEGER))"
+	case "toStartOfDay":
+		if z := zoneOf(c.tz); z != nil {
+			return p.startOfDay(p.ts(a[0]), z)
+		}
+		return "date_trunc('day', " + p.ts(a[0]) + ")"
+	case "toStartOfHour":
+		return p.roundTime(a[0], c.tz, 3600)
+	case "toStartOfMinute":
+		return p.roundTime(a[0], c.tz, 60)
 	case "toStartOfFifteenMinutes", "toStartOfTenMinutes", "toStartOfFiveMinutes":
-		n := map[string]string{"toStartOfFifteenMinutes": "15", "toStartOfTenMinutes": "10", "toStartOfFiveMinutes": "5"}[c.fn]
-		return "time_bucket(to_minutes(" + n + "), " + p.ts(a[0]) + ", TIMESTAMP '1970-01-01 00:00:00')"
+		n := map[string]int64{"toStartOfFifteenMinutes": 15, "toStartOfTenMinutes": 10, "toStartOfFiveMinutes": 5}[c.fn]
+		return p.roundTime(a[0], c.tz, n*60)
 	case "toYear", "toQuarter", "toMonth", "toDayOfYear", "toDayOfMonth", "toDayOfWeek", "toHour", "toMinute", "toSecond":
 		fn := map[string]string{"toYear": "year", "toQuarter": "quarter", "toMonth": "month", "toDayOfYear": "dayofyear",
 			"toDayOfMonth": "day", "toDayOfWeek": "isodow", "toHour": "hour", "toMinute": "minute", "toSecond": "second"}[c.fn]
-		return fn + "(" + p.ts(a[0]) + ")"
+		return fn + "(" + p.local(a[0], c.tz) + ")"
 	case "toYYYYMM":
-		t := p.ts(a[0])
+		t := p.chunk(p.local(a[0], c.tz))
 		return "(year(" + t + ") * 100 + month(" + t + "))"
 	case "toYYYYMMDD":
-		t := p.ts(a[0])
+		t := p.chunk(p.local(a[0], c.tz))
 		return "(year(" + t + ") * 10000 + month(" + t + ") * 100 + day(" + t + "))"
 
 	// ---- mathematics
@@ -881,7 +1020,7 @@ func (p *duckPrinter) call(c *call) string {
 	case "format":
 		return p.format(c)
 	case "toString":
-		return p.toStr(a[0])
+		return p.toStrIn(a[0], c.tz)
 
 	// ---- conversions
 	case "toUInt8", "toUInt16", "toUInt32", "toUInt64", "toInt8", "toInt16", "toInt32", "toInt64":
@@ -906,6 +1045,9 @@ func (p *duckPrinter) call(c *call) string {
 	case "bitNot":
 		return "(~" + p.as(a[0], c.t) + ")"
 	case "bitCount":
+		if a[0].typ().isFloat() {
+			return "bit_count(" + p.floatBits(a[0]) + ")"
+		}
 		return "bit_count(" + p.as(a[0], bitOperandType(a[0].typ())) + ")"
 	case "bitHammingDistance":
 		l, r := bitOperandType(a[0].typ()), bitOperandType(a[1].typ())
@@ -931,16 +1073,17 @@ func (p *duckPrinter) branch(e irExpr, t chType) string {
 		return "NULL"
 	}
 	if t.k == kDateTime && e.typ().k == kDate {
-		return p.ts(e)
+		return p.instant(e, t.tz)
 	}
 	return p.val(e)
 }
 
 // cmpArg prints one side of a comparison with other: truth values as
-// numbers, dates as timestamps when compared with a DateTime.
+// numbers, dates as the start of their day in the zone of a DateTime
+// they are compared with.
 func (p *duckPrinter) cmpArg(e, other irExpr) string {
 	if e.typ().k == kDate && other.typ().k == kDateTime {
-		return p.ts(e)
+		return p.instant(e, other.typ().tz)
 	}
 	return p.val(e)
 }
@@ -996,6 +1139,11 @@ func (p *duckPrinter) plusMinus(c *call) string {
 		if c.t.k == kDate {
 			return "CAST(" + p.raw(a) + op + iv + " AS DATE)"
 		}
+		if z := zoneOf(at.tz); z != nil && at.k == kDateTime && bt.unit != "SECOND" && bt.unit != "MINUTE" && bt.unit != "HOUR" {
+			// ClickHouse adds days, weeks, months and years to the
+			// zone's wall clock time (keeping the time of day)
+			return p.fromLocal("("+p.localOf(p.ts(a), z)+op+iv+")", z, false)
+		}
 		return "(" + p.ts(a) + op + iv + ")"
 	case at.k == kDateTime && bt.isNumeric():
 		return "(" + p.raw(a) + op + "to_seconds(" + p.as(b, typ(kInt64)) + "))"
@@ -1037,128 +1185,6 @@ func (p *duckPrinter) wrapArith(op string, a, b irExpr, t chType) string {
 		return "CAST(CAST((" + r + " + 9223372036854775808) % " + m + " AS HUGEINT) - 9223372036854775808 AS BIGINT)"
 	}
 	return "CAST(" + r + " AS UBIGINT)"
-}
-
-func (p *duckPrinter) toDateTime(x irExpr) string {
-	t := x.typ()
-	switch {
-	case t.k == kDateTime:
-		return p.raw(x)
-	case t.k == kDate:
-		return p.ts(x)
-	case t.k == kNothing:
-		return "CAST(NULL AS TIMESTAMP)"
-	case t.isFloat():
-		return "make_timestamp(CAST(trunc(" + p.raw(x) + ") AS BIGINT) * 1000000)"
-	case t.isNumeric():
-		return "make_timestamp(CAST(" + p.val(x) + " AS BIGINT) * 1000000)"
-	case t.isString():
-		s := p.raw(x)
-		return "CASE WHEN regexp_full_match(" + s + ", '[0-9]+') THEN make_timestamp(CAST(" + s + " AS BIGINT) * 1000000) ELSE date_trunc('second', CAST(" + s + " AS TIMESTAMP)) END"
-	}
-	bug("toDateTime of %s", t)
-	return ""
-}
-
-func (p *duckPrinter) toDate(x irExpr) string {
-	t := x.typ()
-	switch {
-	case t.k == kDate:
-		return p.raw(x)
-	case t.k == kDateTime:
-		return "CAST(" + p.raw(x) + " AS DATE)"
-	case t.k == kNothing:
-		return "CAST(NULL AS DATE)"
-	case t.isNumeric():
-		// ClickHouse: numbers below 65536 are days since 1970, larger ones seconds.
-		v := "CAST(" + p.dbl(x) + " AS DOUBLE)"
-		return "CASE WHEN " + v + " < 65536 THEN CAST(DATE '1970-01-01' + CAST(trunc(" + v + ") AS INTEGER) AS DATE) ELSE CAST(make_timestamp(CAST(trunc(" + v + ") AS BIGINT) * 1000000) AS DATE) END"
-	case t.isString():
-		return "CAST(" + p.toDateTime(x) + " AS DATE)"
-	}
-	bug("toDate of %s", t)
-	return ""
-}
-
-// strftimeSpec maps ClickHouse formatDateTime specifiers to DuckDB strftime.
-var strftimeSpec = map[byte]string{
-	'a': "%a", 'b': "%b", 'c': "%m", 'd': "%d", 'D': "%m/%d/%y", 'F': "%Y-%m-%d", 'G': "%G", 'h': "%I", 'H': "%H",
-	'i': "%M", 'I': "%I", 'j': "%j", 'k': "%H", 'l': "%I", 'm': "%m", 'M': "%B", 'p': "%p", 'r': "%I:%M %p",
-	'R': "%H:%M", 's': "%S", 'S': "%S", 'T': "%H:%M:%S", 'u': "%u", 'V': "%V", 'w': "%w", 'W': "%A", 'y': "%y", 'Y': "%Y",
-}
-
-func (p *duckPrinter) formatDateTime(c *call) string {
-	t := p.ts(c.args[0])
-	var parts []string
-	var run strings.Builder
-	flush := func() {
-		if run.Len() > 0 {
-			parts = append(parts, "strftime("+t+", "+p.lit(run.String())+")")
-			run.Reset()
-		}
-	}
-	size, tl := 0, p.expLen(t)
-	for _, f := range c.fmt {
-		size += tl + len(f.lit) + 16
-		p.checkSize(size, c.p, c.tok)
-		if f.spec == 0 {
-			run.WriteString(strings.ReplaceAll(f.lit, "%", "%%"))
-			continue
-		}
-		if s, ok := strftimeSpec[f.spec]; ok {
-			run.WriteString(s)
-			continue
-		}
-		flush()
-		switch f.spec {
-		case 'C':
-			parts = append(parts, "lpad(CAST(year("+t+") // 100 AS VARCHAR), 2, '0')")
-		case 'e':
-			parts = append(parts, "lpad(CAST(day("+t+") AS VARCHAR), 2, ' ')")
-		case 'f':
-			parts = append(parts, "'000000'")
-		case 'g':
-			parts = append(parts, "lpad(CAST(isoyear("+t+") % 100 AS VARCHAR), 2, '0')")
-		case 'Q':
-			parts = append(parts, "CAST(quarter("+t+") AS VARCHAR)")
-		case 'z':
-			parts = append(parts, "'+0000'")
-		default:
-			bug("formatDateTime specifier %c", f.spec)
-		}
-	}
-	flush()
-	if len(parts) == 0 {
-		return "CASE WHEN " + t + " IS NULL THEN NULL ELSE '' END"
-	}
-	if len(parts) == 1 {
-		return parts[0]
-	}
-	return "(" + strings.Join(parts, " || ") + ")"
-}
-
-// startOfInterval follows ClickHouse's origins: seconds, minutes and days
-// count from 1970-01-01, hours from midnight of the day, weeks from Monday
-// 1970-01-05, months and quarters from 1900-01, years from year 0.
-func (p *duckPrinter) startOfInterval(c *call) string {
-	t := p.ts(c.args[0])
-	k := c.args[1].(*constant)
-	n := k.v.(int64)
-	iv := intervalSQL(k.t.unit, n)
-	switch k.t.unit {
-	case "SECOND", "MINUTE", "DAY":
-		return "time_bucket(" + iv + ", " + t + ", TIMESTAMP '1970-01-01 00:00:00')"
-	case "HOUR":
-		return "time_bucket(" + iv + ", " + t + ", date_trunc('day', " + t + "))"
-	case "WEEK":
-		return "CAST(time_bucket(" + iv + ", " + t + ", TIMESTAMP '1970-01-05 00:00:00') AS DATE)"
-	case "MONTH", "QUARTER":
-		return "CAST(time_bucket(" + iv + ", " + t + ", TIMESTAMP '1900-01-01 00:00:00') AS DATE)"
-	case "YEAR":
-		return "make_date(CAST((year(" + t + ") // " + strconv.FormatInt(n, 10) + ") * " + strconv.FormatInt(n, 10) + " AS INTEGER), 1, 1)"
-	}
-	bug("interval unit %s", k.t.unit)
-	return ""
 }
 
 // rounding follows ClickHouse: floats are scaled by 10^n, rounded (round:
@@ -1219,6 +1245,12 @@ func (p *duckPrinter) substring(c *call) string {
 
 // toStr prints a value as ClickHouse's toString would.
 func (p *duckPrinter) toStr(e irExpr) string {
+	return p.toStrIn(e, e.typ().tz)
+}
+
+// toStrIn prints a value as ClickHouse's toString would, times in the
+// zone named tz.
+func (p *duckPrinter) toStrIn(e irExpr, tz string) string {
 	t := e.typ()
 	switch {
 	case t.isString():
@@ -1235,7 +1267,7 @@ func (p *duckPrinter) toStr(e irExpr) string {
 	case t.k == kDate:
 		return "strftime(" + p.raw(e) + ", '%Y-%m-%d')"
 	case t.k == kDateTime:
-		return "strftime(" + p.raw(e) + ", '%Y-%m-%d %H:%M:%S')"
+		return "strftime(" + p.localOf(p.raw(e), zoneOf(tz)) + ", '%Y-%m-%d %H:%M:%S')"
 	}
 	bug("toString of %s", t)
 	return ""
@@ -1323,77 +1355,5 @@ func (p *duckPrinter) toFloat(x irExpr) string {
 		return "CAST(" + p.raw(x) + " - DATE '1970-01-01' AS DOUBLE)"
 	}
 	bug("toFloat64 of %s", t)
-	return ""
-}
-
-// encode prints hex and bin: strings byte by byte, integers without
-// leading zero bytes (ClickHouse pads to whole bytes), dates and times as
-// their day or second numbers.
-func (p *duckPrinter) encode(c *call) string {
-	x := c.args[0]
-	t := x.typ()
-	fn := c.fn
-	if t.isString() {
-		return fn + "(" + p.raw(x) + ")"
-	}
-	var v string
-	switch {
-	case t.k == kNothing:
-		return "CAST(NULL AS VARCHAR)"
-	case t.k == kDateTime:
-		v = "CAST(floor(epoch_ms(" + p.raw(x) + ") / 1000) AS UBIGINT)"
-	case t.k == kDate:
-		v = "CAST(" + p.raw(x) + " - DATE '1970-01-01' AS UBIGINT)"
-	case t.isSigned():
-		v = "CAST(" + wrapHuge("CAST("+p.val(x)+" AS HUGEINT)", intType(false, t.bits())) + " AS UBIGINT)"
-	default:
-		v = "CAST(" + p.val(x) + " AS UBIGINT)"
-	}
-	width := "2"
-	if fn == "bin" {
-		width = "8"
-	}
-	h := fn + "(" + v + ")"
-	return "lpad(" + h + ", CAST(((length(" + h + ") + " + width + " - 1) // " + width + ") * " + width + " AS INTEGER), '0')"
-}
-
-// shift prints bitShiftLeft/Right, bitRotateLeft/Right and bitTest on the
-// bits of the value's own type, computing in HUGEINT so that nothing
-// overflows.
-func (p *duckPrinter) shift(c *call) string {
-	x := c.args[0]
-	t := bitOperandType(x.typ())
-	bits := t.bits()
-	m := "(CAST(1 AS HUGEINT) << " + strconv.Itoa(bits) + ")"
-	n := "CAST(" + p.val(c.args[1]) + " AS BIGINT)"
-	u := wrapHuge("CAST("+p.val(x)+" AS HUGEINT)", intType(false, bits)) // unsigned bits of x
-	pow2 := func(e string) string { return "(CAST(1 AS HUGEINT) << CAST(" + e + " AS INTEGER))" }
-	back := func(e string) string {
-		if t.isSigned() {
-			return "CAST(" + wrapHuge(e, t) + " AS " + duckType(t) + ")"
-		}
-		return "CAST(" + e + " AS " + duckType(t) + ")"
-	}
-	b := strconv.Itoa(bits)
-	switch c.fn {
-	case "bitShiftLeft":
-		return "CASE WHEN " + n + " < 0 OR " + n + " >= " + b + " THEN " + defaultOf(t) + " ELSE " + back("(("+u+" * "+pow2(n)+") % "+m+")") + " END"
-	case "bitShiftRight":
-		if t.isSigned() {
-			s := "CAST(" + p.val(x) + " AS HUGEINT)"
-			d := pow2("least(" + n + ", 64)")
-			return "CASE WHEN " + n + " < 0 THEN " + defaultOf(t) + " ELSE CAST(((" + s + " - (((" + s + " % " + d + ") + " + d + ") % " + d + ")) // " + d + ") AS " + duckType(t) + ") END"
-		}
-		return "CASE WHEN " + n + " < 0 OR " + n + " >= " + b + " THEN " + defaultOf(t) + " ELSE " + back("("+u+" // "+pow2(n)+")") + " END"
-	case "bitRotateLeft", "bitRotateRight":
-		k := "(((" + n + " % " + b + ") + " + b + ") % " + b + ")"
-		if c.fn == "bitRotateRight" {
-			k = "((" + b + " - " + k + ") % " + b + ")"
-		}
-		return back("(((" + u + " * " + pow2(k) + ") % " + m + ") + (" + u + " // " + pow2("("+b+" - "+k+")") + "))")
-	case "bitTest":
-		return "CASE WHEN " + n + " < 0 OR " + n + " >= " + b + " THEN 0 ELSE CAST((" + u + " // " + pow2(n) + ") % 2 AS UTINYINT) END"
-	}
-	bug("shift %s", c.fn)
 	return ""
 }

@@ -91,6 +91,9 @@ package aesql_test
 //	${T0-1d+2h:unix} formats: unix (seconds), ms, rfc3339, or a Go layout
 //	                 (${T0:2006-01-02}); default "2006-01-02 15:04:05", except
 //	                 in load lines, where it is RFC 3339
+//	${T0@Asia/Tokyo} the time in a zone (Go's tz database), e.g. the wall
+//	                 clock time a DateTime('Asia/Tokyo') shows;
+//	                 ${T0@Asia/Tokyo~d:unix} the start of its day there
 //	${repeat:N:TEXT} TEXT repeated N times (TEXT up to the closing brace)
 //	${i}             in load xN blocks, the repetition number
 //
@@ -117,6 +120,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	_ "time/tzdata" // the macros' zones, wherever the tests run
 
 	"github.com/alidade/alidade/internal/point"
 	"github.com/alidade/alidade/internal/server"
@@ -469,7 +473,7 @@ func (r *scriptRun) load(c command) {
 // ---- macros ----
 
 var macroRE = regexp.MustCompile(`\$\{([^}]*)\}`)
-var timeMacroRE = regexp.MustCompile(`^(T0|H0)((?:[+-]\d+(?:ms|s|m|h|d))*)(?::(.*))?$`)
+var timeMacroRE = regexp.MustCompile(`^(T0|H0)((?:[+-]\d+(?:ms|s|m|h|d))*)(?:@([A-Za-z0-9_/+-]+))?(~d)?(?::(.*))?$`)
 var offsetRE = regexp.MustCompile(`([+-])(\d+)(ms|s|m|h|d)`)
 
 func (r *scriptRun) expand(s string, inLoad bool) (string, error) {
@@ -503,7 +507,18 @@ func (r *scriptRun) expand(s string, inLoad bool) (string, error) {
 			}
 			t = t.Add(d)
 		}
-		switch layout := tm[3]; layout {
+		if tm[3] != "" {
+			loc, e := time.LoadLocation(tm[3])
+			if e != nil {
+				err = fmt.Errorf("macro %s: %v", m, e)
+				return m
+			}
+			t = t.In(loc)
+			if tm[4] != "" {
+				t = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
+			}
+		}
+		switch layout := tm[5]; layout {
 		case "":
 			if inLoad {
 				return t.Format(time.RFC3339Nano)

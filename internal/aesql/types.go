@@ -30,12 +30,13 @@ var kindNames = [...]string{
 }
 
 // chType is a ClickHouse type: a kind, Nullable, an element type for
-// arrays, a unit for intervals.
+// arrays, a unit for intervals, a time zone for DateTime.
 type chType struct {
 	k        kind
 	nullable bool
 	elem     *chType
 	unit     string // intervals: SECOND ... YEAR
+	tz       string // DateTime: the zone of DateTime('tz'), a zoneTable name; "" is the server's (UTC)
 }
 
 func (t chType) String() string {
@@ -45,6 +46,11 @@ func (t chType) String() string {
 		s = "Array(" + t.elem.String() + ")"
 	case kInterval:
 		s = "Interval" + t.unit[:1] + asciiLower(t.unit[1:])
+	case kDateTime:
+		s = "DateTime"
+		if t.tz != "" {
+			s += "('" + t.tz + "')"
+		}
 	default:
 		s = kindNames[t.k]
 	}
@@ -57,6 +63,9 @@ func (t chType) String() string {
 func typ(k kind) chType { return chType{k: k} }
 
 func arrayOf(e chType) chType { return chType{k: kArray, elem: &e} }
+
+// dateTimeIn is DateTime('tz'), or DateTime when tz is "".
+func dateTimeIn(tz string) chType { return chType{k: kDateTime, tz: tz} }
 
 func (t chType) isNothing() bool  { return t.k == kNothing }
 func (t chType) isInt() bool      { return t.k >= kUInt8 && t.k <= kInt64 }
@@ -173,7 +182,11 @@ func supertype(a, b chType) (chType, bool) {
 		e, ok := supertype(*a.elem, *b.elem)
 		return arrayOf(e), ok
 	case a.isTime() && b.isTime():
-		return typ(kDateTime).withNull(n), true
+		// ClickHouse: the first DateTime's type, time zone included
+		if a.k == kDateTime {
+			return a.notNull().withNull(n), true
+		}
+		return b.notNull().withNull(n), true
 	case a.isNumeric() && b.isNumeric():
 		if a.isFloat() || b.isFloat() {
 			return typ(kFloat64).withNull(n), true

@@ -124,11 +124,16 @@ func (t *table) check(sub *query.Sub) ([]outBucket, string) {
 	if usesDimensions(sub) {
 		for _, ob := range plan {
 			for _, s := range ob.segs {
-				for x := s.from; x < s.to; x += tierWidth[s.tier] {
-					if b := t.tiers[s.tier].buckets[x]; b != nil && b.overflow {
-						return nil, fmt.Sprintf("the %s at %s has more series than the rollup keeps (%d a minute, %d in all) in an overflow cell: filters and groups on dimensions need raw points",
-							tierName[s.tier], fmtMs(x), t.opts.MaxCellsPerMinute, t.opts.MaxSeries)
+				var over *bucket
+				t.eachBucket(s, func(b *bucket) bool {
+					if b.overflow {
+						over = b
 					}
+					return over == nil
+				})
+				if over != nil {
+					return nil, fmt.Sprintf("the %s at %s has more series than the rollup keeps (%d a minute, %d in all) in an overflow cell: filters and groups on dimensions need raw points",
+						tierName[s.tier], fmtMs(over.start), t.opts.MaxCellsPerMinute, t.opts.MaxSeries)
 				}
 			}
 		}
@@ -148,23 +153,59 @@ func (t *table) segments(lo, hi int64) ([]seg, string) {
 		}
 		segs = append(segs, seg{tier: tier, from: from, to: to})
 	}
+	// Each step takes a run of buckets of one tier, so the plan costs
+	// the number of runs, not of minutes: a range of years over a table
+	// with little data is as cheap as a day.
 	for x := lo; x < hi; {
 		switch {
 		case x%dayMs == 0 && hi-x >= dayMs && x < t.dayTo && x >= t.validFrom:
-			push(tierDay, x, x+dayMs)
-			x += dayMs
+			end := min(floorTo(hi, dayMs), ceilTo(t.dayTo, dayMs))
+			push(tierDay, x, end)
+			x = end
 		case x%hourMs == 0 && hi-x >= hourMs && x < t.hourTo && x >= t.validFrom:
-			push(tierHour, x, x+hourMs)
-			x += hourMs
+			// Up to the next day, where day cells may take over.
+			end := min(floorTo(hi, hourMs), ceilTo(t.hourTo, hourMs), floorTo(x, dayMs)+dayMs)
+			push(tierHour, x, end)
+			x = end
 		case x >= t.minFrom:
-			push(tierMinute, x, x+minuteMs)
-			x += minuteMs
+			// Up to the next sealed hour, where hour cells take over; past
+			// the sealed hours, minutes to the end.
+			end := hi
+			if next := floorTo(x, hourMs) + hourMs; next < t.hourTo {
+				end = min(end, next)
+			}
+			push(tierMinute, x, end)
+			x = end
 		default:
 			return nil, fmt.Sprintf("minutes before %s are compacted to hours, and the range or interval cuts the hour at %s: align them to hours",
 				fmtMs(t.minFrom), fmtMs(floorTo(x, hourMs)))
 		}
 	}
 	return segs, ""
+}
+
+// eachBucket calls f with every bucket of s, in time order: stepping
+// through the segment, or, when it spans more steps than its tier holds
+// buckets, through the tier's buckets in it.
+func (t *table) eachBucket(s seg, f func(b *bucket) bool) bool {
+	bs := t.tiers[s.tier].buckets
+	w := tierWidth[s.tier]
+	if n := (s.to - s.from) / w; n > 64 && n > int64(len(bs)) {
+		for _, x := range t.tiers[s.tier].startsIn(s.from, s.to) {
+			if !f(bs[x]) {
+				return false
+			}
+		}
+		return true
+	}
+	for x := s.from; x < s.to; x += w {
+		if b := bs[x]; b != nil {
+			if !f(b) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func usesDimensions(sub *query.Sub) bool {

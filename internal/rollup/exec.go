@@ -336,18 +336,17 @@ func (e *exec) getAcc() *acc {
 func (e *exec) run(ctx context.Context, plan []outBucket) (*query.SubResult, error) {
 	t := e.t
 	steps := 0
+	var err error
 	for _, ob := range plan {
 		for _, s := range ob.segs {
-			bs := t.tiers[s.tier].buckets
-			for x := s.from; x < s.to; x += tierWidth[s.tier] {
+			t.eachBucket(s, func(b *bucket) bool {
 				if steps++; steps&1023 == 0 {
-					if err := ctx.Err(); err != nil {
-						return nil, err
+					if err = ctx.Err(); err != nil {
+						return false
 					}
 				}
-				b := bs[x]
-				if b == nil || len(b.cells) == 0 {
-					continue
+				if len(b.cells) == 0 {
+					return true
 				}
 				useTotal := e.anyTotal && b.total != nil
 				for i := range b.cells {
@@ -356,6 +355,10 @@ func (e *exec) run(ctx context.Context, plan []outBucket) (*query.SubResult, err
 				if useTotal {
 					e.addTotals(b)
 				}
+				return true
+			})
+			if err != nil {
+				return nil, err
 			}
 		}
 		if e.sub.Interval > 0 {

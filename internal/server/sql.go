@@ -73,11 +73,11 @@ func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	res := &aesql.Result{Columns: plan.Columns, Rows: plan.Rows}
+	res := &aesql.Result{Columns: plan.Columns, Rows: plan.Rows, RowsBeforeLimit: int64(len(plan.Rows))}
 	if plan.Kind == aesql.KindSelect {
 		ctx, cancel := context.WithTimeout(r.Context(), s.opts.QueryTimeout)
 		defer cancel()
-		res.Rows, err = s.runSQL(ctx, plan)
+		res.Rows, res.RowsBeforeLimit, err = s.runSQL(ctx, plan)
 		if err != nil {
 			switch {
 			case errors.Is(err, context.DeadlineExceeded):
@@ -90,7 +90,6 @@ func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	res.RowsBeforeLimit = int64(len(res.Rows))
 	w.Header().Set("Content-Type", aesql.ContentType(plan.Format))
 	if err := aesql.WriteResult(w, plan.Format, res); err != nil {
 		s.log.Error("sql write", "id", requestID(r), "err", err)
@@ -99,24 +98,28 @@ func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
 
 var errTooManyRows = errors.New("too many rows")
 
-// runSQL runs a compiled plan and scans its rows.
-func (s *Server) runSQL(ctx context.Context, plan *aesql.Plan) ([][]any, error) {
+// runSQL runs a compiled plan and scans its rows. It also returns the
+// number of rows the query has before its LIMIT and OFFSET (ClickHouse's
+// rows_before_limit_at_least): the count the backend reports with the rows,
+// the answer of Plan.CountSQL when no row came back, else the rows returned.
+func (s *Server) runSQL(ctx context.Context, plan *aesql.Plan) ([][]any, int64, error) {
 	rows, err := s.store.QuerySQL(ctx, plan.SQL, plan.Args)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer rows.Close()
 	cols, err := rows.Columns()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	if len(cols) != len(plan.Columns) {
-		return nil, fmt.Errorf("BUG: backend returned %d columns for %d", len(cols), len(plan.Columns))
+	if len(cols) != plan.BackendColumns() {
+		return nil, 0, fmt.Errorf("BUG: backend returned %d columns for %d", len(cols), plan.BackendColumns())
 	}
 	var out [][]any
+	before := int64(-1)
 	for rows.Next() {
 		if plan.Limit > 0 && int64(len(out)) >= plan.Limit {
-			return nil, errTooManyRows
+			return nil, 0, errTooManyRows
 		}
 		vals := make([]any, len(cols))
 		ptrs := make([]any, len(cols))
@@ -124,11 +127,43 @@ func (s *Server) runSQL(ctx context.Context, plan *aesql.Plan) ([][]any, error) 
 			ptrs[i] = &vals[i]
 		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		out = append(out, vals)
+		row, n, err := plan.Row(vals)
+		if err != nil {
+			return nil, 0, err
+		}
+		before = max(before, n)
+		out = append(out, row)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	if before < 0 && len(out) == 0 && plan.CountSQL != "" {
+		if err := s.countSQL(ctx, plan, &before); err != nil {
+			return nil, 0, err
+		}
+	}
+	return out, max(before, int64(len(out))), nil
+}
+
+// countSQL runs plan.CountSQL into n.
+func (s *Server) countSQL(ctx context.Context, plan *aesql.Plan, n *int64) error {
+	rows, err := s.store.QuerySQL(ctx, plan.CountSQL, plan.Args)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return errors.New("BUG: the row count query returned no row")
+	}
+	if err := rows.Scan(n); err != nil {
+		return err
+	}
+	return rows.Err()
 }
 
 // cleanBackendError keeps the backend's reason and drops its SQL echo.
