@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof" // served only on ALIDADE_PPROF's address
 	"os"
 	"path/filepath"
 	"strconv"
@@ -43,7 +45,7 @@ func runServe(ctx context.Context, args []string) error {
 	fs.str(&f.writeLanes, "write-lanes", "ALIDADE_WRITE_LANES", "2", "group commits that may run at once")
 	fs.group("Rollups")
 	fs.str(&f.rollups, "rollups", "ALIDADE_ROLLUPS", "on", "on or off: per-minute rollups that answer dashboards without scanning points")
-	fs.str(&f.keepMinutes, "rollup-minutes", "ALIDADE_ROLLUP_MINUTES", "48h", "how long rollups keep minute cells before only hours and days remain")
+	fs.str(&f.keepMinutes, "rollup-minutes", "ALIDADE_ROLLUP_MINUTES", "6h", "how long rollups keep minute cells before only hours and days remain")
 	fs.group("Limits")
 	fs.str(&f.maxBody, "max-body", "ALIDADE_MAX_BODY", "10MB", "largest write body after decompression")
 	fs.str(&f.maxPoints, "max-points-per-request", "ALIDADE_MAX_POINTS_PER_REQUEST", "1000000", "most points in one write body")
@@ -51,7 +53,8 @@ func runServe(ctx context.Context, args []string) error {
 	fs.str(&f.queryTimeout, "query-timeout", "ALIDADE_QUERY_TIMEOUT", "30s", "longest a query may run")
 	fs.group("AI cost")
 	fs.str(&f.pricing, "pricing", "ALIDADE_PRICING", "", "JSON price catalog whose entries add to or override the default prices")
-	fs.footer = "\nEnvironment only:\n  ALIDADE_ROOT_KEY           the instance root key (manages projects); generated and printed on first start when unset\n"
+	fs.footer = "\nEnvironment only:\n  ALIDADE_ROOT_KEY           the instance root key (manages projects); generated and printed on first start when unset\n" +
+		"  ALIDADE_PPROF              an address (e.g. 127.0.0.1:6060) to serve Go's /debug/pprof profiles on; off when unset\n"
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -155,6 +158,15 @@ func runServe(ctx context.Context, args []string) error {
 	if err := srv.Start(); err != nil {
 		_ = pipe.Close(context.Background())
 		return err
+	}
+	if addr := os.Getenv("ALIDADE_PPROF"); addr != "" {
+		go func() {
+			// http.DefaultServeMux holds net/http/pprof's handlers only.
+			log.Info("serving Go profiles", "addr", addr)
+			if err := http.ListenAndServe(addr, nil); err != nil {
+				log.Error("pprof server", "err", err)
+			}
+		}()
 	}
 	printBanner(os.Stdout, "http://"+srv.Addr(), boot)
 	log.Info("alidade serving", "addr", srv.Addr(), "data_dir", f.dataDir, "version", version)

@@ -189,7 +189,6 @@ func TestAnalyzeErrors(t *testing.T) {
 		{"SELECT sum(*) FROM requests", "sum", "(*) is not allowed"},
 		{"SELECT lower(1)(blob1) FROM requests", "lower", "not a parametric function"},
 		{"SELECT topK(0)(blob1) FROM requests", "0", "from 1 to 1000000"},
-		{"SELECT bitTest(double1, 1) FROM requests", "double1", "bitTest needs an integer, not Float64"},
 		{"SELECT bitAnd(double1, 1) FROM requests", "double1", "needs an integer"},
 		{"SELECT if(1, 'a', 1)", "1", "no common type"},
 		{"SELECT format('{} {}', 1)", "'{} {}'", "only 1 are given"},

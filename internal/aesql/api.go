@@ -69,7 +69,8 @@
 //     values; hex/bin print integers without leading zero bytes, strings byte
 //     by byte (upper-case hex), Float64 as its 8 IEEE 754 bytes in memory
 //     (little-endian) order; bitCount of a Float64 counts its IEEE 754 bits;
-//     bitTest of a Float64 is refused, as ClickHouse refuses it.
+//     bitTest of a Float64 tests the value truncated to Int64, as the
+//     ClickHouse behind AE does (23.4 and later refuse it).
 //   - aggregates over no rows give ClickHouse's defaults (0, the empty string, 1970-01-01)
 //     and avg gives nan; topK is exact (ties broken by value).
 //   - first_value/last_value in a query without GROUP BY take the query's

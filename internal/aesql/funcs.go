@@ -1084,11 +1084,15 @@ func init() {
 		}
 		return done(c, typ(kUInt8).withNull(anyNullable(ts...)))
 	}
-	// ClickHouse refuses bitTest of a float (ILLEGAL_TYPE_OF_ARGUMENT, since
-	// 23.4; older versions tested the bits of the value truncated to Int64).
+	// bitTest of a float tests a bit of the value truncated to Int64, as
+	// the ClickHouse AE runs does (AE documents WHERE bitTest(double1, 2));
+	// ClickHouse refuses it since 23.4.
 	def([]string{"bitTest"}, fnDef{args: [2]int{2, 2}, infer: func(a *analyzer, c *fnCall) (irExpr, error) {
 		if c.t(0).isFloat() {
-			return nil, a.argErr(c, 0, "bitTest needs an integer, not Float64 (ClickHouse refuses it too)").hint("test the bits of the integer value with bitTest(toInt64(x), n)")
+			if !c.t(1).isInt() {
+				return u8(a, c) // names the bad argument
+			}
+			return done(c, typ(kUInt8).withNull(anyNullable(c.t(0), c.t(1))))
 		}
 		return u8(a, c)
 	}})

@@ -84,10 +84,15 @@ func (p *duckPrinter) floatBits(e irExpr) string {
 func (p *duckPrinter) shift(c *call) string {
 	x := c.args[0]
 	t := bitOperandType(x.typ())
+	xv := p.val(x)
+	if t.isFloat() { // bitTest only: the value truncated to Int64 (0 outside its range, or NaN)
+		t = typ(kInt64)
+		xv = "(CASE WHEN abs(" + xv + ") < 9.223372036854775807e18 THEN CAST(trunc(" + xv + ") AS HUGEINT) ELSE 0 END)"
+	}
 	bits := t.bits()
 	m := "(CAST(1 AS HUGEINT) << " + strconv.Itoa(bits) + ")"
 	n := "CAST(" + p.val(c.args[1]) + " AS BIGINT)"
-	u := wrapHuge("CAST("+p.val(x)+" AS HUGEINT)", intType(false, bits)) // unsigned bits of x
+	u := wrapHuge("CAST("+xv+" AS HUGEINT)", intType(false, bits)) // unsigned bits of x
 	pow2 := func(e string) string { return "(CAST(1 AS HUGEINT) << CAST(" + e + " AS INTEGER))" }
 	back := func(e string) string {
 		if t.isSigned() {

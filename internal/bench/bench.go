@@ -1,14 +1,18 @@
 // Package bench owns Alidade's end-to-end benchmark, `alidade bench`: it
 // generates realistic points of the requests dataset (about 50 endpoints with
-// skewed popularity, lognormal latencies, 1–5 % errors), writes them over HTTP
-// with concurrent clients, runs a fixed set of structured queries, checks
-// their answers, and reports throughput, commit latency, query times, the
-// server's peak memory and its bytes on disk per point.
+// skewed popularity, lognormal latencies, 1–5 % errors) over the last days,
+// writes them oldest first over HTTP with concurrent clients, runs a fixed
+// set of structured queries and the dashboard overview both from raw points
+// and as the server chooses (rollups where they cover), checks the answers
+// and measures how far rollup quantiles are from exact ones, compares the
+// ingest rate of servers with rollups on and off, and reports throughput,
+// commit latency, query times, the server's memory and its bytes on disk
+// per point, with each budget's verdict.
 //
 // It drives a server only through its public HTTP API, started as a child
 // process of the alidade binary or reached at a URL. It does not import the
-// server, store or query packages and must not: what it measures is what a
-// client sees.
+// server, store, planner or query packages and must not: what it measures is
+// what a client sees.
 package bench
 
 import (
@@ -20,23 +24,55 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
+
+// Defaults of the ingest-overhead comparison.
+const (
+	// DefaultBaselinePoints caps the sample each overhead run writes.
+	DefaultBaselinePoints = 5_000_000
+	// DefaultBaselinePairs is the (rollups off, rollups on) runs made by
+	// default from AutoBaselineFrom points on; smaller runs skip them.
+	DefaultBaselinePairs = 3
+	AutoBaselineFrom     = 10_000_000
+)
+
+// MaxDays bounds Options.Days (the longest range a query may ask).
+const MaxDays = 400
 
 // Options configure a run.
 type Options struct {
 	// Points is how many points to write.
 	Points int64
+	// Days spreads the points over the last Days days, oldest first; 0
+	// means one day.
+	Days int
 	// Concurrency is the number of concurrent writing clients.
 	Concurrency int
 	// Batch is the points per write request.
 	Batch int
-	// Gzip compresses the write bodies (before timing).
+	// Gzip compresses the write bodies (before timing, up to
+	// MaxDistinctPoints points).
 	Gzip bool
 	// Repeat is how often each query runs; the median is reported.
 	Repeat int
 	// Seed fixes the generated points.
 	Seed uint64
+	// Settle makes the bench wait, before the queries, for the started
+	// server's next minute tick after ingest, when it seals hours and
+	// compacts old minutes: the state a server that
+	// received the same history over days would be in.
+	Settle bool
+
+	// BaselinePoints is the sample each ingest-overhead run writes; 0
+	// means min(Points, DefaultBaselinePoints).
+	BaselinePoints int64
+	// BaselinePairs is how many times the overhead comparison runs a
+	// server with rollups off and then one with rollups on; 0 skips it, -1
+	// means DefaultBaselinePairs from AutoBaselineFrom points on, else 0.
+	// It needs ServerExe.
+	BaselinePairs int
 
 	// URL targets a running server instead of starting one. With it, either
 	// WriteKey and ReadKey (of one project) or RootKey (to create a project)
@@ -62,7 +98,7 @@ type Options struct {
 
 // DefaultOptions returns the defaults of `alidade bench`.
 func DefaultOptions() Options {
-	return Options{Points: 1_000_000, Concurrency: 4, Batch: 10_000, Repeat: 5, Seed: 1}
+	return Options{Points: 1_000_000, Concurrency: 4, Batch: 10_000, Repeat: 5, Seed: 1, Settle: true, BaselinePairs: -1}
 }
 
 // Validate checks the options.
@@ -70,12 +106,18 @@ func (o *Options) Validate() error {
 	switch {
 	case o.Points < 1 || o.Points > MaxCount:
 		return fmt.Errorf("points must be 1 to %d, got %d", int64(MaxCount), o.Points)
+	case o.Days < 0 || o.Days > MaxDays:
+		return fmt.Errorf("days must be 1 to %d, got %d", MaxDays, o.Days)
 	case o.Concurrency < 1 || o.Concurrency > 1024:
 		return fmt.Errorf("concurrency must be 1 to 1024, got %d", o.Concurrency)
 	case o.Batch < 1:
 		return fmt.Errorf("batch must be at least 1 point, got %d", o.Batch)
 	case o.Repeat < 1:
 		return fmt.Errorf("repeat must be at least 1, got %d", o.Repeat)
+	case o.BaselinePoints < 0 || o.BaselinePoints > MaxCount:
+		return fmt.Errorf("baseline points must be 1 to %d, got %d", int64(MaxCount), o.BaselinePoints)
+	case o.BaselinePairs < -1 || o.BaselinePairs > 100:
+		return fmt.Errorf("baseline pairs must be 0 to 100, got %d", o.BaselinePairs)
 	case o.URL == "" && o.ServerExe == "":
 		return errors.New("no server: give a URL or the alidade binary to start")
 	case o.URL != "" && o.RootKey == "" && (o.WriteKey == "" || o.ReadKey == ""):
@@ -84,12 +126,48 @@ func (o *Options) Validate() error {
 	return nil
 }
 
-// Run runs the bench and returns its report. A wrong answer to a query is an
-// error; a missed budget is not (see Report.Verdicts).
+// resolve fills the automatic settings.
+func (o *Options) resolve() {
+	if o.Days == 0 {
+		o.Days = 1
+	}
+	if o.BaselinePoints == 0 {
+		o.BaselinePoints = min(o.Points, DefaultBaselinePoints)
+	}
+	if o.BaselinePairs < 0 {
+		o.BaselinePairs = 0
+		if o.Points >= AutoBaselineFrom {
+			o.BaselinePairs = DefaultBaselinePairs
+		}
+	}
+}
+
+// ErrRollupMismatch is what Run returns, with its report, when answers from
+// rollups disagree with answers from raw points beyond the sketches' error.
+var ErrRollupMismatch = errors.New("answers from rollups disagree with raw points")
+
+// dataRange returns the range of a run's points and queries: the span that
+// a relative range of that length asked at now covers (it ends at the next
+// whole minute, or hour beyond an hour, as the server rounds it so that
+// rollups can answer it). Points are written over [from, now).
+func dataRange(now, span int64) (from, to int64) {
+	unit := int64(60_000)
+	if span > 3_600_000 {
+		unit = 3_600_000
+	}
+	to = (now + unit - 1) / unit * unit
+	return to - span, to
+}
+
+// Run runs the bench and returns its report. A wrong answer from raw points
+// is an error; a rollup answer that disagrees with raw points returns the
+// report with an error wrapping ErrRollupMismatch; a missed budget is not an
+// error (see Report.Verdicts).
 func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
+	o.resolve()
 	started := time.Now()
 	progress := o.Progress
 	if progress == nil {
@@ -98,7 +176,7 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	logf := func(format string, args ...any) { fmt.Fprintf(progress, "bench: "+format+"\n", args...) }
 	rep = &Report{
 		Points: o.Points, Concurrency: o.Concurrency, Batch: o.Batch, Gzip: o.Gzip,
-		Repeat: o.Repeat, Seed: o.Seed, Target: o.URL,
+		Repeat: o.Repeat, Seed: o.Seed, Target: o.URL, Days: o.Days, SetupPath: SetupHTTP,
 	}
 
 	// The server.
@@ -122,7 +200,7 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		}
 		defer func() {
 			// On failure: stop the server, and say why it died if it did.
-			if err != nil {
+			if err != nil && !errors.Is(err, ErrRollupMismatch) {
 				err = srv.Explain(err)
 				_ = srv.Stop(30 * time.Second)
 			}
@@ -139,24 +217,33 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	c := newClient(url, o.Concurrency)
 	defer c.close()
 
-	// The workload, generated before timing: the last 24 hours of traffic.
-	to := time.Now().UnixMilli()
-	from := to - 24*time.Hour.Milliseconds()
-	gen := NewGenerator(o.Seed, from, to)
+	// The workload, generated before timing: the last Days days of
+	// traffic, replayed oldest first.
+	now := time.Now().UnixMilli()
+	from, to := dataRange(now, int64(o.Days)*24*3_600_000)
+	rep.RangeFrom, rep.RangeTo = formatMs(from), formatMs(to)
+	gen := NewGenerator(o.Seed, from, now)
 	w, err := NewWorkload(ctx, gen, o.Points, o.Batch, o.Gzip)
 	if err != nil {
 		return nil, err
 	}
 	rep.Requests = w.Requests
-	logf("generated %s points in %s requests (%d distinct bodies, %s of NDJSON)",
-		groupDigits(o.Points), groupDigits(w.Requests), w.DistinctBodies, humanBytes(w.DistinctBytes))
+	logf("generated %s points in %s requests (%d distinct bodies, %s of NDJSON), timestamps from %s to now, oldest first",
+		groupDigits(o.Points), groupDigits(w.Requests), w.DistinctBodies, humanBytes(w.DistinctBytes), rep.RangeFrom)
+	if w.Restamped {
+		note := "bodies are reused with their timestamps moved to each request's slice of time"
+		if o.Gzip {
+			note += "; with gzip each is compressed as it is sent, on the bench's CPU"
+		}
+		logf("%s", note)
+	}
 	baseline, err := countInRange(ctx, c, keys.Read, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("count the points already there: %w", err)
 	}
 
 	// Ingest.
-	logf("writing with %d clients", o.Concurrency)
+	logf("set-up path: %s; writing with %d clients", setupPaths[SetupHTTP], o.Concurrency)
 	before := c.scrapeCommits(ctx)
 	tick := func(acked, retries int64, elapsed time.Duration) {
 		line := fmt.Sprintf("ingest: %s of %s points acknowledged (%.0f%%), %s points/s",
@@ -192,25 +279,24 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	}
 	logf("wrote %s points in %.2f s: %s points/s, %.1f MB/s, commit p50 %s ms, p99 %s ms",
 		groupDigits(in.Points), secs, groupDigits(int64(rep.IngestPointsPerS)), rep.IngestMBPerS, ms(rep.CommitP50Ms), ms(rep.CommitP99Ms))
-
-	// Queries.
-	bodies := querySet(from, to, gen.Top(8))
-	answers := map[string]*queryAnswer{}
-	for _, name := range QueryNames {
-		times := make([]float64, 0, o.Repeat)
-		for i := range o.Repeat {
-			ans, d, err := runQuery(ctx, c, keys.Read, bodies[name])
-			if err != nil {
-				return nil, fmt.Errorf("query %s: %w", name, err)
-			}
-			if i == 0 {
-				answers[name] = ans
-			}
-			times = append(times, float64(d.Microseconds())/1000)
+	rep.RSSAfterIngestBytes = sampleRSS(srv, "after ingest", logf)
+	if srv != nil && o.Settle {
+		wait := settleWait(srv.Listening, time.Now())
+		logf("waiting %.0f s for the server's next minute tick (rollups seal hours and compact old minutes), as a server that received this history over days would have", wait.Seconds())
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
-		med := round(Median(times), 2)
-		rep.QueriesMs = append(rep.QueriesMs, QueryTime{Name: name, Ms: med})
-		logf("query %s: %s ms (median of %d; %s rows scanned)", name, ms(med), o.Repeat, groupDigits(answers[name].Meta.RowsScanned))
+		rep.SettleS = round(wait.Seconds(), 1)
+		sampleRSS(srv, "after the tick", logf)
+	}
+
+	// Queries, from raw points and as the server chooses.
+	logf("queries over %s – %s", rep.RangeFrom, rep.RangeTo)
+	res, err := runQueries(ctx, c, keys.Read, querySet(from, to, gen.Top(8)), o.Repeat, rep, logf)
+	if err != nil {
+		return nil, err
 	}
 	exp := expectation{
 		Total: baseline + w.Expected.Points, Baseline: baseline, Written: w.Expected,
@@ -219,9 +305,49 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	for _, e := range gen.Endpoints {
 		exp.Endpoints = append(exp.Endpoints, e.Path)
 	}
-	if err := checkAnswers(answers, exp); err != nil {
-		return nil, fmt.Errorf("wrong answers:\n%w", err)
+	if err := checkAnswers(res.raw, exp); err != nil {
+		return nil, fmt.Errorf("wrong answers from raw points:\n%w", err)
 	}
+	cmp := &comparison{}
+	if err := checkAnswers(res.auto, exp); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			cmp.mismatch("source auto: %s", line)
+		}
+	}
+	compareQueries(res, cmp)
+
+	// The dashboard overview.
+	for _, rng := range OverviewRanges {
+		ot, err := timeOverview(ctx, c, keys.Read, rng, o.Repeat)
+		if err != nil {
+			return nil, err
+		}
+		rep.Overview = append(rep.Overview, ot)
+		logf("%s (medians of %d)", ot.describe(), o.Repeat)
+	}
+	src, err := compareOverview(ctx, c, keys.Read, from, to, cmp)
+	var ae *apiError
+	switch {
+	case errors.As(err, &ae):
+		logf("the overview over %s – %s failed (%v): its quantiles are not compared", rep.RangeFrom, rep.RangeTo, err)
+	case err != nil:
+		return nil, err
+	case src != "rollup":
+		logf("the overview over %s – %s came from %s: its quantiles are not compared", rep.RangeFrom, rep.RangeTo, orUnknown(src))
+	}
+	rep.QuantileError = quantileError(cmp.quantiles)
+	rep.RollupMismatches = cmp.mismatches
+	if cmp.dropped > 0 {
+		rep.RollupMismatches = append(rep.RollupMismatches, fmt.Sprintf("and %d more", cmp.dropped))
+	}
+	if q := rep.QuantileError; q != nil {
+		logf("quantiles from rollups vs exact: %d compared, max relative error %.3f%% (%s), median %.3f%%",
+			q.Compared, 100*q.MaxRel, q.MaxAt, 100*q.MedianRel)
+	}
+	for _, m := range rep.RollupMismatches {
+		logf("MISMATCH %s", m)
+	}
+	rep.RSSAfterQueriesBytes = sampleRSS(srv, "after queries", logf)
 
 	// Memory and disk.
 	if dataDir != "" {
@@ -250,10 +376,67 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		}
 		per := round(float64(n)/float64(o.Points), 2)
 		rep.DiskBytes, rep.DiskBytesPerPoint = &n, &per
+		if n, err := dirBytes(filepath.Join(dataDir, "rollups")); err == nil && n > 0 {
+			rep.RollupDiskBytes = &n
+		}
+	}
+
+	// The cost of rollups at ingest, on fresh servers.
+	switch {
+	case o.BaselinePairs == 0:
+	case o.ServerExe == "":
+		logf("ingest overhead: skipped, it starts its own servers (run without --url)")
+	default:
+		bw, err := NewWorkload(ctx, gen, o.BaselinePoints, o.Batch, o.Gzip)
+		if err != nil {
+			return nil, err
+		}
+		logf("ingest overhead: %d pairs of fresh servers with rollups off, then on, each writing the same %s points", o.BaselinePairs, groupDigits(o.BaselinePoints))
+		if rep.IngestOverhead, err = measureOverhead(ctx, &o, bw, logf); err != nil {
+			return nil, err
+		}
+		ov := rep.IngestOverhead
+		logf("ingest overhead: median %s points/s with rollups on, %s off: %.1f%%", groupDigits(int64(ov.OnMedian)), groupDigits(int64(ov.OffMedian)), 100*ov.Ratio)
 	}
 	rep.ElapsedS = round(time.Since(started).Seconds(), 2)
+	rep.Budgets = rep.Verdicts()
+	if len(rep.RollupMismatches) > 0 {
+		return rep, fmt.Errorf("%w: %d disagreements (see rollup_mismatches)", ErrRollupMismatch, len(cmp.mismatches)+cmp.dropped)
+	}
 	return rep, nil
 }
+
+// tickMargin is how long after its minute tick the server is given to
+// finish its rollup upkeep.
+const tickMargin = 5 * time.Second
+
+// settleWait returns how long to wait at now for the first minute tick of a
+// server listening since listening to be past (with tickMargin).
+func settleWait(listening, now time.Time) time.Duration {
+	since := now.Sub(listening)
+	next := (since/time.Minute + 1) * time.Minute
+	return next - since + tickMargin
+}
+
+// sampleRSS returns the started server's resident set now, or nil.
+func sampleRSS(srv *Server, when string, logf func(string, ...any)) *int64 {
+	if srv == nil {
+		return nil
+	}
+	st, err := srv.Status()
+	if err != nil {
+		return nil
+	}
+	logf("server RSS %s: %s (peak so far %s)", when, humanBytes(st.RSS), humanBytes(st.PeakRSS))
+	return &st.RSS
+}
+
+// Set-up paths: how the points reach the server.
+const SetupHTTP = "http"
+
+var setupPaths = map[string]string{SetupHTTP: "HTTP (POST /api/v1/datasets/" + Dataset + "/points, the path clients use)"}
+
+func formatMs(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3339) }
 
 // dirBytes sums the sizes of the files under dir.
 func dirBytes(dir string) (int64, error) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -82,8 +83,8 @@ func TestBenchCommand(t *testing.T) {
 	tmp := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "bench", "--points", "20k", "--concurrency", "2", "--batch", "3000",
-		"--repeat", "2", "--seed", "7", "--json")
+	cmd := exec.CommandContext(ctx, bin, "bench", "--points", "20k", "--days", "3", "--concurrency", "2", "--batch", "3000",
+		"--repeat", "2", "--seed", "7", "--no-settle", "--json")
 	cmd.Env = cleanEnv("TMPDIR=" + tmp)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -124,6 +125,36 @@ func TestBenchCommand(t *testing.T) {
 	}
 	if rep.ServerCommits == nil || *rep.ServerCommits < 1 {
 		t.Errorf("server_commits = %v; want the commits /metrics counted", rep.ServerCommits)
+	}
+	// Raw and auto answers, from rollups where they cover: all but the
+	// 5-minute series over 3 days, whose older minutes the server has
+	// compacted to hours (it keeps 6 hours of minutes behind the latest
+	// point).
+	if rep.Days != 3 || rep.SetupPath != "http" || rep.SettleS != 0 || len(rep.QueriesRawMs) != len(QueryNames) {
+		t.Errorf("days, set-up, settle or raw query times: %s", line)
+	}
+	for _, n := range rep.QuerySources {
+		want := "rollup"
+		if n.Name == "timeseries_5m" {
+			want = "raw"
+		}
+		if n.Text != want {
+			t.Errorf("query %s came from %q; want %s", n.Name, n.Text, want)
+		}
+	}
+	if len(rep.Overview) != len(OverviewRanges) {
+		t.Errorf("overview = %+v; want %v", rep.Overview, OverviewRanges)
+	}
+	for _, ot := range rep.Overview {
+		if ot.AutoSource != "rollup" || ot.AutoMs == nil || *ot.AutoMs <= 0 || ot.RawMs == nil || ot.RawSource != "raw" {
+			t.Errorf("overview %+v", ot)
+		}
+	}
+	if q := rep.QuantileError; q == nil || q.Compared < 100 || q.MaxRel > BudgetQuantileRelErr {
+		t.Errorf("quantile_error = %+v", q)
+	}
+	if len(rep.RollupMismatches) != 0 || rep.IngestOverhead != nil || len(rep.Budgets) < 5 {
+		t.Errorf("mismatches, overhead or budgets: %s", line)
 	}
 	if !strings.Contains(stderr.String(), "bench: query by_endpoint_8:") {
 		t.Errorf("no progress on stderr:\n%s", stderr.String())
@@ -212,5 +243,35 @@ func TestStartServerFailsLoudly(t *testing.T) {
 	o.URL = "http://127.0.0.1:1"
 	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "write key") {
 		t.Errorf("Run with a URL and no keys = %v; want an error", err)
+	}
+}
+
+// TestMeasureOverhead runs one pair of fresh servers, rollups off then on.
+func TestMeasureOverhead(t *testing.T) {
+	bin := alidadeBinary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	t.Setenv("TMPDIR", t.TempDir())
+	g := NewGenerator(2, testFrom, testTo)
+	w, err := NewWorkload(ctx, g, 4000, 1000, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := DefaultOptions()
+	o.ServerExe, o.BaselinePairs, o.Concurrency = bin, 1, 2
+	var lines []string
+	ov, err := measureOverhead(ctx, &o, w, func(f string, a ...any) { lines = append(lines, fmt.Sprintf(f, a...)) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ov.Points != 4000 || ov.Pairs != 1 || len(ov.OffPointsPerS) != 1 || len(ov.OnPointsPerS) != 1 ||
+		ov.OffMedian <= 0 || ov.OnMedian <= 0 || math.Abs(ov.Ratio-ov.OnMedian/ov.OffMedian) > 1e-3 {
+		t.Errorf("overhead = %+v", ov)
+	}
+	if len(lines) != 2 || !strings.Contains(lines[0], "rollups off run 1 of 1") || !strings.Contains(lines[1], "rollups on  run 1 of 1") {
+		t.Errorf("progress %q", lines)
+	}
+	if left, _ := os.ReadDir(os.Getenv("TMPDIR")); len(left) != 0 {
+		t.Errorf("the overhead runs left %d entries in TMPDIR", len(left))
 	}
 }

@@ -3,6 +3,7 @@ package bench
 import (
 	"encoding/json"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"sort"
 	"strconv"
@@ -118,6 +119,10 @@ type Generator struct {
 	seed      uint64
 	cumWeight []float64
 	cumRegion []float64
+	// tsWidth is the width of every timestamp field: the digits of the
+	// longest timestamp in range (shorter ones are padded with spaces, so
+	// that a body's timestamps can be rewritten in place).
+	tsWidth int
 }
 
 // NewGenerator returns a generator of points with timestamps in [from, to)
@@ -128,6 +133,7 @@ func NewGenerator(seed uint64, from, to int64) *Generator {
 		to = from + 1
 	}
 	g := &Generator{From: from, To: to, seed: seed}
+	g.tsWidth = max(len(strconv.FormatInt(from, 10)), len(strconv.FormatInt(to-1, 10)))
 	r := rand.New(rand.NewPCG(seed, 0x656e64706f696e74)) // "endpoint"
 	var total float64
 	for i := range routes {
@@ -206,21 +212,47 @@ func (s BodyStats) Add(o BodyStats) BodyStats {
 // of [From, To), as if the day's traffic were replayed in order. Bodies of
 // different slots or sizes differ.
 func (g *Generator) Body(slot, slots, n int) ([]byte, BodyStats) {
-	slots = max(slots, 1)
-	slot = min(max(slot, 0), slots-1)
-	span := g.To - g.From
-	lo := g.From + span*int64(slot)/int64(slots)
-	hi := g.From + span*int64(slot+1)/int64(slots)
+	return g.body(slot, slots, n, nil)
+}
+
+// stamp is where a body holds a point's timestamp: the field at byte pos,
+// Generator.tsWidth bytes long, and the point's place in its slice of time,
+// in [0, 1).
+type stamp struct {
+	pos  int
+	frac float64
+}
+
+// sliceOf returns the slot-th of slots equal slices of [from, to), from
+// < to and 0 <= slot < slots.
+func sliceOf(from, to int64, slot, slots int64) (lo, hi int64) {
+	span := uint64(to - from)
+	at := func(i int64) int64 {
+		h, l := bits.Mul64(span, uint64(i))
+		q, _ := bits.Div64(h, l, uint64(slots)) // h < slots: i <= slots
+		return from + int64(q)
+	}
+	lo, hi = at(slot), at(slot+1)
 	if hi <= lo {
 		hi = lo + 1
 	}
+	return lo, hi
+}
+
+// body is Body; when stamps is not nil, it also records where each point's
+// timestamp is.
+func (g *Generator) body(slot, slots, n int, stamps *[]stamp) ([]byte, BodyStats) {
+	slots = max(slots, 1)
+	slot = min(max(slot, 0), slots-1)
+	lo, hi := sliceOf(g.From, g.To, int64(slot), int64(slots))
 	r := rand.New(rand.NewPCG(g.seed, uint64(slot)*0x9e3779b97f4a7c15^uint64(n)))
 	buf := make([]byte, 0, n*136)
 	var st BodyStats
 	width := float64(hi - lo)
 	for j := range n {
 		// Evenly spaced with jitter inside each step: increasing, in [lo, hi).
-		ts := lo + int64((float64(j)+r.Float64())*width/float64(n))
+		u := r.Float64()
+		ts := lo + int64((float64(j)+u)*width/float64(n))
 		ts = min(ts, hi-1)
 		e := &g.Endpoints[sort.SearchFloat64s(g.cumWeight, r.Float64())]
 		region := regions[sort.SearchFloat64s(g.cumRegion, r.Float64())].name
@@ -231,7 +263,10 @@ func (g *Generator) Body(slot, slots, n int) ([]byte, BodyStats) {
 		}
 		st.LatencySum += latency
 		buf = append(buf, `{"timestamp":`...)
-		buf = strconv.AppendInt(buf, ts, 10)
+		if stamps != nil {
+			*stamps = append(*stamps, stamp{pos: len(buf), frac: (float64(j) + u) / float64(n)})
+		}
+		buf = appendStamp(buf, ts, g.tsWidth)
 		buf = append(buf, ',')
 		buf = append(buf, e.jsonPre...)
 		buf = append(buf, region...)
@@ -245,6 +280,32 @@ func (g *Generator) Body(slot, slots, n int) ([]byte, BodyStats) {
 	}
 	st.Points = int64(n)
 	return buf, st
+}
+
+// appendStamp appends ts right-aligned in width bytes (JSON allows the
+// spaces before a number).
+func appendStamp(buf []byte, ts int64, width int) []byte {
+	var tmp [24]byte
+	d := strconv.AppendInt(tmp[:0], ts, 10)
+	for range width - len(d) {
+		buf = append(buf, ' ')
+	}
+	return append(buf, d...)
+}
+
+// restamp rewrites in place the timestamps of a body made by body, moving
+// its points to the slice [lo, hi) while keeping their places in it.
+func (g *Generator) restamp(buf []byte, stamps []stamp, lo, hi int64) {
+	width := float64(hi - lo)
+	var tmp [24]byte
+	for _, s := range stamps {
+		ts := min(lo+int64(s.frac*width), hi-1)
+		field := buf[s.pos : s.pos+g.tsWidth]
+		if len(appendStamp(tmp[:0], ts, g.tsWidth)) != g.tsWidth {
+			panic("BUG: a timestamp outside the generator's range")
+		}
+		copy(field, tmp[:g.tsWidth])
+	}
 }
 
 // outcome draws a request's status, latency in ms and response bytes.

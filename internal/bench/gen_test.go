@@ -210,6 +210,45 @@ func TestGeneratorShape(t *testing.T) {
 	}
 }
 
+func TestSliceOf(t *testing.T) {
+	for _, tc := range []struct{ from, to, slots int64 }{
+		{testFrom, testTo, 7}, {0, 10, 3}, {0, 2, 5}, {testFrom, testFrom + 400*86_400_000, 1 << 40},
+	} {
+		prev := tc.from
+		for _, k := range []int64{0, 1, tc.slots / 2, tc.slots - 2, tc.slots - 1} {
+			lo, hi := sliceOf(tc.from, tc.to, k, tc.slots)
+			if lo < prev || hi > tc.to || hi <= lo {
+				t.Errorf("sliceOf(%d, %d, %d, %d) = [%d, %d)", tc.from, tc.to, k, tc.slots, lo, hi)
+			}
+			prev = lo
+		}
+		if _, hi := sliceOf(tc.from, tc.to, tc.slots-1, tc.slots); hi != tc.to {
+			t.Errorf("the last of %d slices of [%d, %d) ends at %d", tc.slots, tc.from, tc.to, hi)
+		}
+	}
+}
+
+func TestRestampPadsShortTimestamps(t *testing.T) {
+	// A range whose timestamps have 1 to 3 digits: fields are 3 wide.
+	g := NewGenerator(5, 0, 500)
+	var stamps []stamp
+	body, _ := g.body(0, 4, 50, &stamps)
+	if len(stamps) != 50 {
+		t.Fatalf("%d stamps; want 50", len(stamps))
+	}
+	g.restamp(body, stamps, 400, 500)
+	pts := decodeBody(t, body)
+	for i, p := range pts {
+		if p.Timestamp < 400 || p.Timestamp >= 500 || (i > 0 && p.Timestamp < pts[i-1].Timestamp) {
+			t.Fatalf("point %d: timestamp %d; want increasing in [400, 500)", i, p.Timestamp)
+		}
+	}
+	g.restamp(body, stamps, 0, 10)
+	if pts := decodeBody(t, body); pts[0].Timestamp != 0 || !bytes.HasPrefix(body, []byte(`{"timestamp":  0,`)) {
+		t.Errorf("restamped to [0, 10): %.40s", body)
+	}
+}
+
 func TestWorkload(t *testing.T) {
 	g := NewGenerator(3, testFrom, testTo)
 	ctx := context.Background()
@@ -269,7 +308,9 @@ func TestWorkload(t *testing.T) {
 	}
 	check(w, 10, 1000)
 
-	// Beyond the distinct limit, a pool is reused round-robin.
+	// Beyond the distinct limit, a pool is reused round-robin, each use
+	// moved to its request's slice of time: the run still replays the
+	// range in order.
 	defer func(old int64) { distinctPoints = old }(distinctPoints)
 	distinctPoints = 5000
 	w, err = NewWorkload(ctx, g, 20_300, 1000, true)
@@ -277,11 +318,43 @@ func TestWorkload(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(w, 20_300, 1000)
-	if w.DistinctBodies != 6 { // 5 pooled + the tail
-		t.Errorf("DistinctBodies = %d; want 6", w.DistinctBodies)
+	if w.DistinctBodies != 6 || !w.Restamped { // 5 pooled + the tail
+		t.Errorf("DistinctBodies = %d, Restamped = %v; want 6, true", w.DistinctBodies, w.Restamped)
 	}
-	if !bytes.Equal(w.Request(0).Data, w.Request(5).Data) || bytes.Equal(w.Request(0).Data, w.Request(1).Data) {
+	gunzip := func(b *Body) []genPoint {
+		t.Helper()
+		zr, err := gzip.NewReader(bytes.NewReader(b.Data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return decodeBody(t, raw)
+	}
+	p0, p5, p1 := gunzip(w.Request(0)), gunzip(w.Request(5)), gunzip(w.Request(1))
+	same := func(a, b []genPoint) bool {
+		return slices.EqualFunc(a, b, func(x, y genPoint) bool {
+			return x.Index == y.Index && slices.Equal(x.Blobs, y.Blobs) && slices.Equal(x.Doubles, y.Doubles)
+		})
+	}
+	if !same(p0, p5) || same(p0, p1) {
 		t.Error("the pool is not reused round-robin")
+	}
+	prevLast = 0
+	for k := range w.Requests {
+		pts := gunzip(w.Request(k))
+		lo, hi := sliceOf(testFrom, testTo, k, w.Requests)
+		for i, p := range pts {
+			if p.Timestamp < lo || p.Timestamp >= hi || (i > 0 && p.Timestamp < pts[i-1].Timestamp) {
+				t.Fatalf("request %d point %d: timestamp %d outside its slice [%d, %d) or out of order", k, i, p.Timestamp, lo, hi)
+			}
+		}
+		if pts[0].Timestamp < prevLast {
+			t.Fatalf("request %d starts at %d, before the previous ended (%d)", k, pts[0].Timestamp, prevLast)
+		}
+		prevLast = pts[len(pts)-1].Timestamp
 	}
 	// Gzipped bodies decompress to the NDJSON they count.
 	for _, k := range []int64{0, w.Requests - 1} {

@@ -53,8 +53,8 @@ func ingest(ctx context.Context, c *client, key string, w *Workload, conc int, t
 		lats                 = make([]float64, 0, w.Requests)
 		wg                   sync.WaitGroup
 	)
-	send := func(k int64) error {
-		b := w.Request(k)
+	send := func(k int64, m *bodyMaker) error {
+		b := w.request(k, m)
 		for {
 			var ans writeAnswer
 			t0 := time.Now()
@@ -96,12 +96,13 @@ func ingest(ctx context.Context, c *client, key string, w *Workload, conc int, t
 	start := time.Now()
 	for range max(conc, 1) {
 		wg.Go(func() {
+			var m bodyMaker
 			for ctx.Err() == nil {
 				k := next.Add(1) - 1
 				if k >= w.Requests {
 					return
 				}
-				if err := send(k); err != nil {
+				if err := send(k, &m); err != nil {
 					cancel(err)
 					return
 				}

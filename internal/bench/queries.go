@@ -11,7 +11,12 @@ import (
 )
 
 // QueryNames are the bench's queries, in the order they run and are reported.
-var QueryNames = []string{"overview_count", "by_endpoint_8", "by_endpoint_all", "timeseries_5m", "error_rate_by_endpoint"}
+// timeseries_1h is timeseries_5m with buckets rollups can answer once
+// old minutes are compacted to hours (serve --rollup-minutes).
+var QueryNames = []string{"overview_count", "by_endpoint_8", "by_endpoint_all", "timeseries_5m", "timeseries_1h", "error_rate_by_endpoint"}
+
+// seriesIntervals are the bucket widths of the time-series queries, in ms.
+var seriesIntervals = map[string]int64{"timeseries_5m": 300_000, "timeseries_1h": 3_600_000}
 
 // QueryBudget8 is the query whose time has a budget.
 const QueryBudget8 = "by_endpoint_8"
@@ -20,8 +25,13 @@ const QueryBudget8 = "by_endpoint_8"
 type queryAnswer struct {
 	Rows []map[string]any `json:"rows"`
 	Meta struct {
+		From        string  `json:"from"`
+		To          string  `json:"to"`
 		RowsScanned int64   `json:"rowsScanned"`
 		ElapsedMs   float64 `json:"elapsedMs"`
+		// Source is "rollup", "raw" or "mixed"; "" from a server without
+		// rollups.
+		Source string `json:"source"`
 	} `json:"meta"`
 }
 
@@ -66,6 +76,15 @@ func querySet(from, to int64, top8 []string) map[string][]byte {
 		},
 		"timeseries_5m": {
 			"interval": "5m",
+			"limit":    100000, // every bucket of a long range
+			"aggregations": map[string]any{
+				"n":   count,
+				"p95": map[string]any{"type": "quantile", "field": "double1", "q": 0.95},
+			},
+		},
+		"timeseries_1h": {
+			"interval": "1h",
+			"limit":    100000, // every bucket of a long range
 			"aggregations": map[string]any{
 				"n":   count,
 				"p95": map[string]any{"type": "quantile", "field": "double1", "q": 0.95},
@@ -89,6 +108,22 @@ func querySet(from, to int64, top8 []string) map[string][]byte {
 		out[name] = b
 	}
 	return out
+}
+
+// withSource returns a query body asking for source ("auto", "raw" or
+// "rollup"); "" leaves the body as it is.
+func withSource(body []byte, source string) []byte {
+	if source == "" || len(body) < 2 || body[0] != '{' {
+		return body
+	}
+	s, _ := json.Marshal(source)
+	out := make([]byte, 0, len(body)+len(s)+12)
+	out = append(out, `{"source":`...)
+	out = append(out, s...)
+	if body[1] != '}' {
+		out = append(out, ',')
+	}
+	return append(out, body[1:]...)
 }
 
 // runQuery sends one query and returns its answer and round-trip time.
@@ -247,38 +282,43 @@ func checkAnswers(ans map[string]*queryAnswer, exp expectation) error {
 			}
 		}
 	}
-	// timeseries_5m: buckets in order, inside the range, counts add up.
-	if a := ans["timeseries_5m"]; a != nil {
+	// timeseries_*: buckets in order, inside the range, counts add up.
+	for _, name := range QueryNames {
+		iv, ok := seriesIntervals[name]
+		a := ans[name]
+		if !ok || a == nil {
+			continue
+		}
 		var n float64
 		prev := ""
-		maxBuckets := int((exp.To-exp.From)/300_000) + 1
+		maxBuckets := int((exp.To-exp.From)/iv) + 1
 		if len(a.Rows) > maxBuckets {
-			fail("timeseries_5m", "%d buckets, want at most %d", len(a.Rows), maxBuckets)
+			fail(name, "%d buckets, want at most %d", len(a.Rows), maxBuckets)
 		}
 		for _, row := range a.Rows {
 			t, err := str(row, "t")
 			c, err2 := num(row, "n")
 			p95, err3 := num(row, "p95")
 			if err := errors.Join(err, err2, err3); err != nil {
-				fail("timeseries_5m", "%v", err)
+				fail(name, "%v", err)
 				break
 			}
 			tt, perr := time.Parse(time.RFC3339Nano, t)
 			switch {
 			case perr != nil:
-				fail("timeseries_5m", "bucket %q: %v", t, perr)
+				fail(name, "bucket %q: %v", t, perr)
 			case t <= prev:
-				fail("timeseries_5m", "bucket %s follows %s", t, prev)
-			case tt.UnixMilli() < exp.From-300_000 || tt.UnixMilli() >= exp.To:
-				fail("timeseries_5m", "bucket %s is outside the range", t)
+				fail(name, "bucket %s follows %s", t, prev)
+			case tt.UnixMilli() < exp.From-iv || tt.UnixMilli() >= exp.To:
+				fail(name, "bucket %s is outside the range", t)
 			case c <= 0 || p95 <= 0:
-				fail("timeseries_5m", "bucket %s: n=%v p95=%v", t, c, p95)
+				fail(name, "bucket %s: n=%v p95=%v", t, c, p95)
 			}
 			prev = t
 			n += c
 		}
 		if int64(n) != exp.Total {
-			fail("timeseries_5m", "the buckets' counts sum to %d, want %d", int64(n), exp.Total)
+			fail(name, "the buckets' counts sum to %d, want %d", int64(n), exp.Total)
 		}
 	}
 	// error_rate_by_endpoint: the 10 worst, in order, agreeing with by_endpoint_all.

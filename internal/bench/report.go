@@ -11,13 +11,26 @@ import (
 )
 
 // Budgets on the reference machine (2 cores). The query budget is defined at
-// BudgetQueryPoints points.
+// BudgetQueryPoints points, the overview's at BudgetOverviewPoints points
+// over BudgetOverviewDays days.
 const (
 	BudgetIngestPointsPerS  = 500_000
 	BudgetQuery8Ms          = 300
 	BudgetQueryPoints       = 10_000_000
 	BudgetDiskBytesPerPoint = 20
 	BudgetRSSBytes          = 1 << 30
+
+	// BudgetOverviewMs bounds the median round trip of the dashboard
+	// overview (GET /api/v1/metrics?range=30d).
+	BudgetOverviewMs     = 50
+	BudgetOverviewPoints = 100_000_000
+	BudgetOverviewDays   = 30
+	// BudgetQuantileRelErr bounds the relative error of every quantile
+	// answered from rollups against the exact one.
+	BudgetQuantileRelErr = 0.01
+	// BudgetRollupIngestRatio is the least ingest rate with rollups on as
+	// a share of the rate with them off.
+	BudgetRollupIngestRatio = 0.90
 )
 
 // Report is a bench run's figures. Its JSON form is the bench's one-line
@@ -59,6 +72,48 @@ type Report struct {
 	// shutdown checkpoint (write-ahead logs included).
 	DiskBytesBeforeStop *int64  `json:"disk_bytes_before_stop"`
 	ElapsedS            float64 `json:"elapsed_s"`
+
+	// Days is the span the points were spread over, ending now; the
+	// queries ask for [RangeFrom, RangeTo), the range a relative range of
+	// that span asked when the points were generated covers.
+	Days      int    `json:"days"`
+	RangeFrom string `json:"range_from"`
+	RangeTo   string `json:"range_to"`
+	// SetupPath is how the points reached the server: "http".
+	SetupPath string `json:"setup_path"`
+	// SettleS is how long the bench waited after ingest for the server's
+	// rollup upkeep (0: it did not).
+	SettleS float64 `json:"settle_s"`
+	// QueriesMs above are the queries as the server chooses to answer
+	// them (source auto); QueriesRawMs the same with source raw, and
+	// QuerySources each auto answer's meta.source.
+	QueriesRawMs QueryTimes `json:"queries_raw_ms"`
+	QuerySources QueryNotes `json:"query_sources"`
+	// RollupNotCovered says, for each query auto answered from raw points,
+	// why rollups cannot (the server's 400 to source=rollup).
+	RollupNotCovered QueryNotes `json:"rollup_not_covered"`
+	// Overview is the dashboard overview over OverviewRanges.
+	Overview []OverviewTime `json:"overview"`
+	// QuantileError compares the quantiles of every answer from rollups
+	// (queries and overview) with the exact ones; null when none came from
+	// rollups.
+	QuantileError *QuantileError `json:"quantile_error"`
+	// RollupMismatches lists answers from rollups that disagree with raw
+	// points (beyond the quantiles' error); empty when they agree.
+	RollupMismatches []string `json:"rollup_mismatches"`
+	// IngestOverhead compares ingest with rollups on and off; null when
+	// skipped.
+	IngestOverhead *IngestOverhead `json:"rollup_ingest_overhead"`
+	// RSSAfterIngestBytes and RSSAfterQueriesBytes are the started
+	// server's resident set then; null for a server the bench did not
+	// start.
+	RSSAfterIngestBytes  *int64 `json:"rss_after_ingest_bytes"`
+	RSSAfterQueriesBytes *int64 `json:"rss_after_queries_bytes"`
+	// RollupDiskBytes is the size of the rollup snapshots in the data
+	// directory (part of DiskBytes).
+	RollupDiskBytes *int64 `json:"rollup_disk_bytes"`
+	// Budgets are the verdicts of Verdicts.
+	Budgets []Verdict `json:"budgets"`
 }
 
 // QueryTime is one query's median time.
@@ -138,19 +193,43 @@ func (r *Report) Verdicts() []Verdict {
 	if ms, ok := r.QueriesMs.Get(QueryBudget8); ok {
 		v = append(v, Verdict{QueryBudget8, ms <= BudgetQuery8Ms})
 	}
+	if ot, ok := r.overview(OverviewBudgetRange); ok {
+		v = append(v, Verdict{"overview " + OverviewBudgetRange, ot.met(BudgetOverviewMs)})
+	}
+	if q := r.QuantileError; q != nil {
+		v = append(v, Verdict{"quantile error", q.MaxRel <= BudgetQuantileRelErr})
+	}
+	if r.QuantileError != nil || len(r.RollupMismatches) > 0 {
+		v = append(v, Verdict{"rollups agree with raw", len(r.RollupMismatches) == 0})
+	}
+	if ov := r.IngestOverhead; ov != nil {
+		v = append(v, Verdict{"ingest with rollups", ov.Ratio >= BudgetRollupIngestRatio})
+	}
 	if r.DiskBytesPerPoint != nil {
 		v = append(v, Verdict{"disk bytes/point", *r.DiskBytesPerPoint <= BudgetDiskBytesPerPoint})
 	}
 	if r.PeakRSSBytes != nil {
 		v = append(v, Verdict{"peak RSS", *r.PeakRSSBytes <= BudgetRSSBytes})
 	}
+	if r.RSSAfterQueriesBytes != nil {
+		v = append(v, Verdict{"RSS with points stored", *r.RSSAfterQueriesBytes <= BudgetRSSBytes})
+	}
 	return v
+}
+
+func (r *Report) overview(rng string) (OverviewTime, bool) {
+	for _, ot := range r.Overview {
+		if ot.Range == rng {
+			return ot, true
+		}
+	}
+	return OverviewTime{}, false
 }
 
 // Verdict is one budget's outcome.
 type Verdict struct {
-	Figure string
-	Met    bool
+	Figure string `json:"figure"`
+	Met    bool   `json:"met"`
 }
 
 func mark(ok bool) string {
@@ -170,6 +249,15 @@ func (r *Report) WriteTable(w io.Writer) error {
 		gz = ", gzip"
 	}
 	row("ingest", "points", groupDigits(r.Points), fmt.Sprintf("%d clients × %s-point requests%s", r.Concurrency, groupDigits(int64(r.Batch)), gz), "")
+	if r.Days > 0 {
+		row("", "time span", fmt.Sprintf("%s, oldest first", plural(r.Days, "day")), r.RangeFrom+" – "+r.RangeTo, "")
+	}
+	if p, ok := setupPaths[r.SetupPath]; ok {
+		row("", "set-up path", p, "", "")
+	}
+	if r.SettleS > 0 {
+		row("", "settled", fmt.Sprintf("%.0f s", r.SettleS), "wait for the server's minute tick before querying", "")
+	}
 	row("", "points/s acknowledged", groupDigits(int64(math.Round(r.IngestPointsPerS))), "≥ "+groupDigits(BudgetIngestPointsPerS), mark(r.IngestPointsPerS >= BudgetIngestPointsPerS))
 	row("", "MB/s (NDJSON)", fmt.Sprintf("%.1f", r.IngestMBPerS), "", "")
 	row("", "commit p50 / p99", fmt.Sprintf("%s / %s ms", ms(r.CommitP50Ms), ms(r.CommitP99Ms)), "client round trip", "")
@@ -177,6 +265,10 @@ func (r *Report) WriteTable(w io.Writer) error {
 		row("", "server group commits", fmt.Sprintf("%s, avg %s ms", groupDigits(*r.ServerCommits), ms(*r.ServerCommitAvgMs)), "", "")
 	}
 	row("", "429 retries", groupDigits(r.Retries429), "", "")
+	if ov := r.IngestOverhead; ov != nil {
+		row("", "rollups on / off", fmt.Sprintf("%s / %s points/s = %.1f%%", groupDigits(int64(ov.OnMedian)), groupDigits(int64(ov.OffMedian)), 100*ov.Ratio),
+			fmt.Sprintf("≥ %.0f%% (medians of %d fresh servers each, %s points)", 100*BudgetRollupIngestRatio, ov.Pairs, shortCount(ov.Points)), mark(ov.Ratio >= BudgetRollupIngestRatio))
+	}
 	for i, q := range r.QueriesMs {
 		phase := ""
 		if i == 0 {
@@ -187,17 +279,49 @@ func (r *Report) WriteTable(w io.Writer) error {
 			budget = fmt.Sprintf("≤ %d ms at %s points", BudgetQuery8Ms, shortCount(BudgetQueryPoints))
 			verdict = mark(q.Ms <= BudgetQuery8Ms)
 		}
-		row(phase, q.Name, ms(q.Ms)+" ms", budget, verdict)
+		row(phase, q.Name, r.queryValue(q), budget, verdict)
+	}
+	for i, ot := range r.Overview {
+		phase := ""
+		if i == 0 {
+			phase = "overview"
+		}
+		budget, verdict := "", ""
+		if ot.Range == OverviewBudgetRange {
+			budget = fmt.Sprintf("≤ %d ms at %s points", BudgetOverviewMs, shortCount(BudgetOverviewPoints))
+			verdict = mark(ot.met(BudgetOverviewMs))
+		}
+		row(phase, "range="+ot.Range, ot.value(), budget, verdict)
+	}
+	if q := r.QuantileError; q != nil {
+		row("rollups", "quantile rel. error", fmt.Sprintf("max %s, median %s, p99 %s of %s",
+			pct(q.MaxRel), pct(q.MedianRel), pct(q.P99Rel), plural(q.Compared, "quantile")), fmt.Sprintf("≤ %s", pct(BudgetQuantileRelErr)), mark(q.MaxRel <= BudgetQuantileRelErr))
+	}
+	if r.QuantileError != nil || len(r.RollupMismatches) > 0 {
+		v := "all agree"
+		if n := len(r.RollupMismatches); n > 0 {
+			v = plural(n, "disagreement")
+		}
+		row("", "counts, sums, rates", v, "same as raw", mark(len(r.RollupMismatches) == 0))
 	}
 	if r.PeakRSSBytes != nil {
 		row("server", "peak RSS", humanBytes(*r.PeakRSSBytes), "≤ "+humanBytes(BudgetRSSBytes), mark(*r.PeakRSSBytes <= BudgetRSSBytes))
 	} else {
 		row("server", "peak RSS", "unknown", "(server not started by the bench)", "")
 	}
+	if r.RSSAfterIngestBytes != nil {
+		row("", "RSS after ingest", humanBytes(*r.RSSAfterIngestBytes), "", "")
+	}
+	if r.RSSAfterQueriesBytes != nil {
+		row("", "RSS after queries", humanBytes(*r.RSSAfterQueriesBytes), "≤ "+humanBytes(BudgetRSSBytes)+" with the points stored", mark(*r.RSSAfterQueriesBytes <= BudgetRSSBytes))
+	}
 	if r.DiskBytesPerPoint != nil {
 		row("disk", "bytes/point", fmt.Sprintf("%.2f", *r.DiskBytesPerPoint), fmt.Sprintf("≤ %d", BudgetDiskBytesPerPoint), mark(*r.DiskBytesPerPoint <= BudgetDiskBytesPerPoint))
 		if r.DiskBytes != nil {
 			row("", "data directory", humanBytes(*r.DiskBytes), "after the shutdown checkpoint", "")
+		}
+		if r.RollupDiskBytes != nil {
+			row("", "rollup snapshots", humanBytes(*r.RollupDiskBytes), "part of the data directory", "")
 		}
 	} else {
 		row("disk", "bytes/point", "unknown", "(pass --data-dir)", "")
@@ -209,13 +333,141 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if r.Points != BudgetQueryPoints {
 		notes = append(notes, fmt.Sprintf("the %s budget is defined at %s points; this run wrote %s", QueryBudget8, shortCount(BudgetQueryPoints), shortCount(r.Points)))
 	}
-	notes = append(notes, fmt.Sprintf("query times are the median of %d runs", r.Repeat))
+	if _, ok := r.overview(OverviewBudgetRange); ok && (r.Points != BudgetOverviewPoints || r.Days != BudgetOverviewDays) {
+		notes = append(notes, fmt.Sprintf("the overview budget is defined at %s points over %d days; this run wrote %s over %s",
+			shortCount(BudgetOverviewPoints), BudgetOverviewDays, shortCount(r.Points), plural(r.Days, "day")))
+	}
+	notes = append(notes, fmt.Sprintf("query times are medians of %d runs; the query value is the default (auto) answer, its meta.source, the raw-points time and the speed-up", r.Repeat))
+	for _, n := range r.RollupNotCovered {
+		notes = append(notes, fmt.Sprintf("rollups cannot answer %s: %s", n.Name, n.Text))
+	}
+	for _, ot := range r.Overview {
+		if ot.AutoError != "" {
+			notes = append(notes, fmt.Sprintf("the overview range=%s failed: %s", ot.Range, ot.AutoError))
+		}
+		if ot.RawError != "" {
+			notes = append(notes, fmt.Sprintf("the overview range=%s from raw points failed: %s", ot.Range, ot.RawError))
+		}
+	}
+	if q := r.QuantileError; q != nil {
+		notes = append(notes, "the largest quantile error: "+q.MaxAt)
+	}
+	for _, m := range r.RollupMismatches {
+		notes = append(notes, "rollups disagree with raw points: "+m)
+	}
+	if r.IngestOverhead == nil {
+		notes = append(notes, "the ingest overhead of rollups was not measured (--baseline-pairs; on by default from 10M points)")
+	}
 	for _, n := range notes {
 		if _, err := fmt.Fprintf(w, "Note: %s.\n", n); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// queryValue describes a query's times: the auto answer, where it came
+// from, and the raw one.
+func (r *Report) queryValue(q QueryTime) string {
+	v := ms(q.Ms) + " ms"
+	src, ok := r.QuerySources.Get(q.Name)
+	if !ok {
+		return v
+	}
+	v += " from " + orUnknown(src)
+	if raw, ok := r.QueriesRawMs.Get(q.Name); ok {
+		v += "; raw " + ms(raw) + " ms"
+		if src == "rollup" && q.Ms > 0 {
+			v += ", " + speedup(raw/q.Ms)
+		}
+	}
+	return v
+}
+
+// speedup writes how many times faster an answer was: ×0.5, ×3.2, ×41.
+func speedup(r float64) string {
+	if r >= 10 {
+		return fmt.Sprintf("×%.0f", r)
+	}
+	return fmt.Sprintf("×%.1f", r)
+}
+
+// pct writes a ratio as a percentage with 3 significant digits.
+func pct(v float64) string {
+	if v != 0 && math.Abs(v) < 1e-6 {
+		return "< 0.0001%"
+	}
+	return strconv.FormatFloat(100*v, 'g', 3, 64) + "%"
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return groupDigits(int64(n)) + " " + unit + "s"
+}
+
+// orderedField is one member of an orderedJSON object.
+type orderedField struct {
+	key string
+	val any
+}
+
+// orderedJSON is a JSON object whose members keep their order.
+type orderedJSON []orderedField
+
+// MarshalJSON writes the members in order.
+func (o orderedJSON) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, f := range o {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, err := json.Marshal(f.key)
+		if err != nil {
+			return nil, err
+		}
+		v, err := json.Marshal(f.val)
+		if err != nil {
+			return nil, err
+		}
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(v)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// unmarshal reads an object, decoding each value into a new one.
+func (o *orderedJSON) unmarshal(data []byte, newVal func() any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok == nil { // null
+		*o = nil
+		return nil
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return fmt.Errorf("want a JSON object, got %v", tok)
+	}
+	*o = nil
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		v := newVal()
+		if err := dec.Decode(v); err != nil {
+			return err
+		}
+		*o = append(*o, orderedField{tok.(string), v})
+	}
+	_, err = dec.Token()
+	return err
 }
 
 func join(cells []string) string {

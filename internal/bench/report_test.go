@@ -121,3 +121,140 @@ func TestFormatting(t *testing.T) {
 		}
 	}
 }
+
+// rollupReport is sampleReport with the rollup figures of a 100M run.
+func rollupReport() *Report {
+	r := sampleReport()
+	raw, auto24, auto30 := 5400.0, 4.2, 61.5
+	after := int64(700 << 20)
+	r.Points, r.Days, r.RangeFrom, r.RangeTo, r.SetupPath, r.SettleS = 100_000_000, 30, "2026-10-28T11:00:00Z", "2026-11-27T11:00:00Z", SetupHTTP, 41
+	r.QueriesRawMs = QueryTimes{{"overview_count", 890}, {"by_endpoint_8", 3175}, {"by_endpoint_all", 1390}, {"timeseries_5m", 33.8}, {"error_rate_by_endpoint", 233}}
+	r.QuerySources = QueryNotes{{"overview_count", "rollup"}, {"by_endpoint_8", "rollup"}, {"by_endpoint_all", "rollup"}, {"timeseries_5m", "raw"}, {"error_rate_by_endpoint", "rollup"}}
+	r.RollupNotCovered = QueryNotes{{"timeseries_5m", "minutes before X are compacted to hours"}}
+	r.Overview = []OverviewTime{
+		{Range: "24h", AutoMs: &auto24, AutoSource: "rollup", AutoServerMs: 3.9, RawMs: &raw, RawSource: "raw"},
+		{Range: "30d", AutoMs: &auto30, AutoSource: "rollup", AutoServerMs: 58, RawError: "server said 504 query_timeout: too slow"},
+	}
+	r.QuantileError = &QuantileError{Compared: 1234, MaxRel: 0.0074, MedianRel: 0.0021, P99Rel: 0.006, MaxAt: "by_endpoint_all[/x].p99: rollup 1, raw 1"}
+	r.IngestOverhead = &IngestOverhead{Points: 5_000_000, Pairs: 3, OffMedian: 300_000, OnMedian: 282_000, Ratio: 0.94}
+	r.RSSAfterIngestBytes, r.RSSAfterQueriesBytes = &after, &after
+	return r
+}
+
+func TestReportRollups(t *testing.T) {
+	r := rollupReport()
+	r.Budgets = r.Verdicts()
+	line := r.JSON()
+	keys := jsonKeys(t, line)
+	if strings.Join(keys[:len(contractKeys)], ",") != strings.Join(contractKeys, ",") {
+		t.Errorf("keys %v; want them to start with %v", keys, contractKeys)
+	}
+	for _, want := range []string{
+		`"days":30`, `"setup_path":"http"`, `"settle_s":41`,
+		`"queries_raw_ms":{"overview_count":890,`, `"query_sources":{"overview_count":"rollup","by_endpoint_8":"rollup",`,
+		`"rollup_not_covered":{"timeseries_5m":"minutes before X are compacted to hours"}`,
+		`{"range":"30d","auto_ms":61.5,"auto_source":"rollup","auto_server_ms":58,"raw_ms":null,"raw_error":"server said 504 query_timeout: too slow"}`,
+		`"quantile_error":{"compared":1234,"max_rel":0.0074,`, `"ratio":0.94`, `"rss_after_queries_bytes":734003200`,
+		`{"figure":"overview 30d","met":false}`, `{"figure":"quantile error","met":true}`, `{"figure":"ingest with rollups","met":true}`,
+	} {
+		if !strings.Contains(string(line), want) {
+			t.Errorf("JSON lacks %s:\n%s", want, line)
+		}
+	}
+	var back Report
+	if err := json.Unmarshal(line, &back); err != nil {
+		t.Fatal(err)
+	}
+	if len(back.QuerySources) != 5 || back.QuerySources[3] != (QueryNote{"timeseries_5m", "raw"}) || back.Overview[1].RawMs != nil || back.IngestOverhead.Pairs != 3 {
+		t.Errorf("round trip = %+v", back)
+	}
+
+	var b bytes.Buffer
+	if err := r.WriteTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"30 days, oldest first", "HTTP (POST /api/v1/datasets/requests/points",
+		"8.90 ms from rollup; raw 890 ms, ×100", "33.8 ms from raw; raw 33.8 ms",
+		"4.20 ms from rollup (server 3.90 ms); raw 5400 ms, ×1286",
+		"61.5 ms from rollup (server 58.0 ms); raw failed", "≤ 50 ms at 100M points",
+		"max 0.74%, median 0.21%, p99 0.6% of 1,234 quantiles", "≤ 1%",
+		"282,000 / 300,000 points/s = 94.0%", "≥ 90%",
+		"Note: rollups cannot answer timeseries_5m: minutes before X are compacted to hours.",
+		"Note: the overview range=30d from raw points failed: server said 504",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "overview budget is defined") || strings.Contains(out, "ingest overhead of rollups was not measured") {
+		t.Errorf("a 100M-point, 30-day run with the overhead measured gets no caveats:\n%s", out)
+	}
+	lineWith := func(s string) string {
+		for l := range strings.Lines(out) {
+			if strings.Contains(l, s) {
+				return strings.TrimRight(l, " \n")
+			}
+		}
+		return ""
+	}
+	for s, mark := range map[string]string{"range=30d": "✗", "quantile rel. error": "✓", "rollups on / off": "✓", "RSS after queries": "✓", "counts, sums, rates": "✓"} {
+		if l := lineWith(s); !strings.HasSuffix(l, mark) {
+			t.Errorf("line %q does not end with %s", l, mark)
+		}
+	}
+
+	// A failed overview fails its budget and says why.
+	r.Overview = append(r.Overview, OverviewTime{Range: "90d", AutoError: "server said 504 query_timeout: slow"})
+	r.Overview[1].AutoMs, r.Overview[1].AutoError = nil, "server said 504 query_timeout: slow"
+	b.Reset()
+	if err := r.WriteTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	out = b.String()
+	if l := lineWith("range=30d"); !strings.Contains(l, " failed; raw failed ") || !strings.HasSuffix(l, "✗") {
+		t.Errorf("a failed overview: %q", l)
+	}
+	if !strings.Contains(b.String(), "Note: the overview range=90d failed: server said 504") {
+		t.Errorf("no note on the failed overview:\n%s", b.String())
+	}
+	for _, v := range r.Verdicts() {
+		if v.Figure == "overview 30d" && v.Met {
+			t.Error("a failed overview meets its budget")
+		}
+	}
+
+	// A disagreement fails its verdict.
+	r.RollupMismatches = []string{"by_endpoint_all[/x].n: raw has 2, rollup 1"}
+	found := false
+	for _, v := range r.Verdicts() {
+		if v.Figure == "rollups agree with raw" {
+			found = true
+			if v.Met {
+				t.Error("rollups agree with raw is met with a mismatch")
+			}
+		}
+	}
+	if !found {
+		t.Error("no verdict on rollups agreeing with raw")
+	}
+}
+
+func TestQueryNotesJSON(t *testing.T) {
+	in := QueryNotes{{"b", "x \"y\""}, {"a", ""}}
+	data, err := json.Marshal(in)
+	if err != nil || string(data) != `{"b":"x \"y\"","a":""}` {
+		t.Fatalf("Marshal = %s, %v", data, err)
+	}
+	var out QueryNotes
+	if err := json.Unmarshal(data, &out); err != nil || len(out) != 2 || out[0] != in[0] || out[1] != in[1] {
+		t.Errorf("Unmarshal = %+v, %v", out, err)
+	}
+	if err := json.Unmarshal([]byte(`null`), &out); err != nil || out != nil {
+		t.Errorf("Unmarshal(null) = %+v, %v", out, err)
+	}
+	if data, _ := json.Marshal(QueryNotes(nil)); string(data) != "{}" {
+		t.Errorf("Marshal(nil) = %s; want {}", data)
+	}
+}

@@ -34,6 +34,9 @@ type ServerOptions struct {
 type Server struct {
 	URL     string
 	RootKey string
+	// Listening is when the server printed its address; it starts its
+	// minute ticks (rollup maintenance) then.
+	Listening time.Time
 
 	cmd    *exec.Cmd
 	exited chan struct{} // closed once the child has been waited for
@@ -93,6 +96,7 @@ func StartServer(ctx context.Context, o ServerOptions) (*Server, error) {
 	defer timer.Stop()
 	select {
 	case s.URL = <-urls:
+		s.Listening = time.Now()
 	case <-s.exited:
 		return nil, fmt.Errorf("the server exited at start: %v%s", s.err, s.output.describe())
 	case <-timer.C:

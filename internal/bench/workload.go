@@ -9,8 +9,9 @@ import (
 )
 
 // MaxDistinctPoints bounds the points generated ahead of a run (about 130 MB
-// of NDJSON): a larger run reuses a pool of bodies round-robin, so its
-// timestamps repeat.
+// of NDJSON): a larger run reuses a pool of bodies round-robin, each use
+// with its timestamps moved to the request's own slice of the time range,
+// so that the run still replays the range in order, oldest first.
 const MaxDistinctPoints = 1_000_000
 
 // distinctPoints is MaxDistinctPoints; tests lower it.
@@ -25,7 +26,18 @@ type Body struct {
 	Stats    BodyStats
 }
 
-// Workload is every write request of a run, generated before timing.
+// template is a generated body and where its timestamps are.
+type template struct {
+	body   Body
+	stamps []stamp // nil unless the body is reused
+}
+
+// Workload is every write request of a run. Request k holds points of the
+// k-th of Requests equal slices of the generator's range, so requests sent
+// in order replay the range oldest first and each lands in one or two UTC
+// days. Up to MaxDistinctPoints, every body is generated (and gzipped)
+// before timing; beyond, request k reuses pool body k % pool size with its
+// timestamps rewritten, and, with gzip, is compressed as it is sent.
 type Workload struct {
 	Points   int64
 	Batch    int
@@ -36,10 +48,13 @@ type Workload struct {
 	// DistinctBodies and DistinctBytes describe what was generated.
 	DistinctBodies int
 	DistinctBytes  int64
+	// Restamped is set when bodies are reused with rewritten timestamps.
+	Restamped bool
 
-	slots int64   // request k uses slot k % slots
-	pool  []*Body // full bodies by slot
-	tail  *Body   // the last, shorter body, or nil
+	gen   *Generator
+	slots int64       // request k uses slot k % slots
+	pool  []*template // full bodies by slot
+	tail  *template   // the last, shorter body, or nil
 }
 
 // NewWorkload generates the bodies of points points in requests of batch
@@ -48,15 +63,16 @@ func NewWorkload(ctx context.Context, g *Generator, points int64, batch int, gz 
 	batch = max(batch, 1)
 	full := points / int64(batch)
 	tailN := int(points % int64(batch))
-	w := &Workload{Points: points, Batch: batch, Gzip: gz, Requests: full}
+	w := &Workload{Points: points, Batch: batch, Gzip: gz, Requests: full, gen: g}
 	if tailN > 0 {
 		w.Requests++
 	}
 	perPool := max(1, (distinctPoints+int64(batch)-1)/int64(batch))
 	w.slots = max(1, min(w.Requests, perPool))
-	w.pool = make([]*Body, min(w.slots, full))
+	w.Restamped = w.slots < w.Requests
+	w.pool = make([]*template, min(w.slots, full))
 	type job struct {
-		dst        **Body
+		dst        **template
 		slot, size int
 	}
 	jobs := make([]job, 0, len(w.pool)+1)
@@ -82,12 +98,17 @@ func NewWorkload(ctx context.Context, g *Generator, points int64, batch int, gz 
 					return
 				}
 				j := jobs[i]
-				data, st := g.Body(j.slot, int(w.slots), j.size)
-				b := &Body{Data: data, RawBytes: len(data), Stats: st}
-				if gz {
-					b.Data = gzipBytes(data)
+				t := &template{}
+				var stamps *[]stamp
+				if w.Restamped {
+					stamps = &t.stamps
 				}
-				*j.dst = b
+				data, st := g.body(j.slot, int(w.slots), j.size, stamps)
+				t.body = Body{Data: data, RawBytes: len(data), Stats: st}
+				if gz && !w.Restamped {
+					t.body.Data = gzipBytes(data)
+				}
+				*j.dst = t
 			}
 		})
 	}
@@ -95,7 +116,8 @@ func NewWorkload(ctx context.Context, g *Generator, points int64, batch int, gz 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	for s, b := range w.pool {
+	for s, t := range w.pool {
+		b := &t.body
 		uses := full / w.slots
 		if int64(s) < full%w.slots {
 			uses++
@@ -106,19 +128,54 @@ func NewWorkload(ctx context.Context, g *Generator, points int64, batch int, gz 
 		w.DistinctBytes += int64(b.RawBytes)
 	}
 	if w.tail != nil {
-		w.Expected = w.Expected.Add(w.tail.Stats)
-		w.DistinctBytes += int64(w.tail.RawBytes)
+		w.Expected = w.Expected.Add(w.tail.body.Stats)
+		w.DistinctBytes += int64(w.tail.body.RawBytes)
 	}
 	w.DistinctBodies = len(jobs)
 	return w, nil
 }
 
-// Request returns the body of write request k, 0 <= k < Requests.
+// bodyMaker holds the buffers of the bodies one client makes; a body it
+// returns is valid until its next one.
+type bodyMaker struct {
+	raw []byte
+	gz  bytes.Buffer
+	zw  *gzip.Writer
+	out Body
+}
+
+// Request returns the body of write request k, 0 <= k < Requests. A
+// restamped body is made afresh on each call.
 func (w *Workload) Request(k int64) *Body {
-	if w.tail != nil && k == w.Requests-1 {
-		return w.tail
+	return w.request(k, &bodyMaker{})
+}
+
+// request is Request reusing m's buffers.
+func (w *Workload) request(k int64, m *bodyMaker) *Body {
+	t := w.tail
+	if t == nil || k != w.Requests-1 {
+		t = w.pool[k%w.slots]
 	}
-	return w.pool[k%w.slots]
+	if !w.Restamped {
+		return &t.body
+	}
+	m.raw = append(m.raw[:0], t.body.Data...)
+	lo, hi := sliceOf(w.gen.From, w.gen.To, k, w.Requests)
+	w.gen.restamp(m.raw, t.stamps, lo, hi)
+	m.out = Body{Data: m.raw, RawBytes: len(m.raw), Stats: t.body.Stats}
+	if w.Gzip {
+		m.gz.Reset()
+		if m.zw == nil {
+			m.zw = gzip.NewWriter(&m.gz)
+		} else {
+			m.zw.Reset(&m.gz)
+		}
+		// Writes to a bytes.Buffer do not fail.
+		_, _ = m.zw.Write(m.raw)
+		_ = m.zw.Close()
+		m.out.Data = m.gz.Bytes()
+	}
+	return &m.out
 }
 
 func gzipBytes(data []byte) []byte {

@@ -148,9 +148,11 @@ func (p *Planner) load(ctx context.Context) error {
 		return fmt.Errorf("rollups: %w", err)
 	}
 	p.r = r
+	if len(days) > 0 {
+		p.frontier.Store(min(now, days[len(days)-1]+dayMs))
+	}
 	p.loadStats = LoadStats{DaysLoaded: loaded, DaysRebuilt: rebuilt, PointsRead: rebuiltPoints}
-	p.r.Seal(now - 5*minuteMs)
-	p.r.Compact(now - p.opts.KeepMinutes.Milliseconds())
+	p.seal()
 	p.log.Info("rollups ready", "days_loaded", loaded, "days_rebuilt", rebuilt, "points_read", rebuiltPoints,
 		"elapsed", time.Since(start).Round(time.Millisecond), "size", p.r.Stats().String())
 	return nil

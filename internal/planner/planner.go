@@ -19,6 +19,7 @@ import (
 	"math"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/alidade/alidade/internal/meta"
@@ -65,7 +66,7 @@ type Options struct {
 	// the store's dataset records).
 	Retention time.Duration
 	// KeepMinutes is how long minute cells are kept before only hours and
-	// days remain (default 48h).
+	// days remain (default 6h).
 	KeepMinutes time.Duration
 	// SnapshotEvery is how often the current day's snapshot is rewritten
 	// while points arrive (default 10m); closed days are rewritten at the
@@ -98,8 +99,17 @@ type Planner struct {
 	dirty    map[int64]bool           // days whose snapshot is stale
 	written  map[int64]time.Time      // when each day's snapshot was last written
 	captures []*capture               // rebuilds in progress
+	names    map[string]string        // dataset names, copied (see name)
 
 	loadStats LoadStats
+
+	// frontier is the latest timestamp committed (Unix ms). Upkeep seals
+	// and compacts behind it, not behind the clock: a backfill of old
+	// points, oldest first, then finds its hours open, as live points do.
+	frontier atomic.Int64
+	// sealedAt is the edge of the last seal; upkeepMu runs one at a time.
+	sealedAt atomic.Int64
+	upkeepMu sync.Mutex
 }
 
 // LoadStats says how Open found the rollups of each day.
@@ -117,7 +127,7 @@ func (p *Planner) Loaded() LoadStats { return p.loadStats }
 // a day without a matching snapshot is read in full (progress is logged).
 func Open(ctx context.Context, st Store, opts Options) (*Planner, error) {
 	if opts.KeepMinutes <= 0 {
-		opts.KeepMinutes = 48 * time.Hour
+		opts.KeepMinutes = 6 * time.Hour
 	}
 	if opts.SnapshotEvery <= 0 {
 		opts.SnapshotEvery = 10 * time.Minute
@@ -135,6 +145,7 @@ func Open(ctx context.Context, st Store, opts Options) (*Planner, error) {
 	p := &Planner{
 		st: st, opts: opts, log: log,
 		counts:  map[store.TableDay]int64{},
+		names:   map[string]string{},
 		dirty:   map[int64]bool{},
 		written: map[int64]time.Time{},
 	}
@@ -189,7 +200,23 @@ func (p *Planner) Append(ctx context.Context, batches []store.Batch) error {
 		p.r.AddBatch(batches[i].Project, batches[i].Points)
 	}
 	p.count(stored)
+	// A backfill moves the frontier by days a minute: seal and compact
+	// behind it as it moves, so minute cells stay a few hours deep.
+	if p.frontier.Load()-p.sealedAt.Load() > hourMs && p.upkeepMu.TryLock() {
+		p.seal()
+		p.upkeepMu.Unlock()
+	}
 	return nil
+}
+
+// seal seals complete hours and days behind the edge (the frontier, or
+// now if earlier) and drops minute cells KeepMinutes behind it.
+// upkeepMu is held.
+func (p *Planner) seal() {
+	edge := min(p.opts.Now().UnixMilli(), p.frontier.Load())
+	p.r.Seal(edge - 5*minuteMs)
+	p.r.Compact(edge - p.opts.KeepMinutes.Milliseconds())
+	p.sealedAt.Store(edge)
 }
 
 // count adds stored points to the per-day counts and marks their days
@@ -197,20 +224,24 @@ func (p *Planner) Append(ctx context.Context, batches []store.Batch) error {
 func (p *Planner) count(batches []store.Batch) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	latest := int64(math.MinInt64)
+	defer func() {
+		for f := p.frontier.Load(); latest > f && !p.frontier.CompareAndSwap(f, latest); f = p.frontier.Load() {
+		}
+	}()
 	for _, b := range batches {
 		var key store.TableDay
 		var run int64
 		for i := range b.Points {
 			pt := &b.Points[i]
+			latest = max(latest, pt.Timestamp)
 			day := floorTo(pt.Timestamp, dayMs)
 			if run > 0 && (key.Day != day || key.Dataset != pt.Dataset) {
 				p.counts[key] += run
 				run = 0
 			}
 			if run == 0 {
-				// The name may share a request body, and assigning to a
-				// map entry replaces its string key too: always copy.
-				key = store.TableDay{Project: b.Project, Dataset: cloneString(pt.Dataset), Day: day}
+				key = store.TableDay{Project: b.Project, Dataset: p.name(pt.Dataset), Day: day}
 				p.dirty[day] = true
 			}
 			run++
@@ -222,6 +253,18 @@ func (p *Planner) count(batches []store.Batch) {
 			p.counts[key] += run
 		}
 	}
+}
+
+// name returns the planner's own copy of a dataset name, which may share
+// a request body (and assigning to a map entry replaces its string key
+// too, so keys must be the copies). p.mu is held.
+func (p *Planner) name(ds string) string {
+	if c, ok := p.names[ds]; ok {
+		return c
+	}
+	c := cloneString(ds)
+	p.names[c] = c
+	return c
 }
 
 // Execute answers a Sub from rollups when they cover it (or when
@@ -291,9 +334,9 @@ func (p *Planner) Maintain(ctx context.Context, all bool) {
 	if p.r == nil {
 		return
 	}
-	now := p.opts.Now().UnixMilli()
-	p.r.Seal(now - 5*minuteMs)
-	p.r.Compact(now - p.opts.KeepMinutes.Milliseconds())
+	p.upkeepMu.Lock()
+	p.seal()
+	p.upkeepMu.Unlock()
 	if err := p.writeDirty(ctx, all); err != nil {
 		p.log.Error("write rollup snapshots", "err", err)
 	}
@@ -363,7 +406,9 @@ func (p *Planner) Close(ctx context.Context) error {
 	if p.r == nil {
 		return nil
 	}
-	p.r.Seal(p.opts.Now().UnixMilli() - 5*minuteMs)
+	p.upkeepMu.Lock()
+	p.seal()
+	p.upkeepMu.Unlock()
 	return p.writeDirty(ctx, true)
 }
 

@@ -190,15 +190,16 @@ func parseRange(top map[string]jval, now time.Time) (from, to int64, err error) 
 }
 
 // RelativeRange returns the range of length d (ms) that ends now, with its
-// edges rounded so that rollups can answer it: up to 24 hours, the range
-// ends at the next whole minute; longer ranges (whose start lies where
-// rollups keep hours, not minutes) end at the next whole hour. The range
-// thus includes every point up to now, and its length stays d. A d that
-// is not a whole number of minutes leaves the range unrounded.
+// edges rounded so that rollups can answer it: up to an hour, the range
+// ends at the next whole minute; longer ranges (whose start, and the start
+// of the period before them, lie where rollups may keep hours, not
+// minutes) end at the next whole hour. The range thus includes every point
+// up to now, and its length stays d. A d that is not a whole number of
+// minutes leaves the range unrounded.
 func RelativeRange(nowMs, d int64) (from, to int64) {
 	const minute, hour = int64(60_000), int64(3_600_000)
 	unit := minute
-	if d > 24*hour {
+	if d > hour {
 		unit = hour
 	}
 	if d%minute != 0 || nowMs < 0 {
