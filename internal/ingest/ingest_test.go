@@ -296,8 +296,9 @@ func TestCommittersRunConcurrently(t *testing.T) {
 				t.Error(err)
 			}
 		})
-		// The second write arrives while the first is committing.
-		for inFlight.Load() == 0 {
+		// The second write arrives while the first is committing. (Not
+		// after the second: both may already have finished.)
+		for i == 0 && inFlight.Load() == 0 {
 			time.Sleep(time.Millisecond)
 		}
 	}
