@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/alidade/alidade/internal/planner"
-	"github.com/alidade/alidade/internal/store"
 	"github.com/alidade/alidade/internal/store/duckdb"
 )
 
@@ -37,13 +36,9 @@ func BenchmarkAppend(b *testing.B) {
 			for _, bt := range batches {
 				n += len(bt.Points)
 			}
-			var all []store.Batch
-			for _, bt := range batches {
-				all = append(all, bt)
-			}
 			b.ResetTimer()
 			for b.Loop() {
-				if err := pl.Append(context.Background(), all); err != nil {
+				if err := pl.Append(context.Background(), batches); err != nil {
 					b.Fatal(err)
 				}
 			}
