@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -279,7 +280,8 @@ func (p *Planner) Execute(ctx context.Context, sub *query.Sub) (*query.SubResult
 		case !errors.Is(err, rollup.ErrNotCovered):
 			return nil, err
 		case sub.Source == query.SourceRollup:
-			return nil, &query.Error{Part: "source", Msg: fmt.Sprintf("dataset %q: rollups cannot answer this query: %v", sub.Dataset, err)}
+			why := strings.TrimPrefix(err.Error(), rollup.ErrNotCovered.Error()+": ")
+			return nil, &query.Error{Part: "source", Msg: "rollups cannot answer this query: " + why}
 		default:
 			p.log.Debug("query reads raw points", "dataset", sub.Dataset, "why", err.Error())
 		}

@@ -310,8 +310,12 @@ func (s *Server) handlePutSchema(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handlePatchDataset(w http.ResponseWriter, r *http.Request) {
-	d := s.dataset(w, r)
-	if d == nil {
+	// A built-in dataset may be set up before its first write (the
+	// settings create its record).
+	var d *meta.Dataset
+	if name := r.PathValue("dataset"); point.Builtin(name) != nil && s.store.Dataset(principal(r).Project, name) == nil {
+		d = &meta.Dataset{ProjectID: principal(r).Project, Name: name, Schema: point.Builtin(name), Created: time.Now().UTC().Truncate(time.Millisecond)}
+	} else if d = s.dataset(w, r); d == nil {
 		return
 	}
 	var req struct {
