@@ -54,16 +54,22 @@ func (c *apiClient) do(ctx context.Context, method, path string, body, out any) 
 		return fmt.Errorf("%s %s: read answer: %w", method, path, err)
 	}
 	if resp.StatusCode >= 300 {
-		var e struct {
-			Error struct{ Code, Message string } `json:"error"`
-		}
-		if json.Unmarshal(data, &e) == nil && e.Error.Message != "" {
-			return fmt.Errorf("server said %d %s: %s", resp.StatusCode, e.Error.Code, e.Error.Message)
-		}
-		return fmt.Errorf("server said %s", resp.Status)
+		return serverError(resp, data)
 	}
 	if out != nil && len(data) > 0 {
 		return json.Unmarshal(data, out)
 	}
 	return nil
+}
+
+// serverError turns a failed answer into an error naming the server's
+// error code and message (its JSON error shape), or its status.
+func serverError(resp *http.Response, body []byte) error {
+	var e struct {
+		Error struct{ Code, Message string } `json:"error"`
+	}
+	if json.Unmarshal(body, &e) == nil && e.Error.Message != "" {
+		return fmt.Errorf("server said %d %s: %s", resp.StatusCode, e.Error.Code, e.Error.Message)
+	}
+	return fmt.Errorf("server said %s", resp.Status)
 }

@@ -90,13 +90,7 @@ func (c *apiClient) rebuildRollups(ctx context.Context, dataset string, w io.Wri
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		var e struct {
-			Error struct{ Code, Message string } `json:"error"`
-		}
-		if json.Unmarshal(data, &e) == nil && e.Error.Message != "" {
-			return fmt.Errorf("server said %d %s: %s", resp.StatusCode, e.Error.Code, e.Error.Message)
-		}
-		return fmt.Errorf("server said %s", resp.Status)
+		return serverError(resp, data)
 	}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)

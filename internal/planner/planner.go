@@ -178,9 +178,6 @@ func (p *Planner) rollupOptions(coverFrom int64) rollup.Options {
 // Enabled reports whether rollups are on.
 func (p *Planner) Enabled() bool { return p.r != nil }
 
-// Rollup returns the live rollups (nil when disabled), for measurements.
-func (p *Planner) Rollup() *rollup.Rollup { return p.r }
-
 // Append commits batches to the store (the sampled part, when sampling is
 // on) and then rolls every point up. When it returns nil the points are
 // durable in the store; the rollups are rebuilt from them after a crash.
@@ -294,14 +291,6 @@ func (p *Planner) Execute(ctx context.Context, sub *query.Sub) (*query.SubResult
 	}
 	res.Source = query.SourceRaw
 	return res, nil
-}
-
-// Covers reports whether rollups would answer sub, and why not.
-func (p *Planner) Covers(sub *query.Sub) (bool, string) {
-	if p.r == nil {
-		return false, "rollups are turned off"
-	}
-	return p.r.Covers(sub)
 }
 
 // Run does the planner's upkeep until ctx ends: every tick it seals
