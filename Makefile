@@ -28,7 +28,7 @@ fuzz:
 	@set -e; for pkg in ./internal/point ./internal/query ./internal/pricing ./internal/aesql ./internal/rollup ./internal/planner; do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
-	    $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	    .ci/fuzz-one $$pkg $$t $(FUZZTIME) $(GO); \
 	  done; \
 	done
 
