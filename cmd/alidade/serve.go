@@ -41,7 +41,7 @@ func runServe(ctx context.Context, args []string) error {
 	fs.str(&f.dataDir, "data-dir", "ALIDADE_DATA_DIR", "./alidade-data", "directory holding the embedded store")
 	fs.str(&f.retention, "retention", "ALIDADE_RETENTION", "90d", "default retention of points (e.g. 30d, 720h)")
 	fs.str(&f.retentionEvery, "retention-interval", "ALIDADE_RETENTION_INTERVAL", "10m", "how often expired data is removed")
-	fs.str(&f.memoryLimit, "memory-limit", "ALIDADE_MEMORY_LIMIT", "1GB", "memory limit of the embedded DuckDB")
+	fs.str(&f.memoryLimit, "memory-limit", "ALIDADE_MEMORY_LIMIT", duckdb.DefaultMemoryLimit, "memory limit of the embedded DuckDB (its cache of day files, hash tables, sorts)")
 	fs.str(&f.writeLanes, "write-lanes", "ALIDADE_WRITE_LANES", "2", "group commits that may run at once")
 	fs.group("Rollups")
 	fs.str(&f.rollups, "rollups", "ALIDADE_ROLLUPS", "on", "on or off: per-minute rollups that answer dashboards without scanning points")
@@ -172,6 +172,7 @@ func runServe(ctx context.Context, args []string) error {
 	log.Info("alidade serving", "addr", srv.Addr(), "data_dir", f.dataDir, "version", version)
 
 	go pl.Run(ctx, time.Minute, retentionEvery)
+	go tuneGC(ctx, 2*time.Second)
 
 	<-ctx.Done()
 	log.Info("shutting down: refusing new writes, committing accepted ones")

@@ -387,15 +387,21 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	case o.ServerExe == "":
 		logf("ingest overhead: skipped, it starts its own servers (run without --url)")
 	default:
-		bw, err := NewWorkload(ctx, gen, o.BaselinePoints, o.Batch, o.Gzip)
+		// The sample keeps the data set's density (points per minute and
+		// series), which is what rollups' cost per point depends on: it
+		// spans the newest BaselinePoints/Points of the range.
+		bfrom := now - int64(float64(now-from)*float64(o.BaselinePoints)/float64(o.Points))
+		bw, err := NewWorkload(ctx, NewGenerator(o.Seed, min(bfrom, now-1), now), o.BaselinePoints, o.Batch, o.Gzip)
 		if err != nil {
 			return nil, err
 		}
-		logf("ingest overhead: %d pairs of fresh servers with rollups off, then on, each writing the same %s points", o.BaselinePairs, groupDigits(o.BaselinePoints))
+		logf("ingest overhead: %d pairs of fresh servers with rollups off, then on, each writing the same %s points over the last %s (the data set's density)",
+			o.BaselinePairs, groupDigits(o.BaselinePoints), time.Duration(now-bfrom)*time.Millisecond)
 		if rep.IngestOverhead, err = measureOverhead(ctx, &o, bw, logf); err != nil {
 			return nil, err
 		}
 		ov := rep.IngestOverhead
+		ov.SpanMs = now - bfrom
 		logf("ingest overhead: median %s points/s with rollups on, %s off: %.1f%%", groupDigits(int64(ov.OnMedian)), groupDigits(int64(ov.OffMedian)), 100*ov.Ratio)
 	}
 	rep.ElapsedS = round(time.Since(started).Seconds(), 2)

@@ -13,6 +13,9 @@ import (
 // sample, alternating off and on.
 type IngestOverhead struct {
 	Points int64 `json:"points"`
+	// SpanMs is the time the sample's points span: the data set's range
+	// scaled by Points over its points, so both have the same density.
+	SpanMs int64 `json:"span_ms"`
 	Pairs  int   `json:"pairs"`
 	// OffPointsPerS and OnPointsPerS are the runs' rates, in run order.
 	OffPointsPerS []float64 `json:"off_points_per_s"`

@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"text/tabwriter"
+	"time"
 )
 
 // Budgets on the reference machine (2 cores). The query budget is defined at
@@ -208,13 +209,26 @@ func (r *Report) Verdicts() []Verdict {
 	if r.DiskBytesPerPoint != nil {
 		v = append(v, Verdict{"disk bytes/point", *r.DiskBytesPerPoint <= BudgetDiskBytesPerPoint})
 	}
-	if r.PeakRSSBytes != nil {
-		v = append(v, Verdict{"peak RSS", *r.PeakRSSBytes <= BudgetRSSBytes})
-	}
-	if r.RSSAfterQueriesBytes != nil {
-		v = append(v, Verdict{"RSS with points stored", *r.RSSAfterQueriesBytes <= BudgetRSSBytes})
+	if stored, ok := r.storedRSS(); ok {
+		v = append(v, Verdict{"RSS with points stored", stored <= BudgetRSSBytes})
 	}
 	return v
+}
+
+// storedRSS is the larger of the RSS after ingest and after the queries:
+// the server's memory with the points stored, which the budget bounds.
+// The peak is not: it comes from the raw scans the bench runs for
+// comparison, whose exact quantiles DuckDB computes in memory outside its
+// limit.
+func (r *Report) storedRSS() (int64, bool) {
+	var n int64
+	ok := false
+	for _, x := range []*int64{r.RSSAfterIngestBytes, r.RSSAfterQueriesBytes} {
+		if x != nil {
+			n, ok = max(n, *x), true
+		}
+	}
+	return n, ok
 }
 
 func (r *Report) overview(rng string) (OverviewTime, bool) {
@@ -267,7 +281,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	row("", "429 retries", groupDigits(r.Retries429), "", "")
 	if ov := r.IngestOverhead; ov != nil {
 		row("", "rollups on / off", fmt.Sprintf("%s / %s points/s = %.1f%%", groupDigits(int64(ov.OnMedian)), groupDigits(int64(ov.OffMedian)), 100*ov.Ratio),
-			fmt.Sprintf("≥ %.0f%% (medians of %d fresh servers each, %s points)", 100*BudgetRollupIngestRatio, ov.Pairs, shortCount(ov.Points)), mark(ov.Ratio >= BudgetRollupIngestRatio))
+			fmt.Sprintf("≥ %.0f%% (medians of %d fresh servers each, %s points over %s)", 100*BudgetRollupIngestRatio, ov.Pairs, shortCount(ov.Points), time.Duration(ov.SpanMs)*time.Millisecond), mark(ov.Ratio >= BudgetRollupIngestRatio))
 	}
 	for i, q := range r.QueriesMs {
 		phase := ""
@@ -305,12 +319,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 		row("", "counts, sums, rates", v, "same as raw", mark(len(r.RollupMismatches) == 0))
 	}
 	if r.PeakRSSBytes != nil {
-		row("server", "peak RSS", humanBytes(*r.PeakRSSBytes), "≤ "+humanBytes(BudgetRSSBytes), mark(*r.PeakRSSBytes <= BudgetRSSBytes))
+		row("server", "peak RSS", humanBytes(*r.PeakRSSBytes), "during the raw scans too (their exact quantiles)", "")
 	} else {
 		row("server", "peak RSS", "unknown", "(server not started by the bench)", "")
 	}
 	if r.RSSAfterIngestBytes != nil {
-		row("", "RSS after ingest", humanBytes(*r.RSSAfterIngestBytes), "", "")
+		row("", "RSS after ingest", humanBytes(*r.RSSAfterIngestBytes), "≤ "+humanBytes(BudgetRSSBytes)+" with the points stored", mark(*r.RSSAfterIngestBytes <= BudgetRSSBytes))
 	}
 	if r.RSSAfterQueriesBytes != nil {
 		row("", "RSS after queries", humanBytes(*r.RSSAfterQueriesBytes), "≤ "+humanBytes(BudgetRSSBytes)+" with the points stored", mark(*r.RSSAfterQueriesBytes <= BudgetRSSBytes))

@@ -15,7 +15,7 @@ func sampleReport() *Report {
 			{"overview_count", 8.9}, {"by_endpoint_8", 317.5}, {"by_endpoint_all", 139},
 			{"timeseries_5m", 33.8}, {"error_rate_by_endpoint", 23.3},
 		},
-		PeakRSSBytes: &rss, DiskBytesPerPoint: &per, DiskBytes: &disk,
+		PeakRSSBytes: &rss, RSSAfterIngestBytes: &rss, RSSAfterQueriesBytes: &rss, DiskBytesPerPoint: &per, DiskBytes: &disk,
 		Points: 1_000_000, Concurrency: 4, Batch: 10_000, Repeat: 5, Seed: 1, Target: "child",
 	}
 }
@@ -98,7 +98,7 @@ func TestReportTable(t *testing.T) {
 		}
 		return ""
 	}
-	for s, mark := range map[string]string{"points/s": "✓", "by_endpoint_8": "✗", "peak RSS": "✓", "bytes/point": "✓"} {
+	for s, mark := range map[string]string{"points/s": "✓", "by_endpoint_8": "✗", "RSS after ingest": "✓", "bytes/point": "✓"} {
 		if l := lineWith(s); !strings.HasSuffix(strings.TrimRight(l, " \n"), mark) {
 			t.Errorf("line %q does not end with %s", l, mark)
 		}

@@ -73,6 +73,9 @@ type Options struct {
 	// while points arrive (default 10m); closed days are rewritten at the
 	// next tick after a late point.
 	SnapshotEvery time.Duration
+	// CheckpointIdle is how long a day file goes without writes before
+	// upkeep checkpoints it (default 30s), when the store can.
+	CheckpointIdle time.Duration
 	// MaxCellsPerMinute and MaxSeries bound the rollups' memory (see
 	// rollup.Options); 0 keeps rollup's defaults.
 	MaxCellsPerMinute, MaxSeries int
@@ -111,6 +114,11 @@ type Planner struct {
 	// sealedAt is the edge of the last seal; upkeepMu runs one at a time.
 	sealedAt atomic.Int64
 	upkeepMu sync.Mutex
+	// sealReq asks the sealer goroutine to seal behind the frontier; stop
+	// ends it, and sealerDone says it has.
+	sealReq          chan struct{}
+	stop, sealerDone chan struct{}
+	stopOnce         sync.Once
 }
 
 // LoadStats says how Open found the rollups of each day.
@@ -132,6 +140,9 @@ func Open(ctx context.Context, st Store, opts Options) (*Planner, error) {
 	}
 	if opts.SnapshotEvery <= 0 {
 		opts.SnapshotEvery = 10 * time.Minute
+	}
+	if opts.CheckpointIdle <= 0 {
+		opts.CheckpointIdle = 30 * time.Second
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -162,7 +173,32 @@ func Open(ctx context.Context, st Store, opts Options) (*Planner, error) {
 	if err := p.load(ctx); err != nil {
 		return nil, err
 	}
+	p.sealReq = make(chan struct{}, 1)
+	p.stop, p.sealerDone = make(chan struct{}), make(chan struct{})
+	go p.sealer()
 	return p, nil
+}
+
+// sealer seals when a commit asks: off the commit path, so that a
+// backfill's commits do not wait for the hours it completes to be built.
+func (p *Planner) sealer() {
+	defer close(p.sealerDone)
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-p.sealReq:
+		}
+		p.upkeepMu.Lock()
+		p.seal()
+		p.upkeepMu.Unlock()
+	}
+}
+
+// stopSealer ends the sealer goroutine and waits for it.
+func (p *Planner) stopSealer() {
+	p.stopOnce.Do(func() { close(p.stop) })
+	<-p.sealerDone
 }
 
 // rollupOptions are the options of every Rollup the planner makes.
@@ -173,6 +209,14 @@ func (p *Planner) rollupOptions(coverFrom int64) rollup.Options {
 		MaxCellsPerMinute: p.opts.MaxCellsPerMinute,
 		MaxSeries:         p.opts.MaxSeries,
 	}
+}
+
+// Stats describes the rollups in memory (zero when they are off).
+func (p *Planner) Stats() rollup.Stats {
+	if p.r == nil {
+		return rollup.Stats{}
+	}
+	return p.r.Stats()
 }
 
 // Enabled reports whether rollups are on.
@@ -200,9 +244,11 @@ func (p *Planner) Append(ctx context.Context, batches []store.Batch) error {
 	p.count(stored)
 	// A backfill moves the frontier by days a minute: seal and compact
 	// behind it as it moves, so minute cells stay a few hours deep.
-	if p.frontier.Load()-p.sealedAt.Load() > hourMs && p.upkeepMu.TryLock() {
-		p.seal()
-		p.upkeepMu.Unlock()
+	if p.frontier.Load()-p.sealedAt.Load() > hourMs {
+		select {
+		case p.sealReq <- struct{}{}:
+		default: // a request is pending already
+		}
 	}
 	return nil
 }
@@ -311,11 +357,31 @@ func (p *Planner) Run(ctx context.Context, tick, retentionEvery time.Duration) {
 			return
 		case <-t.C:
 		}
+		p.checkpointIdle(ctx)
 		p.Maintain(ctx, false)
 		if now := p.opts.Now(); now.Sub(lastExpire) >= retentionEvery {
 			p.Expire(ctx)
 			lastExpire = now
 		}
+	}
+}
+
+// checkpointIdle has a store that can checkpoint the day files that
+// stopped receiving writes (a backfill's older days, yesterday after
+// midnight) do so, which frees the memory holding their logged rows.
+func (p *Planner) checkpointIdle(ctx context.Context) {
+	c, ok := p.st.(interface {
+		CheckpointIdle(ctx context.Context, idle time.Duration) (int, error)
+	})
+	if !ok {
+		return
+	}
+	n, err := c.CheckpointIdle(ctx, p.opts.CheckpointIdle)
+	if err != nil && ctx.Err() == nil {
+		p.log.Warn("checkpoint idle day files", "err", err)
+	}
+	if n > 0 {
+		p.log.Debug("checkpointed idle day files", "files", n)
 	}
 }
 
@@ -397,6 +463,7 @@ func (p *Planner) Close(ctx context.Context) error {
 	if p.r == nil {
 		return nil
 	}
+	p.stopSealer()
 	p.upkeepMu.Lock()
 	p.seal()
 	p.upkeepMu.Unlock()

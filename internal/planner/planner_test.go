@@ -504,3 +504,58 @@ func TestRetentionDropsRollupsWithTheirDays(t *testing.T) {
 		t.Error("the rollups answered for a day the store trimmed")
 	}
 }
+
+// TestUpkeepCheckpointsIdleDays checks that Run's ticks checkpoint the day
+// files that stopped receiving writes, with rollups on and off.
+func TestUpkeepCheckpointsIdleDays(t *testing.T) {
+	for _, off := range []bool{false, true} {
+		dir := t.TempDir()
+		e := open(t, dir, func(o *planner.Options) { o.Disabled, o.CheckpointIdle = off, time.Millisecond })
+		e.append(gen(5, 3000, now.Add(-50*time.Hour).UnixMilli(), now.Add(-30*time.Hour).UnixMilli()))
+		wal := filepath.Join(dir, "points", now.Add(-48*time.Hour).Format("2006-01-02")+".duckdb.wal")
+		if fi, err := os.Stat(wal); err != nil || fi.Size() == 0 {
+			t.Fatalf("rollups off=%v: no write-ahead log %s after the writes (%v): the test cannot tell a checkpoint", off, wal, err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Go(func() { e.pl.Run(ctx, 10*time.Millisecond, time.Hour) })
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			if fi, err := os.Stat(wal); err != nil || fi.Size() == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("rollups off=%v: %s still holds its log 20 s into upkeep", off, wal)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+		wg.Wait()
+		e.close()
+	}
+}
+
+// TestBackfillSealsBehindTheFrontier checks that points written oldest
+// first, days faster than the clock, are sealed and compacted behind the
+// newest one as they come: only the last KeepMinutes keep minute cells.
+func TestBackfillSealsBehindTheFrontier(t *testing.T) {
+	e := open(t, t.TempDir(), func(o *planner.Options) { o.KeepMinutes = 7 * time.Hour })
+	defer e.close()
+	e.append(gen(6, 20000, now.Add(-72*time.Hour).UnixMilli(), now.UnixMilli()))
+	// Three datasets, each with minute cells for at most the 7 hours kept
+	// (the queries need 6), the hour the cut falls in and the 5 minutes
+	// left unsealed: about 3 × 485 buckets, against 3 × 4320 for 72 hours.
+	const most = 3 * 500
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st := e.pl.Stats()
+		if st.Buckets[0] <= most && st.Buckets[1] > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("30 s after a 72-hour backfill the rollups hold %d minute buckets; want at most %d (%s)", st.Buckets[0], most, st)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	e.equivalent("backfilled")
+}

@@ -296,3 +296,37 @@ func TestMemoryRealistic(t *testing.T) {
 	t.Logf("measured heap %.1f MB, %.0f B/cell (estimate %.0f B/cell)", float64(heap)/(1<<20), float64(heap)/float64(cells), st.BytesPerCell())
 	runtime.KeepAlive(r)
 }
+
+// BenchmarkBackfill measures Add, Seal and Compact per point as a server
+// runs them while a month is backfilled oldest first at the density of the
+// issue's data set over 1,200 series (about 2 points per series and
+// minute): most points make a cell, and every cell is merged into an hour
+// and a day.
+func BenchmarkBackfill(b *testing.B) {
+	pts := benchPoints(1<<16, true)
+	for i := range pts {
+		pts[i].Timestamp = T0 + int64(i)*26 // 100M points a month
+	}
+	span := int64(len(pts)) * 26
+	r := New(Options{})
+	b.ReportAllocs()
+	next := T0 + 10*minuteMs
+	for i := 0; i < b.N; i++ {
+		k := i & (len(pts) - 1)
+		if k == 0 && i > 0 {
+			for j := range pts {
+				pts[j].Timestamp += span
+			}
+		}
+		p := &pts[k]
+		if p.Timestamp >= next {
+			// Upkeep, as the planner runs it behind the newest point.
+			r.Seal(p.Timestamp - 2*minuteMs)
+			r.Compact(p.Timestamp - 6*hourMs)
+			next += 10 * minuteMs
+		}
+		r.Add(1, p)
+	}
+	st := r.Stats()
+	b.ReportMetric(float64(st.Bytes)/float64(b.N), "rollup-B/point")
+}

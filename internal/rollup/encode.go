@@ -110,8 +110,9 @@ func (t *table) encode(w io.Writer, from, to int64) error {
 	for tier := range nTiers {
 		starts[tier] = t.tiers[tier].startsIn(from, to)
 		for _, s := range starts[tier] {
-			for i := range t.tiers[tier].buckets[s].cells {
-				sid := t.tiers[tier].buckets[s].cells[i].sid
+			bk := t.tiers[tier].buckets[s]
+			for i := range bk.ncells() {
+				sid := bk.sidAt(i)
 				if sid != 0 && used[sid] == 0 {
 					order = append(order, sid)
 					used[sid] = uint32(len(order))
@@ -159,9 +160,10 @@ func (t *table) encode(w io.Writer, from, to int64) error {
 			bk := t.tiers[tier].buckets[s]
 			b = binary.AppendVarint(b, s-prev)
 			prev = s
-			b = binary.AppendUvarint(b, uint64(len(bk.cells)))
-			for i := range bk.cells {
-				c := &bk.cells[i]
+			b = binary.AppendUvarint(b, uint64(bk.ncells()))
+			var sc cell
+			for i := range bk.ncells() {
+				c := bk.at(i, &sc, true)
 				sid := uint32(0)
 				if c.sid != 0 {
 					sid = used[c.sid]
@@ -484,50 +486,46 @@ func (r *Rollup) decodeTable(d *reader) *table {
 func (t *table) decodeBucket(d *reader, start int64, width int) *bucket {
 	b := &bucket{start: start}
 	nc := d.count(4)
-	b.cells = make([]cell, 0, nc)
+	nd := len(t.l.dists)
+	// Sized for at most 4096 cells up front: nc comes from the file.
+	f := newFrozen(nd, width, min(nc, 4096), 4*min(nc, 4096)*nd)
 	seen := map[uint32]bool{}
 	for range nc {
-		c := cell{}
 		sid := d.uvarint()
-		c.n, c.w = d.uvarint(), d.uvarint()
+		n, w := d.uvarint(), d.uvarint()
 		nst := d.uvarint()
 		if d.err != nil {
 			return nil
 		}
-		if sid >= uint64(len(t.series)) || seen[uint32(sid)] || c.n == 0 || c.w < c.n || nst > uint64(width) {
+		if sid >= uint64(len(t.series)) || seen[uint32(sid)] || n == 0 || w < n || nst > uint64(width) {
 			d.fail("dataset %q: a malformed cell", t.key.dataset)
 			return nil
 		}
-		c.sid = uint32(sid)
-		seen[c.sid] = true
-		if nst > 0 {
-			c.stats = make([]stat, nst)
-			for i := range c.stats {
-				s := &c.stats[i]
-				s.sum, s.min, s.max = d.float(), d.float(), d.float()
-				if math.IsNaN(s.sum) || math.IsNaN(s.min) || math.IsNaN(s.max) || s.min > s.max || math.IsInf(s.min, 0) || math.IsInf(s.max, 0) {
-					d.fail("dataset %q: a malformed cell", t.key.dataset)
-					return nil
-				}
+		seen[uint32(sid)] = true
+		st := f.begin(uint32(sid), n, w)
+		for i := range int(nst) {
+			s := &st[i]
+			s.sum, s.min, s.max = d.float(), d.float(), d.float()
+			if math.IsNaN(s.sum) || math.IsNaN(s.min) || math.IsNaN(s.max) || s.min > s.max || math.IsInf(s.min, 0) || math.IsInf(s.max, 0) {
+				d.fail("dataset %q: a malformed cell", t.key.dataset)
+				return nil
 			}
 		}
-		if nd := len(t.l.dists); nd > 0 {
-			c.sk = make([]sketch, nd)
-			for j := range c.sk {
-				c.sk[j].zero = d.uvarint()
-				p, total := d.packed()
-				if d.err != nil {
-					return nil
-				}
-				c.sk[j].packed = p
-				if c.sk[j].zero+total != c.w || c.sk[j].zero+total < total {
-					d.fail("dataset %q: a sketch does not count its cell's weight", t.key.dataset)
-					return nil
-				}
+		for range nd {
+			zero := d.uvarint()
+			p, total := d.packed()
+			if d.err != nil {
+				return nil
 			}
+			if zero+total != w || zero+total < total {
+				d.fail("dataset %q: a sketch does not count its cell's weight", t.key.dataset)
+				return nil
+			}
+			f.sketchPacked(zero, p)
 		}
-		b.cells = append(b.cells, c)
 	}
+	f.done()
+	b.fz = f
 	b.overflow = seen[0]
 	return b
 }

@@ -103,7 +103,10 @@ type exec struct {
 	scanned  int64
 	dims     bool // the query filters or groups on dimensions
 	anyTotal bool // some qgroup reads bucket totals
-	bad      bool // it met an overflow cell (check should have refused)
+	// zeroTest says some aggregation reads a sketch's zero count;
+	// cellSketches, that some qgroup reads every cell's sketches.
+	zeroTest, cellSketches bool
+	bad                    bool // it met an overflow cell (check should have refused)
 }
 
 func newExec(t *table, sub *query.Sub) (*exec, error) {
@@ -134,6 +137,7 @@ func newExec(t *table, sub *query.Sub) (*exec, error) {
 		c := cagg{typ: a.Type, stat: a.Field.Pos - 1, qg: -1, uniq: -1}
 		rest, zd, zop := zeroFilter(t.l, a)
 		c.zd = zd
+		e.zeroTest = e.zeroTest || zd >= 0
 		if c.filter, err = compile(rest); err != nil {
 			return nil, err
 		}
@@ -151,6 +155,7 @@ func newExec(t *table, sub *query.Sub) (*exec, error) {
 				e.qgs = append(e.qgs, qgroup{dist: k.dist, agg: ai, zop: zop,
 					total: len(sub.Filter) == 0 && len(sub.GroupBy) == 0 && len(rest) == 0})
 				e.anyTotal = e.anyTotal || e.qgs[g].total
+				e.cellSketches = e.cellSketches || !e.qgs[g].total
 			}
 			c.qg = g
 		case query.AggUniq:
@@ -337,6 +342,7 @@ func (e *exec) run(ctx context.Context, plan []outBucket) (*query.SubResult, err
 	t := e.t
 	steps := 0
 	var err error
+	var sc cell
 	for _, ob := range plan {
 		for _, s := range ob.segs {
 			t.eachBucket(s, func(b *bucket) bool {
@@ -345,12 +351,14 @@ func (e *exec) run(ctx context.Context, plan []outBucket) (*query.SubResult, err
 						return false
 					}
 				}
-				if len(b.cells) == 0 {
+				n := b.ncells()
+				if n == 0 {
 					return true
 				}
 				useTotal := e.anyTotal && b.total != nil
-				for i := range b.cells {
-					e.cell(&b.cells[i], useTotal)
+				sk := e.zeroTest || e.cellSketches || e.anyTotal && !useTotal
+				for i := range n {
+					e.cell(b.at(i, &sc, sk), useTotal)
 				}
 				if useTotal {
 					e.addTotals(b)

@@ -217,15 +217,8 @@ func (r *Rollup) combine(k tableKey, l *layout, parts []*table, from, end int64)
 	for start, bs := range mins {
 		nb := m.mergeBuckets(start, bs, &a)
 		if start >= m.hourTo {
-			// Not sealed: sketches stay writable, with no totals.
+			// Not sealed: no totals; the first add thaws it.
 			nb.total = nil
-			for i := range nb.cells {
-				for j := range nb.cells[i].sk {
-					if nb.cells[i].sk[j].packed != nil {
-						nb.cells[i].sk[j].thaw()
-					}
-				}
-			}
 		}
 		m.tiers[tierMinute].buckets[start] = nb
 	}
@@ -238,7 +231,17 @@ func (r *Rollup) combine(k tableKey, l *layout, parts []*table, from, end int64)
 
 // remapBucket returns a shallow copy of b with its sids mapped.
 func remapBucket(b *bucket, remap []uint32) *bucket {
-	nb := &bucket{start: b.start, overflow: b.overflow, cells: make([]cell, len(b.cells))}
+	nb := &bucket{start: b.start, overflow: b.overflow}
+	if f := b.fz; f != nil {
+		nf := *f
+		nf.sids = make([]uint32, len(f.sids))
+		for i, sid := range f.sids {
+			nf.sids[i] = remap[sid]
+		}
+		nb.fz = &nf
+		return nb
+	}
+	nb.cells = make([]cell, len(b.cells))
 	for i := range b.cells {
 		nb.cells[i] = b.cells[i]
 		nb.cells[i].sid = remap[b.cells[i].sid]

@@ -164,7 +164,7 @@ func normalizeInto(bins []bin, clean int, grow bool) []bin {
 	}
 	size := n
 	if grow {
-		size = max(16, 2*n)
+		size = max(4, 2*n)
 	}
 	out := make([]bin, 0, size)
 	for i, j := 0, clean; i < clean || j < len(bins); {

@@ -155,12 +155,12 @@ func (s *sketch) merge(o *sketch) {
 		ob = o.sortedBins()
 	}
 	s.normalize()
-	s.bins = mergeBins(s.bins, ob)
+	s.bins = mergeSortedBins(s.bins, ob)
 	s.clean = len(s.bins)
 }
 
-// mergeBins merges two sorted bin lists into a new one.
-func mergeBins(a, b []bin) []bin {
+// mergeSortedBins merges two sorted bin lists into a new one.
+func mergeSortedBins(a, b []bin) []bin {
 	out := make([]bin, 0, len(a)+len(b))
 	i, j := 0, 0
 	for i < len(a) && j < len(b) {

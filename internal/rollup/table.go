@@ -1,6 +1,7 @@
 package rollup
 
 import (
+	"encoding/binary"
 	"hash/maphash"
 	"math"
 	"slices"
@@ -69,18 +70,26 @@ func (c *cell) addPoint(p *point.Point, w uint64, width int, dists []int) {
 	}
 }
 
-// bucket holds the cells of one time bucket of one tier.
+// bucket holds the cells of one time bucket of one tier: in cells while
+// it is written, in fz once frozen (sealed). Read cells through ncells
+// and at, which serve both forms.
 type bucket struct {
 	start int64
 	cells []cell
-	// index maps sid to cell index; nil until a bucket has more than a
-	// few cells and a lookup misses the series' cache.
-	index map[uint32]int32
+	fz    *frozen
+	// index maps sid to cell index + 1 (0: no cell), for the sids below
+	// its length; nil until a bucket has more than a few cells and a
+	// lookup misses the series' cache.
+	index []int32
 	// overflow says the bucket has an overflow cell (sid 0): its points'
 	// dimension values are lost.
 	overflow bool
 	// thawed says the bucket was added to after it was frozen.
 	thawed bool
+	// slabStats, slabSketches and slabBins are what newCell hands out.
+	slabStats    []stat
+	slabSketches []sketch
+	slabBins     []bin
 	// total holds, per distribution, the merge of every cell's sketch:
 	// what an unfiltered, ungrouped quantile reads instead of merging
 	// each series. Built when the bucket is sealed (nil before), kept
@@ -103,10 +112,12 @@ func (b *bucket) computeTotal(nd int, a *acc) {
 		return
 	}
 	b.total = make([]sketch, nd)
+	n := b.ncells()
 	for j := range nd {
 		a.reset()
-		for i := range b.cells {
-			a.addSketch(&b.cells[i].sk[j])
+		for i := range n {
+			s := b.sketchAt(i, j)
+			a.addSketch(&s)
 		}
 		b.total[j] = a.sketch()
 	}
@@ -122,42 +133,60 @@ func (b *bucket) find(sid uint32) (int32, bool) {
 			}
 			return 0, false
 		}
-		b.index = make(map[uint32]int32, len(b.cells)*2)
 		for i := range b.cells {
-			b.index[b.cells[i].sid] = int32(i)
+			b.indexCell(b.cells[i].sid, int32(i))
 		}
 	}
-	i, ok := b.index[sid]
-	return i, ok
+	if int(sid) < len(b.index) {
+		if k := b.index[sid]; k > 0 {
+			return k - 1, true
+		}
+	}
+	return 0, false
 }
 
-func (b *bucket) newCell(sid uint32, nd int) int32 {
+// indexCell records that sid's cell is cell i.
+func (b *bucket) indexCell(sid uint32, i int32) {
+	if int(sid) >= len(b.index) {
+		b.index = append(b.index, make([]int32, int(sid)+1-len(b.index)+len(b.index)/2)...)
+	}
+	b.index[sid] = i + 1
+}
+
+// newCell appends a cell of sid with room for width stats and nd
+// sketches, taken from the bucket's slabs: a new cell allocates nothing
+// of its own, which matters when most points make a cell.
+func (b *bucket) newCell(sid uint32, nd, width int) int32 {
 	i := int32(len(b.cells))
 	c := cell{sid: sid}
+	chunk := max(16, len(b.cells)/2)
+	if width > 0 {
+		if len(b.slabStats) < width {
+			b.slabStats = make([]stat, width*chunk)
+		}
+		c.stats = b.slabStats[:0:width]
+		b.slabStats = b.slabStats[width:]
+	}
 	if nd > 0 {
-		c.sk = make([]sketch, nd)
+		if len(b.slabSketches) < nd {
+			b.slabSketches = make([]sketch, nd*chunk)
+			b.slabBins = make([]bin, 2*nd*chunk)
+		}
+		c.sk = b.slabSketches[:nd:nd]
+		b.slabSketches = b.slabSketches[nd:]
+		for j := range c.sk {
+			c.sk[j].bins = b.slabBins[:0:2]
+			b.slabBins = b.slabBins[2:]
+		}
 	}
 	b.cells = append(b.cells, c)
 	if b.index != nil {
-		b.index[sid] = i
+		b.indexCell(sid, i)
 	}
 	if sid == 0 {
 		b.overflow = true
 	}
 	return i
-}
-
-func (b *bucket) freeze() {
-	for i := range b.cells {
-		for j := range b.cells[i].sk {
-			b.cells[i].sk[j].freeze()
-		}
-	}
-	for j := range b.total {
-		b.total[j].freeze()
-	}
-	b.index = nil
-	b.thawed = false
 }
 
 type tierStore struct {
@@ -216,6 +245,8 @@ type table struct {
 	slots  []uint32
 	tiers  [nTiers]tierStore
 	thawed []*bucket
+	slot   []int32 // mergeBuckets' scratch, all 0 between calls
+	hbuf   []byte  // hashPoint's scratch
 }
 
 func newTable(k tableKey, l *layout, opts *Options, seed maphash.Seed, from, end int64) *table {
@@ -238,32 +269,33 @@ func (t *table) reset(l *layout, from int64) {
 	t.thawed = nil
 }
 
-func mix(h, x uint64) uint64 {
-	h ^= x
-	h *= 0x9E3779B97F4A7C15
-	return h ^ h>>29
-}
-
+// hashPoint hashes p's series key: index1, then the dimension values.
+// The key is laid out in t.hbuf and hashed once (hashValues lays out the
+// same bytes for stored values); a zero byte separates strings, so keys
+// that differ only in where a string ends may collide, which matching
+// resolves.
 func (t *table) hashPoint(p *point.Point) uint64 {
-	h := maphash.String(t.seed, p.Index)
+	b := append(t.hbuf[:0], p.Index...)
 	for _, pos := range t.l.blobDims {
-		h = mix(h, maphash.String(t.seed, p.Blob(pos)))
+		b = append(append(b, 0), p.Blob(pos)...)
 	}
 	for _, pos := range t.l.numDims {
-		h = mix(h, math.Float64bits(p.Double(pos)+0))
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(p.Double(pos)+0))
 	}
-	return h
+	t.hbuf = b
+	return maphash.Bytes(t.seed, b)
 }
 
 func (t *table) hashValues(index string, blobs []string, nums []float64) uint64 {
-	h := maphash.String(t.seed, index)
-	for _, b := range blobs {
-		h = mix(h, maphash.String(t.seed, b))
+	b := append(t.hbuf[:0], index...)
+	for _, x := range blobs {
+		b = append(append(b, 0), x...)
 	}
 	for _, x := range nums {
-		h = mix(h, math.Float64bits(x+0))
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(x+0))
 	}
-	return h
+	t.hbuf = b
+	return maphash.Bytes(t.seed, b)
 }
 
 func (s *series) matchesPoint(p *point.Point, l *layout) bool {
@@ -416,10 +448,11 @@ func (t *table) add(p *point.Point) {
 // cell.
 func (t *table) minuteCell(sid uint32, m int64) (*cell, *bucket) {
 	s := &t.series[sid]
-	if b := s.cache; b != nil && b.start == m {
+	if b := s.cache; b != nil && b.start == m && b.fz == nil {
 		return &b.cells[s.ci], b
 	}
 	b := t.bucket(tierMinute, m)
+	b.thaw()
 	ci, ok := b.find(sid)
 	if !ok && sid != 0 && len(b.cells) >= t.opts.MaxCellsPerMinute {
 		sid = 0
@@ -427,7 +460,7 @@ func (t *table) minuteCell(sid uint32, m int64) (*cell, *bucket) {
 		ci, ok = b.find(0)
 	}
 	if !ok {
-		ci = b.newCell(sid, len(t.l.dists))
+		ci = b.newCell(sid, len(t.l.dists), t.width)
 	}
 	s.cache, s.ci = b, ci
 	return &b.cells[ci], b
@@ -436,9 +469,10 @@ func (t *table) minuteCell(sid uint32, m int64) (*cell, *bucket) {
 // addSealed adds a late point to a sealed hour or day bucket.
 func (t *table) addSealed(tier int, start int64, sid uint32, p *point.Point, w uint64) {
 	b := t.bucket(tier, start)
+	b.thaw()
 	ci, ok := b.find(sid)
 	if !ok {
-		ci = b.newCell(sid, len(t.l.dists))
+		ci = b.newCell(sid, len(t.l.dists), t.width)
 	}
 	b.cells[ci].addPoint(p, w, t.width, t.l.dists)
 	b.addTotal(p, w, t.l.dists)
@@ -458,12 +492,11 @@ func (t *table) seal(upTo int64) {
 	nd := len(t.l.dists)
 	if h := floorTo(upTo, hourMs); h > t.hourTo {
 		mins := t.tiers[tierMinute].startsIn(t.hourTo, h)
-		t.buildFrom(tierHour, tierMinute, mins)
+		tot := make([]acc, max(nd, 1))
 		for _, s := range mins {
-			b := t.tiers[tierMinute].buckets[s]
-			b.freeze()
-			b.computeTotal(nd, &a)
+			t.tiers[tierMinute].buckets[s].freezeWithTotals(nd, tot)
 		}
+		t.buildFrom(tierHour, tierMinute, mins)
 		t.hourTo = h
 	}
 	if d := floorTo(t.hourTo, dayMs); d > t.dayTo {
@@ -472,7 +505,7 @@ func (t *table) seal(upTo int64) {
 	}
 	for _, b := range t.thawed {
 		if b.thawed {
-			b.freeze()
+			b.freeze(nd)
 			if b.total == nil {
 				b.computeTotal(nd, &a)
 			}
@@ -497,90 +530,181 @@ func (t *table) buildFrom(dst, src int, starts []int64) {
 	}
 }
 
-// mergeBuckets returns a frozen bucket holding the cells of srcs.
-func (t *table) mergeBuckets(start int64, srcs []*bucket, a *acc) *bucket {
-	nb := &bucket{start: start}
-	bySid := map[uint32][]*cell{}
-	var order []uint32
-	for _, sb := range srcs {
-		nb.overflow = nb.overflow || sb.overflow
-		for i := range sb.cells {
-			c := &sb.cells[i]
-			if _, ok := bySid[c.sid]; !ok {
-				order = append(order, c.sid)
-			}
-			bySid[c.sid] = append(bySid[c.sid], c)
-		}
-	}
-	nb.cells = make([]cell, len(order))
-	for i, sid := range order {
-		cs := bySid[sid]
-		nc := &nb.cells[i]
-		nc.sid = sid
-		mergeCells(nc, cs, len(t.l.dists), a)
-	}
-	nb.computeTotal(len(t.l.dists), a)
-	return nb
+// cref is cell i of bucket b.
+type cref struct {
+	b *bucket
+	i int32
 }
 
-// mergeCells sets dst to the merge of cs, with frozen sketches.
-func mergeCells(dst *cell, cs []*cell, nd int, a *acc) {
-	width := 0
-	for _, c := range cs {
-		width = max(width, len(c.stats))
+// mergeBuckets returns a frozen bucket holding the cells of srcs, with
+// totals, its cells in the order their series first appear in srcs.
+func (t *table) mergeBuckets(start int64, srcs []*bucket, a *acc) *bucket {
+	nb := &bucket{start: start}
+	nd := len(t.l.dists)
+	// Group the cells by series with a counting sort: slot[sid] is the
+	// series' output cell + 1 while merging.
+	if len(t.slot) < len(t.series) {
+		t.slot = make([]int32, len(t.series)+len(t.series)/4)
 	}
-	dst.stats = make([]stat, width)
-	for k, c := range cs {
-		for i := range dst.stats {
-			s, o := &dst.stats[i], c.stat(i)
+	slot := t.slot
+	var order []uint32
+	var cnt []int32
+	width, total, hint := 0, 0, 0
+	for _, sb := range srcs {
+		nb.overflow = nb.overflow || sb.overflow
+		width = max(width, sb.widthOf())
+		n := sb.ncells()
+		total += n
+		if sb.fz != nil {
+			hint += len(sb.fz.arena)
+		}
+		for i := range n {
+			sid := sb.sidAt(i)
+			k := slot[sid]
 			if k == 0 {
-				*s = o
+				order = append(order, sid)
+				cnt = append(cnt, 0)
+				k = int32(len(order))
+				slot[sid] = k
+			}
+			cnt[k-1]++
+		}
+	}
+	first := make([]int32, len(order)+1)
+	for k, c := range cnt {
+		first[k+1] = first[k] + c
+	}
+	refs := make([]cref, total)
+	next := slices.Clone(first[:len(order)])
+	for _, sb := range srcs {
+		for i := range sb.ncells() {
+			k := slot[sb.sidAt(i)] - 1
+			refs[next[k]] = cref{sb, int32(i)}
+			next[k]++
+		}
+	}
+	for _, sid := range order {
+		slot[sid] = 0
+	}
+	f := newFrozen(nd, width, len(order), hint)
+	var sc cell
+	var bins []bin
+	tot := make([]acc, nd)
+	for k, sid := range order {
+		rs := refs[first[k]:first[k+1]]
+		st := f.begin(sid, 0, 0)
+		var n, w uint64
+		for r, ref := range rs {
+			c := ref.b.at(int(ref.i), &sc, false)
+			n += c.n
+			w += c.w
+			for x := range st {
+				o := c.stat(x)
+				if r == 0 {
+					st[x] = o
+					continue
+				}
+				s := &st[x]
+				s.sum += o.sum
+				s.min = min(s.min, o.min)
+				s.max = max(s.max, o.max)
+			}
+		}
+		f.setCount(n, w)
+		for j := range nd {
+			if len(rs) == 1 {
+				s := rs[0].b.sketchAt(int(rs[0].i), j)
+				f.sketchOf(&s)
+				tot[j].addSketch(&s)
 				continue
 			}
-			s.sum += o.sum
-			s.min = min(s.min, o.min)
-			s.max = max(s.max, o.max)
+			// Few bins (sparse cells) merge fastest sorted; many, in
+			// the dense accumulator.
+			nbins := 0
+			if len(rs) > 8 {
+				for _, ref := range rs {
+					s := ref.b.sketchAt(int(ref.i), j)
+					nbins += s.nbins()
+				}
+			}
+			if nbins > 128 {
+				a.reset()
+				for _, ref := range rs {
+					s := ref.b.sketchAt(int(ref.i), j)
+					a.addSketch(&s)
+					tot[j].addSketch(&s)
+				}
+				f.arena = binary.AppendUvarint(f.arena, a.zero)
+				f.arena = a.appendPacked(f.arena)
+				f.endSketch()
+				continue
+			}
+			var zero uint64
+			bins = bins[:0]
+			for _, ref := range rs {
+				s := ref.b.sketchAt(int(ref.i), j)
+				zero += s.zero
+				bins = s.appendBins(bins)
+			}
+			m := mergeBins(bins)
+			f.arena = binary.AppendUvarint(f.arena, zero)
+			f.arena = appendPacked(f.arena, m)
+			f.endSketch()
+			tot[j].zero += zero
+			tot[j].addBins(m)
 		}
-		dst.n += c.n
-		dst.w += c.w
 	}
-	if nd == 0 {
-		return
-	}
-	dst.sk = make([]sketch, nd)
-	for j := range nd {
-		if len(cs) == 1 {
-			dst.sk[j] = cs[0].sk[j]
-			dst.sk[j].bins = slices.Clone(dst.sk[j].bins) // freeze sorts in place
-			dst.sk[j].freeze()
-			continue
+	f.done()
+	nb.fz = f
+	if nd > 0 {
+		nb.total = make([]sketch, nd)
+		for j := range nd {
+			nb.total[j] = tot[j].sketch()
 		}
-		a.reset()
-		for _, c := range cs {
-			a.addSketch(&c.sk[j])
-		}
-		dst.sk[j] = a.sketch()
 	}
+	return nb
 }
 
 // sketch returns a's contents as a frozen sketch.
 func (a *acc) sketch() sketch {
-	var bins []bin
+	s := sketch{zero: a.zero}
+	if p := a.appendPacked(nil); len(p) > 1 {
+		s.packed = p
+	}
+	return s
+}
+
+// appendPacked appends a's bins in packed form (appendPacked's format).
+func (a *acc) appendPacked(dst []byte) []byte {
+	nb := 0
+	for _, n := range a.neg.c {
+		if n > 0 {
+			nb++
+		}
+	}
+	for _, n := range a.pos.c {
+		if n > 0 {
+			nb++
+		}
+	}
+	dst = binary.AppendUvarint(dst, uint64(nb))
+	var prev int32
+	put := func(ord int32, n uint64) {
+		dst = binary.AppendVarint(dst, int64(ord)-int64(prev))
+		dst = binary.AppendUvarint(dst, n)
+		prev = ord
+	}
 	for i := len(a.neg.c) - 1; i >= 0; i-- {
 		if n := a.neg.c[i]; n > 0 {
-			bins = append(bins, bin{ord: -(a.neg.base + int32(i) + ordBias), n: n})
+			put(-(a.neg.base + int32(i) + ordBias), n)
 		}
 	}
 	for i, n := range a.pos.c {
 		if n > 0 {
-			bins = append(bins, bin{ord: a.pos.base + int32(i) + ordBias, n: n})
+			put(a.pos.base+int32(i)+ordBias, n)
 		}
 	}
-	s := sketch{zero: a.zero}
-	if len(bins) > 0 {
-		s.packed = appendPacked(make([]byte, 0, 1+3*len(bins)), bins)
-	}
-	return s
+	return dst
 }
 
 // compact seals up to olderThan and drops the minutes of the hours before it.
@@ -643,15 +767,22 @@ func (t *table) stats(s *Stats) {
 		var tb int64
 		for _, bk := range t.tiers[tier].buckets {
 			s.Buckets[tier]++
-			s.Cells[tier] += len(bk.cells)
 			if bk.overflow {
 				s.OverflowBuckets++
 			}
 			tb += int64(unsafe.Sizeof(*bk)) + 48 // + map entry
-			tb += int64(unsafe.Sizeof(cell{})) * int64(cap(bk.cells))
-			if bk.index != nil {
-				tb += 16 * int64(len(bk.index))
+			s.Cells[tier] += bk.ncells()
+			if f := bk.fz; f != nil {
+				tb += int64(unsafe.Sizeof(*f)) + f.bytes()
+				for i := range f.sids {
+					for j := range f.nd {
+						sk := f.sketch(i, j)
+						s.SketchBins += sk.nbins()
+					}
+				}
 			}
+			tb += int64(unsafe.Sizeof(cell{})) * int64(cap(bk.cells))
+			tb += 4 * int64(cap(bk.index))
 			for i := range bk.cells {
 				c := &bk.cells[i]
 				tb += int64(unsafe.Sizeof(stat{})) * int64(cap(c.stats))

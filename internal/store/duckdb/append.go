@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	bindings "github.com/duckdb/duckdb-go-bindings"
 
@@ -268,6 +269,8 @@ func (s *Store) appendDay(ctx context.Context, l *lane, day int64, tables map[st
 		l.abort(ctx, s, p.alias+".")
 		return fmt.Errorf("commit %s: %w", p.path, err)
 	}
+	p.lastWrite.Store(time.Now().UnixNano())
+	p.dirty.Store(true)
 	return nil
 }
 
