@@ -54,7 +54,8 @@ func runServe(ctx context.Context, args []string) error {
 	fs.group("AI cost")
 	fs.str(&f.pricing, "pricing", "ALIDADE_PRICING", "", "JSON price catalog whose entries add to or override the default prices")
 	fs.footer = "\nEnvironment only:\n  ALIDADE_ROOT_KEY           the instance root key (manages projects); generated and printed on first start when unset\n" +
-		"  ALIDADE_PPROF              an address (e.g. 127.0.0.1:6060) to serve Go's /debug/pprof profiles on; off when unset\n"
+		"  ALIDADE_PPROF              an address (e.g. 127.0.0.1:6060) to serve Go's /debug/pprof profiles on; off when unset\n" +
+		"  GOGC, GOMEMLIMIT           Go's collector; unset GOGC means 100, or 50 once the live heap passes 128 MiB\n"
 	if err := fs.parse(args); err != nil {
 		return err
 	}
