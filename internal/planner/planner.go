@@ -279,7 +279,7 @@ func (p *Planner) count(batches []store.Batch) {
 		for i := range b.Points {
 			pt := &b.Points[i]
 			latest = max(latest, pt.Timestamp)
-			day := floorTo(pt.Timestamp, dayMs)
+			day := rollup.FloorTo(pt.Timestamp, dayMs)
 			if run > 0 && (key.Day != day || key.Dataset != pt.Dataset) {
 				p.counts[key] += run
 				run = 0
@@ -426,7 +426,7 @@ func (p *Planner) Expire(ctx context.Context) {
 		if ret >= longest {
 			// The store drops whole day files only: it keeps all of the
 			// day the cutoff falls in, and so do the rollups.
-			return floorTo(nowMs-ret.Milliseconds(), dayMs)
+			return rollup.FloorTo(nowMs-ret.Milliseconds(), dayMs)
 		}
 		// The store deletes this dataset's older rows: the rollups keep
 		// the whole days after the cutoff.
@@ -468,25 +468,6 @@ func (p *Planner) Close(ctx context.Context) error {
 	p.seal()
 	p.upkeepMu.Unlock()
 	return p.writeDirty(ctx, true)
-}
-
-func floorTo(t, w int64) int64 {
-	q := t / w
-	if t%w != 0 && t < 0 {
-		q--
-	}
-	return q * w
-}
-
-func ceilTo(t, w int64) int64 {
-	if t == math.MinInt64 || t == math.MaxInt64 {
-		return t
-	}
-	f := floorTo(t, w)
-	if f == t {
-		return t
-	}
-	return f + w
 }
 
 func cloneString(s string) string {

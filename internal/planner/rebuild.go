@@ -31,7 +31,7 @@ func (c *capture) offer(project int64, pt *point.Point) {
 	if project != c.project || pt.Timestamp >= c.at || pt.Dataset != c.dataset {
 		return
 	}
-	day := floorTo(pt.Timestamp, dayMs)
+	day := rollup.FloorTo(pt.Timestamp, dayMs)
 	c.byDay[day] = append(c.byDay[day], clonePoint(pt))
 }
 
@@ -87,7 +87,7 @@ func (p *Planner) Rebuild(ctx context.Context, project int64, dataset string, pr
 	start := time.Now()
 	spec := p.spec(project, dataset)
 	rep.Spec = spec.String()
-	at := ceilTo(p.opts.Now().UnixMilli(), minuteMs)
+	at := rollup.CeilTo(p.opts.Now().UnixMilli(), minuteMs)
 
 	c := &capture{project: project, dataset: dataset, at: at, byDay: map[int64][]point.Point{}, used: map[int64]int{}}
 	base := map[int64]int64{}

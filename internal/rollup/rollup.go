@@ -387,6 +387,13 @@ func (r *Rollup) Stats() Stats {
 	return s
 }
 
+// FloorTo rounds t down to a multiple of w (w > 0), also for negative t.
+func FloorTo(t, w int64) int64 { return floorTo(t, w) }
+
+// CeilTo rounds t up to a multiple of w (w > 0), saturating at the int64
+// extremes.
+func CeilTo(t, w int64) int64 { return ceilTo(t, w) }
+
 func floorTo(t, w int64) int64 {
 	q := t / w
 	if t%w != 0 && t < 0 {
