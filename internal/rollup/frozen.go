@@ -227,9 +227,7 @@ func (b *bucket) freezeInto(nd int, tot []acc) {
 			}
 			// The cells go with this freeze: sort their bins in place.
 			m := mergeBins(s.bins)
-			f.arena = binary.AppendUvarint(f.arena, s.zero)
-			f.arena = appendPacked(f.arena, m)
-			f.endSketch()
+			f.sketchBins(s.zero, m)
 			if tot != nil {
 				tot[j].zero += s.zero
 				tot[j].addBins(m)
@@ -269,12 +267,6 @@ func (b *bucket) thaw() {
 		}
 	}
 	b.cells, b.fz = cells, nil
-}
-
-// appendMergedBins appends bins sorted by ord with repeats merged, in
-// packed form, sorting bins in place.
-func appendMergedBins(dst []byte, bins []bin) []byte {
-	return appendPacked(dst, mergeBins(bins))
 }
 
 // mergeBins sorts bins by ord and merges repeats, in place, and returns

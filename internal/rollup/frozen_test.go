@@ -34,7 +34,7 @@ func TestMergedBinsMatchAcc(t *testing.T) {
 			bins = s.appendBins(bins)
 		}
 		want := a.appendPacked(nil)
-		got := appendMergedBins(nil, bins)
+		got := appendPacked(nil, mergeBins(bins))
 		if !bytes.Equal(got, want) {
 			t.Fatalf("trial %d: sorted merge %x, accumulator %x", trial, got, want)
 		}

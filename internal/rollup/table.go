@@ -647,9 +647,7 @@ func (t *table) mergeBuckets(start int64, srcs []*bucket, a *acc) *bucket {
 				bins = s.appendBins(bins)
 			}
 			m := mergeBins(bins)
-			f.arena = binary.AppendUvarint(f.arena, zero)
-			f.arena = appendPacked(f.arena, m)
-			f.endSketch()
+			f.sketchBins(zero, m)
 			tot[j].zero += zero
 			tot[j].addBins(m)
 		}
