@@ -147,16 +147,10 @@ func (o *Options) resolve() {
 var ErrRollupMismatch = errors.New("answers from rollups disagree with raw points")
 
 // dataRange returns the range of a run's points and queries: the span that
-// a relative range of that length asked at now covers (it ends at the next
-// whole minute, or hour beyond an hour, as the server rounds it so that
-// rollups can answer it). Points are written over [from, now).
+// a relative range of that length asked at now covers, exactly
+// [now − span, now). Points are written over it.
 func dataRange(now, span int64) (from, to int64) {
-	unit := int64(60_000)
-	if span > 3_600_000 {
-		unit = 3_600_000
-	}
-	to = (now + unit - 1) / unit * unit
-	return to - span, to
+	return now - span, now
 }
 
 // Run runs the bench and returns its report. A wrong answer from raw points
@@ -332,7 +326,7 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		logf("the overview over %s – %s failed (%v): its quantiles are not compared", rep.RangeFrom, rep.RangeTo, err)
 	case err != nil:
 		return nil, err
-	case src != "rollup":
+	case !fromRollups(src):
 		logf("the overview over %s – %s came from %s: its quantiles are not compared", rep.RangeFrom, rep.RangeTo, orUnknown(src))
 	}
 	rep.QuantileError = quantileError(cmp.quantiles)

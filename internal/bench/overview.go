@@ -150,7 +150,7 @@ func compareOverview(ctx context.Context, c *client, key string, from, to int64,
 			source = m.Meta.Source
 		}
 	}
-	if source == "rollup" {
+	if fromRollups(source) {
 		cmp.compare("overview", answers["raw"], answers["auto"])
 	}
 	return source, nil
@@ -167,7 +167,7 @@ func (ot OverviewTime) value() string {
 	switch {
 	case ot.RawMs != nil:
 		v += fmt.Sprintf("; raw %s ms", ms(*ot.RawMs))
-		if ot.AutoMs != nil && *ot.AutoMs > 0 && ot.AutoSource == "rollup" {
+		if ot.AutoMs != nil && *ot.AutoMs > 0 && fromRollups(ot.AutoSource) {
 			v += ", " + speedup(*ot.RawMs / *ot.AutoMs)
 		}
 	case ot.RawError != "":
@@ -187,7 +187,7 @@ func (ot OverviewTime) describe() string {
 	switch {
 	case ot.RawMs != nil:
 		line += fmt.Sprintf(", %s ms from raw points", ms(*ot.RawMs))
-		if ot.AutoMs != nil && *ot.AutoMs > 0 && ot.AutoSource == "rollup" {
+		if ot.AutoMs != nil && *ot.AutoMs > 0 && fromRollups(ot.AutoSource) {
 			line += " (" + speedup(*ot.RawMs / *ot.AutoMs) + ")"
 		}
 	case ot.RawError != "":

@@ -391,7 +391,7 @@ func (r *Report) queryValue(q QueryTime) string {
 	v += " from " + orUnknown(src)
 	if raw, ok := r.QueriesRawMs.Get(q.Name); ok {
 		v += "; raw " + ms(raw) + " ms"
-		if src == "rollup" && q.Ms > 0 {
+		if fromRollups(src) && q.Ms > 0 {
 			v += ", " + speedup(raw/q.Ms)
 		}
 	}

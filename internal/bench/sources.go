@@ -84,11 +84,11 @@ func runQueries(ctx context.Context, c *client, key string, bodies map[string][]
 		rep.QueriesRawMs = append(rep.QueriesRawMs, QueryTime{Name: name, Ms: raw})
 		rep.QuerySources = append(rep.QuerySources, QueryNote{name, src})
 		line := fmt.Sprintf("query %s: %s ms from %s, %s ms from raw points", name, ms(auto), orUnknown(src), ms(raw))
-		if src == "rollup" && auto > 0 {
+		if fromRollups(src) && auto > 0 {
 			line += " (" + speedup(raw/auto) + ")"
 		}
 		logf("%s (medians of %d; raw scanned %s rows)", line, repeat, groupDigits(res.raw[name].Meta.RowsScanned))
-		if src != "rollup" {
+		if !fromRollups(src) {
 			why, err := rollupRefusal(ctx, c, key, bodies[name])
 			if err != nil {
 				return nil, fmt.Errorf("query %s with source rollup: %w", name, err)
@@ -123,7 +123,7 @@ func rollupRefusal(ctx context.Context, c *client, key string, body []byte) (str
 func compareQueries(res *queryResults, cmp *comparison) {
 	for _, name := range QueryNames {
 		a, r := res.auto[name], res.raw[name]
-		if a == nil || r == nil || a.Meta.Source != "rollup" {
+		if a == nil || r == nil || !fromRollups(a.Meta.Source) {
 			continue
 		}
 		cmp.compare(name, rowsAsAny(r.Rows), rowsAsAny(a.Rows))
@@ -144,3 +144,7 @@ func orUnknown(s string) string {
 	}
 	return s
 }
+
+// fromRollups says an answer's source used rollups: alone, or with the
+// edges of its range read from raw points ("mixed").
+func fromRollups(src string) bool { return src == "rollup" || src == "mixed" }

@@ -27,6 +27,13 @@ func TestParseRequest(t *testing.T) {
 	ok("range=7d&interval=1h&top=5", Request{From: nowMs - 7*24*3600e3, To: nowMs, Interval: 3600e3, Top: 5})
 	ok("range=1h30m", Request{From: nowMs - 5400e3, To: nowMs, Top: DefaultTop})
 	ok("range=2w", Request{From: nowMs - 14*24*3600e3, To: nowMs, Top: DefaultTop})
+	// A relative range ends now, to the millisecond, whatever the minute.
+	for _, at := range []time.Time{now.Add(3*time.Minute + 27500*time.Millisecond), now.Add(59*time.Minute + 59999*time.Millisecond), now.Add(time.Millisecond)} {
+		v, _ := url.ParseQuery("range=2h")
+		if got, err := ParseRequest(v, at); err != nil || got.From != at.UnixMilli()-2*3600e3 || got.To != at.UnixMilli() {
+			t.Errorf("ParseRequest(range=2h) at %s = %+v, %v; want exactly the 2h before", at, got, err)
+		}
+	}
 	ok("from=2026-11-26T00:00:00Z&to=1795737600000", Request{From: 1795651200000, To: 1795737600000, Top: DefaultTop})
 	ok("from=1795651200000", Request{From: 1795651200000, To: nowMs, Top: DefaultTop})
 	for _, tc := range []struct{ q, param string }{

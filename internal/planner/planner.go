@@ -46,6 +46,8 @@ type Store interface {
 	DayCounts(ctx context.Context, dayStart int64) (map[store.TableDay]int64, error)
 	// ScanDay reads the points of a day (of one dataset and project, or all).
 	ScanDay(ctx context.Context, dayStart int64, project int64, dataset string, fn func(project int64, p *point.Point) error) error
+	// ScanRange reads the points of one project's dataset in [from, to).
+	ScanRange(ctx context.Context, project int64, dataset string, from, to int64, fn func(p *point.Point)) error
 	Expire(ctx context.Context, now time.Time, defaultRetention time.Duration) (store.ExpireReport, error)
 	Dataset(project int64, name string) *meta.Dataset
 }
@@ -312,14 +314,23 @@ func (p *Planner) name(ds string) string {
 }
 
 // Execute answers a Sub from rollups when they cover it (or when
-// sub.Source asks for them) and from raw points otherwise.
+// sub.Source asks for them) and from raw points otherwise. A range whose
+// edges are not whole buckets (a relative range ends now) is answered
+// exactly: its whole buckets from rollups and its edges from raw points,
+// which SubResult.Source calls mixed.
 func (p *Planner) Execute(ctx context.Context, sub *query.Sub) (*query.SubResult, error) {
 	if sub.Source != query.SourceRaw && p.r != nil {
-		res, err := p.r.Execute(ctx, sub)
+		scan := func(ctx context.Context, from, to int64, fn func(*point.Point)) error {
+			return p.st.ScanRange(ctx, sub.Project, sub.Dataset, from, to, fn)
+		}
+		res, err := p.r.ExecuteExact(ctx, sub, scan)
 		switch {
 		case err == nil:
 			res.Source = query.SourceRollup
-			return res, nil
+			if len(res.Edges) > 0 {
+				res.Source = query.SourceMixed
+			}
+			return res.SubResult, nil
 		case !errors.Is(err, rollup.ErrNotCovered):
 			return nil, err
 		case sub.Source == query.SourceRollup:

@@ -33,7 +33,9 @@ type Meta struct {
 	RowsScanned int64   `json:"rowsScanned"`
 	ElapsedMs   float64 `json:"elapsedMs"`
 	// Source is "rollup" when every dataset was answered from rollups,
-	// "raw" when every one was read from raw points, "mixed" otherwise.
+	// "raw" when every one was read from raw points, "mixed" otherwise
+	// (also when rollups answered the whole buckets of a range and raw
+	// points its edges).
 	Source string `json:"source"`
 }
 
@@ -90,7 +92,7 @@ func (e *Engine) Execute(ctx context.Context, project int64, q *Query) (*Respons
 // CombineSources folds the source of one more answer into acc: first says
 // src is the first answer.
 func CombineSources(acc, src string, first bool) string {
-	if src != SourceRollup {
+	if src != SourceRollup && src != SourceMixed {
 		src = SourceRaw
 	}
 	switch {

@@ -189,24 +189,11 @@ func parseRange(top map[string]jval, now time.Time) (from, to int64, err error) 
 	return 0, 0, errorf(part, "must be a duration such as \"24h\" or an object {\"from\": ..., \"to\": ...}, got %s", v.describe())
 }
 
-// RelativeRange returns the range of length d (ms) that ends now, with its
-// edges rounded so that rollups can answer it: up to an hour, the range
-// ends at the next whole minute; longer ranges (whose start, and the start
-// of the period before them, lie where rollups may keep hours, not
-// minutes) end at the next whole hour. The range thus includes every point
-// up to now, and its length stays d. A d that is not a whole number of
-// minutes leaves the range unrounded.
+// RelativeRange returns the range of length d (ms) that ends now:
+// exactly [now − d, now). Rollups answer its whole buckets and raw points
+// its edges.
 func RelativeRange(nowMs, d int64) (from, to int64) {
-	const minute, hour = int64(60_000), int64(3_600_000)
-	unit := minute
-	if d > hour {
-		unit = hour
-	}
-	if d%minute != 0 || nowMs < 0 {
-		return nowMs - d, nowMs
-	}
-	to = (nowMs + unit - 1) / unit * unit
-	return to - d, to
+	return nowMs - d, nowMs
 }
 
 func parseAbsRange(v jval, part string, nowMs int64) (from, to int64, err error) {

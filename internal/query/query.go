@@ -92,7 +92,8 @@ const (
 	SourceRaw    = "raw"
 	SourceRollup = "rollup"
 	// SourceMixed is Meta.Source when some Subs were answered from rollups
-	// and others from raw points.
+	// and others from raw points, and a SubResult's Source when rollups
+	// answered the whole buckets of its range and raw points the edges.
 	SourceMixed = "mixed"
 )
 
@@ -112,8 +113,9 @@ type SubRow struct {
 type SubResult struct {
 	Rows        []SubRow
 	RowsScanned int64 // points in range that passed the Sub's Filter
-	// Source is SourceRollup when the answer came from rollups; anything
-	// else means raw points.
+	// Source is SourceRollup when the answer came from rollups,
+	// SourceMixed when from rollups and raw points; anything else means
+	// raw points.
 	Source string
 }
 

@@ -30,7 +30,7 @@ func (r *Rollup) Execute(ctx context.Context, sub *query.Sub) (*query.SubResult,
 	if err != nil {
 		return nil, err
 	}
-	return e.run(ctx, plan)
+	return e.run(ctx, plan, nil)
 }
 
 // cagg is an aggregation compiled against a table.
@@ -338,39 +338,61 @@ func (e *exec) getAcc() *acc {
 	return &acc{}
 }
 
-func (e *exec) run(ctx context.Context, plan []outBucket) (*query.SubResult, error) {
-	t := e.t
+// run answers the plan, and with et the points of the edge table too:
+// its minute buckets join the output buckets their starts fall in.
+func (e *exec) run(ctx context.Context, plan []outBucket, et *table) (*query.SubResult, error) {
+	edgeLabels, edgeRuns := edgeRuns(et, e.sub.Interval)
+	labels := mergeLabels(plan, edgeLabels)
+	main, mainMemo := e.t, e.memo
+	var edgeMemo []int32
 	steps := 0
 	var err error
 	var sc cell
-	for _, ob := range plan {
-		for _, s := range ob.segs {
-			t.eachBucket(s, func(b *bucket) bool {
-				if steps++; steps&1023 == 0 {
-					if err = ctx.Err(); err != nil {
-						return false
-					}
+	visit := func(b *bucket) bool {
+		if steps++; steps&1023 == 0 {
+			if err = ctx.Err(); err != nil {
+				return false
+			}
+		}
+		n := b.ncells()
+		if n == 0 {
+			return true
+		}
+		useTotal := e.anyTotal && b.total != nil
+		sk := e.zeroTest || e.cellSketches || e.anyTotal && !useTotal
+		for i := range n {
+			e.cell(b.at(i, &sc, sk), useTotal)
+		}
+		if useTotal {
+			e.addTotals(b)
+		}
+		return true
+	}
+	pi := 0
+	for _, label := range labels {
+		if pi < len(plan) && plan[pi].label == label {
+			for _, s := range plan[pi].segs {
+				if main.eachBucket(s, visit); err != nil {
+					return nil, err
 				}
-				n := b.ncells()
-				if n == 0 {
-					return true
-				}
-				useTotal := e.anyTotal && b.total != nil
-				sk := e.zeroTest || e.cellSketches || e.anyTotal && !useTotal
-				for i := range n {
-					e.cell(b.at(i, &sc, sk), useTotal)
-				}
-				if useTotal {
-					e.addTotals(b)
-				}
-				return true
-			})
+			}
+			pi++
+		}
+		if bs := edgeRuns[label]; len(bs) > 0 {
+			// The edge table has series of its own: memos are per table.
+			mainMemo = e.memo
+			e.t, e.memo = et, edgeMemo
+			for _, b := range bs {
+				visit(b)
+			}
+			edgeMemo = e.memo
+			e.t, e.memo = main, mainMemo
 			if err != nil {
 				return nil, err
 			}
 		}
 		if e.sub.Interval > 0 {
-			if err := e.flush(ob.label); err != nil {
+			if err := e.flush(label); err != nil {
 				return nil, err
 			}
 		}

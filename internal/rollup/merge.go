@@ -231,7 +231,7 @@ func (r *Rollup) combine(k tableKey, l *layout, parts []*table, from, end int64)
 
 // remapBucket returns a shallow copy of b with its sids mapped.
 func remapBucket(b *bucket, remap []uint32) *bucket {
-	nb := &bucket{start: b.start, overflow: b.overflow}
+	nb := &bucket{start: b.start, overflow: b.overflow, spanKnown: b.spanKnown, lo: b.lo, hi: b.hi}
 	if f := b.fz; f != nil {
 		nf := *f
 		nf.sids = make([]uint32, len(f.sids))

@@ -86,6 +86,13 @@ type bucket struct {
 	overflow bool
 	// thawed says the bucket was added to after it was frozen.
 	thawed bool
+	// spanKnown says lo and hi are the least and greatest timestamps
+	// added to the bucket (lo > hi while it is empty); unknown for a
+	// bucket loaded from a snapshot or merged. A range edge inside a
+	// minute is answered from the minute's cell when the span shows all
+	// of its points lie inside the range.
+	spanKnown bool
+	lo, hi    int64
 	// slabStats, slabSketches and slabBins are what newCell hands out.
 	slabStats    []stat
 	slabSketches []sketch
@@ -95,6 +102,12 @@ type bucket struct {
 	// each series. Built when the bucket is sealed (nil before), kept
 	// current by late adds.
 	total []sketch
+}
+
+// within reports whether every point of the bucket is known to lie in
+// [from, to).
+func (b *bucket) within(from, to int64) bool {
+	return b.spanKnown && (b.lo > b.hi || b.lo >= from && b.hi < to)
 }
 
 // addTotal adds a point to the bucket's totals, if it keeps them.
@@ -403,7 +416,7 @@ func (t *table) bucket(tier int, start int64) *bucket {
 	}
 	b := ts.buckets[start]
 	if b == nil {
-		b = &bucket{start: start}
+		b = &bucket{start: start, spanKnown: true, lo: math.MaxInt64, hi: math.MinInt64}
 		if ts.last != nil {
 			// Size it like the last bucket: a minute has about as many
 			// series as the one before.
@@ -430,6 +443,7 @@ func (t *table) add(p *point.Point) {
 	if m >= t.minFrom {
 		c, b := t.minuteCell(sid, m)
 		c.addPoint(p, w, t.width, t.l.dists)
+		b.lo, b.hi = min(b.lo, ts), max(b.hi, ts)
 		if m < t.hourTo {
 			b.addTotal(p, w, t.l.dists)
 			t.markThawed(b)
@@ -476,6 +490,7 @@ func (t *table) addSealed(tier int, start int64, sid uint32, p *point.Point, w u
 	}
 	b.cells[ci].addPoint(p, w, t.width, t.l.dists)
 	b.addTotal(p, w, t.l.dists)
+	b.lo, b.hi = min(b.lo, p.Timestamp), max(b.hi, p.Timestamp)
 	t.markThawed(b)
 }
 
@@ -539,7 +554,7 @@ type cref struct {
 // mergeBuckets returns a frozen bucket holding the cells of srcs, with
 // totals, its cells in the order their series first appear in srcs.
 func (t *table) mergeBuckets(start int64, srcs []*bucket, a *acc) *bucket {
-	nb := &bucket{start: start}
+	nb := &bucket{start: start, spanKnown: true, lo: math.MaxInt64, hi: math.MinInt64}
 	nd := len(t.l.dists)
 	// Group the cells by series with a counting sort: slot[sid] is the
 	// series' output cell + 1 while merging.
@@ -552,6 +567,8 @@ func (t *table) mergeBuckets(start int64, srcs []*bucket, a *acc) *bucket {
 	width, total, hint := 0, 0, 0
 	for _, sb := range srcs {
 		nb.overflow = nb.overflow || sb.overflow
+		nb.spanKnown = nb.spanKnown && sb.spanKnown
+		nb.lo, nb.hi = min(nb.lo, sb.lo), max(nb.hi, sb.hi)
 		width = max(width, sb.widthOf())
 		n := sb.ncells()
 		total += n

@@ -92,14 +92,38 @@ func (s *Store) ScanDay(ctx context.Context, dayStart int64, project int64, data
 	}
 	sort.Slice(tables, func(i, j int) bool { return tables[i].name < tables[j].name })
 	for _, t := range tables {
-		if err := s.scanTable(ctx, p.alias, t.name, t.w, project, fn); err != nil {
+		if err := s.scanTable(ctx, p.alias, t.name, t.w, project, nil, fn); err != nil {
 			return fmt.Errorf("read points of %s on %s: %w", t.name, dayName(p.day), err)
 		}
 	}
 	return nil
 }
 
-func (s *Store) scanTable(ctx context.Context, alias, dataset string, w width, project int64, fn func(int64, *point.Point) error) error {
+// ScanRange calls fn with every point of project's dataset with
+// from <= timestamp < to, day by day (in no order within a day). The
+// point and its slices are reused between calls; its strings are not.
+func (s *Store) ScanRange(ctx context.Context, project int64, dataset string, from, to int64, fn func(p *point.Point)) error {
+	if from >= to {
+		return nil
+	}
+	s.ddl.RLock()
+	defer s.ddl.RUnlock()
+	span := [2]int64{from, to}
+	for _, v := range s.viewsFor(dataset, from, to) {
+		err := s.scanTable(ctx, v.alias, dataset, v.w, project, &span, func(_ int64, p *point.Point) error {
+			fn(p)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("read points of %s in %s: %w", dataset, v.alias, err)
+		}
+	}
+	return nil
+}
+
+// scanTable reads a day table's points of project (all when 0) and, with
+// span, only those with span[0] <= ts < span[1].
+func (s *Store) scanTable(ctx context.Context, alias, dataset string, w width, project int64, span *[2]int64, fn func(int64, *point.Point) error) error {
 	var b strings.Builder
 	b.WriteString("SELECT project, ts, si, index1")
 	for i := 1; i <= w.blobs; i++ {
@@ -110,9 +134,17 @@ func (s *Store) scanTable(ctx context.Context, alias, dataset string, w width, p
 	}
 	fmt.Fprintf(&b, " FROM %s.%s", alias, quoteIdent(dataset))
 	var args []any
+	var conds []string
 	if project != 0 {
-		b.WriteString(" WHERE project = ?")
+		conds = append(conds, "project = ?")
 		args = append(args, int32(project))
+	}
+	if span != nil {
+		conds = append(conds, "ts >= ? AND ts < ?")
+		args = append(args, span[0], span[1])
+	}
+	if len(conds) > 0 {
+		b.WriteString(" WHERE " + strings.Join(conds, " AND "))
 	}
 	rows, err := s.db.QueryContext(ctx, b.String(), args...)
 	if err != nil {

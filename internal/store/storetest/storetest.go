@@ -25,6 +25,9 @@ type Backend interface {
 	// Points.
 	Append(ctx context.Context, batches []store.Batch) error
 	Execute(ctx context.Context, sub *query.Sub) (*query.SubResult, error)
+	// ScanRange reads the points of one project's dataset with
+	// from <= timestamp < to (rollups read the edges of a range with it).
+	ScanRange(ctx context.Context, project int64, dataset string, from, to int64, fn func(p *point.Point)) error
 	DatasetStats(ctx context.Context, project int64, dataset string) (meta.DatasetStats, error)
 	Expire(ctx context.Context, now time.Time, defaultRetention time.Duration) (store.ExpireReport, error)
 	// SizeBytes is the disk the backend's data takes.
@@ -63,6 +66,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Persistence", func(t *testing.T) { testPersistence(t, open) })
 	t.Run("Retention", func(t *testing.T) { testRetention(t, open) })
 	t.Run("MaxGroups", func(t *testing.T) { testMaxGroups(t, open) })
+	t.Run("ScanRange", func(t *testing.T) { testScanRange(t, open) })
 }
 
 // handle is an open backend that is closed at most once: explicitly by
