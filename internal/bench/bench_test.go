@@ -148,7 +148,8 @@ func TestBenchCommand(t *testing.T) {
 	for _, ot := range rep.Overview {
 		// Asked after ingest, a relative range starts inside the data: the
 		// part of its first hour in range is read raw, the rest from rollups.
-		if (ot.AutoSource != "rollup" && ot.AutoSource != "mixed") || ot.AutoMs == nil || *ot.AutoMs <= 0 || ot.RawMs == nil || ot.RawSource != "raw" {
+		if (ot.AutoSource != "rollup" && ot.AutoSource != "mixed") || ot.AutoMs == nil || *ot.AutoMs <= 0 || ot.RawMs == nil || ot.RawSource != "raw" ||
+			ot.WholeMs == nil || *ot.WholeMs <= 0 || ot.WholeSource != "rollup" {
 			t.Errorf("overview %+v", ot)
 		}
 	}

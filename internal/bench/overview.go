@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -34,6 +35,22 @@ type OverviewTime struct {
 	RawMs     *float64 `json:"raw_ms"`
 	RawSource string   `json:"raw_source,omitempty"`
 	RawError  string   `json:"raw_error,omitempty"`
+	// WholeMs is the median round trip, with source=auto, of a period of
+	// the same length made of whole hours (from/to on hour boundaries):
+	// no edge to read from raw points. AutoMs − WholeMs is what the exact
+	// edges of a relative period cost. Null when it failed (WholeError).
+	WholeMs     *float64 `json:"whole_hours_ms,omitempty"`
+	WholeSource string   `json:"whole_hours_source,omitempty"`
+	WholeError  string   `json:"whole_hours_error,omitempty"`
+}
+
+// spanOf returns the length of a relative period such as "30d" or "24h".
+func spanOf(rng string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(rng, "d"); ok {
+		days, err := strconv.Atoi(n)
+		return time.Duration(days) * 24 * time.Hour, err
+	}
+	return time.ParseDuration(rng)
 }
 
 // metricsMeta is the part of a metrics answer's meta the bench reads.
@@ -69,10 +86,19 @@ func getMetrics(ctx context.Context, c *client, key string, params url.Values) (
 // again; a failure to reach the server is an error.
 func timeOverview(ctx context.Context, c *client, key, rng string, repeat int) (OverviewTime, error) {
 	ot := OverviewTime{Range: rng}
-	var auto, server, raw []float64
+	span, err := spanOf(rng)
+	if err != nil {
+		return ot, fmt.Errorf("overview range %q: %w", rng, err)
+	}
+	var auto, server, raw, whole []float64
 	ask := func(source string, errMsg *string) (*metricsMeta, time.Duration, error) {
 		p := url.Values{"range": {rng}}
-		if source != "" {
+		switch source {
+		case "whole":
+			to := time.Now().Truncate(time.Hour)
+			p = url.Values{"from": {strconv.FormatInt(to.Add(-span).UnixMilli(), 10)}, "to": {strconv.FormatInt(to.UnixMilli(), 10)}}
+		case "":
+		default:
 			p.Set("source", source)
 		}
 		_, m, d, err := getMetrics(ctx, c, key, p)
@@ -110,6 +136,20 @@ func timeOverview(ctx context.Context, c *client, key, rng string, repeat int) (
 				ot.RawSource = m.Meta.Source
 			}
 		}
+		if ot.WholeError == "" {
+			m, d, err := ask("whole", &ot.WholeError)
+			if err != nil {
+				return ot, err
+			}
+			if m != nil {
+				whole = append(whole, msOf(d))
+				ot.WholeSource = m.Meta.Source
+			}
+		}
+	}
+	if len(whole) > 0 {
+		v := round(Median(whole), 2)
+		ot.WholeMs = &v
 	}
 	if len(auto) > 0 {
 		v := round(Median(auto), 2)
@@ -173,6 +213,9 @@ func (ot OverviewTime) value() string {
 	case ot.RawError != "":
 		v += "; raw failed"
 	}
+	if ot.WholeMs != nil {
+		v += fmt.Sprintf("; whole hours %s ms", ms(*ot.WholeMs))
+	}
 	return v
 }
 
@@ -192,6 +235,12 @@ func (ot OverviewTime) describe() string {
 		}
 	case ot.RawError != "":
 		line += ", raw points failed: " + ot.RawError
+	}
+	if ot.WholeMs != nil {
+		line += fmt.Sprintf("; whole hours of the same length: %s ms from %s", ms(*ot.WholeMs), orUnknown(ot.WholeSource))
+		if ot.AutoMs != nil {
+			line += fmt.Sprintf(" (the exact edges cost %s ms)", ms(*ot.AutoMs-*ot.WholeMs))
+		}
 	}
 	return line
 }
