@@ -470,3 +470,61 @@ func TestSecondProcessOnSameDataDir(t *testing.T) {
 		t.Fatalf("second serve on the same data dir = %v\n%s; want a clear error", err, out)
 	}
 }
+
+// TestIdempotentWriteSurvivesKill9 kills the server with SIGKILL after it
+// committed a write with an Idempotency-Key and before it answered
+// (ALIDADE_FAILPOINT=kill-after-commit), restarts it, and retries: the
+// retry stores nothing and gets the first answer, marked replayed; the
+// same key with another body is refused with 422.
+func TestIdempotentWriteSurvivesKill9(t *testing.T) {
+	dir := t.TempDir()
+	p := start(t, dir, "ALIDADE_FAILPOINT=kill-after-commit")
+	keys := bannerKeys(t, p)
+	now := time.Now().UnixMilli()
+	var body bytes.Buffer
+	for i := range 300 {
+		// Today and yesterday: the key is in two day files.
+		ts := now - int64(i)*1000
+		if i%3 == 0 {
+			ts -= 24 * 3600 * 1000
+		}
+		fmt.Fprintf(&body, `{"timestamp":%d,"indexes":["k"],"blobs":["p%d"],"doubles":[%d]}`+"\n", ts, i, i)
+	}
+	send := func(url string, b []byte) (int, string, bool, error) {
+		req, _ := http.NewRequest("POST", url+"/api/v1/datasets/durable/points", bytes.NewReader(b))
+		req.Header.Set("Authorization", "Bearer "+keys["write"])
+		req.Header.Set("Content-Type", "application/x-ndjson")
+		req.Header.Set("Idempotency-Key", "kill-9-batch")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, "", false, err
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(data), resp.Header.Get("Idempotent-Replayed") == "true", nil
+	}
+	if code, a, _, err := send(p.url, body.Bytes()); err == nil {
+		t.Fatalf("the write was answered (%d %s); want the process killed before its answer", code, a)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server did not die at the failpoint")
+	}
+
+	p2 := startLogging(t, dir, "info")
+	code, a, replayed, err := send(p2.url, body.Bytes())
+	if err != nil || code != 200 || !replayed || !strings.Contains(a, `"accepted":300`) {
+		t.Fatalf("retry after kill -9 = %d %s replayed=%v %v; want 200 accepting 300, replayed", code, a, replayed, err)
+	}
+	q := `{"dataset":"durable","range":"48h","source":"raw","aggregations":{"n":{"type":"count"}}}`
+	for _, src := range []string{"raw", "rollup"} {
+		c, data, err := post(p2.url+"/api/v1/query", keys["read"], "application/json", []byte(strings.Replace(q, `"raw"`, `"`+src+`"`, 1)))
+		if err != nil || c != 200 || !strings.Contains(string(data), `"n":300`) {
+			t.Errorf("count from %s after the retry = %d %s %v; want 300", src, c, data, err)
+		}
+	}
+	if code, a, _, _ := send(p2.url, []byte(`{"indexes":["other"],"doubles":[1]}`)); code != 422 || !strings.Contains(a, "kill-9-batch") {
+		t.Errorf("the key with another body = %d %s; want 422 naming the key", code, a)
+	}
+}

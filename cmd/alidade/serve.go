@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/alidade/alidade/internal/auth"
@@ -71,6 +72,13 @@ func runServe(ctx context.Context, args []string) error {
 	sopts.Listen = f.listen
 	sopts.Version = version
 	sopts.Logger = log
+	if fp := os.Getenv("ALIDADE_FAILPOINT"); fp == "kill-after-commit" {
+		// For the crash tests only: die as kill -9 would, between the
+		// commit of a write with an Idempotency-Key and its answer.
+		sopts.AfterCommit = func() { _ = syscall.Kill(os.Getpid(), syscall.SIGKILL) }
+	} else if fp != "" {
+		return fmt.Errorf("unknown ALIDADE_FAILPOINT %q", fp)
+	}
 	if sopts.Retention, err = server.ParseDuration(f.retention); err != nil {
 		return &usageError{msg: "--retention: " + err.Error()}
 	}

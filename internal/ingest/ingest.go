@@ -118,12 +118,17 @@ func (p *Pipeline) Start() {
 // the request bytes the points were decoded from (they may share its memory).
 // A full queue fails at once with ErrOverloaded; nothing is queued then.
 func (p *Pipeline) Submit(ctx context.Context, project int64, pts []point.Point, size int) error {
-	if len(pts) == 0 {
+	return p.SubmitBatch(ctx, store.Batch{Project: project, Points: pts}, size)
+}
+
+// SubmitBatch is Submit for a batch that may carry an idempotency record.
+func (p *Pipeline) SubmitBatch(ctx context.Context, b store.Batch, size int) error {
+	if len(b.Points) == 0 && b.Idem == nil {
 		return nil
 	}
 	it := &pending{
-		batch: store.Batch{Project: project, Points: pts},
-		cost:  int64(size) + int64(len(pts))*PointOverhead,
+		batch: b,
+		cost:  int64(size) + int64(len(b.Points))*PointOverhead,
 		done:  make(chan error, 1),
 	}
 	p.mu.Lock()

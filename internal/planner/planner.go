@@ -46,6 +46,8 @@ type Store interface {
 	DayCounts(ctx context.Context, dayStart int64) (map[store.TableDay]int64, error)
 	// ScanDay reads the points of a day (of one dataset and project, or all).
 	ScanDay(ctx context.Context, dayStart int64, project int64, dataset string, fn func(project int64, p *point.Point) error) error
+	// IdemLookup returns the records of an idempotency key among days.
+	IdemLookup(ctx context.Context, project int64, key string, days []int64, since int64) (map[int64]store.Idem, error)
 	// ScanRange reads the points of one project's dataset in [from, to).
 	ScanRange(ctx context.Context, project int64, dataset string, from, to int64, fn func(p *point.Point)) error
 	Expire(ctx context.Context, now time.Time, defaultRetention time.Duration) (store.ExpireReport, error)
@@ -230,9 +232,19 @@ func (p *Planner) Enabled() bool { return p.r != nil }
 func (p *Planner) Append(ctx context.Context, batches []store.Batch) error {
 	p.commit.RLock()
 	defer p.commit.RUnlock()
+	batches, err := p.dedupe(ctx, batches)
+	if err != nil {
+		return err
+	}
 	stored := batches
 	if p.opts.Sample != nil {
 		stored = p.opts.Sample(batches, p.opts.Now())
+		// The records go in every day of their writes, sampled or not.
+		for i := range batches {
+			if batches[i].Idem != nil {
+				stored = append(stored, store.Batch{Project: batches[i].Project, Idem: batches[i].Idem})
+			}
+		}
 	}
 	if err := p.st.Append(ctx, stored); err != nil {
 		return err

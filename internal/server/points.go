@@ -3,16 +3,19 @@ package server
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/alidade/alidade/internal/ingest"
 	"github.com/alidade/alidade/internal/point"
+	"github.com/alidade/alidade/internal/store"
 )
 
 // writeResponse is the answer to a write.
@@ -81,6 +84,11 @@ func (s *Server) handleWritePoints(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	key, err := idempotencyKey(r)
+	if err != nil {
+		writeError(w, r, http.StatusBadRequest, "bad_idempotency_key", err.Error())
+		return
+	}
 	buf := bodyPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	recycle := true
@@ -101,7 +109,31 @@ func (s *Server) handleWritePoints(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
-	pts, rejected, err := point.Decode(buf.Bytes(), point.FormatFromContentType(r.Header.Get("Content-Type")), point.DecodeOptions{
+	format := point.FormatFromContentType(r.Header.Get("Content-Type"))
+	var idem *store.Idem
+	if key != "" {
+		// One write of a key at a time; a finished one is answered again.
+		k := idemKey{p.Project, key}
+		hash := requestHash(dataset, fmt.Sprint(format), buf.Bytes())
+		done, err := s.idem.claim(r.Context(), k, now)
+		if err != nil {
+			writeError(w, r, http.StatusServiceUnavailable, "canceled", "the request ended while another write with its Idempotency-Key ran")
+			return
+		}
+		if done != nil {
+			if done.hash != hash {
+				reusedKey(w, r, key)
+				return
+			}
+			replay(w, done.status, done.body)
+			return
+		}
+		idem = &store.Idem{Key: key, Hash: hash, At: now.UnixMilli()}
+		// Released with the answer to give again, or with none when
+		// nothing was stored.
+		defer func() { s.idem.finish(k, hash, idem.Status, idem.Body, time.UnixMilli(idem.At)) }()
+	}
+	pts, rejected, err := point.Decode(buf.Bytes(), format, point.DecodeOptions{
 		Dataset:      dataset,
 		Schema:       func(ds string) *point.Schema { return s.store.Schema(p.Project, ds) },
 		Now:          now.UnixMilli(),
@@ -135,7 +167,19 @@ func (s *Server) handleWritePoints(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.priceAI(r.Context(), p.Project, pts)
-	if err := s.ingest.Submit(r.Context(), p.Project, pts, buf.Len()); err != nil {
+	ctx := r.Context()
+	var answer []byte
+	if idem != nil {
+		answer = answerBody(writeResponse{Accepted: len(pts), Rejected: rejected})
+		idem.Days, idem.Status, idem.Body = pointDays(pts), http.StatusOK, answer
+		// The claim ends when the commit does, also if the client leaves.
+		ctx = context.WithoutCancel(ctx)
+	}
+	err = s.ingest.SubmitBatch(ctx, store.Batch{Project: p.Project, Points: pts, Idem: idem}, buf.Len())
+	if idem != nil && err != nil {
+		idem.Body = nil // nothing stored: the next write of the key runs
+	}
+	if err != nil {
 		switch {
 		case errors.Is(err, ingest.ErrOverloaded):
 			s.countRejected("overloaded", uint64(len(pts)))
@@ -153,10 +197,47 @@ func (s *Server) handleWritePoints(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	if idem != nil && s.opts.AfterCommit != nil {
+		s.opts.AfterCommit()
+	}
+	if idem != nil && idem.Found != nil {
+		// An earlier write of the key committed (before a restart, or
+		// before its answer was lost): what it did not store is stored now.
+		if idem.Found.Hash != idem.Hash {
+			idem.Body = nil
+			reusedKey(w, r, key)
+			return
+		}
+		idem.Status, idem.Body = idem.Found.Status, idem.Found.Body
+		replay(w, idem.Status, idem.Body)
+		return
+	}
 	if s.metrics != nil {
 		s.metrics.PointsAccepted.Add(uint64(len(pts)))
 	}
+	if answer != nil {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(answer)
+		return
+	}
 	writeJSON(w, http.StatusOK, writeResponse{Accepted: len(pts), Rejected: rejected})
+}
+
+// pointDays returns the starts (Unix ms) of the UTC days of pts, sorted.
+func pointDays(pts []point.Point) []int64 {
+	const dayMs = 86_400_000
+	var days []int64
+	last := int64(-1)
+	for i := range pts {
+		d := pts[i].Timestamp - ((pts[i].Timestamp%dayMs)+dayMs)%dayMs
+		if d != last && !slices.Contains(days, d) {
+			days = append(days, d)
+		}
+		last = d
+	}
+	slices.Sort(days)
+	return days
 }
 
 func (s *Server) countRejected(reason string, n uint64) {

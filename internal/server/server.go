@@ -50,6 +50,10 @@ type Options struct {
 	// Rollups, when set, serves the rollup endpoints and rebuilds a
 	// dataset's rollup when its schema changes its rollup spec.
 	Rollups *planner.Planner
+	// AfterCommit, when set, runs after a write with an Idempotency-Key
+	// is committed and before it is answered: the crash tests kill the
+	// process there (ALIDADE_FAILPOINT=kill-after-commit).
+	AfterCommit func()
 }
 
 // DefaultOptions returns the documented defaults.
@@ -111,6 +115,7 @@ type Server struct {
 	store   Store
 	auth    *auth.Authenticator
 	ingest  *ingest.Pipeline
+	idem    *idempotency
 	queries *query.Engine
 	metrics *Metrics
 	http    *http.Server
@@ -129,7 +134,7 @@ func New(opts Options, st Store, au *auth.Authenticator, pipe *ingest.Pipeline, 
 	if log == nil {
 		log = discardLogger()
 	}
-	s := &Server{opts: opts, log: log, store: st, auth: au, ingest: pipe, metrics: m}
+	s := &Server{opts: opts, log: log, store: st, auth: au, ingest: pipe, metrics: m, idem: newIdempotency()}
 	s.queries = &query.Engine{Exec: exec, Schemas: st.Schema, Now: time.Now}
 	if err := s.initPlatform(st, exec); err != nil {
 		return nil, err

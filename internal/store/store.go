@@ -11,6 +11,9 @@ import "github.com/alidade/alidade/internal/point"
 type Batch struct {
 	Project int64
 	Points  []point.Point
+	// Idem, when set, is recorded with the points (see Idem); a batch may
+	// carry a record and no point.
+	Idem *Idem
 }
 
 // ExpireReport says what one retention pass removed.
@@ -27,3 +30,27 @@ type TableDay struct {
 	Dataset string
 	Day     int64 // Unix ms of the day's start
 }
+
+// Idem is a write's idempotency record. It is committed with the write's
+// points, in the same transaction, in every day file they fall in (also
+// where sampling kept none of them), so that a retry of the write, even
+// after a crash between the commit and the answer, finds it and stores
+// nothing twice.
+type Idem struct {
+	Key  string // the client's Idempotency-Key
+	Hash string // identifies the request (body, dataset, format)
+	// Days are the starts (Unix ms) of the UTC days the write's points
+	// fall in; Append records the key in each.
+	Days   []int64
+	Status int    // the answer's HTTP status
+	Body   []byte // the answer
+	At     int64  // when the write was first received (Unix ms)
+	// Found is set by the commit when an earlier write recorded Key
+	// within IdemWindow: its record, whose answer is the one to give. The
+	// points of the days it recorded are then not stored again (none at
+	// all when its Hash differs: the key was reused for another write).
+	Found *Idem
+}
+
+// IdemWindow is how long an idempotency record holds.
+const IdemWindow = 24 * 60 * 60 * 1000 // ms

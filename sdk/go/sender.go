@@ -3,6 +3,8 @@ package alidade
 import (
 	"bytes"
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -168,9 +170,13 @@ func (c *Client) sendRange(ch *chunk, lo, hi int, o *outcome) {
 		return
 	}
 	body := c.encode(ch, lo, hi)
+	// One key for the batch, the same on every retry of it: when an
+	// answer is lost after the server stored the batch, the retry stores
+	// nothing and gets the first answer again.
+	key := newIdempotencyKey()
 	start := time.Now()
 	for attempt := 0; ; attempt++ {
-		r := c.post(body, n)
+		r := c.post(body, n, key)
 		switch r.kind {
 		case resDone:
 			o.sent += r.sent
@@ -278,8 +284,15 @@ func (a *answer) firstRejection() string {
 	return fmt.Sprintf("position %d: %s", a.Rejected[0].Position, a.Rejected[0].Error)
 }
 
-// post makes one write request of n points.
-func (c *Client) post(body []byte, n int) result {
+// newIdempotencyKey returns a fresh Idempotency-Key: 128 random bits.
+func newIdempotencyKey() string {
+	var b [16]byte
+	_, _ = crand.Read(b[:]) // never fails (crypto/rand panics instead)
+	return "alidade-go-" + hex.EncodeToString(b[:])
+}
+
+// post makes one write request of n points with an Idempotency-Key.
+func (c *Client) post(body []byte, n int, key string) result {
 	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
@@ -289,6 +302,7 @@ func (c *Client) post(body []byte, n int) result {
 	req.Header.Set("Authorization", c.auth)
 	req.Header.Set("Content-Type", "application/x-ndjson")
 	req.Header.Set("User-Agent", "alidade-go")
+	req.Header.Set("Idempotency-Key", key)
 	if c.zw != nil {
 		req.Header.Set("Content-Encoding", "gzip")
 	}

@@ -80,7 +80,20 @@ func (s *Store) Append(ctx context.Context, batches []store.Batch) error {
 	if err != nil {
 		return err
 	}
-	if err := s.prepareTables(ctx, byDay); err != nil {
+	// Idempotency records go in every day file their write's points
+	// fall in, in the transaction that commits that day.
+	var recs map[int64][]idemRef
+	for i := range batches {
+		if r := batches[i].Idem; r != nil {
+			if recs == nil {
+				recs = map[int64][]idemRef{}
+			}
+			for _, d := range r.Days {
+				recs[dayOf(d)] = append(recs[dayOf(d)], idemRef{batches[i].Project, r})
+			}
+		}
+	}
+	if err := s.prepareTables(ctx, byDay, recs); err != nil {
 		return err
 	}
 	// Lanes are taken under the read side of ddl, so that schema changes
@@ -98,9 +111,14 @@ func (s *Store) Append(ctx context.Context, batches []store.Batch) error {
 	for d := range byDay {
 		days = append(days, d)
 	}
+	for d := range recs {
+		if _, ok := byDay[d]; !ok {
+			days = append(days, d)
+		}
+	}
 	sort.Slice(days, func(i, j int) bool { return days[i] < days[j] })
 	for _, day := range days {
-		if err := s.appendDay(ctx, l, day, byDay[day]); err != nil {
+		if err := s.appendDay(ctx, l, day, byDay[day], recs[day]); err != nil {
 			return err
 		}
 	}
@@ -140,14 +158,20 @@ func (s *Store) sortBatches(ctx context.Context, batches []store.Batch) (dayTabl
 // prepareTables makes sure every day file is attached and every day table
 // exists with the columns the rows need. It changes the schema only under
 // the write side of ddl, when no lane is inside a transaction.
-func (s *Store) prepareTables(ctx context.Context, byDay dayTables) error {
+func (s *Store) prepareTables(ctx context.Context, byDay dayTables, recs map[int64][]idemRef) error {
 	type need struct {
 		day     int64
 		dataset string
 		w       width
 	}
 	var missing []need
+	var idem []int64 // days whose file lacks its idempotency table
 	s.pmu.RLock()
+	for day := range recs {
+		if p := s.parts[day]; p == nil || !p.idem.Load() {
+			idem = append(idem, day)
+		}
+	}
 	for day, tables := range byDay {
 		p := s.parts[day]
 		for name, rows := range tables {
@@ -166,11 +190,20 @@ func (s *Store) prepareTables(ctx context.Context, byDay dayTables) error {
 		}
 	}
 	s.pmu.RUnlock()
-	if len(missing) == 0 {
+	if len(missing) == 0 && len(idem) == 0 {
 		return nil
 	}
 	s.ddl.Lock()
 	defer s.ddl.Unlock()
+	for _, day := range idem {
+		p, err := s.attach(ctx, day)
+		if err != nil {
+			return err
+		}
+		if err := s.ensureIdem(ctx, p); err != nil {
+			return err
+		}
+	}
 	for _, m := range missing {
 		p, err := s.attach(ctx, m.day)
 		if err != nil {
@@ -237,7 +270,7 @@ func (s *Store) dropAppenders(match func(key string) bool) {
 	}
 }
 
-func (s *Store) appendDay(ctx context.Context, l *lane, day int64, tables map[string][]row) error {
+func (s *Store) appendDay(ctx context.Context, l *lane, day int64, tables map[string][]row, recs []idemRef) error {
 	s.pmu.RLock()
 	p := s.parts[day]
 	s.pmu.RUnlock()
@@ -258,6 +291,10 @@ func (s *Store) appendDay(ctx context.Context, l *lane, day int64, tables map[st
 	}
 	if _, err := l.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return fmt.Errorf("begin: %w", err)
+	}
+	if err := l.writeIdem(ctx, p, recs); err != nil {
+		l.abort(ctx, s, p.alias+".")
+		return err
 	}
 	for i, name := range names {
 		if err := apps[i].appendRows(tables[name], &l.arena); err != nil {

@@ -79,6 +79,8 @@ type partition struct {
 	alias  string // catalog name, e.g. p20261127
 	path   string
 	tables map[string]width // dataset -> columns present
+	// idem says the file has its idempotency table.
+	idem atomic.Bool
 	// lastWrite is when a commit last wrote to the file (Unix ns); dirty
 	// says one did since the last checkpoint.
 	lastWrite atomic.Int64
@@ -294,6 +296,10 @@ func (s *Store) attach(ctx context.Context, day int64) (*partition, error) {
 		var table, col string
 		if err := rows.Scan(&table, &col); err != nil {
 			return nil, err
+		}
+		if table == idemTableName {
+			p.idem.Store(true)
+			continue
 		}
 		w := p.tables[table]
 		var n int
