@@ -210,4 +210,19 @@ func TestRelativeRangesAreExact(t *testing.T) {
 	if mixed == 0 {
 		t.Error("no answer combined rollups and raw edges: the test misses the mixed path")
 	}
+
+	// A late point into an hour whose cells the edges keep: the next
+	// answer counts it.
+	c := clocks[5]
+	clock.Store(c)
+	q := `{"dataset":"requests","range":"24h","aggregations":{"n":{"type":"count"}}}`
+	before := num(run(q, "auto").Rows[0], "n")
+	late := mk(c - 24*3_600_000 + 60_000)
+	if err := pl.Append(ctx, []store.Batch{{Project: 1, Points: []point.Point{late}}}); err != nil {
+		t.Fatal(err)
+	}
+	after := run(q, "auto")
+	if got := num(after.Rows[0], "n"); got != before+float64(late.Weight()) || !fromRollups(after.Meta.Source) {
+		t.Errorf("after a late point in the range's first hour: count %v from %s; want %v", got, after.Meta.Source, before+float64(late.Weight()))
+	}
 }

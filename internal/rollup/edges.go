@@ -3,8 +3,12 @@ package rollup
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/alidade/alidade/internal/point"
 	"github.com/alidade/alidade/internal/query"
@@ -54,36 +58,71 @@ func (r *Rollup) ExecuteExact(ctx context.Context, sub *query.Sub, scan Scan) (*
 		if err != nil {
 			return nil, err
 		}
-		res, err := e.run(ctx, plan, nil)
+		res, err := e.run(ctx, plan)
 		if err != nil {
 			return nil, err
 		}
 		return &Exact{SubResult: res}, nil
+	}
+
+	// Where minutes are compacted, the first edge is the part of an hour
+	// inside the range: up to an hour of raw points. That hour's points
+	// are rolled up into minute cells once and kept (hourEdges), so that
+	// the query reads only the part of a minute before its next minute.
+	var hc *hourCells
+	if h := inner.From - hourMs; inner.From%hourMs == 0 && h < sub.From && inner.From-sub.From > minuteMs && h < t.minFrom {
+		if b := t.tiers[tierHour].buckets[h]; b != nil {
+			hc = r.edgeHours.get(t.key, h, b, b.adds)
+		}
 	}
 	unlock()
 
 	// Read the edges without holding the table: a commit may add to it
 	// meanwhile (its points are in the store already, or not yet in
 	// either), and an edge of up to an hour takes a while to read.
-	var edges [][2]int64
+	var edges, rawEdges [][2]int64
+	var srcs []edgeSource
 	if sub.From < inner.From {
 		edges = append(edges, [2]int64{sub.From, inner.From})
+		if hc != nil {
+			ht, err := hc.cells(ctx, l, &r.opts, r.seed, scan)
+			if err != nil {
+				return nil, err
+			}
+			m := ceilTo(sub.From, minuteMs)
+			rawEdges = append(rawEdges, [2]int64{sub.From, m})
+			srcs = append(srcs, hc.source(ht, m, sub.Interval))
+		} else {
+			rawEdges = append(rawEdges, [2]int64{sub.From, inner.From})
+		}
 	}
 	if inner.To < sub.To {
 		edges = append(edges, [2]int64{inner.To, sub.To})
+		rawEdges = append(rawEdges, [2]int64{inner.To, sub.To})
 	}
 	// A new table keeps minute cells only: it is never sealed.
 	et := newTable(t.key, l, &r.opts, r.seed, sub.From, sub.To)
-	for _, ed := range edges {
+	for _, ed := range rawEdges {
+		if ed[0] >= ed[1] {
+			continue
+		}
 		if err := scan(ctx, ed[0], ed[1], et.add); err != nil {
 			return nil, fmt.Errorf("read the range's edge %s..%s: %w", fmtMs(ed[0]), fmtMs(ed[1]), err)
 		}
 	}
+	srcs = append(srcs, minuteSource(et, sub.Interval))
 
 	t, unlock = r.readTable(sub)
 	defer unlock()
 	if again, l2, _ := t.innerRange(sub); l2 != l || again == nil || again.From != inner.From || again.To != inner.To {
 		return nil, fmt.Errorf("%w: the rollup of dataset %q changed while the query ran", ErrNotCovered, sub.Dataset)
+	}
+	if hc != nil {
+		// The hour's cells stand for its raw points as long as the hour
+		// took no late point (or was rebuilt) since they were read.
+		if b := t.tiers[tierHour].buckets[hc.start]; b != hc.bucket || b.adds != hc.adds {
+			return nil, fmt.Errorf("%w: hour %s of dataset %q changed while the query ran", ErrNotCovered, fmtMs(hc.start), sub.Dataset)
+		}
 	}
 	plan, why := t.check(inner)
 	if why != "" {
@@ -93,7 +132,7 @@ func (r *Rollup) ExecuteExact(ctx context.Context, sub *query.Sub, scan Scan) (*
 	if err != nil {
 		return nil, err
 	}
-	res, err := e.run(ctx, plan, et)
+	res, err := e.run(ctx, plan, srcs...)
 	if err != nil {
 		return nil, err
 	}
@@ -151,35 +190,164 @@ func (t *table) innerRange(sub *query.Sub) (*query.Sub, *layout, string) {
 	return &in, t.l, ""
 }
 
-// edgeRuns groups the minute buckets of the edge table by output bucket
-// label (0 without an interval), in time order.
-func edgeRuns(et *table, interval int64) (labels []int64, runs map[int64][]*bucket) {
-	if et == nil {
-		return nil, nil
-	}
-	runs = map[int64][]*bucket{}
+// edgeSource is cells of a table of their own that an answer adds: the
+// raw points of a range's edges, rolled up for the query, or the cells of
+// a compacted hour kept for its edges. byLabel groups its buckets by the
+// output bucket they fall in (label 0 without an interval).
+type edgeSource struct {
+	t       *table
+	labels  []int64
+	byLabel map[int64][]*bucket
+}
+
+// minuteSource is every minute bucket of et.
+func minuteSource(et *table, interval int64) edgeSource {
 	ms := &et.tiers[tierMinute]
+	var bs []*bucket
 	for _, s := range ms.startsIn(math.MinInt64, math.MaxInt64) {
+		bs = append(bs, ms.buckets[s])
+	}
+	return newEdgeSource(et, bs, interval)
+}
+
+func newEdgeSource(t *table, bs []*bucket, interval int64) edgeSource {
+	src := edgeSource{t: t, byLabel: map[int64][]*bucket{}}
+	for _, b := range bs {
 		var label int64
 		if interval > 0 {
-			label = floorTo(s, interval)
+			label = floorTo(b.start, interval)
 		}
-		if _, ok := runs[label]; !ok {
-			labels = append(labels, label)
+		if _, ok := src.byLabel[label]; !ok {
+			src.labels = append(src.labels, label)
 		}
-		runs[label] = append(runs[label], ms.buckets[s])
+		src.byLabel[label] = append(src.byLabel[label], b)
 	}
-	return labels, runs
+	return src
 }
 
 // mergeLabels returns the sorted union of the plan's labels and the edge
-// labels.
-func mergeLabels(plan []outBucket, edge []int64) []int64 {
-	out := make([]int64, 0, len(plan)+len(edge))
+// sources' labels.
+func mergeLabels(plan []outBucket, srcs []edgeSource) []int64 {
+	var out []int64
 	for _, ob := range plan {
 		out = append(out, ob.label)
 	}
-	out = append(out, edge...)
+	for _, s := range srcs {
+		out = append(out, s.labels...)
+	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// hourCells are the minute cells of one compacted hour of one table,
+// rolled up again from its raw points for the queries whose range starts
+// inside it, with the merge of each suffix of its minutes. They stand for
+// the hour while its bucket in the table is unchanged (adds).
+type hourCells struct {
+	key    tableKey
+	start  int64
+	bucket *bucket
+	adds   uint64
+
+	once    sync.Once
+	ht      *table
+	err     error
+	mu      sync.Mutex
+	suffix  map[int64]*bucket // from minute m to the hour's end
+	lastUse atomic.Int64
+}
+
+// cells reads the hour's raw points into minute cells, once.
+func (hc *hourCells) cells(ctx context.Context, l *layout, opts *Options, seed maphash.Seed, scan Scan) (*table, error) {
+	hc.once.Do(func() {
+		ht := newTable(hc.key, l, opts, seed, hc.start, hc.start+hourMs)
+		if err := scan(ctx, hc.start, hc.start+hourMs, ht.add); err != nil {
+			hc.err = fmt.Errorf("read hour %s for the range's edge: %w", fmtMs(hc.start), err)
+			return
+		}
+		hc.ht = ht
+	})
+	if hc.ht == nil && hc.err == nil {
+		return nil, fmt.Errorf("read hour %s for the range's edge: no cells", fmtMs(hc.start))
+	}
+	if hc.ht != nil && hc.ht.l != l {
+		return nil, fmt.Errorf("%w: the rollup's layout changed", ErrNotCovered)
+	}
+	return hc.ht, hc.err
+}
+
+// source returns the hour's cells from minute m on: one merged bucket when
+// the answer has no interval or whole hours, else the minute buckets.
+func (hc *hourCells) source(ht *table, m, interval int64) edgeSource {
+	hc.lastUse.Store(time.Now().UnixNano())
+	ms := &ht.tiers[tierMinute]
+	starts := ms.startsIn(m, hc.start+hourMs)
+	if interval > 0 && interval%hourMs != 0 {
+		bs := make([]*bucket, len(starts))
+		for i, s := range starts {
+			bs[i] = ms.buckets[s]
+		}
+		return newEdgeSource(ht, bs, interval)
+	}
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
+	b := hc.suffix[m]
+	if b == nil {
+		bs := make([]*bucket, len(starts))
+		for i, s := range starts {
+			bs[i] = ms.buckets[s]
+		}
+		var a acc
+		b = ht.mergeBuckets(m, bs, &a)
+		if hc.suffix == nil {
+			hc.suffix = map[int64]*bucket{}
+		}
+		hc.suffix[m] = b
+	}
+	return newEdgeSource(ht, []*bucket{b}, interval)
+}
+
+// hourEdges keeps the hourCells of the few hours ranges start in (a
+// dashboard asks for the same periods again and again), the least
+// recently used dropped past its capacity.
+type hourEdges struct {
+	mu sync.Mutex
+	m  map[hourKey]*hourCells
+}
+
+type hourKey struct {
+	t     tableKey
+	start int64
+}
+
+// maxEdgeHours bounds the hours kept: a few periods (24h, 7d, 30d) of a
+// few datasets.
+const maxEdgeHours = 16
+
+// get returns the cells of hour start of table k, made anew when the
+// table's bucket changed.
+func (he *hourEdges) get(k tableKey, start int64, b *bucket, adds uint64) *hourCells {
+	he.mu.Lock()
+	defer he.mu.Unlock()
+	if he.m == nil {
+		he.m = map[hourKey]*hourCells{}
+	}
+	hk := hourKey{k, start}
+	if hc := he.m[hk]; hc != nil && hc.bucket == b && hc.adds == adds {
+		return hc
+	}
+	if len(he.m) >= maxEdgeHours {
+		var oldest hourKey
+		first := true
+		for key, hc := range he.m {
+			if first || hc.lastUse.Load() < he.m[oldest].lastUse.Load() {
+				oldest, first = key, false
+			}
+		}
+		delete(he.m, oldest)
+	}
+	hc := &hourCells{key: k, start: start, bucket: b, adds: adds}
+	hc.lastUse.Store(time.Now().UnixNano())
+	he.m[hk] = hc
+	return hc
 }

@@ -30,7 +30,7 @@ func (r *Rollup) Execute(ctx context.Context, sub *query.Sub) (*query.SubResult,
 	if err != nil {
 		return nil, err
 	}
-	return e.run(ctx, plan, nil)
+	return e.run(ctx, plan)
 }
 
 // cagg is an aggregation compiled against a table.
@@ -338,13 +338,13 @@ func (e *exec) getAcc() *acc {
 	return &acc{}
 }
 
-// run answers the plan, and with et the points of the edge table too:
-// its minute buckets join the output buckets their starts fall in.
-func (e *exec) run(ctx context.Context, plan []outBucket, et *table) (*query.SubResult, error) {
-	edgeLabels, edgeRuns := edgeRuns(et, e.sub.Interval)
-	labels := mergeLabels(plan, edgeLabels)
-	main, mainMemo := e.t, e.memo
-	var edgeMemo []int32
+// run answers the plan, and the cells of the edge sources too, each
+// bucket in the output bucket of its label.
+func (e *exec) run(ctx context.Context, plan []outBucket, srcs ...edgeSource) (*query.SubResult, error) {
+	labels := mergeLabels(plan, srcs)
+	main := e.t
+	// Each table has series of its own: memos are per table.
+	memos := make([][]int32, len(srcs))
 	steps := 0
 	var err error
 	var sc cell
@@ -378,14 +378,17 @@ func (e *exec) run(ctx context.Context, plan []outBucket, et *table) (*query.Sub
 			}
 			pi++
 		}
-		if bs := edgeRuns[label]; len(bs) > 0 {
-			// The edge table has series of its own: memos are per table.
-			mainMemo = e.memo
-			e.t, e.memo = et, edgeMemo
+		for si := range srcs {
+			bs := srcs[si].byLabel[label]
+			if len(bs) == 0 {
+				continue
+			}
+			mainMemo := e.memo
+			e.t, e.memo = srcs[si].t, memos[si]
 			for _, b := range bs {
 				visit(b)
 			}
-			edgeMemo = e.memo
+			memos[si] = e.memo
 			e.t, e.memo = main, mainMemo
 			if err != nil {
 				return nil, err

@@ -121,6 +121,9 @@ type Rollup struct {
 	last atomic.Pointer[table]
 	// from and end are the range every table not yet created covers.
 	from, end int64
+	// edgeHours keeps compacted hours' cells for the ranges starting in
+	// them (see ExecuteExact).
+	edgeHours hourEdges
 }
 
 // New returns an empty Rollup covering [opts.CoverFrom, +∞).

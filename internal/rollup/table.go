@@ -93,6 +93,9 @@ type bucket struct {
 	// of its points lie inside the range.
 	spanKnown bool
 	lo, hi    int64
+	// adds counts the points added after the bucket was built (late
+	// points into a sealed hour or day).
+	adds uint64
 	// slabStats, slabSketches and slabBins are what newCell hands out.
 	slabStats    []stat
 	slabSketches []sketch
@@ -491,6 +494,7 @@ func (t *table) addSealed(tier int, start int64, sid uint32, p *point.Point, w u
 	b.cells[ci].addPoint(p, w, t.width, t.l.dists)
 	b.addTotal(p, w, t.l.dists)
 	b.lo, b.hi = min(b.lo, p.Timestamp), max(b.hi, p.Timestamp)
+	b.adds++
 	t.markThawed(b)
 }
 
