@@ -188,6 +188,19 @@ func TestRelativeRangesAreExact(t *testing.T) {
 				if fmt.Sprint(got) != fmt.Sprint(want.byEP) {
 					t.Errorf("%s (%s): by endpoint %v; want %v", what, src, got, want.byEP)
 				}
+				// An explicit range with both edges where minutes are
+				// compacted, at odd milliseconds (a previous period).
+				ef, et := c-30*3_600_000-17*60_000-3500, c-7*3_600_000-41*60_000-250
+				ex := run(fmt.Sprintf(`{"dataset":"requests","range":{"from":%d,"to":%d},"groupBy":["endpoint"],"aggregations":{"n":{"type":"count"},"s":{"type":"sum","field":"duration"}}}`, ef, et), src)
+				wantEx := reference(ef, et, interval)
+				gotEx := map[string]float64{}
+				for _, r := range ex.Rows {
+					ep, _ := r.Get("endpoint")
+					gotEx[ep.(string)] = num(r, "n")
+				}
+				if fmt.Sprint(gotEx) != fmt.Sprint(wantEx.byEP) || (src == "auto" && !fromRollups(ex.Meta.Source)) {
+					t.Errorf("%s (%s): explicit range %s..%s by endpoint %v from %s; want %v", what, src, fmtMs(ef), fmtMs(et), gotEx, ex.Meta.Source, wantEx.byEP)
+				}
 				series := run(fmt.Sprintf(`{"dataset":"requests","range":"%s","interval":"%dm","aggregations":{"n":{"type":"count"}}}`, rng, interval/60_000), src)
 				gotB := map[int64]float64{}
 				for _, r := range series.Rows {

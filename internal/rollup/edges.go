@@ -65,15 +65,22 @@ func (r *Rollup) ExecuteExact(ctx context.Context, sub *query.Sub, scan Scan) (*
 		return &Exact{SubResult: res}, nil
 	}
 
-	// Where minutes are compacted, the first edge is the part of an hour
-	// inside the range: up to an hour of raw points. That hour's points
-	// are rolled up into minute cells once and kept (hourEdges), so that
-	// the query reads only the part of a minute before its next minute.
-	var hc *hourCells
-	if h := inner.From - hourMs; inner.From%hourMs == 0 && h < sub.From && inner.From-sub.From > minuteMs && h < t.minFrom {
+	// Where minutes are compacted, an edge is the part of an hour inside
+	// the range: up to an hour of raw points. That hour's points are rolled
+	// up into minute cells once and kept (hourEdges), so that the query
+	// reads only the part of a minute the edge cuts.
+	var hcFrom, hcTo *hourCells
+	hourOf := func(h int64) *hourCells {
 		if b := t.tiers[tierHour].buckets[h]; b != nil {
-			hc = r.edgeHours.get(t.key, h, b, b.adds)
+			return r.edgeHours.get(t.key, h, b, b.adds)
 		}
+		return nil
+	}
+	if h := inner.From - hourMs; inner.From%hourMs == 0 && h < sub.From && inner.From-sub.From > minuteMs && h < t.minFrom {
+		hcFrom = hourOf(h)
+	}
+	if h := inner.To; h%hourMs == 0 && sub.To-h > minuteMs && h < t.minFrom && h+hourMs > sub.To {
+		hcTo = hourOf(h)
 	}
 	unlock()
 
@@ -84,21 +91,31 @@ func (r *Rollup) ExecuteExact(ctx context.Context, sub *query.Sub, scan Scan) (*
 	var srcs []edgeSource
 	if sub.From < inner.From {
 		edges = append(edges, [2]int64{sub.From, inner.From})
-		if hc != nil {
-			ht, err := hc.cells(ctx, l, &r.opts, r.seed, scan)
+		if hcFrom != nil {
+			ht, err := hcFrom.cells(ctx, l, &r.opts, r.seed, scan)
 			if err != nil {
 				return nil, err
 			}
 			m := ceilTo(sub.From, minuteMs)
 			rawEdges = append(rawEdges, [2]int64{sub.From, m})
-			srcs = append(srcs, hc.source(ht, m, sub.Interval))
+			srcs = append(srcs, hcFrom.span(ht, m, inner.From, sub.Interval))
 		} else {
 			rawEdges = append(rawEdges, [2]int64{sub.From, inner.From})
 		}
 	}
 	if inner.To < sub.To {
 		edges = append(edges, [2]int64{inner.To, sub.To})
-		rawEdges = append(rawEdges, [2]int64{inner.To, sub.To})
+		if hcTo != nil {
+			ht, err := hcTo.cells(ctx, l, &r.opts, r.seed, scan)
+			if err != nil {
+				return nil, err
+			}
+			m := floorTo(sub.To, minuteMs)
+			rawEdges = append(rawEdges, [2]int64{m, sub.To})
+			srcs = append(srcs, hcTo.span(ht, inner.To, m, sub.Interval))
+		} else {
+			rawEdges = append(rawEdges, [2]int64{inner.To, sub.To})
+		}
 	}
 	// A new table keeps minute cells only: it is never sealed.
 	et := newTable(t.key, l, &r.opts, r.seed, sub.From, sub.To)
@@ -117,9 +134,12 @@ func (r *Rollup) ExecuteExact(ctx context.Context, sub *query.Sub, scan Scan) (*
 	if again, l2, _ := t.innerRange(sub); l2 != l || again == nil || again.From != inner.From || again.To != inner.To {
 		return nil, fmt.Errorf("%w: the rollup of dataset %q changed while the query ran", ErrNotCovered, sub.Dataset)
 	}
-	if hc != nil {
+	for _, hc := range []*hourCells{hcFrom, hcTo} {
 		// The hour's cells stand for its raw points as long as the hour
 		// took no late point (or was rebuilt) since they were read.
+		if hc == nil {
+			continue
+		}
 		if b := t.tiers[tierHour].buckets[hc.start]; b != hc.bucket || b.adds != hc.adds {
 			return nil, fmt.Errorf("%w: hour %s of dataset %q changed while the query ran", ErrNotCovered, fmtMs(hc.start), sub.Dataset)
 		}
@@ -241,7 +261,7 @@ func mergeLabels(plan []outBucket, srcs []edgeSource) []int64 {
 
 // hourCells are the minute cells of one compacted hour of one table,
 // rolled up again from its raw points for the queries whose range starts
-// inside it, with the merge of each suffix of its minutes. They stand for
+// or ends inside it, with the merges of the runs of minutes they read. They stand for
 // the hour while its bucket in the table is unchanged (adds).
 type hourCells struct {
 	key    tableKey
@@ -253,7 +273,7 @@ type hourCells struct {
 	ht      *table
 	err     error
 	mu      sync.Mutex
-	suffix  map[int64]*bucket // from minute m to the hour's end
+	merged  map[[2]int64]*bucket // merged minutes [lo, hi)
 	lastUse atomic.Int64
 }
 
@@ -264,6 +284,10 @@ func (hc *hourCells) cells(ctx context.Context, l *layout, opts *Options, seed m
 		if err := scan(ctx, hc.start, hc.start+hourMs, ht.add); err != nil {
 			hc.err = fmt.Errorf("read hour %s for the range's edge: %w", fmtMs(hc.start), err)
 			return
+		}
+		// Frozen, the cells take less than half the memory.
+		for _, b := range ht.tiers[tierMinute].buckets {
+			b.freeze(len(l.dists))
 		}
 		hc.ht = ht
 	})
@@ -276,33 +300,31 @@ func (hc *hourCells) cells(ctx context.Context, l *layout, opts *Options, seed m
 	return hc.ht, hc.err
 }
 
-// source returns the hour's cells from minute m on: one merged bucket when
-// the answer has no interval or whole hours, else the minute buckets.
-func (hc *hourCells) source(ht *table, m, interval int64) edgeSource {
+// span returns the hour's cells of the minutes in [lo, hi): one merged
+// bucket (kept for the next query) when the answer has no interval or
+// whole hours, else the minute buckets.
+func (hc *hourCells) span(ht *table, lo, hi, interval int64) edgeSource {
 	hc.lastUse.Store(time.Now().UnixNano())
 	ms := &ht.tiers[tierMinute]
-	starts := ms.startsIn(m, hc.start+hourMs)
-	if interval > 0 && interval%hourMs != 0 {
-		bs := make([]*bucket, len(starts))
-		for i, s := range starts {
-			bs[i] = ms.buckets[s]
-		}
+	starts := ms.startsIn(lo, hi)
+	bs := make([]*bucket, len(starts))
+	for i, s := range starts {
+		bs[i] = ms.buckets[s]
+	}
+	if interval > 0 && interval%hourMs != 0 || len(bs) <= 1 {
 		return newEdgeSource(ht, bs, interval)
 	}
 	hc.mu.Lock()
 	defer hc.mu.Unlock()
-	b := hc.suffix[m]
+	k := [2]int64{lo, hi}
+	b := hc.merged[k]
 	if b == nil {
-		bs := make([]*bucket, len(starts))
-		for i, s := range starts {
-			bs[i] = ms.buckets[s]
-		}
 		var a acc
-		b = ht.mergeBuckets(m, bs, &a)
-		if hc.suffix == nil {
-			hc.suffix = map[int64]*bucket{}
+		b = ht.mergeBuckets(lo, bs, &a)
+		if hc.merged == nil {
+			hc.merged = map[[2]int64]*bucket{}
 		}
-		hc.suffix[m] = b
+		hc.merged[k] = b
 	}
 	return newEdgeSource(ht, []*bucket{b}, interval)
 }
@@ -322,7 +344,7 @@ type hourKey struct {
 
 // maxEdgeHours bounds the hours kept: a few periods (24h, 7d, 30d) of a
 // few datasets.
-const maxEdgeHours = 16
+const maxEdgeHours = 8
 
 // get returns the cells of hour start of table k, made anew when the
 // table's bucket changed.
