@@ -14,7 +14,7 @@ build:
 test: vet
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 	cd sdk/go && $(GO) vet ./... && $(GO) test -count=1 -race -timeout 10m ./...
-	$(GO) test -count=1 -race -timeout 20m ./internal/ingest/ ./internal/auth/ ./internal/telemetry/ ./internal/query/ ./internal/point/ ./internal/sampling/ ./internal/planner/
+	$(GO) test -count=1 -race -timeout 20m ./internal/ingest/ ./internal/auth/ ./internal/telemetry/ ./internal/query/ ./internal/point/ ./internal/sampling/ ./internal/planner/ ./internal/wal/
 	$(GO) test -count=1 -race -run 'Concurrent' ./internal/rollup/
 	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)
 
@@ -25,7 +25,7 @@ test-short:
 
 ## fuzz: run every fuzz target for FUZZTIME each.
 fuzz:
-	@set -e; for pkg in ./internal/point ./internal/query ./internal/pricing ./internal/aesql ./internal/rollup ./internal/planner; do \
+	@set -e; for pkg in ./internal/point ./internal/query ./internal/pricing ./internal/aesql ./internal/rollup ./internal/planner ./internal/server ./internal/wal; do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
 	    .ci/fuzz-one $$pkg $$t $(FUZZTIME) $(GO); \

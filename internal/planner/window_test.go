@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -223,6 +224,27 @@ func TestRelativeRangesAreExact(t *testing.T) {
 	if mixed == 0 {
 		t.Error("no answer combined rollups and raw edges: the test misses the mixed path")
 	}
+
+	// Concurrent queries share the kept hours' cells and their merges.
+	var wg sync.WaitGroup
+	for g := range 6 {
+		wg.Go(func() {
+			c := clocks[g%len(clocks)]
+			from, to := c-31*3_600_000-7*60_000-123, c-3*3_600_000-59*60_000-7
+			want := reference(from, to, 3_600_000)
+			for range 3 {
+				resp, err := eng.Run(ctx, 1, []byte(fmt.Sprintf(`{"range":{"from":%d,"to":%d},"dataset":"requests","aggregations":{"n":{"type":"count"}}}`, from, to)))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if got := num(resp.Rows[0], "n"); got != want.n {
+					t.Errorf("concurrent query %s..%s: count %v; want %v", fmtMs(from), fmtMs(to), got, want.n)
+				}
+			}
+		})
+	}
+	wg.Wait()
 
 	// A late point into an hour whose cells the edges keep: the next
 	// answer counts it.

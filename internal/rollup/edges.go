@@ -1,6 +1,7 @@
 package rollup
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"hash/maphash"
@@ -97,8 +98,8 @@ func (r *Rollup) ExecuteExact(ctx context.Context, sub *query.Sub, scan Scan) (*
 				return nil, err
 			}
 			m := ceilTo(sub.From, minuteMs)
-			rawEdges = append(rawEdges, [2]int64{sub.From, m})
-			srcs = append(srcs, hcFrom.span(ht, m, inner.From, sub.Interval))
+			srcs = append(srcs, newEdgeSource(ht, []*bucket{hcFrom.pts.bucket(ht, sub.From, m)}, sub.Interval),
+				hcFrom.span(ht, m, inner.From, sub.Interval))
 		} else {
 			rawEdges = append(rawEdges, [2]int64{sub.From, inner.From})
 		}
@@ -111,8 +112,8 @@ func (r *Rollup) ExecuteExact(ctx context.Context, sub *query.Sub, scan Scan) (*
 				return nil, err
 			}
 			m := floorTo(sub.To, minuteMs)
-			rawEdges = append(rawEdges, [2]int64{m, sub.To})
-			srcs = append(srcs, hcTo.span(ht, inner.To, m, sub.Interval))
+			srcs = append(srcs, hcTo.span(ht, inner.To, m, sub.Interval),
+				newEdgeSource(ht, []*bucket{hcTo.pts.bucket(ht, m, sub.To)}, sub.Interval))
 		} else {
 			rawEdges = append(rawEdges, [2]int64{inner.To, sub.To})
 		}
@@ -269,10 +270,11 @@ type hourCells struct {
 	bucket *bucket
 	adds   uint64
 
-	once    sync.Once
-	ht      *table
-	err     error
-	mu      sync.Mutex
+	once sync.Once
+	ht   *table
+	pts  hourPoints
+	err  error
+	mu   sync.Mutex
 	merged  map[[2]int64]*bucket // merged minutes [lo, hi)
 	lastUse atomic.Int64
 }
@@ -281,7 +283,11 @@ type hourCells struct {
 func (hc *hourCells) cells(ctx context.Context, l *layout, opts *Options, seed maphash.Seed, scan Scan) (*table, error) {
 	hc.once.Do(func() {
 		ht := newTable(hc.key, l, opts, seed, hc.start, hc.start+hourMs)
-		if err := scan(ctx, hc.start, hc.start+hourMs, ht.add); err != nil {
+		keep := func(p *point.Point) {
+			ht.add(p)
+			hc.pts.add(ht, p)
+		}
+		if err := scan(ctx, hc.start, hc.start+hourMs, keep); err != nil {
 			hc.err = fmt.Errorf("read hour %s for the range's edge: %w", fmtMs(hc.start), err)
 			return
 		}
@@ -289,6 +295,7 @@ func (hc *hourCells) cells(ctx context.Context, l *layout, opts *Options, seed m
 		for _, b := range ht.tiers[tierMinute].buckets {
 			b.freeze(len(l.dists))
 		}
+		hc.pts.sort()
 		hc.ht = ht
 	})
 	if hc.ht == nil && hc.err == nil {
@@ -327,6 +334,64 @@ func (hc *hourCells) span(ht *table, lo, hi, interval int64) edgeSource {
 		hc.merged[k] = b
 	}
 	return newEdgeSource(ht, []*bucket{b}, interval)
+}
+
+// hourPoints are the raw points of a kept hour, in time order, as much of
+// them as a cell needs: the part of a minute an edge cuts is rolled up
+// from them, without reading the store.
+type hourPoints struct {
+	ts      []int64
+	sid     []uint32
+	w       []uint32
+	off     []int32 // point i's doubles are doubles[off[i]:off[i+1]]
+	doubles []float64
+}
+
+func (hp *hourPoints) add(ht *table, p *point.Point) {
+	if len(hp.off) == 0 {
+		hp.off = append(hp.off, 0)
+	}
+	hp.ts = append(hp.ts, p.Timestamp)
+	hp.sid = append(hp.sid, ht.intern(p))
+	hp.w = append(hp.w, p.Weight())
+	hp.doubles = append(hp.doubles, p.Doubles...)
+	hp.off = append(hp.off, int32(len(hp.doubles)))
+}
+
+// sort orders the points by time.
+func (hp *hourPoints) sort() {
+	n := len(hp.ts)
+	idx := make([]int32, n)
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortStableFunc(idx, func(a, b int32) int { return cmp.Compare(hp.ts[a], hp.ts[b]) })
+	out := hourPoints{ts: make([]int64, n), sid: make([]uint32, n), w: make([]uint32, n), off: make([]int32, 1, n+1),
+		doubles: make([]float64, 0, len(hp.doubles))}
+	for i, j := range idx {
+		out.ts[i], out.sid[i], out.w[i] = hp.ts[j], hp.sid[j], hp.w[j]
+		out.doubles = append(out.doubles, hp.doubles[hp.off[j]:hp.off[j+1]]...)
+		out.off = append(out.off, int32(len(out.doubles)))
+	}
+	*hp = out
+}
+
+// bucket rolls the points in [from, to) up into a bucket of ht's series.
+func (hp *hourPoints) bucket(ht *table, from, to int64) *bucket {
+	lo, _ := slices.BinarySearch(hp.ts, from)
+	hi, _ := slices.BinarySearch(hp.ts, to)
+	b := &bucket{start: floorTo(from, minuteMs)}
+	nd := len(ht.l.dists)
+	var p point.Point
+	for i := lo; i < hi; i++ {
+		ci, ok := b.find(hp.sid[i])
+		if !ok {
+			ci = b.newCell(hp.sid[i], nd, ht.width)
+		}
+		p.Doubles = hp.doubles[hp.off[i]:hp.off[i+1]]
+		b.cells[ci].addPoint(&p, uint64(hp.w[i]), ht.width, ht.l.dists)
+	}
+	return b
 }
 
 // hourEdges keeps the hourCells of the few hours ranges start in (a
