@@ -270,11 +270,11 @@ type hourCells struct {
 	bucket *bucket
 	adds   uint64
 
-	once sync.Once
-	ht   *table
-	pts  hourPoints
-	err  error
-	mu   sync.Mutex
+	once    sync.Once
+	ht      *table
+	pts     hourPoints
+	err     error
+	mu      sync.Mutex
 	merged  map[[2]int64]*bucket // merged minutes [lo, hi)
 	lastUse atomic.Int64
 }
