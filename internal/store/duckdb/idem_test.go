@@ -54,6 +54,16 @@ func TestIdempotencyRecords(t *testing.T) {
 	}
 	defer st.Close()
 	check("reopened", now-day, 2)
+	// A day later the key may be used again: the new record replaces the
+	// old one.
+	later := &store.Idem{Key: "k1", Hash: "h2", Days: []int64{today}, Status: 200, Body: []byte(`{"accepted":2}`), At: now + day}
+	if err := st.Append(ctx, []store.Batch{{Project: 1, Points: pts, Idem: later}}); err != nil {
+		t.Fatalf("Append of a reused key = %v", err)
+	}
+	got, err := st.IdemLookup(ctx, 1, "k1", []int64{today}, now)
+	if r, ok := got[today]; err != nil || !ok || r.Hash != "h2" || r.At != now+day {
+		t.Errorf("after reuse: %+v, %v; want the new record", got, err)
+	}
 	// The record table is not a dataset.
 	for _, d := range st.Datasets(1) {
 		if d.Name == "idempotency-keys" {
