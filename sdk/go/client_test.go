@@ -210,8 +210,11 @@ func TestRetry503AndConnectionReset(t *testing.T) {
 		t.Errorf("ids = %v; want 0..6 once", got)
 	}
 	s := c.Stats()
-	if s.Retries != 3 || s.Sent != 7 || s.Dropped != 0 {
-		t.Errorf("Stats = %+v; want 3 retries, 7 sent, none dropped", s)
+	// A batch carries an Idempotency-Key, so net/http's Transport may
+	// itself resend it once after the reset of a reused connection: then
+	// the SDK counts 2 retries of its own, not 3.
+	if s.Retries < 2 || s.Retries > 3 || s.Sent != 7 || s.Dropped != 0 {
+		t.Errorf("Stats = %+v; want 2 or 3 retries, 7 sent, none dropped", s)
 	}
 	checkInvariant(t, s)
 }
