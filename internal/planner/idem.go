@@ -68,3 +68,12 @@ func (p *Planner) dedupe(ctx context.Context, batches []store.Batch) ([]store.Ba
 	}
 	return out, nil
 }
+
+// Dedupe is dedupe for the write path: a server whose writes are
+// acknowledged once logged, before they reach the store, asks before
+// logging whether an earlier write of a key stored the batch (Idem.Found)
+// and logs only what it did not. The commit dedupes again, which a replay
+// needs.
+func (p *Planner) Dedupe(ctx context.Context, batches []store.Batch) ([]store.Batch, error) {
+	return p.dedupe(ctx, batches)
+}

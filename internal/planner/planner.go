@@ -39,6 +39,9 @@ const (
 // Store is what the planner needs of the raw store.
 type Store interface {
 	Append(ctx context.Context, batches []store.Batch) error
+	// AppendAt is Append recording that the write-ahead log is loaded up
+	// to pos, in every day file written, in the same transactions.
+	AppendAt(ctx context.Context, batches []store.Batch, pos store.LogPos) error
 	Execute(ctx context.Context, s *query.Sub) (*query.SubResult, error)
 	// Days lists the start (Unix ms) of every day holding points.
 	Days() []int64
@@ -46,6 +49,9 @@ type Store interface {
 	DayCounts(ctx context.Context, dayStart int64) (map[store.TableDay]int64, error)
 	// ScanDay reads the points of a day (of one dataset and project, or all).
 	ScanDay(ctx context.Context, dayStart int64, project int64, dataset string, fn func(project int64, p *point.Point) error) error
+	// LoadedPositions returns how far each day file was loaded from the
+	// write-ahead log (see AppendAt).
+	LoadedPositions(ctx context.Context) (map[int64]store.LogPos, error)
 	// IdemLookup returns the records of an idempotency key among days.
 	IdemLookup(ctx context.Context, project int64, key string, days []int64, since int64) (map[int64]store.Idem, error)
 	// ScanRange reads the points of one project's dataset in [from, to).
@@ -230,6 +236,18 @@ func (p *Planner) Enabled() bool { return p.r != nil }
 // on) and then rolls every point up. When it returns nil the points are
 // durable in the store; the rollups are rebuilt from them after a crash.
 func (p *Planner) Append(ctx context.Context, batches []store.Batch) error {
+	return p.AppendAt(ctx, batches, store.LogPos{})
+}
+
+// LoadedPositions returns how far each day file was loaded from the
+// write-ahead log.
+func (p *Planner) LoadedPositions(ctx context.Context) (map[int64]store.LogPos, error) {
+	return p.st.LoadedPositions(ctx)
+}
+
+// AppendAt is Append for batches the loader read from the write-ahead log
+// up to pos: the store records pos with the rows of every day written.
+func (p *Planner) AppendAt(ctx context.Context, batches []store.Batch, pos store.LogPos) error {
 	p.commit.RLock()
 	defer p.commit.RUnlock()
 	batches, err := p.dedupe(ctx, batches)
@@ -246,7 +264,7 @@ func (p *Planner) Append(ctx context.Context, batches []store.Batch) error {
 			}
 		}
 	}
-	if err := p.st.Append(ctx, stored); err != nil {
+	if err := p.st.AppendAt(ctx, stored, pos); err != nil {
 		return err
 	}
 	if p.r == nil {

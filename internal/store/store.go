@@ -5,7 +5,11 @@
 // declares the few methods it needs.
 package store
 
-import "github.com/alidade/alidade/internal/point"
+import (
+	"fmt"
+
+	"github.com/alidade/alidade/internal/point"
+)
 
 // Batch is a project's points, validated and timestamped, ready to commit.
 type Batch struct {
@@ -54,3 +58,19 @@ type Idem struct {
 
 // IdemWindow is how long an idempotency record holds.
 const IdemWindow = 24 * 60 * 60 * 1000 // ms
+
+// LogPos is a position in Alidade's write-ahead log: the end of a record
+// (its segment and the offset just after it). Positions are ordered by
+// (Seg, Off); the zero LogPos is before every record.
+type LogPos struct {
+	Seg uint64
+	Off int64
+}
+
+// Less reports whether p is before q.
+func (p LogPos) Less(q LogPos) bool { return p.Seg < q.Seg || p.Seg == q.Seg && p.Off < q.Off }
+
+// IsZero reports whether p is the zero position.
+func (p LogPos) IsZero() bool { return p == LogPos{} }
+
+func (p LogPos) String() string { return fmt.Sprintf("%020d.wal@%d", p.Seg, p.Off) }

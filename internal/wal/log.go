@@ -53,16 +53,8 @@ type Options struct {
 }
 
 // Pos is a position in the log: the end of a record (its segment and the
-// offset just after it). Positions are ordered by (Seg, Off).
-type Pos struct {
-	Seg uint64
-	Off int64
-}
-
-// Less reports whether p is before q.
-func (p Pos) Less(q Pos) bool { return p.Seg < q.Seg || p.Seg == q.Seg && p.Off < q.Off }
-
-func (p Pos) String() string { return fmt.Sprintf("%s@%d", segName(p.Seg), p.Off) }
+// offset just after it).
+type Pos = store.LogPos
 
 // chunk is encoded records bound for one segment.
 type chunk struct {
@@ -274,27 +266,41 @@ func syncDir(dir string) error {
 // disk had no room. On any error nothing of b is acknowledged, and a
 // later Append may succeed.
 func (l *Log) Append(ctx context.Context, b *store.Batch) (Pos, error) {
-	rec := AppendRecord(nil, b)
+	return l.AppendBatches(ctx, []store.Batch{*b})
+}
+
+// AppendBatches logs a record per batch, in order, and returns once they
+// are durable, with the position after the last. It is Append for a group
+// commit's batches: all or none of them are acknowledged.
+func (l *Log) AppendBatches(ctx context.Context, bs []store.Batch) (Pos, error) {
+	recs := make([][]byte, len(bs))
+	size := 0
+	for i := range bs {
+		recs[i] = AppendRecord(nil, &bs[i])
+		size += len(recs[i])
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
 		return Pos{}, ErrClosed
 	}
-	if l.total+int64(len(rec)) > l.opts.MaxBytes && l.total > 0 {
+	if l.total+int64(size) > l.opts.MaxBytes && l.total > 0 {
 		return Pos{}, fmt.Errorf("%w: %d bytes of %d (--wal-max); retry when the loader has caught up", ErrFull, l.total, l.opts.MaxBytes)
 	}
-	if l.pendOff > 0 && l.pendOff+int64(len(rec)) > l.opts.SegmentBytes {
-		l.pendSeg, l.pendOff = l.pendSeg+1, 0
+	for _, rec := range recs {
+		if l.pendOff > 0 && l.pendOff+int64(len(rec)) > l.opts.SegmentBytes {
+			l.pendSeg, l.pendOff = l.pendSeg+1, 0
+		}
+		if n := len(l.pending); n > 0 && l.pending[n-1].seg == l.pendSeg {
+			l.pending[n-1].data = append(l.pending[n-1].data, rec...)
+		} else {
+			l.pending = append(l.pending, chunk{seg: l.pendSeg, data: rec})
+		}
+		l.pendOff += int64(len(rec))
+		l.total += int64(len(rec))
+		l.sizes[l.pendSeg] += int64(len(rec))
 	}
-	if n := len(l.pending); n > 0 && l.pending[n-1].seg == l.pendSeg {
-		l.pending[n-1].data = append(l.pending[n-1].data, rec...)
-	} else {
-		l.pending = append(l.pending, chunk{seg: l.pendSeg, data: rec})
-	}
-	l.pendOff += int64(len(rec))
-	l.total += int64(len(rec))
-	l.sizes[l.pendSeg] += int64(len(rec))
-	pos := Pos{l.pendSeg, l.pendOff}
+	pos := Pos{Seg: l.pendSeg, Off: l.pendOff}
 	l.seq++
 	seq := l.seq
 	for l.durable < seq {
@@ -408,7 +414,7 @@ func (l *Log) Recovered() int64 { return l.recovered }
 func (l *Log) End() Pos {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return Pos{l.pendSeg, l.pendOff}
+	return Pos{Seg: l.pendSeg, Off: l.pendOff}
 }
 
 // Replay calls fn with every durable record after position from, in order,
@@ -446,7 +452,7 @@ func (l *Log) Replay(from Pos, fn func(pos Pos, b store.Batch) error) error {
 				return fmt.Errorf("write-ahead log segment %s at offset %d: %w", segName(seg), off, err)
 			}
 			off += n
-			pos := Pos{seg, int64(off)}
+			pos := Pos{Seg: seg, Off: int64(off)}
 			if !from.Less(pos) {
 				continue
 			}

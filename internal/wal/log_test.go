@@ -279,3 +279,69 @@ func TestLogFullAndDiskFull(t *testing.T) {
 		t.Errorf("after reopen %v; want %v", again, tags)
 	}
 }
+
+// TestReaderTails: a Reader sees every record once, in order, across
+// segments, as writers append concurrently, and stops at the durable end.
+func TestReaderTails(t *testing.T) {
+	l, err := Open(Options{Dir: t.TempDir(), SegmentBytes: 8192})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	r := l.NewReader(Pos{})
+	defer r.Close()
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 50 {
+				b := batchN(1, 3, g*1000+i)
+				if _, err := l.AppendBatches(context.Background(), []store.Batch{b, batchN(1, 1, -1)}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	seen := map[float64]int{}
+	var last Pos
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for finished := false; ; {
+		select {
+		case <-done:
+			finished = true
+		default:
+		}
+		es, err := r.Next(1 << 16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			if !last.Less(e.Pos) {
+				t.Fatalf("position %v after %v", e.Pos, last)
+			}
+			last = e.Pos
+			seen[e.Batch.Points[0].Doubles[1]]++
+		}
+		if finished && len(es) == 0 {
+			break
+		}
+	}
+	if len(seen) != 201 || seen[-1] != 200 {
+		t.Fatalf("read %d distinct records (%d fillers); want 200 + 200 fillers", len(seen), seen[-1])
+	}
+	for k, n := range seen {
+		if k != -1 && n != 1 {
+			t.Errorf("record %v read %d times", k, n)
+		}
+	}
+	if last != l.End() || r.Pos() != last {
+		t.Errorf("reader at %v, log ends at %v", r.Pos(), l.End())
+	}
+	// From a position: the rest only.
+	r2 := l.NewReader(last)
+	if es, err := r2.Next(1 << 20); err != nil || len(es) != 0 {
+		t.Errorf("reader from the end = %d records, %v", len(es), err)
+	}
+	r2.Close()
+}

@@ -75,6 +75,14 @@ func (byDay dayTables) recycle() {
 // file they fall in. Append may be called concurrently, up to one call per
 // write lane at a time; more calls wait for a lane.
 func (s *Store) Append(ctx context.Context, batches []store.Batch) error {
+	return s.AppendAt(ctx, batches, store.LogPos{})
+}
+
+// AppendAt is Append for batches loaded from the write-ahead log up to
+// pos: every day file the batches write to records pos in the same
+// transaction as their rows (see LoadedPositions), so that a replay after
+// a crash loads each record's points of each day exactly once.
+func (s *Store) AppendAt(ctx context.Context, batches []store.Batch, pos store.LogPos) error {
 	byDay, err := s.sortBatches(ctx, batches)
 	defer byDay.recycle()
 	if err != nil {
@@ -93,7 +101,7 @@ func (s *Store) Append(ctx context.Context, batches []store.Batch) error {
 			}
 		}
 	}
-	if err := s.prepareTables(ctx, byDay, recs); err != nil {
+	if err := s.prepareTables(ctx, byDay, recs, !pos.IsZero()); err != nil {
 		return err
 	}
 	// Lanes are taken under the read side of ddl, so that schema changes
@@ -118,7 +126,7 @@ func (s *Store) Append(ctx context.Context, batches []store.Batch) error {
 	}
 	sort.Slice(days, func(i, j int) bool { return days[i] < days[j] })
 	for _, day := range days {
-		if err := s.appendDay(ctx, l, day, byDay[day], recs[day]); err != nil {
+		if err := s.appendDay(ctx, l, day, byDay[day], recs[day], pos); err != nil {
 			return err
 		}
 	}
@@ -158,7 +166,7 @@ func (s *Store) sortBatches(ctx context.Context, batches []store.Batch) (dayTabl
 // prepareTables makes sure every day file is attached and every day table
 // exists with the columns the rows need. It changes the schema only under
 // the write side of ddl, when no lane is inside a transaction.
-func (s *Store) prepareTables(ctx context.Context, byDay dayTables, recs map[int64][]idemRef) error {
+func (s *Store) prepareTables(ctx context.Context, byDay dayTables, recs map[int64][]idemRef, logPos bool) error {
 	type need struct {
 		day     int64
 		dataset string
@@ -170,6 +178,19 @@ func (s *Store) prepareTables(ctx context.Context, byDay dayTables, recs map[int
 	for day := range recs {
 		if p := s.parts[day]; p == nil || !p.idem.Load() {
 			idem = append(idem, day)
+		}
+	}
+	var posDays []int64 // days whose file lacks its log position table
+	if logPos {
+		for day := range byDay {
+			if p := s.parts[day]; p == nil || !p.logPos.Load() {
+				posDays = append(posDays, day)
+			}
+		}
+		for day := range recs {
+			if p := s.parts[day]; p == nil || !p.logPos.Load() {
+				posDays = append(posDays, day)
+			}
 		}
 	}
 	for day, tables := range byDay {
@@ -190,11 +211,20 @@ func (s *Store) prepareTables(ctx context.Context, byDay dayTables, recs map[int
 		}
 	}
 	s.pmu.RUnlock()
-	if len(missing) == 0 && len(idem) == 0 {
+	if len(missing) == 0 && len(idem) == 0 && len(posDays) == 0 {
 		return nil
 	}
 	s.ddl.Lock()
 	defer s.ddl.Unlock()
+	for _, day := range posDays {
+		p, err := s.attach(ctx, day)
+		if err != nil {
+			return err
+		}
+		if err := s.ensureLogPos(ctx, p); err != nil {
+			return err
+		}
+	}
 	for _, day := range idem {
 		p, err := s.attach(ctx, day)
 		if err != nil {
@@ -270,7 +300,7 @@ func (s *Store) dropAppenders(match func(key string) bool) {
 	}
 }
 
-func (s *Store) appendDay(ctx context.Context, l *lane, day int64, tables map[string][]row, recs []idemRef) error {
+func (s *Store) appendDay(ctx context.Context, l *lane, day int64, tables map[string][]row, recs []idemRef, pos store.LogPos) error {
 	s.pmu.RLock()
 	p := s.parts[day]
 	s.pmu.RUnlock()
@@ -293,6 +323,10 @@ func (s *Store) appendDay(ctx context.Context, l *lane, day int64, tables map[st
 		return fmt.Errorf("begin: %w", err)
 	}
 	if err := l.writeIdem(ctx, p, recs); err != nil {
+		l.abort(ctx, s, p.alias+".")
+		return err
+	}
+	if err := l.writeLogPos(ctx, p, pos); err != nil {
 		l.abort(ctx, s, p.alias+".")
 		return err
 	}

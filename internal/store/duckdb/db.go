@@ -79,8 +79,9 @@ type partition struct {
 	alias  string // catalog name, e.g. p20261127
 	path   string
 	tables map[string]width // dataset -> columns present
-	// idem says the file has its idempotency table.
-	idem atomic.Bool
+	// idem says the file has its idempotency table; logPos its log
+	// position table.
+	idem, logPos atomic.Bool
 	// lastWrite is when a commit last wrote to the file (Unix ns); dirty
 	// says one did since the last checkpoint.
 	lastWrite atomic.Int64
@@ -297,8 +298,12 @@ func (s *Store) attach(ctx context.Context, day int64) (*partition, error) {
 		if err := rows.Scan(&table, &col); err != nil {
 			return nil, err
 		}
-		if table == idemTableName {
+		switch table {
+		case idemTableName:
 			p.idem.Store(true)
+			continue
+		case logPosTableName:
+			p.logPos.Store(true)
 			continue
 		}
 		w := p.tables[table]

@@ -25,6 +25,11 @@ type Backend interface {
 	// Points.
 	Append(ctx context.Context, batches []store.Batch) error
 	Execute(ctx context.Context, sub *query.Sub) (*query.SubResult, error)
+	// AppendAt is Append recording, with the rows of every day written,
+	// that the write-ahead log is loaded up to pos; LoadedPositions reads
+	// those positions back (the loader replays a crash from them).
+	AppendAt(ctx context.Context, batches []store.Batch, pos store.LogPos) error
+	LoadedPositions(ctx context.Context) (map[int64]store.LogPos, error)
 	// ScanRange reads the points of one project's dataset with
 	// from <= timestamp < to (rollups read the edges of a range with it).
 	ScanRange(ctx context.Context, project int64, dataset string, from, to int64, fn func(p *point.Point)) error
@@ -67,6 +72,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Retention", func(t *testing.T) { testRetention(t, open) })
 	t.Run("MaxGroups", func(t *testing.T) { testMaxGroups(t, open) })
 	t.Run("ScanRange", func(t *testing.T) { testScanRange(t, open) })
+	t.Run("LogPositions", func(t *testing.T) { testLogPositions(t, open) })
 }
 
 // handle is an open backend that is closed at most once: explicitly by

@@ -1,0 +1,352 @@
+// Package loader owns moving the write-ahead log's records into the store,
+// off the acknowledgement path: it tails the log and hands its batches to
+// the target in large appends, each of which records, in every day file it
+// writes and in the same transaction as the rows, how far the log is
+// loaded. At start it replays what a crash left unloaded, exactly once:
+// a record's points of a day are loaded only when that day's file was
+// loaded up to an earlier position. It releases the log's segments once
+// they are loaded. It knows nothing of HTTP or of how the store keeps rows.
+package loader
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/alidade/alidade/internal/store"
+	"github.com/alidade/alidade/internal/wal"
+)
+
+const dayMs = int64(86_400_000)
+
+// Target is where the loader puts batches: the planner in front of the
+// store (a later ClickHouse backend is another).
+type Target interface {
+	// AppendAt commits batches and records, with them, that the log is
+	// loaded up to pos in every day file written.
+	AppendAt(ctx context.Context, batches []store.Batch, pos store.LogPos) error
+	// LoadedPositions returns how far each day (its start, Unix ms) was
+	// loaded.
+	LoadedPositions(ctx context.Context) (map[int64]store.LogPos, error)
+}
+
+// Options configure a Loader.
+type Options struct {
+	// MaxPoints bounds one append (default 250,000).
+	MaxPoints int
+	// ReadBytes bounds the records read from the log at once (default
+	// 16 MiB).
+	ReadBytes int
+	// Idle is how often the loader looks at the log when nothing woke it
+	// (default 100 ms).
+	Idle   time.Duration
+	Logger *slog.Logger
+}
+
+// Loader moves the log's records into the target.
+type Loader struct {
+	log  *wal.Log
+	t    Target
+	opts Options
+	lg   *slog.Logger
+
+	wake chan struct{}
+	stop chan struct{}
+	done chan struct{}
+
+	// work serializes reading and loading; r is the reader.
+	work sync.Mutex
+	r    *wal.Reader
+	err  error // the last load's failure, while it is retried
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	loaded  store.LogPos // every record up to it is in the target
+	stats   Stats
+	started bool
+}
+
+// Stats describe the loader's work.
+type Stats struct {
+	Loads, Points int64
+	LastLoad      time.Duration
+}
+
+// New returns a Loader of log into t. Call Replay, then Start.
+func New(log *wal.Log, t Target, opts Options) *Loader {
+	if opts.MaxPoints <= 0 {
+		opts.MaxPoints = 250_000
+	}
+	if opts.ReadBytes <= 0 {
+		opts.ReadBytes = 16 << 20
+	}
+	if opts.Idle <= 0 {
+		opts.Idle = 100 * time.Millisecond
+	}
+	lg := opts.Logger
+	if lg == nil {
+		lg = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	l := &Loader{log: log, t: t, opts: opts, lg: lg, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	l.cond = sync.NewCond(&l.mu)
+	return l
+}
+
+// Replay loads every record of the log that the target has not loaded
+// (per day file), and leaves the loader at the log's end. It returns the
+// records read and the points loaded.
+func (l *Loader) Replay(ctx context.Context) (records, points int64, err error) {
+	l.work.Lock()
+	defer l.work.Unlock()
+	return l.reload(ctx)
+}
+
+// reload reads the log again from the last position known loaded, and
+// loads each record's points of the days not loaded up to it. l.work is
+// held.
+func (l *Loader) reload(ctx context.Context) (records, points int64, err error) {
+	if l.r != nil {
+		l.r.Close()
+	}
+	l.r = l.log.NewReader(l.Loaded())
+	pos, err := l.t.LoadedPositions(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("read how far the store loaded the log: %w", err)
+	}
+	return l.loadAvailable(ctx, pos)
+}
+
+// loadAvailable loads the records the reader has not read, up to the
+// log's durable end; with pos, only the points of days loaded up to an
+// earlier position. l.work is held.
+func (l *Loader) loadAvailable(ctx context.Context, pos map[int64]store.LogPos) (records, points int64, err error) {
+	var group []store.Batch
+	var n int
+	var last store.LogPos
+	flush := func() error {
+		if last.IsZero() {
+			return nil
+		}
+		start := time.Now()
+		if len(group) > 0 {
+			if err := l.t.AppendAt(ctx, group, last); err != nil {
+				return err
+			}
+		}
+		l.mu.Lock()
+		l.stats.Loads++
+		l.stats.Points += int64(n)
+		l.stats.LastLoad = time.Since(start)
+		l.loaded = last
+		l.cond.Broadcast()
+		l.mu.Unlock()
+		points += int64(n)
+		group, n, last = nil, 0, store.LogPos{}
+		return nil
+	}
+	for {
+		es, err := l.r.Next(l.opts.ReadBytes)
+		if err != nil {
+			return records, points, err
+		}
+		if len(es) == 0 {
+			break
+		}
+		for _, e := range es {
+			records++
+			b := e.Batch
+			if pos != nil {
+				b = unloaded(b, e.Pos, pos)
+			}
+			if len(b.Points) > 0 || b.Idem != nil {
+				group = append(group, b)
+				n += len(b.Points)
+			}
+			last = e.Pos
+			if n >= l.opts.MaxPoints {
+				if err := flush(); err != nil {
+					return records, points, err
+				}
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return records, points, err
+	}
+	if err := l.log.Release(l.Loaded()); err != nil {
+		l.lg.Warn("release loaded log segments", "err", err)
+	}
+	return records, points, nil
+}
+
+// unloaded returns b without the points (and idempotency days) of the days
+// whose file was loaded up to at or after at.
+func unloaded(b store.Batch, at store.LogPos, pos map[int64]store.LogPos) store.Batch {
+	loaded := func(ts int64) bool {
+		p, ok := pos[ts-((ts%dayMs)+dayMs)%dayMs]
+		return ok && !p.Less(at)
+	}
+	out := store.Batch{Project: b.Project}
+	for i := range b.Points {
+		if !loaded(b.Points[i].Timestamp) {
+			out.Points = append(out.Points, b.Points[i])
+		}
+	}
+	if b.Idem != nil {
+		r := *b.Idem
+		r.Days = nil
+		for _, d := range b.Idem.Days {
+			if !loaded(d) {
+				r.Days = append(r.Days, d)
+			}
+		}
+		if len(r.Days) > 0 {
+			out.Idem = &r
+		}
+	}
+	return out
+}
+
+// Start runs the loader until Close.
+func (l *Loader) Start() {
+	l.mu.Lock()
+	l.started = true
+	l.mu.Unlock()
+	go l.run()
+}
+
+// Notify tells the loader records were appended.
+func (l *Loader) Notify() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (l *Loader) run() {
+	defer close(l.done)
+	t := time.NewTicker(l.opts.Idle)
+	defer t.Stop()
+	backoff := time.Duration(0)
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-l.wake:
+		case <-t.C:
+		}
+		if backoff > 0 {
+			select {
+			case <-l.stop:
+				return
+			case <-time.After(backoff):
+			}
+		}
+		l.work.Lock()
+		var err error
+		if l.r == nil || l.err != nil {
+			// A failed load may have committed some of its days: read
+			// again from the last position known loaded, per day.
+			_, _, err = l.reload(context.Background())
+		} else {
+			_, _, err = l.loadAvailable(context.Background(), nil)
+		}
+		l.err = err
+		l.work.Unlock()
+		if err != nil {
+			backoff = min(max(2*backoff, 100*time.Millisecond), 5*time.Second)
+			l.lg.Error("load the write-ahead log into the store; retrying", "err", err, "in", backoff)
+		} else {
+			backoff = 0
+		}
+	}
+}
+
+// Loaded returns the position up to which every record is in the target.
+func (l *Loader) Loaded() store.LogPos {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.loaded
+}
+
+// Stats returns the loader's counters.
+func (l *Loader) Stats() Stats {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.stats
+}
+
+// Wait waits until every record appended before the call is loaded, or
+// until ctx ends or timeout passes; it reports whether they are.
+func (l *Loader) Wait(ctx context.Context, timeout time.Duration) bool {
+	end := l.log.End()
+	deadline := time.Now().Add(timeout)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for l.loaded.Less(end) {
+		if ctx.Err() != nil || !time.Now().Before(deadline) {
+			return false
+		}
+		l.Notify()
+		// Wake up at the deadline even if no load finishes.
+		stop := time.AfterFunc(time.Until(deadline), func() {
+			l.mu.Lock()
+			l.cond.Broadcast()
+			l.mu.Unlock()
+		})
+		l.cond.Wait()
+		stop.Stop()
+	}
+	return true
+}
+
+func (l *Loader) isStarted() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.started
+}
+
+// ErrNotDrained is Close's error when the log could not be loaded.
+var ErrNotDrained = errors.New("the write-ahead log is not fully loaded")
+
+// Close loads what the log holds, then stops. Records it could not load
+// stay in the log and are loaded at the next start.
+func (l *Loader) Close(ctx context.Context) error {
+	for l.isStarted() && !l.Wait(ctx, time.Second) {
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	l.mu.Lock()
+	started := l.started
+	l.mu.Unlock()
+	if started {
+		close(l.stop)
+		<-l.done
+	}
+	l.work.Lock()
+	if l.r != nil {
+		l.r.Close()
+	}
+	l.work.Unlock()
+	if loaded := l.Loaded(); loaded.Less(l.log.End()) {
+		return fmt.Errorf("%w: loaded up to %v, the log ends at %v (the rest loads at the next start)", ErrNotDrained, loaded, l.log.End())
+	}
+	return nil
+}
+
+// Append logs batches, one record each, and returns once they are durable
+// in the log (the acknowledgement), waking the loader: it is the ingest
+// pipeline's Appender. wal.ErrFull and *wal.DiskFullError say nothing was
+// logged.
+func (l *Loader) Append(ctx context.Context, batches []store.Batch) error {
+	if _, err := l.log.AppendBatches(ctx, batches); err != nil {
+		return err
+	}
+	l.Notify()
+	return nil
+}
