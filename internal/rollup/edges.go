@@ -90,32 +90,33 @@ func (r *Rollup) ExecuteExact(ctx context.Context, sub *query.Sub, scan Scan) (*
 	// either), and an edge of up to an hour takes a while to read.
 	var edges, rawEdges [][2]int64
 	var srcs []edgeSource
+	// addEdge adds the edge [lo, hi): from a kept hour's whole minutes and
+	// points when hc is set, else from raw points.
+	addEdge := func(lo, hi int64, hc *hourCells) error {
+		edges = append(edges, [2]int64{lo, hi})
+		if hc == nil {
+			rawEdges = append(rawEdges, [2]int64{lo, hi})
+			return nil
+		}
+		ht, err := hc.cells(ctx, l, &r.opts, r.seed, scan)
+		if err != nil {
+			return err
+		}
+		mlo, mhi := ceilTo(lo, minuteMs), floorTo(hi, minuteMs)
+		srcs = append(srcs,
+			newEdgeSource(ht, []*bucket{hc.pts.bucket(ht, lo, mlo)}, sub.Interval),
+			hc.span(ht, mlo, mhi, sub.Interval),
+			newEdgeSource(ht, []*bucket{hc.pts.bucket(ht, mhi, hi)}, sub.Interval))
+		return nil
+	}
 	if sub.From < inner.From {
-		edges = append(edges, [2]int64{sub.From, inner.From})
-		if hcFrom != nil {
-			ht, err := hcFrom.cells(ctx, l, &r.opts, r.seed, scan)
-			if err != nil {
-				return nil, err
-			}
-			m := ceilTo(sub.From, minuteMs)
-			srcs = append(srcs, newEdgeSource(ht, []*bucket{hcFrom.pts.bucket(ht, sub.From, m)}, sub.Interval),
-				hcFrom.span(ht, m, inner.From, sub.Interval))
-		} else {
-			rawEdges = append(rawEdges, [2]int64{sub.From, inner.From})
+		if err := addEdge(sub.From, inner.From, hcFrom); err != nil {
+			return nil, err
 		}
 	}
 	if inner.To < sub.To {
-		edges = append(edges, [2]int64{inner.To, sub.To})
-		if hcTo != nil {
-			ht, err := hcTo.cells(ctx, l, &r.opts, r.seed, scan)
-			if err != nil {
-				return nil, err
-			}
-			m := floorTo(sub.To, minuteMs)
-			srcs = append(srcs, hcTo.span(ht, inner.To, m, sub.Interval),
-				newEdgeSource(ht, []*bucket{hcTo.pts.bucket(ht, m, sub.To)}, sub.Interval))
-		} else {
-			rawEdges = append(rawEdges, [2]int64{inner.To, sub.To})
+		if err := addEdge(inner.To, sub.To, hcTo); err != nil {
+			return nil, err
 		}
 	}
 	// A new table keeps minute cells only: it is never sealed.

@@ -216,22 +216,19 @@ func (s *Store) prepareTables(ctx context.Context, byDay dayTables, recs map[int
 	}
 	s.ddl.Lock()
 	defer s.ddl.Unlock()
-	for _, day := range posDays {
-		p, err := s.attach(ctx, day)
-		if err != nil {
-			return err
-		}
-		if err := s.ensureLogPos(ctx, p); err != nil {
-			return err
-		}
-	}
-	for _, day := range idem {
-		p, err := s.attach(ctx, day)
-		if err != nil {
-			return err
-		}
-		if err := s.ensureIdem(ctx, p); err != nil {
-			return err
+	// Day files that lack their log position or idempotency table.
+	for _, need := range []struct {
+		days   []int64
+		ensure func(context.Context, *partition) error
+	}{{posDays, s.ensureLogPos}, {idem, s.ensureIdem}} {
+		for _, day := range need.days {
+			p, err := s.attach(ctx, day)
+			if err != nil {
+				return err
+			}
+			if err := need.ensure(ctx, p); err != nil {
+				return err
+			}
 		}
 	}
 	for _, m := range missing {
