@@ -16,12 +16,14 @@ import (
 
 	"github.com/alidade/alidade/internal/auth"
 	"github.com/alidade/alidade/internal/ingest"
+	"github.com/alidade/alidade/internal/loader"
 	"github.com/alidade/alidade/internal/meta"
 	"github.com/alidade/alidade/internal/planner"
 	"github.com/alidade/alidade/internal/pricing"
 	"github.com/alidade/alidade/internal/sampling"
 	"github.com/alidade/alidade/internal/server"
 	"github.com/alidade/alidade/internal/store/duckdb"
+	"github.com/alidade/alidade/internal/wal"
 )
 
 type serveFlags struct {
@@ -29,6 +31,7 @@ type serveFlags struct {
 	memoryLimit, maxBody, maxPoints, queueSize      string
 	queryTimeout, retentionEvery                    string
 	pricing, writeLanes, rollups, keepMinutes       string
+	wal, walMax                                     string
 }
 
 func runServe(ctx context.Context, args []string) error {
@@ -51,6 +54,9 @@ func runServe(ctx context.Context, args []string) error {
 	fs.str(&f.maxBody, "max-body", "ALIDADE_MAX_BODY", "10MB", "largest write body after decompression")
 	fs.str(&f.maxPoints, "max-points-per-request", "ALIDADE_MAX_POINTS_PER_REQUEST", "1000000", "most points in one write body")
 	fs.str(&f.queueSize, "queue-size", "ALIDADE_QUEUE_SIZE", "256MB", "memory for writes awaiting commit; past it writes get 429")
+	fs.group("Write-ahead log (experimental)")
+	fs.str(&f.wal, "wal", "ALIDADE_WAL", "off", "on: acknowledge writes once in Alidade's write-ahead log and load them into the store behind (faster acks; queries wait up to 1 s for the loader)")
+	fs.str(&f.walMax, "wal-max", "ALIDADE_WAL_MAX", "1GB", "with --wal on: disk for acknowledged writes not loaded yet; past it writes get 429")
 	fs.str(&f.queryTimeout, "query-timeout", "ALIDADE_QUERY_TIMEOUT", "30s", "longest a query may run")
 	fs.group("AI cost")
 	fs.str(&f.pricing, "pricing", "ALIDADE_PRICING", "", "JSON price catalog whose entries add to or override the default prices")
@@ -108,6 +114,18 @@ func runServe(ctx context.Context, args []string) error {
 	if iopts.QueueBytes, err = parseBytes(f.queueSize); err != nil {
 		return &usageError{msg: "--queue-size: " + err.Error()}
 	}
+	walMax, err := parseBytes(f.walMax)
+	if err != nil {
+		return &usageError{msg: "--wal-max: " + err.Error()}
+	}
+	var walOn bool
+	switch strings.ToLower(f.wal) {
+	case "on", "true", "1", "yes":
+		walOn = true
+	case "off", "false", "0", "no":
+	default:
+		return &usageError{msg: fmt.Sprintf("--wal: %q: use on or off", f.wal)}
+	}
 	dopts := duckdb.DefaultOptions()
 	dopts.Dir, dopts.MemoryLimit, dopts.Logger = f.dataDir, f.memoryLimit, log
 	lanes, err := strconv.Atoi(f.writeLanes)
@@ -145,6 +163,50 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	sopts.Rollups = pl
+
+	// With --wal on, writes are acknowledged once in the write-ahead log
+	// and the loader moves them into the store; what a crash left
+	// unloaded loads first. Otherwise each group commit goes to the store.
+	var app ingest.Appender = pl
+	var ld *loader.Loader
+	if walOn {
+		lg, err := wal.Open(wal.Options{Dir: filepath.Join(f.dataDir, "wal"), MaxBytes: walMax, Logger: log})
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := lg.Close(); err != nil {
+				log.Error("close the write-ahead log", "err", err)
+			}
+		}()
+		ld = loader.New(lg, pl, loader.Options{Logger: log})
+		start := time.Now()
+		records, points, err := ld.Replay(ctx)
+		if err != nil {
+			return fmt.Errorf("load the write-ahead log: %w", err)
+		}
+		log.Info("write-ahead log on", "dir", filepath.Join(f.dataDir, "wal"), "replayed_records", records, "points_loaded", points,
+			"elapsed", time.Since(start).Round(time.Millisecond))
+		ld.Start()
+		app = ld
+		sopts.Fresh = func(ctx context.Context) { ld.Wait(ctx, time.Second) }
+		sopts.Dedupe = pl.Dedupe
+	} else if _, err := os.Stat(filepath.Join(f.dataDir, "wal")); err == nil {
+		// The log of an earlier --wal on: load what it holds, then go on
+		// without it.
+		lg, err := wal.Open(wal.Options{Dir: filepath.Join(f.dataDir, "wal"), MaxBytes: walMax, Logger: log})
+		if err != nil {
+			return err
+		}
+		records, points, err := loader.New(lg, pl, loader.Options{Logger: log}).Replay(ctx)
+		lg.Close()
+		if err != nil {
+			return fmt.Errorf("load the write-ahead log left by --wal on: %w", err)
+		}
+		if records > 0 {
+			log.Info("write-ahead log of an earlier --wal on loaded", "records", records, "points_loaded", points)
+		}
+	}
 	boot, err := server.Prepare(ctx, st, os.Getenv("ALIDADE_ROOT_KEY"))
 	if err != nil {
 		return err
@@ -156,7 +218,7 @@ func runServe(ctx context.Context, args []string) error {
 	var pipe *ingest.Pipeline
 	metrics := server.NewMetrics(func() int64 { return pipe.QueuedBytes() }, st.SizeBytes)
 	iopts.OnCommit = metrics.ObserveCommit
-	if pipe, err = ingest.New(pl, iopts); err != nil {
+	if pipe, err = ingest.New(app, iopts); err != nil {
 		return err
 	}
 	srv, err := server.New(sopts, st, au, pipe, pl, metrics)
@@ -192,6 +254,11 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	if err := pipe.Close(stopCtx); err != nil {
 		return err
+	}
+	if ld != nil {
+		if err := ld.Close(stopCtx); err != nil {
+			log.Warn("stopping with writes still in the write-ahead log; they load at the next start", "err", err)
+		}
 	}
 	if err := pl.Close(stopCtx); err != nil {
 		log.Error("rollup snapshots", "err", err)

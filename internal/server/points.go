@@ -16,6 +16,7 @@ import (
 	"github.com/alidade/alidade/internal/ingest"
 	"github.com/alidade/alidade/internal/point"
 	"github.com/alidade/alidade/internal/store"
+	"github.com/alidade/alidade/internal/wal"
 )
 
 // writeResponse is the answer to a write.
@@ -175,12 +176,43 @@ func (s *Server) handleWritePoints(w http.ResponseWriter, r *http.Request) {
 		// The claim ends when the commit does, also if the client leaves.
 		ctx = context.WithoutCancel(ctx)
 	}
-	err = s.ingest.SubmitBatch(ctx, store.Batch{Project: p.Project, Points: pts, Idem: idem}, buf.Len())
+	b := store.Batch{Project: p.Project, Points: pts, Idem: idem}
+	if idem != nil && s.opts.Dedupe != nil {
+		// Writes are acknowledged once logged: ask the store now whether
+		// an earlier write of the key (before a restart) stored them.
+		bs, err := s.opts.Dedupe(ctx, []store.Batch{b})
+		if err != nil {
+			idem.Body = nil
+			s.log.Error("look up idempotency key", "id", requestID(r), "err", err)
+			writeError(w, r, http.StatusInternalServerError, "commit_failed", "the Idempotency-Key could not be looked up; retry (request id "+requestID(r)+")")
+			return
+		}
+		b = bs[0]
+		if f := idem.Found; f != nil && f.Hash == idem.Hash && b.Idem != nil {
+			// What the earlier write did not store is stored now, under
+			// the earlier write's answer.
+			b.Idem.Status, b.Idem.Body = f.Status, f.Body
+		}
+	}
+	if idem == nil || idem.Found == nil || len(b.Points) > 0 || b.Idem != nil {
+		err = s.ingest.SubmitBatch(ctx, b, buf.Len())
+	}
 	if idem != nil && err != nil {
 		idem.Body = nil // nothing stored: the next write of the key runs
 	}
 	if err != nil {
+		var diskFull *wal.DiskFullError
 		switch {
+		case errors.Is(err, wal.ErrFull):
+			s.countRejected("overloaded", uint64(len(pts)))
+			w.Header().Set("Retry-After", "1")
+			writeError(w, r, http.StatusTooManyRequests, "log_full",
+				"the write-ahead log is full while the store catches up; retry after 1 second with backoff (nothing in this request was stored)")
+		case errors.As(err, &diskFull):
+			s.log.Error("write refused: disk full", "id", requestID(r), "err", err)
+			w.Header().Set("Retry-After", "10")
+			writeError(w, r, http.StatusInsufficientStorage, "disk_full",
+				"the server's disk is full: nothing in this request was stored, nothing acknowledged before is lost; retry once the operator has freed space")
 		case errors.Is(err, ingest.ErrOverloaded):
 			s.countRejected("overloaded", uint64(len(pts)))
 			w.Header().Set("Retry-After", "1")

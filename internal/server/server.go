@@ -22,6 +22,7 @@ import (
 	"github.com/alidade/alidade/internal/point"
 	"github.com/alidade/alidade/internal/pricing"
 	"github.com/alidade/alidade/internal/query"
+	"github.com/alidade/alidade/internal/store"
 )
 
 // Options configure the server.
@@ -50,6 +51,15 @@ type Options struct {
 	// Rollups, when set, serves the rollup endpoints and rebuilds a
 	// dataset's rollup when its schema changes its rollup spec.
 	Rollups *planner.Planner
+	// Fresh, when set, waits (briefly) until the writes acknowledged
+	// before the call are loaded into the store: queries, SQL, the
+	// metrics and dataset answers call it first, so that a client reads
+	// its own acknowledged writes.
+	Fresh func(ctx context.Context)
+	// Dedupe, when set, drops from a write what an earlier write of its
+	// Idempotency-Key stored, setting Idem.Found (see planner.Dedupe):
+	// writes are acknowledged once logged, before the store sees them.
+	Dedupe func(ctx context.Context, batches []store.Batch) ([]store.Batch, error)
 	// AfterCommit, when set, runs after a write with an Idempotency-Key
 	// is committed and before it is answered: the crash tests kill the
 	// process there (ALIDADE_FAILPOINT=kill-after-commit).
@@ -188,15 +198,15 @@ func (s *Server) Handler() http.Handler {
 
 	mux.HandleFunc("POST /api/v1/points", s.withKey(s.handleWritePoints, meta.KindWrite, meta.KindAdmin))
 	mux.HandleFunc("POST /api/v1/datasets/{dataset}/points", s.withKey(s.handleWritePoints, meta.KindWrite, meta.KindAdmin))
-	mux.HandleFunc("POST /api/v1/query", s.withKey(s.handleQuery, meta.KindRead, meta.KindAdmin))
-	mux.HandleFunc("POST /api/v1/sql", s.withKey(s.handleSQL, meta.KindRead, meta.KindAdmin))
-	mux.HandleFunc("GET /api/v1/sql", s.withKey(s.handleSQL, meta.KindRead, meta.KindAdmin))
+	mux.HandleFunc("POST /api/v1/query", s.withKey(s.fresh(s.handleQuery), meta.KindRead, meta.KindAdmin))
+	mux.HandleFunc("POST /api/v1/sql", s.withKey(s.fresh(s.handleSQL), meta.KindRead, meta.KindAdmin))
+	mux.HandleFunc("GET /api/v1/sql", s.withKey(s.fresh(s.handleSQL), meta.KindRead, meta.KindAdmin))
 	// Workers Analytics Engine's own path, so that AE clients and Grafana
 	// data sources migrate by changing only their base URL and token.
-	mux.HandleFunc("POST /client/v4/accounts/{account}/analytics_engine/sql", s.withKey(s.handleSQL, meta.KindRead, meta.KindAdmin))
-	mux.HandleFunc("GET /client/v4/accounts/{account}/analytics_engine/sql", s.withKey(s.handleSQL, meta.KindRead, meta.KindAdmin))
+	mux.HandleFunc("POST /client/v4/accounts/{account}/analytics_engine/sql", s.withKey(s.fresh(s.handleSQL), meta.KindRead, meta.KindAdmin))
+	mux.HandleFunc("GET /client/v4/accounts/{account}/analytics_engine/sql", s.withKey(s.fresh(s.handleSQL), meta.KindRead, meta.KindAdmin))
 
-	mux.HandleFunc("GET /api/v1/metrics", s.withKey(s.handlePlatformMetrics, meta.KindRead, meta.KindAdmin))
+	mux.HandleFunc("GET /api/v1/metrics", s.withKey(s.fresh(s.handlePlatformMetrics), meta.KindRead, meta.KindAdmin))
 	mux.HandleFunc("GET /api/v1/pricing", s.withKey(s.handleGetPricing, meta.KindAdmin))
 	mux.HandleFunc("PUT /api/v1/pricing/{model...}", s.withKey(s.handlePutPricing, meta.KindAdmin))
 	mux.HandleFunc("DELETE /api/v1/pricing/{model...}", s.withKey(s.handleDeletePricing, meta.KindAdmin))
@@ -204,8 +214,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/rollups", s.withKey(s.handleRollups, meta.KindRead, meta.KindAdmin))
 	mux.HandleFunc("POST /api/v1/rollups/rebuild", s.withKey(s.handleRebuildRollups, meta.KindAdmin))
 
-	mux.HandleFunc("GET /api/v1/datasets", s.withKey(s.handleListDatasets, meta.KindRead, meta.KindAdmin, meta.KindWrite))
-	mux.HandleFunc("GET /api/v1/datasets/{dataset}", s.withKey(s.handleGetDataset, meta.KindRead, meta.KindAdmin, meta.KindWrite))
+	mux.HandleFunc("GET /api/v1/datasets", s.withKey(s.fresh(s.handleListDatasets), meta.KindRead, meta.KindAdmin, meta.KindWrite))
+	mux.HandleFunc("GET /api/v1/datasets/{dataset}", s.withKey(s.fresh(s.handleGetDataset), meta.KindRead, meta.KindAdmin, meta.KindWrite))
 	mux.HandleFunc("PATCH /api/v1/datasets/{dataset}", s.withKey(s.handlePatchDataset, meta.KindAdmin))
 	mux.HandleFunc("GET /api/v1/datasets/{dataset}/schema", s.withKey(s.handleGetSchema, meta.KindRead, meta.KindAdmin, meta.KindWrite))
 	mux.HandleFunc("PUT /api/v1/datasets/{dataset}/schema", s.withKey(s.handlePutSchema, meta.KindAdmin))
@@ -220,4 +230,16 @@ func (s *Server) Handler() http.Handler {
 		writeError(w, r, http.StatusNotFound, "not_found", fmt.Sprintf("no route for %s %s; see the API reference in the README", r.Method, r.URL.Path))
 	})
 	return s.observe(s.recoverPanics(mux))
+}
+
+// fresh runs h once the writes acknowledged before the request are loaded
+// into the store (Options.Fresh), so that a client reads its own writes.
+func (s *Server) fresh(h http.HandlerFunc) http.HandlerFunc {
+	if s.opts.Fresh == nil {
+		return h
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.opts.Fresh(r.Context())
+		h(w, r)
+	}
 }

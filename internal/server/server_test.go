@@ -38,11 +38,13 @@ type envOptions struct {
 	ingest func(*ingest.Options)
 	// wrap lets a test delay or observe commits; nil commits straight to the store.
 	wrap func(ingest.Appender) ingest.Appender
+	// wal runs the server with its write-ahead log (--wal on).
+	wal *servertest.WALOptions
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
-	se := servertest.Start(t, servertest.Options{RootKey: rootKey, Server: o.server, Ingest: o.ingest, Wrap: o.wrap})
+	se := servertest.Start(t, servertest.Options{RootKey: rootKey, Server: o.server, Ingest: o.ingest, Wrap: o.wrap, WAL: o.wal})
 	if b := se.Boot; !b.FirstStart || b.Project.ID != 1 || b.Project.Name != "default" {
 		t.Fatalf("Prepare = %+v; want first start with project 1 \"default\"", b)
 	}

@@ -86,6 +86,7 @@ type Log struct {
 	syncedOff        int64            // bytes of f synced
 	sizes            map[uint64]int64 // bytes of every segment not released
 	closed           bool
+	releasedTo       Pos    // every record up to it is loaded
 	first            uint64 // the oldest segment kept
 	recovered, total int64
 }
@@ -284,8 +285,8 @@ func (l *Log) AppendBatches(ctx context.Context, bs []store.Batch) (Pos, error) 
 	if l.closed {
 		return Pos{}, ErrClosed
 	}
-	if l.total+int64(size) > l.opts.MaxBytes && l.total > 0 {
-		return Pos{}, fmt.Errorf("%w: %d bytes of %d (--wal-max); retry when the loader has caught up", ErrFull, l.total, l.opts.MaxBytes)
+	if u := l.unloaded(); u+int64(size) > l.opts.MaxBytes && u > 0 {
+		return Pos{}, fmt.Errorf("%w: %d bytes not loaded yet, the limit is %d (--wal-max); retry when the loader has caught up", ErrFull, u, l.opts.MaxBytes)
 	}
 	for _, rec := range recs {
 		if l.pendOff > 0 && l.pendOff+int64(len(rec)) > l.opts.SegmentBytes {
@@ -400,6 +401,29 @@ func (l *Log) rewind() {
 	l.pendSeg, l.pendOff = l.fSeg, l.fOff
 }
 
+// unloaded returns the bytes of the records after the position last
+// released (the segment being written keeps its loaded records on disk,
+// but they take no room from MaxBytes). l.mu is held.
+func (l *Log) unloaded() int64 {
+	u := l.total
+	for seg, n := range l.sizes {
+		switch {
+		case seg < l.releasedTo.Seg:
+			u -= n
+		case seg == l.releasedTo.Seg:
+			u -= min(n, l.releasedTo.Off)
+		}
+	}
+	return u
+}
+
+// Unloaded returns the bytes of the records not yet released.
+func (l *Log) Unloaded() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.unloaded()
+}
+
 // Size returns the bytes of the segments not yet released.
 func (l *Log) Size() int64 {
 	l.mu.Lock()
@@ -469,6 +493,9 @@ func (l *Log) Replay(from Pos, fn func(pos Pos, b store.Batch) error) error {
 // kept.
 func (l *Log) Release(upTo Pos) error {
 	l.mu.Lock()
+	if l.releasedTo.Less(upTo) {
+		l.releasedTo = upTo
+	}
 	var drop []uint64
 	for seg, size := range l.sizes {
 		if seg == l.fSeg || seg == l.pendSeg {

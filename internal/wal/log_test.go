@@ -345,3 +345,40 @@ func TestReaderTails(t *testing.T) {
 	}
 	r2.Close()
 }
+
+// TestLogFullCountsUnloaded: the limit counts records not yet released,
+// not the loaded ones the segment being written still holds.
+func TestLogFullCountsUnloaded(t *testing.T) {
+	l, err := Open(Options{Dir: t.TempDir(), MaxBytes: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for round := range 3 {
+		var last Pos
+		n := 0
+		for ; ; n++ {
+			b := batchN(1, 4, n)
+			p, err := l.Append(context.Background(), &b)
+			if errors.Is(err, ErrFull) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			last = p
+		}
+		if n < 2 {
+			t.Fatalf("round %d: full after %d appends", round, n)
+		}
+		if err := l.Release(last); err != nil {
+			t.Fatal(err)
+		}
+		if u := l.Unloaded(); u != 0 {
+			t.Fatalf("round %d: %d bytes unloaded after releasing everything", round, u)
+		}
+	}
+	if l.Size() <= 4096 {
+		t.Errorf("size %d: the test wanted the one segment to outgrow the limit", l.Size())
+	}
+}

@@ -12,11 +12,13 @@ import (
 
 	"github.com/alidade/alidade/internal/auth"
 	"github.com/alidade/alidade/internal/ingest"
+	"github.com/alidade/alidade/internal/loader"
 	"github.com/alidade/alidade/internal/meta"
 	"github.com/alidade/alidade/internal/planner"
 	"github.com/alidade/alidade/internal/sampling"
 	"github.com/alidade/alidade/internal/server"
 	"github.com/alidade/alidade/internal/store/duckdb"
+	"github.com/alidade/alidade/internal/wal"
 )
 
 // Options adjust the server a test starts.
@@ -34,6 +36,16 @@ type Options struct {
 	Planner func(*planner.Options)
 	// Dir is the data directory; empty means a new temporary one.
 	Dir string
+	// WAL, when set, runs the server as `alidade serve --wal on` does:
+	// writes are acknowledged once logged and a loader moves them into
+	// the planner (through Target, when set, which may delay it).
+	WAL *WALOptions
+}
+
+// WALOptions configure the write-ahead log of a test server.
+type WALOptions struct {
+	MaxBytes int64 // --wal-max; 0 means 1 GiB
+	Target   func(loader.Target) loader.Target
 }
 
 // Env is a running server and its parts.
@@ -84,6 +96,23 @@ func Start(t testing.TB, o Options) *Env {
 	if o.Wrap != nil {
 		app = o.Wrap(pl)
 	}
+	var ld *loader.Loader
+	var lg *wal.Log
+	if o.WAL != nil {
+		if lg, err = wal.Open(wal.Options{Dir: filepath.Join(dir, "wal"), MaxBytes: o.WAL.MaxBytes}); err != nil {
+			t.Fatal(err)
+		}
+		var tg loader.Target = pl
+		if o.WAL.Target != nil {
+			tg = o.WAL.Target(pl)
+		}
+		ld = loader.New(lg, tg, loader.Options{Idle: 20 * time.Millisecond})
+		if _, _, err := ld.Replay(ctx); err != nil {
+			t.Fatal(err)
+		}
+		ld.Start()
+		app = ld
+	}
 	var pipe *ingest.Pipeline
 	m := server.NewMetrics(func() int64 { return pipe.QueuedBytes() }, st.SizeBytes)
 	iopts.OnCommit = m.ObserveCommit
@@ -94,6 +123,10 @@ func Start(t testing.TB, o Options) *Env {
 	sopts := server.DefaultOptions()
 	sopts.Listen = "127.0.0.1:0"
 	sopts.Rollups = pl
+	if ld != nil {
+		sopts.Fresh = func(ctx context.Context) { ld.Wait(ctx, time.Second) }
+		sopts.Dedupe = pl.Dedupe
+	}
 	if o.Server != nil {
 		o.Server(&sopts)
 	}
@@ -112,6 +145,12 @@ func Start(t testing.TB, o Options) *Env {
 		}
 		if err := pipe.Close(ctx); err != nil {
 			t.Error(err)
+		}
+		if ld != nil {
+			if err := ld.Close(ctx); err != nil {
+				t.Error(err)
+			}
+			lg.Close()
 		}
 		if err := pl.Close(ctx); err != nil {
 			t.Error(err)
