@@ -33,13 +33,9 @@ func (t *target) AppendAt(_ context.Context, batches []store.Batch, pos store.Lo
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	byDay := map[int64][]point.Point{}
-	var days []int64
 	for _, b := range batches {
 		for _, p := range b.Points {
 			d := p.Timestamp - p.Timestamp%dayMs
-			if _, ok := byDay[d]; !ok {
-				days = append(days, d)
-			}
 			byDay[d] = append(byDay[d], p)
 		}
 	}
