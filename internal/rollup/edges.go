@@ -51,15 +51,7 @@ func (r *Rollup) ExecuteExact(ctx context.Context, sub *query.Sub, scan Scan) (*
 	}
 	if inner.From <= sub.From && inner.To >= sub.To {
 		defer unlock()
-		plan, why := t.check(inner)
-		if why != "" {
-			return nil, fmt.Errorf("%w: %s", ErrNotCovered, why)
-		}
-		e, err := newExec(t, sub)
-		if err != nil {
-			return nil, err
-		}
-		res, err := e.run(ctx, plan)
+		res, err := t.answer(ctx, sub, inner)
 		if err != nil {
 			return nil, err
 		}
@@ -146,15 +138,7 @@ func (r *Rollup) ExecuteExact(ctx context.Context, sub *query.Sub, scan Scan) (*
 			return nil, fmt.Errorf("%w: hour %s of dataset %q changed while the query ran", ErrNotCovered, fmtMs(hc.start), sub.Dataset)
 		}
 	}
-	plan, why := t.check(inner)
-	if why != "" {
-		return nil, fmt.Errorf("%w: %s", ErrNotCovered, why)
-	}
-	e, err := newExec(t, sub)
-	if err != nil {
-		return nil, err
-	}
-	res, err := e.run(ctx, plan, srcs...)
+	res, err := t.answer(ctx, sub, inner, srcs...)
 	if err != nil {
 		return nil, err
 	}

@@ -22,7 +22,13 @@ func (r *Rollup) Execute(ctx context.Context, sub *query.Sub) (*query.SubResult,
 	}
 	t, unlock := r.readTable(sub)
 	defer unlock()
-	plan, why := t.check(sub)
+	return t.answer(ctx, sub, sub)
+}
+
+// answer answers sub over the buckets of planned's range (sub's, or its
+// whole buckets) plus the cells of srcs. t is read-locked.
+func (t *table) answer(ctx context.Context, sub, planned *query.Sub, srcs ...edgeSource) (*query.SubResult, error) {
+	plan, why := t.check(planned)
 	if why != "" {
 		return nil, fmt.Errorf("%w: %s", ErrNotCovered, why)
 	}
@@ -30,7 +36,7 @@ func (r *Rollup) Execute(ctx context.Context, sub *query.Sub) (*query.SubResult,
 	if err != nil {
 		return nil, err
 	}
-	return e.run(ctx, plan)
+	return e.run(ctx, plan, srcs...)
 }
 
 // cagg is an aggregation compiled against a table.

@@ -221,21 +221,9 @@ func TestLogFullAndDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	var last Pos
-	n := 0
-	for ; ; n++ {
-		b := batchN(1, 4, n)
-		p, err := l.Append(context.Background(), &b)
-		if errors.Is(err, ErrFull) {
-			if !strings.Contains(err.Error(), "--wal-max") {
-				t.Errorf("ErrFull message %q does not name --wal-max", err)
-			}
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		last = p
+	last, full := fillUntilFull(t, l)
+	if !strings.Contains(full.Error(), "--wal-max") {
+		t.Errorf("ErrFull message %q does not name --wal-max", full)
 	}
 	if err := l.Release(last); err != nil {
 		t.Fatal(err)
@@ -355,21 +343,9 @@ func TestLogFullCountsUnloaded(t *testing.T) {
 	}
 	defer l.Close()
 	for round := range 3 {
-		var last Pos
-		n := 0
-		for ; ; n++ {
-			b := batchN(1, 4, n)
-			p, err := l.Append(context.Background(), &b)
-			if errors.Is(err, ErrFull) {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			last = p
-		}
-		if n < 2 {
-			t.Fatalf("round %d: full after %d appends", round, n)
+		last, _ := fillUntilFull(t, l)
+		if last.IsZero() {
+			t.Fatalf("round %d: full before the first append", round)
 		}
 		if err := l.Release(last); err != nil {
 			t.Fatal(err)
@@ -380,5 +356,22 @@ func TestLogFullCountsUnloaded(t *testing.T) {
 	}
 	if l.Size() <= 4096 {
 		t.Errorf("size %d: the test wanted the one segment to outgrow the limit", l.Size())
+	}
+}
+
+// fillUntilFull appends until the log is full and returns the position of
+// the last record taken and the ErrFull.
+func fillUntilFull(t *testing.T, l *Log) (last Pos, full error) {
+	t.Helper()
+	for n := 0; ; n++ {
+		b := batchN(1, 4, n)
+		p, err := l.Append(context.Background(), &b)
+		if errors.Is(err, ErrFull) {
+			return last, err
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = p
 	}
 }
