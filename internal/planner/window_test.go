@@ -60,7 +60,7 @@ func TestRelativeRangesAreExact(t *testing.T) {
 		ms(2, 3, 12, 345),  // 00:03:12.345
 		ms(3, 5, 30, 0),    // 01:05:30
 	}
-	ranges := []time.Duration{time.Minute, 15 * time.Minute, time.Hour, 2 * time.Hour, 6 * time.Hour, 24 * time.Hour, 7 * 24 * time.Hour}
+	ranges := []time.Duration{time.Minute, 15 * time.Minute, time.Hour, 2 * time.Hour, 6 * time.Hour, 24 * time.Hour, 7 * 24 * time.Hour, 30 * 24 * time.Hour}
 
 	// Background points over 8 days before the first clock up to a few
 	// minutes after the last (future points are allowed up to 5 min), then
