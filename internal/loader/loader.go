@@ -21,8 +21,6 @@ import (
 	"github.com/alidade/alidade/internal/wal"
 )
 
-const dayMs = int64(86_400_000)
-
 // Target is where the loader puts batches: the planner in front of the
 // store (a later ClickHouse backend is another).
 type Target interface {
@@ -66,14 +64,7 @@ type Loader struct {
 	mu      sync.Mutex
 	cond    *sync.Cond
 	loaded  store.LogPos // every record up to it is in the target
-	stats   Stats
 	started bool
-}
-
-// Stats describe the loader's work.
-type Stats struct {
-	Loads, Points int64
-	LastLoad      time.Duration
 }
 
 // New returns a Loader of log into t. Call Replay, then Start.
@@ -131,16 +122,12 @@ func (l *Loader) loadAvailable(ctx context.Context, pos map[int64]store.LogPos) 
 		if last.IsZero() {
 			return nil
 		}
-		start := time.Now()
 		if len(group) > 0 {
 			if err := l.t.AppendAt(ctx, group, last); err != nil {
 				return err
 			}
 		}
 		l.mu.Lock()
-		l.stats.Loads++
-		l.stats.Points += int64(n)
-		l.stats.LastLoad = time.Since(start)
 		l.loaded = last
 		l.cond.Broadcast()
 		l.mu.Unlock()
@@ -187,7 +174,7 @@ func (l *Loader) loadAvailable(ctx context.Context, pos map[int64]store.LogPos) 
 // whose file was loaded up to at or after at.
 func unloaded(b store.Batch, at store.LogPos, pos map[int64]store.LogPos) store.Batch {
 	loaded := func(ts int64) bool {
-		p, ok := pos[ts-((ts%dayMs)+dayMs)%dayMs]
+		p, ok := pos[store.DayStart(ts)]
 		return ok && !p.Less(at)
 	}
 	out := store.Batch{Project: b.Project}
@@ -271,13 +258,6 @@ func (l *Loader) Loaded() store.LogPos {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.loaded
-}
-
-// Stats returns the loader's counters.
-func (l *Loader) Stats() Stats {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.stats
 }
 
 // Wait waits until every record appended before the call is loaded, or

@@ -35,11 +35,11 @@ func (t *target) AppendAt(_ context.Context, batches []store.Batch, pos store.Lo
 	byDay := map[int64][]point.Point{}
 	for _, b := range batches {
 		for _, p := range b.Points {
-			d := p.Timestamp - p.Timestamp%dayMs
+			d := store.DayStart(p.Timestamp)
 			byDay[d] = append(byDay[d], p)
 		}
 	}
-	for _, d := range []int64{0, dayMs, 2 * dayMs} { // days in order
+	for _, d := range []int64{0, store.DayMs, 2 * store.DayMs} { // days in order
 		pts, ok := byDay[d]
 		if !ok {
 			continue
@@ -69,9 +69,9 @@ func (t *target) LoadedPositions(context.Context) (map[int64]store.LogPos, error
 // record is a batch of two points on each of the first two days.
 func record(i int) store.Batch {
 	var pts []point.Point
-	for _, d := range []int64{0, dayMs} {
+	for _, d := range []int64{0, store.DayMs} {
 		for j := range 2 {
-			pts = append(pts, point.Point{Dataset: "d", Timestamp: d + int64(1000*i+j), Blobs: []string{fmt.Sprintf("r%d-%d", i, d/dayMs)}})
+			pts = append(pts, point.Point{Dataset: "d", Timestamp: d + int64(1000*i+j), Blobs: []string{fmt.Sprintf("r%d-%d", i, d/store.DayMs)}})
 		}
 	}
 	return store.Batch{Project: 1, Points: pts}
@@ -101,7 +101,7 @@ func TestLoaderExactlyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	tg := newTarget()
-	tg.failDay, tg.fails = dayMs, 2
+	tg.failDay, tg.fails = store.DayMs, 2
 	l := New(lg, tg, Options{MaxPoints: 20, Idle: 10 * time.Millisecond})
 	if _, _, err := l.Replay(context.Background()); err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	"github.com/alidade/alidade/internal/point"
-	"github.com/alidade/alidade/internal/rollup"
 	"github.com/alidade/alidade/internal/store"
 )
 
@@ -52,7 +51,7 @@ func (p *Planner) dedupe(ctx context.Context, batches []store.Batch) ([]store.Ba
 		rest.Days = slices.DeleteFunc(slices.Clone(rest.Days), func(d int64) bool { _, ok := found[d]; return ok })
 		rest.Found = nil
 		nb.Points = slices.DeleteFunc(slices.Clone(b.Points), func(pt point.Point) bool {
-			_, ok := found[rollup.FloorTo(pt.Timestamp, dayMs)]
+			_, ok := found[store.DayStart(pt.Timestamp)]
 			return ok
 		})
 		nb.Idem = nil

@@ -258,11 +258,10 @@ func (s *Server) handleWritePoints(w http.ResponseWriter, r *http.Request) {
 
 // pointDays returns the starts (Unix ms) of the UTC days of pts, sorted.
 func pointDays(pts []point.Point) []int64 {
-	const dayMs = 86_400_000
 	var days []int64
 	last := int64(-1)
 	for i := range pts {
-		d := pts[i].Timestamp - ((pts[i].Timestamp%dayMs)+dayMs)%dayMs
+		d := store.DayStart(pts[i].Timestamp)
 		if d != last && !slices.Contains(days, d) {
 			days = append(days, d)
 		}

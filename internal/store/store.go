@@ -28,6 +28,15 @@ type ExpireReport struct {
 	DatasetsTrimmed int
 }
 
+// DayMs is a UTC day in milliseconds.
+const DayMs = 24 * 60 * 60 * 1000
+
+// DayStart returns the start (Unix ms) of the UTC day of ts, also for
+// negative ts: the day file a point goes to.
+func DayStart(ts int64) int64 {
+	return ts - ((ts%DayMs)+DayMs)%DayMs
+}
+
 // TableDay names the points of one project's dataset on one UTC day.
 type TableDay struct {
 	Project int64
@@ -56,8 +65,8 @@ type Idem struct {
 	Found *Idem
 }
 
-// IdemWindow is how long an idempotency record holds.
-const IdemWindow = 24 * 60 * 60 * 1000 // ms
+// IdemWindow is how long an idempotency record holds (ms).
+const IdemWindow = DayMs
 
 // LogPos is a position in Alidade's write-ahead log: the end of a record
 // (its segment and the offset just after it). Positions are ordered by

@@ -444,48 +444,22 @@ func (l *Log) End() Pos {
 // Replay calls fn with every durable record after position from, in order,
 // with the position after it. fn's error stops it.
 func (l *Log) Replay(from Pos, fn func(pos Pos, b store.Batch) error) error {
-	l.mu.Lock()
-	segs := make([]uint64, 0, len(l.sizes))
-	for s := range l.sizes {
-		segs = append(segs, s)
-	}
-	sizes := make(map[uint64]int64, len(l.sizes))
-	for s, n := range l.sizes {
-		sizes[s] = n
-	}
-	fSeg, fOff := l.fSeg, l.syncedOff
-	l.mu.Unlock()
-	slices.Sort(segs)
-	for _, seg := range segs {
-		if seg < from.Seg {
-			continue
-		}
-		end := sizes[seg]
-		if seg == fSeg {
-			end = fOff // only what is durable
-		}
-		data, err := os.ReadFile(filepath.Join(l.opts.Dir, segName(seg)))
+	r := l.NewReader(from)
+	defer r.Close()
+	for {
+		es, err := r.Next(16 << 20)
 		if err != nil {
-			return fmt.Errorf("read write-ahead log segment: %w", err)
+			return err
 		}
-		data = data[:min(int64(len(data)), end)]
-		off := 0
-		for off < len(data) {
-			b, n, err := Decode(data[off:])
-			if err != nil {
-				return fmt.Errorf("write-ahead log segment %s at offset %d: %w", segName(seg), off, err)
-			}
-			off += n
-			pos := Pos{Seg: seg, Off: int64(off)}
-			if !from.Less(pos) {
-				continue
-			}
-			if err := fn(pos, b); err != nil {
+		if len(es) == 0 {
+			return nil
+		}
+		for _, e := range es {
+			if err := fn(e.Pos, e.Batch); err != nil {
 				return err
 			}
 		}
 	}
-	return nil
 }
 
 // Release deletes the segments whose every record is at or before upTo
