@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/alidade/alidade/internal/point"
 	"github.com/alidade/alidade/internal/store"
 	"github.com/alidade/alidade/internal/wal"
 )
@@ -113,61 +114,95 @@ func (l *Loader) reload(ctx context.Context) (records, points int64, err error) 
 
 // loadAvailable loads the records the reader has not read, up to the
 // log's durable end; with pos, only the points of days loaded up to an
-// earlier position. l.work is held.
+// earlier position. Reading and decoding run one group ahead of the
+// target's append, on a goroutine of their own. l.work is held.
 func (l *Loader) loadAvailable(ctx context.Context, pos map[int64]store.LogPos) (records, points int64, err error) {
-	var group []store.Batch
-	var n int
-	var last store.LogPos
-	flush := func() error {
-		if last.IsZero() {
-			return nil
+	groups := make(chan group, 1)
+	stop := make(chan struct{})
+	go l.readGroups(pos, groups, stop)
+	for g := range groups {
+		records += g.records
+		if g.err != nil {
+			err = g.err
+			break
 		}
-		if len(group) > 0 {
-			if err := l.t.AppendAt(ctx, group, last); err != nil {
-				return err
+		if len(g.batches) > 0 {
+			if err = l.t.AppendAt(ctx, g.batches, g.last); err != nil {
+				break
 			}
 		}
 		l.mu.Lock()
-		l.loaded = last
+		l.loaded = g.last
 		l.cond.Broadcast()
 		l.mu.Unlock()
-		points += int64(n)
-		group, n, last = nil, 0, store.LogPos{}
-		return nil
+		points += int64(g.n)
 	}
-	for {
-		es, err := l.r.Next(l.opts.ReadBytes)
-		if err != nil {
-			return records, points, err
-		}
-		if len(es) == 0 {
-			break
-		}
-		for _, e := range es {
-			records++
-			b := e.Batch
-			if pos != nil {
-				b = unloaded(b, e.Pos, pos)
-			}
-			if len(b.Points) > 0 || b.Idem != nil {
-				group = append(group, b)
-				n += len(b.Points)
-			}
-			last = e.Pos
-			if n >= l.opts.MaxPoints {
-				if err := flush(); err != nil {
-					return records, points, err
-				}
-			}
-		}
+	close(stop)
+	for range groups { // the reader stops at its next send
 	}
-	if err := flush(); err != nil {
+	if err != nil {
 		return records, points, err
 	}
 	if err := l.log.Release(l.Loaded()); err != nil {
 		l.lg.Warn("release loaded log segments", "err", err)
 	}
 	return records, points, nil
+}
+
+// group is records read for one append: their batches (filtered by
+// loaded days), points, and the position after the last.
+type group struct {
+	batches []store.Batch
+	n       int
+	records int64
+	last    store.LogPos
+	err     error // reading failed after the records before it
+}
+
+// readGroups reads the log's records to its durable end into groups of
+// about MaxPoints points, sent on out, which it closes when done or when
+// stop closes. A read error goes out as the last group's err.
+func (l *Loader) readGroups(pos map[int64]store.LogPos, out chan<- group, stop <-chan struct{}) {
+	defer close(out)
+	var g group
+	send := func() bool {
+		select {
+		case out <- g:
+			g = group{}
+			return true
+		case <-stop:
+			return false
+		}
+	}
+	for {
+		es, err := l.r.Next(l.opts.ReadBytes)
+		if err != nil {
+			g.err = err
+			send()
+			return
+		}
+		if len(es) == 0 {
+			break
+		}
+		for _, e := range es {
+			g.records++
+			b := e.Batch
+			if pos != nil {
+				b = unloaded(b, e.Pos, pos)
+			}
+			if len(b.Points) > 0 || b.Idem != nil {
+				g.batches = append(g.batches, b)
+				g.n += len(b.Points)
+			}
+			g.last = e.Pos
+			if g.n >= l.opts.MaxPoints && !send() {
+				return
+			}
+		}
+	}
+	if g.records > 0 {
+		send()
+	}
 }
 
 // unloaded returns b without the points (and idempotency days) of the days
@@ -177,11 +212,30 @@ func unloaded(b store.Batch, at store.LogPos, pos map[int64]store.LogPos) store.
 		p, ok := pos[store.DayStart(ts)]
 		return ok && !p.Less(at)
 	}
-	out := store.Batch{Project: b.Project}
+	// Most records have no point loaded: keep their points as they are.
+	// A batch's points mostly share a day; look a day up once per run.
+	kept := b.Points[:0:0]
+	all := true
+	var day int64
+	var dayLoaded bool
 	for i := range b.Points {
-		if !loaded(b.Points[i].Timestamp) {
-			out.Points = append(out.Points, b.Points[i])
+		if d := store.DayStart(b.Points[i].Timestamp); i == 0 || d != day {
+			day, dayLoaded = d, loaded(b.Points[i].Timestamp)
 		}
+		if dayLoaded {
+			if all {
+				all = false
+				kept = append(make([]point.Point, 0, len(b.Points)-1), b.Points[:i]...)
+			}
+			continue
+		}
+		if !all {
+			kept = append(kept, b.Points[i])
+		}
+	}
+	out := store.Batch{Project: b.Project, Points: kept}
+	if all {
+		out.Points = b.Points
 	}
 	if b.Idem != nil {
 		r := *b.Idem

@@ -136,6 +136,43 @@ func Decode(data []byte) (store.Batch, int, error) {
 type reader struct {
 	b   []byte
 	err error
+	// all is the payload as one string: the decoded strings are its
+	// substrings, so a record costs one string allocation, not one per
+	// value. n is the payload's length (all's offset of b is n - len(b)).
+	all string
+	n   int
+	// strs and nums are slabs the points' Blobs and Doubles are cut from.
+	strs []string
+	nums []float64
+}
+
+// strings returns a slice of n strings cut from a slab.
+func (r *reader) strings(n int) []string {
+	if cap(r.strs)-len(r.strs) < n {
+		r.strs = make([]string, 0, max(n, 4096))
+	}
+	l := len(r.strs)
+	r.strs = r.strs[:l+n]
+	return r.strs[l : l+n : l+n]
+}
+
+// floats returns a slice of n float64s cut from a slab.
+func (r *reader) floats(n int) []float64 {
+	if cap(r.nums)-len(r.nums) < n {
+		r.nums = make([]float64, 0, max(n, 4096))
+	}
+	l := len(r.nums)
+	r.nums = r.nums[:l+n]
+	return r.nums[l : l+n : l+n]
+}
+
+// substr returns the next n bytes as a substring of all.
+func (r *reader) substr(n int) string {
+	off := r.n - len(r.b)
+	if r.bytes(n) == nil {
+		return ""
+	}
+	return r.all[off : off+n]
 }
 
 func (r *reader) fail(format string, args ...any) {
@@ -208,15 +245,15 @@ func (r *reader) string(max int, what string) string {
 	if r.err == nil && n > uint64(max) {
 		r.fail("%s of %d bytes: over the %d-byte limit", what, n, max)
 	}
-	s := r.bytes(int(min(n, uint64(len(r.b)+1))))
-	if r.err == nil && !utf8.Valid(s) {
+	s := r.substr(int(min(n, uint64(len(r.b)+1))))
+	if r.err == nil && !utf8.ValidString(s) {
 		r.fail("%s is not valid UTF-8", what)
 	}
-	return string(s)
+	return s
 }
 
 func decodePayload(payload []byte) (store.Batch, error) {
-	r := &reader{b: payload}
+	r := &reader{b: payload, all: string(payload), n: len(payload)}
 	if v := r.byte(); r.err == nil && v != recordVersion {
 		return store.Batch{}, fmt.Errorf("version %d, want %d", v, recordVersion)
 	}
@@ -262,7 +299,7 @@ func decodePayload(payload []byte) (store.Batch, error) {
 		case n-1 > point.MaxDatasetLength:
 			r.fail("point %d: dataset of %d bytes", i, n-1)
 		default:
-			p.Dataset = string(r.bytes(int(n - 1)))
+			p.Dataset = r.substr(int(n - 1))
 			if r.err == nil && point.ValidateDatasetName(p.Dataset) != nil {
 				r.fail("point %d: bad dataset name %q", i, p.Dataset)
 			}
@@ -277,13 +314,13 @@ func decodePayload(payload []byte) (store.Batch, error) {
 		}
 		p.SampleInterval = uint32(si)
 		if nb := r.count(1, point.MaxBlobs, "blobs"); nb > 0 {
-			p.Blobs = make([]string, nb)
+			p.Blobs = r.strings(nb)
 			for j := range p.Blobs {
 				p.Blobs[j] = r.string(point.MaxBlobBytes, "blob")
 			}
 		}
 		if nd := r.count(8, point.MaxDoubles, "doubles"); nd > 0 {
-			p.Doubles = make([]float64, nd)
+			p.Doubles = r.floats(nd)
 			for j := range p.Doubles {
 				if raw := r.bytes(8); raw != nil {
 					p.Doubles[j] = math.Float64frombits(binary.LittleEndian.Uint64(raw))
