@@ -14,6 +14,7 @@ type benchFlags struct {
 	points, days, concurrency, batch, repeat, seed string
 	baselinePoints, baselinePairs                  string
 	url, writeKey, readKey, rootKey, dataDir       string
+	vsVictoriaLogs, vsRounds                       string
 	gzip, keep, json, noSettle                     bool
 }
 
@@ -39,6 +40,9 @@ func runBench(ctx context.Context, args []string) error {
 	fs.str(&f.rootKey, "root-key", "ALIDADE_ROOT_KEY", "", "with --url: the root key, to create a project for the bench instead")
 	fs.str(&f.dataDir, "data-dir", "ALIDADE_BENCH_DATA_DIR", "", "the started server's data directory (default: a temporary one); with --url, the server's, to measure its size")
 	boolFlag(fs, &f.keep, "keep", "ALIDADE_BENCH_KEEP", "keep the temporary data directory")
+	fs.group("Comparison with a peer on the same events in the same run (binaries in ../shared/peers/)")
+	fs.str(&f.vsVictoriaLogs, "vs-victorialogs", "ALIDADE_BENCH_VS_VICTORIALOGS", "", "start this VictoriaLogs binary next to Alidade on loopback, send both the same events in alternating rounds, ask both the grouped query, and print both figures and the ratios")
+	fs.str(&f.vsRounds, "vs-rounds", "ALIDADE_BENCH_VS_ROUNDS", strconv.Itoa(bench.DefaultVsRounds), "with --vs-victorialogs: alternating ingest rounds, each sending the next share of --points to both; the medians are compared")
 	fs.group("Output")
 	boolFlag(fs, &f.json, "json", "ALIDADE_BENCH_JSON", "print only the JSON line (progress still goes to stderr)")
 	fs.footer = fmt.Sprintf(`
@@ -49,9 +53,11 @@ rollups are compared with the exact ones. Budgets on a 2-core machine: ingest >=
 points/s acknowledged, the 8-group query <= %d ms at 10M points, the dashboard overview
 (GET /api/v1/metrics?range=30d) <= %d ms at 100M points over 30 days, rollup quantiles
 within %g%% of exact, ingest with rollups >= %g%% of the rate without, <= %d bytes per
-point on disk, RSS <= 1 GiB. The issue's run: alidade bench --points 100M --days 30
+point on disk, RSS <= 1 GiB; with --vs-victorialogs, ingest >= %gx VictoriaLogs' events/s.
+The issue's run: alidade bench --points 100M --days 30
+Against the peer: alidade bench --points 2M --vs-victorialogs ../shared/peers/victoria-logs
 `, bench.BudgetIngestPointsPerS, bench.BudgetQuery8Ms, bench.BudgetOverviewMs, 100*bench.BudgetQuantileRelErr,
-		100*bench.BudgetRollupIngestRatio, bench.BudgetDiskBytesPerPoint)
+		100*bench.BudgetRollupIngestRatio, bench.BudgetDiskBytesPerPoint, bench.BudgetPeerIngestRatio)
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -135,6 +141,22 @@ func (f *benchFlags) options(fs *flagSet) (bench.Options, error) {
 	}
 	o.Gzip, o.Keep, o.Settle = f.gzip, f.keep, !f.noSettle
 	o.URL, o.DataDir = f.url, f.dataDir
+	if f.vsVictoriaLogs != "" {
+		if _, err := bench.CheckPeerExe(f.vsVictoriaLogs); err != nil {
+			return o, &usageError{msg: fmt.Sprintf("--vs-victorialogs: %v\nTry: alidade bench --vs-victorialogs ../shared/peers/victoria-logs (the peer binary, see ../shared/peers/README.md)", err)}
+		}
+		o.VictoriaLogs = f.vsVictoriaLogs
+	}
+	rounds, err := strconv.Atoi(f.vsRounds)
+	if err != nil || rounds < 1 || rounds > 100 {
+		return o, bad("vs-rounds", fmt.Errorf("%q is not a whole number from 1 to 100", f.vsRounds))
+	}
+	switch {
+	case o.VictoriaLogs != "":
+		o.VsRounds = rounds
+	case flagGiven(fs, "vs-rounds"):
+		return o, &usageError{msg: "--vs-rounds needs --vs-victorialogs\nTry: alidade bench --vs-victorialogs ../shared/peers/victoria-logs --vs-rounds " + f.vsRounds}
+	}
 	if o.URL == "" {
 		// Keys name a project of another server; on the command line
 		// without --url they are a mistake (from the environment, ignored).

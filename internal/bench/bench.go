@@ -7,10 +7,14 @@
 // and measures how far rollup quantiles are from exact ones, compares the
 // ingest rate of servers with rollups on and off, and reports throughput,
 // commit latency, query times, the server's memory and its bytes on disk
-// per point, with each budget's verdict.
+// per point, with each budget's verdict. Given a VictoriaLogs binary, it
+// also sends the same events to that peer in alternating rounds, asks both
+// the same grouped query, checks that their answers agree, and reports both
+// sides' figures and their ratios.
 //
 // It drives a server only through its public HTTP API, started as a child
-// process of the alidade binary or reached at a URL. It does not import the
+// process of the alidade binary or reached at a URL; the peer likewise,
+// through its own HTTP API. It does not import the
 // server, store, planner or query packages and must not: what it measures is
 // what a client sees.
 package bench
@@ -90,6 +94,15 @@ type Options struct {
 	DataDir string
 	Keep    bool
 
+	// VictoriaLogs is a VictoriaLogs binary to compare with; "" means no
+	// comparison. It is started on a temporary data directory next to
+	// Alidade and sent the same events in VsRounds alternating rounds,
+	// then asked the same grouped query.
+	VictoriaLogs string
+	// VsRounds is the comparison's rounds; 0 means DefaultVsRounds (or
+	// fewer when there are fewer write requests).
+	VsRounds int
+
 	// Progress receives progress lines; nil means none.
 	Progress io.Writer
 	// StopTimeout bounds the started server's shutdown; 0 means 5 minutes.
@@ -122,6 +135,13 @@ func (o *Options) Validate() error {
 		return errors.New("no server: give a URL or the alidade binary to start")
 	case o.URL != "" && o.RootKey == "" && (o.WriteKey == "" || o.ReadKey == ""):
 		return errors.New("a server URL needs a write key and a read key of one project, or the root key to create one")
+	case o.VsRounds < 0 || o.VsRounds > 100:
+		return fmt.Errorf("rounds against the peer must be 1 to 100, got %d", o.VsRounds)
+	}
+	if o.VictoriaLogs != "" {
+		if _, err := CheckPeerExe(o.VictoriaLogs); err != nil {
+			return fmt.Errorf("the VictoriaLogs binary: %w", err)
+		}
 	}
 	return nil
 }
@@ -140,11 +160,21 @@ func (o *Options) resolve() {
 			o.BaselinePairs = DefaultBaselinePairs
 		}
 	}
+	if o.VsRounds == 0 {
+		o.VsRounds = DefaultVsRounds
+	}
+	requests := (o.Points + int64(max(o.Batch, 1)) - 1) / int64(max(o.Batch, 1))
+	o.VsRounds = int(min(int64(o.VsRounds), requests))
 }
 
 // ErrRollupMismatch is what Run returns, with its report, when answers from
 // rollups disagree with answers from raw points beyond the sketches' error.
 var ErrRollupMismatch = errors.New("answers from rollups disagree with raw points")
+
+// ErrPeerMismatch is what Run returns, with its report, when the peer's
+// answer to the grouped query disagrees with Alidade's: one of them lost
+// or changed events, and the comparison does not hold.
+var ErrPeerMismatch = errors.New("the peer's answer disagrees with Alidade's")
 
 // dataRange returns the range of a run's points and queries: the span that
 // a relative range of that length asked at now covers, exactly
@@ -155,8 +185,9 @@ func dataRange(now, span int64) (from, to int64) {
 
 // Run runs the bench and returns its report. A wrong answer from raw points
 // is an error; a rollup answer that disagrees with raw points returns the
-// report with an error wrapping ErrRollupMismatch; a missed budget is not an
-// error (see Report.Verdicts).
+// report with an error wrapping ErrRollupMismatch, a peer's answer that
+// disagrees with Alidade's one wrapping ErrPeerMismatch; a missed budget is
+// not an error (see Report.Verdicts).
 func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -194,7 +225,7 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		}
 		defer func() {
 			// On failure: stop the server, and say why it died if it did.
-			if err != nil && !errors.Is(err, ErrRollupMismatch) {
+			if err != nil && !errors.Is(err, ErrRollupMismatch) && !errors.Is(err, ErrPeerMismatch) {
 				err = srv.Explain(err)
 				_ = srv.Stop(30 * time.Second)
 			}
@@ -210,6 +241,37 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	}
 	c := newClient(url, o.Concurrency)
 	defer c.close()
+
+	// The peer, next to Alidade, on a data directory of its own.
+	var (
+		vl    *VictoriaLogs
+		vc    *client
+		vlDir string
+	)
+	if o.VictoriaLogs != "" {
+		if vlDir, err = os.MkdirTemp("", "alidade-bench-victorialogs-"); err != nil {
+			return nil, err
+		}
+		if o.Keep {
+			defer logf("%s data kept in %s", PeerVictoriaLogs, vlDir)
+		} else {
+			defer os.RemoveAll(vlDir)
+		}
+		logf("starting %s (data in %s)", o.VictoriaLogs, vlDir)
+		vl, err = StartVictoriaLogs(ctx, VictoriaLogsOptions{Exe: o.VictoriaLogs, DataDir: vlDir, RetentionDays: o.Days + 2})
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil {
+				err = vl.Explain(err)
+			}
+			_ = vl.Stop(time.Minute)
+		}()
+		logf("%s %s at %s, pid %d", PeerVictoriaLogs, vl.Version, vl.URL, vl.PID())
+		vc = newClient(vl.URL, o.Concurrency)
+		defer vc.close()
+	}
 
 	// The workload, generated before timing: the last Days days of
 	// traffic, replayed oldest first.
@@ -230,6 +292,13 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 			note += "; with gzip each is compressed as it is sent, on the bench's CPU"
 		}
 		logf("%s", note)
+	}
+	var vw *Workload
+	if vl != nil {
+		if vw, err = w.As(ctx, FormatVictoriaLogs); err != nil {
+			return nil, err
+		}
+		logf("the same events for %s: %s of JSON lines (%d distinct bodies)", PeerVictoriaLogs, humanBytes(vw.DistinctBytes), vw.DistinctBodies)
 	}
 	baseline, err := countInRange(ctx, c, keys.Read, from, to)
 	if err != nil {
@@ -252,8 +321,26 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		}
 		fmt.Fprintln(progress, line)
 	}
-	in, err := ingest(ctx, c, keys.Write, w, o.Concurrency, tick)
-	if err != nil {
+	var in *ingestResult
+	if vl != nil {
+		pc := &PeerComparison{Peer: PeerVictoriaLogs, Version: vl.Version, Rounds: o.VsRounds}
+		rep.VsVictoriaLogs = pc
+		logf("%d rounds alternating Alidade and %s, each round the next share of the requests to both", o.VsRounds, PeerVictoriaLogs)
+		if perRound := o.Points / int64(o.VsRounds); perRound < minRoundEvents {
+			logf("note: rounds of %s events measure start-up more than throughput; give --points of %s or more for figures to compare", groupDigits(perRound), shortCount(minRoundEvents*int64(o.VsRounds)))
+		}
+		if in, err = ingestAlternating(ctx, c, keys.Write, w, vc, vw, o.Concurrency, pc, logf); err != nil {
+			return nil, err
+		}
+		if st, err := vl.Status(); err == nil {
+			pc.PeerRSSAfterIngestBytes = &st.RSS
+		}
+		if n, dropped, ok := vlIngested(ctx, vc); ok {
+			pc.PeerRowsIngested, pc.PeerRowsDropped = &n, &dropped
+		}
+		logf("ingest medians of %d rounds: Alidade %s events/s, %s %s events/s: ×%.2f (budget ≥ ×%g)",
+			pc.Rounds, groupDigits(int64(pc.AlidadeMedian)), pc.Peer, groupDigits(int64(pc.PeerMedian)), pc.IngestRatio, BudgetPeerIngestRatio)
+	} else if in, err = ingest(ctx, c, keys.Write, w, o.Concurrency, tick); err != nil {
 		return nil, err
 	}
 	after := c.scrapeCommits(ctx)
@@ -329,6 +416,26 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	case !fromRollups(src):
 		logf("the overview over %s – %s came from %s: its quantiles are not compared", rep.RangeFrom, rep.RangeTo, orUnknown(src))
 	}
+
+	// The grouped query on both, then the peer's memory and disk.
+	if pc := rep.VsVictoriaLogs; pc != nil {
+		if err := peerQueries(ctx, c, keys.Read, vc, from, to, o.Repeat, w.Expected.Points, baseline, pc, cmp, logf); err != nil {
+			return nil, err
+		}
+		for _, d := range pc.Disagreements {
+			logf("DISAGREEMENT with %s: %s", pc.Peer, d)
+		}
+		logf("stopping %s", pc.Peer)
+		if err := vl.Stop(time.Minute); err != nil {
+			return nil, err
+		}
+		if peak := vl.PeakRSS(); peak > 0 {
+			pc.PeerPeakRSSBytes = &peak
+		}
+		if n, err := dirBytes(vlDir); err == nil {
+			pc.PeerDiskBytes = &n
+		}
+	}
 	rep.QuantileError = quantileError(cmp.quantiles)
 	rep.RollupMismatches = cmp.mismatches
 	if cmp.dropped > 0 {
@@ -400,10 +507,14 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	}
 	rep.ElapsedS = round(time.Since(started).Seconds(), 2)
 	rep.Budgets = rep.Verdicts()
+	var errs []error
 	if len(rep.RollupMismatches) > 0 {
-		return rep, fmt.Errorf("%w: %d disagreements (see rollup_mismatches)", ErrRollupMismatch, len(cmp.mismatches)+cmp.dropped)
+		errs = append(errs, fmt.Errorf("%w: %d disagreements (see rollup_mismatches)", ErrRollupMismatch, len(cmp.mismatches)+cmp.dropped))
 	}
-	return rep, nil
+	if pc := rep.VsVictoriaLogs; pc != nil && len(pc.Disagreements) > 0 {
+		errs = append(errs, fmt.Errorf("%w: %d disagreements (see vs_victorialogs.disagreements)", ErrPeerMismatch, len(pc.Disagreements)))
+	}
+	return rep, errors.Join(errs...)
 }
 
 // tickMargin is how long after its minute tick the server is given to

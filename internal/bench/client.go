@@ -42,13 +42,18 @@ type apiError struct {
 
 func (e *apiError) Error() string {
 	if e.Msg != "" {
-		return fmt.Sprintf("server said %d %s: %s", e.Status, e.Code, e.Msg)
+		code := e.Code
+		if code == "" {
+			code = http.StatusText(e.Status)
+		}
+		return fmt.Sprintf("server said %d %s: %s", e.Status, code, e.Msg)
 	}
 	return fmt.Sprintf("server said %d %s", e.Status, http.StatusText(e.Status))
 }
 
 // do sends body (nil for none) with headers and decodes a JSON answer into
-// out (when not nil). A non-2xx answer is an *apiError.
+// out (when not nil; a *[]byte receives the answer as it is). A non-2xx
+// answer is an *apiError.
 func (c *client) do(ctx context.Context, method, path, key string, body []byte, hdr map[string]string, out any) error {
 	var rd io.Reader
 	if body != nil {
@@ -83,10 +88,21 @@ func (c *client) do(ctx context.Context, method, path, key string, body []byte, 
 		}
 		if json.Unmarshal(data, &m) == nil {
 			e.Code, e.Msg = m.Error.Code, m.Error.Message
+		} else if text := strings.TrimSpace(string(data)); text != "" {
+			// A plain-text answer (a peer's, a proxy's): its first line.
+			text, _, _ = strings.Cut(text, "\n")
+			if len(text) > 300 {
+				text = text[:300] + "…"
+			}
+			e.Msg = text
 		}
 		return e
 	}
-	if out != nil {
+	switch out := out.(type) {
+	case nil:
+	case *[]byte:
+		*out = data
+	default:
 		if err := json.Unmarshal(data, out); err != nil {
 			return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
 		}

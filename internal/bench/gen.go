@@ -33,7 +33,21 @@ type Endpoint struct {
 
 	class   byte   // 's' static asset, 'a' API, 'l' model call
 	jsonPre []byte // `"index":"P","blobs":["P","M","`
+	peerPre []byte // `"msg":"req","route":"P","method":"M","region":"`
 }
+
+// Format is how a body writes its points.
+type Format int
+
+const (
+	// FormatAlidade is Alidade's write body: Workers Analytics Engine
+	// data points, one JSON object a line.
+	FormatAlidade Format = iota
+	// FormatVictoriaLogs is the same events as VictoriaLogs' JSON lines
+	// (POST /insert/jsonline?_time_field=ts&_msg_field=msg):
+	// {"ts":MS,"msg":"req","route":"/p","method":"GET","region":"us-east","latency_ms":12.5,"status":200,"bytes":1024}.
+	FormatVictoriaLogs
+)
 
 // routes are the simulated application's endpoints, most popular first.
 // Paths are distinct, so grouping by index1 groups by endpoint.
@@ -165,6 +179,11 @@ func NewGenerator(seed uint64, from, to int64) *Generator {
 		b = append(b, ',')
 		b = append(b, m...)
 		e.jsonPre = append(b, `,"`...)
+		b = append([]byte(nil), `"msg":"req","route":`...)
+		b = append(b, pre...)
+		b = append(b, `,"method":`...)
+		b = append(b, m...)
+		e.peerPre = append(b, `,"region":"`...)
 		g.Endpoints = append(g.Endpoints, e)
 		cum += e.Weight
 		g.cumWeight = append(g.cumWeight, cum)
@@ -212,7 +231,12 @@ func (s BodyStats) Add(o BodyStats) BodyStats {
 // of [From, To), as if the day's traffic were replayed in order. Bodies of
 // different slots or sizes differ.
 func (g *Generator) Body(slot, slots, n int) ([]byte, BodyStats) {
-	return g.body(slot, slots, n, nil)
+	return g.body(FormatAlidade, slot, slots, n, nil)
+}
+
+// BodyAs is Body written in format f: the same events, whatever the format.
+func (g *Generator) BodyAs(f Format, slot, slots, n int) ([]byte, BodyStats) {
+	return g.body(f, slot, slots, n, nil)
 }
 
 // stamp is where a body holds a point's timestamp: the field at byte pos,
@@ -239,9 +263,9 @@ func sliceOf(from, to int64, slot, slots int64) (lo, hi int64) {
 	return lo, hi
 }
 
-// body is Body; when stamps is not nil, it also records where each point's
-// timestamp is.
-func (g *Generator) body(slot, slots, n int, stamps *[]stamp) ([]byte, BodyStats) {
+// body is BodyAs; when stamps is not nil, it also records where each
+// point's timestamp is. The format changes the bytes, never the draws.
+func (g *Generator) body(f Format, slot, slots, n int, stamps *[]stamp) ([]byte, BodyStats) {
 	slots = max(slots, 1)
 	slot = min(max(slot, 0), slots-1)
 	lo, hi := sliceOf(g.From, g.To, int64(slot), int64(slots))
@@ -262,12 +286,28 @@ func (g *Generator) body(slot, slots, n int, stamps *[]stamp) ([]byte, BodyStats
 			st.Errors5xx++
 		}
 		st.LatencySum += latency
-		buf = append(buf, `{"timestamp":`...)
+		if f == FormatVictoriaLogs {
+			buf = append(buf, `{"ts":`...)
+		} else {
+			buf = append(buf, `{"timestamp":`...)
+		}
 		if stamps != nil {
 			*stamps = append(*stamps, stamp{pos: len(buf), frac: (float64(j) + u) / float64(n)})
 		}
 		buf = appendStamp(buf, ts, g.tsWidth)
 		buf = append(buf, ',')
+		if f == FormatVictoriaLogs {
+			buf = append(buf, e.peerPre...)
+			buf = append(buf, region...)
+			buf = append(buf, `","latency_ms":`...)
+			buf = strconv.AppendFloat(buf, latency, 'f', -1, 64)
+			buf = append(buf, `,"status":`...)
+			buf = strconv.AppendInt(buf, int64(status), 10)
+			buf = append(buf, `,"bytes":`...)
+			buf = strconv.AppendInt(buf, size, 10)
+			buf = append(buf, "}\n"...)
+			continue
+		}
 		buf = append(buf, e.jsonPre...)
 		buf = append(buf, region...)
 		buf = append(buf, `"],"doubles":[`...)

@@ -232,7 +232,7 @@ func TestRestampPadsShortTimestamps(t *testing.T) {
 	// A range whose timestamps have 1 to 3 digits: fields are 3 wide.
 	g := NewGenerator(5, 0, 500)
 	var stamps []stamp
-	body, _ := g.body(0, 4, 50, &stamps)
+	body, _ := g.body(FormatAlidade, 0, 4, 50, &stamps)
 	if len(stamps) != 50 {
 		t.Fatalf("%d stamps; want 50", len(stamps))
 	}

@@ -34,31 +34,56 @@ type writeAnswer struct {
 	} `json:"rejected"`
 }
 
-// ingest sends every request of w with conc concurrent clients and waits for
-// each acknowledgement. A 429 is retried after its Retry-After; any other
-// failure stops the phase. tick, when set, is called every 2 s with the
-// points acknowledged and the 429s so far.
+// sink is where ingest sends a workload's bodies.
+type sink struct {
+	// path is the write endpoint, key the bearer key ("" for none).
+	path, key string
+	// counted says the answer is Alidade's {"accepted":n,"rejected":[...]},
+	// checked against the body; otherwise any 2xx acknowledges the body.
+	counted bool
+}
+
+// alidadeSink writes the bench's dataset with a project's write key.
+func alidadeSink(key string) sink {
+	return sink{path: "/api/v1/datasets/" + Dataset + "/points", key: key, counted: true}
+}
+
+// ingest sends every request of w to Alidade with conc concurrent clients
+// and waits for each acknowledgement. A 429 is retried after its
+// Retry-After; any other failure stops the phase. tick, when set, is called
+// every 2 s with the points acknowledged and the 429s so far.
 func ingest(ctx context.Context, c *client, key string, w *Workload, conc int, tick func(acked, retries int64, elapsed time.Duration)) (*ingestResult, error) {
+	return ingestRange(ctx, c, alidadeSink(key), w, 0, w.Requests, conc, tick)
+}
+
+// ingestRange is ingest of requests [lo, hi) of w to s.
+func ingestRange(ctx context.Context, c *client, s sink, w *Workload, lo, hi int64, conc int, tick func(acked, retries int64, elapsed time.Duration)) (*ingestResult, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	// NDJSON, never a form type: VictoriaLogs reads a form body as a form
+	// and stores nothing from it.
 	hdr := map[string]string{"Content-Type": "application/x-ndjson"}
 	if w.Gzip {
 		hdr["Content-Encoding"] = "gzip"
 	}
-	path := "/api/v1/datasets/" + Dataset + "/points"
+	path, key := s.path, s.key
 	var (
 		next, acked, retries atomic.Int64
 		rawBytes, wireBytes  atomic.Int64
 		mu                   sync.Mutex
-		lats                 = make([]float64, 0, w.Requests)
+		lats                 = make([]float64, 0, hi-lo)
 		wg                   sync.WaitGroup
 	)
 	send := func(k int64, m *bodyMaker) error {
 		b := w.request(k, m)
 		for {
 			var ans writeAnswer
+			var out any
+			if s.counted {
+				out = &ans
+			}
 			t0 := time.Now()
-			err := c.do(ctx, "POST", path, key, b.Data, hdr, &ans)
+			err := c.do(ctx, "POST", path, key, b.Data, hdr, out)
 			d := time.Since(t0)
 			var ae *apiError
 			if errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests {
@@ -77,7 +102,7 @@ func ingest(ctx context.Context, c *client, key string, w *Workload, conc int, t
 			if err != nil {
 				return fmt.Errorf("write request %d of %d: %w", k+1, w.Requests, err)
 			}
-			if int64(ans.Accepted) != b.Stats.Points || len(ans.Rejected) > 0 {
+			if s.counted && (int64(ans.Accepted) != b.Stats.Points || len(ans.Rejected) > 0) {
 				msg := ""
 				if len(ans.Rejected) > 0 {
 					msg = fmt.Sprintf("; the first rejection: position %d: %s", ans.Rejected[0].Position, ans.Rejected[0].Error)
@@ -93,13 +118,14 @@ func ingest(ctx context.Context, c *client, key string, w *Workload, conc int, t
 			return nil
 		}
 	}
+	next.Store(lo)
 	start := time.Now()
 	for range max(conc, 1) {
 		wg.Go(func() {
 			var m bodyMaker
 			for ctx.Err() == nil {
 				k := next.Add(1) - 1
-				if k >= w.Requests {
+				if k >= hi {
 					return
 				}
 				if err := send(k, &m); err != nil {

@@ -51,15 +51,8 @@ type expectation struct {
 func querySet(from, to int64, top8 []string) map[string][]byte {
 	rng := map[string]int64{"from": from, "to": to}
 	count := map[string]any{"type": "count"}
-	errRate := map[string]any{"type": "percentage", "filter": map[string]any{"field": "double2", "op": ">=", "value": 500}}
-	endpointAggs := map[string]any{
-		"n":   count,
-		"avg": map[string]any{"type": "avg", "field": "double1"},
-		"p50": map[string]any{"type": "quantile", "field": "double1", "q": 0.5},
-		"p95": map[string]any{"type": "quantile", "field": "double1", "q": 0.95},
-		"p99": map[string]any{"type": "quantile", "field": "double1", "q": 0.99},
-		"err": errRate,
-	}
+	errRate := errorRate(500)
+	endpointAggs := endpointAggregations(errRate)
 	qs := map[string]map[string]any{
 		"overview_count": {
 			"aggregations": map[string]any{"n": count, "avg": map[string]any{"type": "avg", "field": "double1"}},
@@ -108,6 +101,41 @@ func querySet(from, to int64, top8 []string) map[string][]byte {
 		out[name] = b
 	}
 	return out
+}
+
+// errorRate is the percentage of points with status (double2) >= status.
+func errorRate(status int) map[string]any {
+	return map[string]any{"type": "percentage", "filter": map[string]any{"field": "double2", "op": ">=", "value": status}}
+}
+
+// endpointAggregations are a by-endpoint query's figures: count, average
+// and p50/p95/p99 latency (double1), and errRate as err.
+func endpointAggregations(errRate map[string]any) map[string]any {
+	return map[string]any{
+		"n":   map[string]any{"type": "count"},
+		"avg": map[string]any{"type": "avg", "field": "double1"},
+		"p50": map[string]any{"type": "quantile", "field": "double1", "q": 0.5},
+		"p95": map[string]any{"type": "quantile", "field": "double1", "q": 0.95},
+		"p99": map[string]any{"type": "quantile", "field": "double1", "q": 0.99},
+		"err": errRate,
+	}
+}
+
+// peerQueryBody is by_endpoint_all as the peer comparison asks it, the
+// structured query equal to vlStatsQuery: every endpoint over [from, to)
+// with count, avg, p50, p95, p99 and the share of status >= 400.
+func peerQueryBody(from, to int64) []byte {
+	b, err := json.Marshal(map[string]any{
+		"dataset":      Dataset,
+		"range":        map[string]int64{"from": from, "to": to},
+		"groupBy":      []string{"index1"},
+		"aggregations": endpointAggregations(errorRate(400)),
+		"limit":        100000,
+	})
+	if err != nil {
+		panic("BUG: marshal query: " + err.Error())
+	}
+	return b
 }
 
 // withSource returns a query body asking for source ("auto", "raw" or

@@ -32,6 +32,10 @@ const (
 	// BudgetRollupIngestRatio is the least ingest rate with rollups on as
 	// a share of the rate with them off.
 	BudgetRollupIngestRatio = 0.90
+	// BudgetPeerIngestRatio is the least ingest rate as a multiple of
+	// VictoriaLogs' on the same events in the same run (medians of the
+	// alternating rounds).
+	BudgetPeerIngestRatio = 2.0
 )
 
 // Report is a bench run's figures. Its JSON form is the bench's one-line
@@ -113,6 +117,10 @@ type Report struct {
 	// RollupDiskBytes is the size of the rollup snapshots in the data
 	// directory (part of DiskBytes).
 	RollupDiskBytes *int64 `json:"rollup_disk_bytes"`
+	// VsVictoriaLogs compares Alidade with VictoriaLogs on the same events
+	// (bench --vs-victorialogs); null when not run. With it, the ingest
+	// figures above are Alidade's over all its alternating rounds.
+	VsVictoriaLogs *PeerComparison `json:"vs_victorialogs"`
 	// Budgets are the verdicts of Verdicts.
 	Budgets []Verdict `json:"budgets"`
 }
@@ -180,11 +188,13 @@ func (q *QueryTimes) UnmarshalJSON(data []byte) error {
 
 // JSON returns the report as one line of JSON.
 func (r *Report) JSON() []byte {
-	b, err := json.Marshal(r)
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // a LogsQL filter reads status:>=400
+	if err := enc.Encode(r); err != nil {
 		panic("BUG: marshal report: " + err.Error())
 	}
-	return b
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 // Verdicts lists the figures that have a budget and whether each was met.
@@ -205,6 +215,9 @@ func (r *Report) Verdicts() []Verdict {
 	}
 	if ov := r.IngestOverhead; ov != nil {
 		v = append(v, Verdict{"ingest with rollups", ov.Ratio >= BudgetRollupIngestRatio})
+	}
+	if pc := r.VsVictoriaLogs; pc != nil {
+		v = append(v, Verdict{"ingest vs " + pc.Peer, pc.MetIngest()})
 	}
 	if r.DiskBytesPerPoint != nil {
 		v = append(v, Verdict{"disk bytes/point", *r.DiskBytesPerPoint <= BudgetDiskBytesPerPoint})
@@ -279,6 +292,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 		row("", "server group commits", fmt.Sprintf("%s, avg %s ms", groupDigits(*r.ServerCommits), ms(*r.ServerCommitAvgMs)), "", "")
 	}
 	row("", "429 retries", groupDigits(r.Retries429), "", "")
+	if pc := r.VsVictoriaLogs; pc != nil {
+		row("", "rounds", fmt.Sprintf("%d, alternating with %s", pc.Rounds, pc.Peer), "the figures above are Alidade's over all its rounds", "")
+	}
 	if ov := r.IngestOverhead; ov != nil {
 		row("", "rollups on / off", fmt.Sprintf("%s / %s points/s = %.1f%%", groupDigits(int64(ov.OnMedian)), groupDigits(int64(ov.OffMedian)), 100*ov.Ratio),
 			fmt.Sprintf("≥ %.0f%% (medians of %d fresh servers each, %s points over %s)", 100*BudgetRollupIngestRatio, ov.Pairs, shortCount(ov.Points), time.Duration(ov.SpanMs)*time.Millisecond), mark(ov.Ratio >= BudgetRollupIngestRatio))
@@ -317,6 +333,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 			v = plural(n, "disagreement")
 		}
 		row("", "counts, sums, rates", v, "same as raw", mark(len(r.RollupMismatches) == 0))
+	}
+	if pc := r.VsVictoriaLogs; pc != nil {
+		pc.writeRows(row)
 	}
 	if r.PeakRSSBytes != nil {
 		row("server", "peak RSS", humanBytes(*r.PeakRSSBytes), "during the raw scans too (their exact quantiles)", "")
@@ -371,6 +390,15 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	if r.IngestOverhead == nil {
 		notes = append(notes, "the ingest overhead of rollups was not measured (--baseline-pairs; on by default from 10M points)")
+	}
+	if pc := r.VsVictoriaLogs; pc != nil {
+		notes = append(notes, fmt.Sprintf("%s acknowledges a write before its events are on disk; Alidade's acknowledgement means durable", pc.Peer))
+		if at, ok := pc.QuantileMaxAt["p99"]; ok {
+			notes = append(notes, "the largest p99 difference from "+pc.Peer+": "+at)
+		}
+		for _, d := range pc.Disagreements {
+			notes = append(notes, "Alidade and "+pc.Peer+" disagree: "+d)
+		}
 	}
 	for _, n := range notes {
 		if _, err := fmt.Fprintf(w, "Note: %s.\n", n); err != nil {

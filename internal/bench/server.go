@@ -38,6 +38,13 @@ type Server struct {
 	// minute ticks (rollup maintenance) then.
 	Listening time.Time
 
+	child
+}
+
+// child is a process the bench started: it is waited for, the end of its
+// stderr is kept, its memory is sampled, and it is stopped with SIGTERM.
+type child struct {
+	name   string // in messages: "the server", "VictoriaLogs"
 	cmd    *exec.Cmd
 	exited chan struct{} // closed once the child has been waited for
 	err    error         // the child's exit, valid once exited is closed
@@ -47,6 +54,22 @@ type Server struct {
 	stopping atomic.Bool // Stop was called
 	stopOnce sync.Once
 	stopErr  error
+}
+
+// start starts cmd, with its stderr kept in c.output, and waits for it in
+// the background.
+func (c *child) start(name string, cmd *exec.Cmd) error {
+	c.name, c.cmd, c.exited = name, cmd, make(chan struct{})
+	cmd.Stderr = &c.output
+	childAttrs(cmd)
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	go func() {
+		c.err = cmd.Wait()
+		close(c.exited)
+	}()
+	return nil
 }
 
 // bannerURL finds the address in the serve banner ("Alidade is running at
@@ -65,14 +88,13 @@ func StartServer(ctx context.Context, o ServerOptions) (*Server, error) {
 	if _, err := rand.Read(secret); err != nil {
 		return nil, err
 	}
-	s := &Server{RootKey: "bench_root_" + hex.EncodeToString(secret), exited: make(chan struct{})}
+	s := &Server{RootKey: "bench_root_" + hex.EncodeToString(secret)}
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", o.DataDir, "--log-level", "warn"}, o.Args...)
-	s.cmd = exec.Command(o.Exe, args...)
-	s.cmd.Env = append(withoutEnv(os.Environ(), "ALIDADE_ROOT_KEY", "ALIDADE_LISTEN", "ALIDADE_DATA_DIR"), "ALIDADE_ROOT_KEY="+s.RootKey)
-	s.cmd.Stderr = &s.output
+	cmd := exec.Command(o.Exe, args...)
+	cmd.Env = append(withoutEnv(os.Environ(), "ALIDADE_ROOT_KEY", "ALIDADE_LISTEN", "ALIDADE_DATA_DIR"), "ALIDADE_ROOT_KEY="+s.RootKey)
 	urls := make(chan string, 1)
 	// The banner also holds the keys of the default project: read, never echo.
-	s.cmd.Stdout = &lineWriter{line: func(l string) {
+	cmd.Stdout = &lineWriter{line: func(l string) {
 		if m := bannerURL.FindStringSubmatch(l); m != nil {
 			select {
 			case urls <- m[1]:
@@ -80,14 +102,9 @@ func StartServer(ctx context.Context, o ServerOptions) (*Server, error) {
 			}
 		}
 	}}
-	childAttrs(s.cmd)
-	if err := s.cmd.Start(); err != nil {
+	if err := s.start("the server", cmd); err != nil {
 		return nil, fmt.Errorf("start %s serve: %w", o.Exe, err)
 	}
-	go func() {
-		s.err = s.cmd.Wait()
-		close(s.exited)
-	}()
 	timeout := o.StartTimeout
 	if timeout <= 0 {
 		timeout = time.Minute
@@ -130,10 +147,10 @@ func (s *Server) waitHealthy(ctx context.Context, timeout time.Duration) error {
 }
 
 // PID is the child's process id.
-func (s *Server) PID() int { return s.cmd.Process.Pid }
+func (s *child) PID() int { return s.cmd.Process.Pid }
 
 // Exited reports whether the child has exited.
-func (s *Server) Exited() bool {
+func (s *child) Exited() bool {
 	select {
 	case <-s.exited:
 		return true
@@ -143,7 +160,7 @@ func (s *Server) Exited() bool {
 }
 
 // Status samples the child's memory from /proc and remembers its peak.
-func (s *Server) Status() (ProcStatus, error) {
+func (s *child) Status() (ProcStatus, error) {
 	st, err := ReadProcStatus(s.PID())
 	if err != nil {
 		return ProcStatus{}, err
@@ -159,7 +176,7 @@ func (s *Server) Status() (ProcStatus, error) {
 
 // PeakRSS returns the child's peak resident set in bytes, over its whole life
 // once it has exited, or 0 when unknown.
-func (s *Server) PeakRSS() int64 {
+func (s *child) PeakRSS() int64 {
 	peak := s.peak.Load()
 	if s.Exited() {
 		peak = max(peak, exitedPeakRSS(s.cmd.ProcessState))
@@ -168,9 +185,10 @@ func (s *Server) PeakRSS() int64 {
 }
 
 // Stop sends SIGTERM, so that the server commits what it accepted and
-// checkpoints its store, and waits up to timeout before killing it. It
-// returns an error when the server did not exit cleanly. Stop is idempotent.
-func (s *Server) Stop(timeout time.Duration) error {
+// checkpoints its store (VictoriaLogs flushes), and waits up to timeout
+// before killing it. It returns an error when the child did not exit
+// cleanly. Stop is idempotent.
+func (s *child) Stop(timeout time.Duration) error {
 	s.stopping.Store(true)
 	s.stopOnce.Do(func() {
 		if !s.Exited() {
@@ -184,23 +202,23 @@ func (s *Server) Stop(timeout time.Duration) error {
 			case <-timer.C:
 				_ = s.cmd.Process.Kill()
 				<-s.exited
-				s.stopErr = fmt.Errorf("the server did not stop within %v after SIGTERM and was killed%s", timeout, s.output.describe())
+				s.stopErr = fmt.Errorf("%s did not stop within %v after SIGTERM and was killed%s", s.name, timeout, s.output.describe())
 				return
 			}
 		}
 		if s.err != nil {
-			s.stopErr = fmt.Errorf("the server exited with %v%s", s.err, s.output.describe())
+			s.stopErr = fmt.Errorf("%s exited with %v%s", s.name, s.err, s.output.describe())
 		}
 	})
 	return s.stopErr
 }
 
 // Explain adds the child's fate to err when the child died unasked.
-func (s *Server) Explain(err error) error {
+func (s *child) Explain(err error) error {
 	if err == nil || !s.Exited() || s.stopping.Load() {
 		return err
 	}
-	return fmt.Errorf("%w (the server exited: %v%s)", err, s.err, s.output.describe())
+	return fmt.Errorf("%w (%s exited: %v%s)", err, s.name, s.err, s.output.describe())
 }
 
 // tailBuffer keeps the last 8 KB written to it.

@@ -39,6 +39,8 @@ type template struct {
 // before timing; beyond, request k reuses pool body k % pool size with its
 // timestamps rewritten, and, with gzip, is compressed as it is sent.
 type Workload struct {
+	// Format is how the bodies write the points.
+	Format   Format
 	Points   int64
 	Batch    int
 	Gzip     bool
@@ -60,10 +62,20 @@ type Workload struct {
 // NewWorkload generates the bodies of points points in requests of batch
 // points, in parallel, gzipping them when gz is set.
 func NewWorkload(ctx context.Context, g *Generator, points int64, batch int, gz bool) (*Workload, error) {
+	return newWorkload(ctx, g, FormatAlidade, points, batch, gz)
+}
+
+// As returns the same requests written in format f: request k of both holds
+// the same events with the same timestamps.
+func (w *Workload) As(ctx context.Context, f Format) (*Workload, error) {
+	return newWorkload(ctx, w.gen, f, w.Points, w.Batch, w.Gzip)
+}
+
+func newWorkload(ctx context.Context, g *Generator, f Format, points int64, batch int, gz bool) (*Workload, error) {
 	batch = max(batch, 1)
 	full := points / int64(batch)
 	tailN := int(points % int64(batch))
-	w := &Workload{Points: points, Batch: batch, Gzip: gz, Requests: full, gen: g}
+	w := &Workload{Format: f, Points: points, Batch: batch, Gzip: gz, Requests: full, gen: g}
 	if tailN > 0 {
 		w.Requests++
 	}
@@ -103,7 +115,7 @@ func NewWorkload(ctx context.Context, g *Generator, points int64, batch int, gz 
 				if w.Restamped {
 					stamps = &t.stamps
 				}
-				data, st := g.body(j.slot, int(w.slots), j.size, stamps)
+				data, st := g.body(f, j.slot, int(w.slots), j.size, stamps)
 				t.body = Body{Data: data, RawBytes: len(data), Stats: st}
 				if gz && !w.Restamped {
 					t.body.Data = gzipBytes(data)
