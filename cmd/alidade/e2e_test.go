@@ -91,6 +91,14 @@ func start(t *testing.T, dataDir string, extraEnv ...string) *proc {
 // startLogging is start with another log level.
 func startLogging(t *testing.T, dataDir, level string, extraEnv ...string) *proc {
 	t.Helper()
+	p := launch(t, dataDir, level, extraEnv...)
+	p.waitReady()
+	return p
+}
+
+// launch runs alidade serve on dataDir without waiting for it to be ready.
+func launch(t *testing.T, dataDir, level string, extraEnv ...string) *proc {
+	t.Helper()
 	addr := freePort(t)
 	cmd := exec.Command(binary, "serve", "--listen", addr, "--data-dir", dataDir, "--log-level", level)
 	cmd.Env = append(os.Environ(), "ALIDADE_ROOT_KEY="+e2eRoot)
@@ -119,19 +127,24 @@ func startLogging(t *testing.T, dataDir, level string, extraEnv ...string) *proc
 			<-p.done
 		}
 	})
+	return p
+}
+
+// waitReady waits until the server answers /readyz.
+func (p *proc) waitReady() {
+	p.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		resp, err := http.Get(p.url + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return p
+				return
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("alidade did not become ready; stderr:\n%s", p.stderr.String())
-	return nil
+	p.t.Fatalf("alidade did not become ready; stderr:\n%s", p.stderr.String())
 }
 
 // kill9 kills the process without warning.
@@ -533,69 +546,5 @@ func testIdempotentKill9(t *testing.T, env ...string) {
 	}
 	if code, a, _, _ := send(p2.url, []byte(`{"indexes":["other"],"doubles":[1]}`)); code != 422 || !strings.Contains(a, "kill-9-batch") {
 		t.Errorf("the key with another body = %d %s; want 422 naming the key", code, a)
-	}
-}
-
-// TestWALKill9Cycles runs the server with --wal on through kill -9 cycles
-// while writers run (the kills land during writes, loads and commits):
-// afterwards every acknowledged batch is stored exactly once, no batch is
-// stored in part, and rollups agree with raw points.
-func TestWALKill9Cycles(t *testing.T) {
-	dir := t.TempDir()
-	var keys map[string]string
-	var acked []string
-	for cycle := range 5 {
-		p := start(t, dir, "ALIDADE_WAL=on")
-		if cycle == 0 {
-			keys = bannerKeys(t, p)
-		}
-		stop, done := make(chan struct{}), make(chan struct{})
-		var got []string
-		go func() {
-			got, _ = writeUntil(p.url, keys["write"], fmt.Sprintf("c%d", cycle), 4, 500, stop)
-			close(done)
-		}()
-		time.Sleep(time.Duration(500+200*cycle) * time.Millisecond)
-		p.kill9()
-		close(stop)
-		<-done
-		acked = append(acked, got...)
-	}
-	if len(acked) < 20 {
-		t.Fatalf("only %d batches acknowledged over the cycles; the test needs more to mean something", len(acked))
-	}
-	p := startLogging(t, dir, "info", "ALIDADE_WAL=on")
-	counts := countByBatch(t, p.url, keys["read"])
-	for _, id := range acked {
-		if counts[id] != 500 {
-			t.Errorf("acknowledged batch %s has %v of 500 points after the kill -9 cycles", id, counts[id])
-		}
-	}
-	for id, n := range counts {
-		if n != 500 {
-			t.Errorf("batch %s has %v points; want all 500 or none", id, n)
-		}
-	}
-	if raw, rolled := totalCount(t, p.url, keys["read"], "raw"), totalCount(t, p.url, keys["read"], "rollup"); raw != rolled || raw < float64(len(acked)*500) {
-		t.Errorf("raw count %v, rollup count %v; want equal, at least %d", raw, rolled, len(acked)*500)
-	}
-	if !strings.Contains(p.stderr.String(), "write-ahead log on") {
-		t.Errorf("the server did not report its log; stderr:\n%s", p.stderr.String())
-	}
-	t.Logf("%d acknowledged batches (%d points) stored exactly once after 5 kill -9 cycles", len(acked), len(acked)*500)
-
-	// Back to --wal off: what the log holds is loaded (nothing twice).
-	if err := p.term(); err != nil {
-		t.Fatalf("SIGTERM = %v", err)
-	}
-	p2 := start(t, dir)
-	if again := countByBatch(t, p2.url, keys["read"]); len(again) != len(counts) {
-		t.Errorf("after a restart with --wal off: %d batches; want %d", len(again), len(counts))
-	} else {
-		for id, n := range again {
-			if n != 500 {
-				t.Errorf("after a restart with --wal off: batch %s has %v points", id, n)
-			}
-		}
 	}
 }

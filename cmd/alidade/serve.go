@@ -22,6 +22,7 @@ import (
 	"github.com/alidade/alidade/internal/pricing"
 	"github.com/alidade/alidade/internal/sampling"
 	"github.com/alidade/alidade/internal/server"
+	"github.com/alidade/alidade/internal/store"
 	"github.com/alidade/alidade/internal/store/duckdb"
 	"github.com/alidade/alidade/internal/wal"
 )
@@ -31,7 +32,8 @@ type serveFlags struct {
 	memoryLimit, maxBody, maxPoints, queueSize      string
 	queryTimeout, retentionEvery                    string
 	pricing, writeLanes, rollups, keepMinutes       string
-	wal, walMax                                     string
+	wal, walMax, walBacklog                         string
+	trustProxy, geoip                               string
 }
 
 func runServe(ctx context.Context, args []string) error {
@@ -57,7 +59,11 @@ func runServe(ctx context.Context, args []string) error {
 	fs.group("Write-ahead log (experimental)")
 	fs.str(&f.wal, "wal", "ALIDADE_WAL", "off", "on: acknowledge writes once in Alidade's write-ahead log and load them into the store behind (faster acks; queries wait up to 1 s for the loader)")
 	fs.str(&f.walMax, "wal-max", "ALIDADE_WAL_MAX", "1GB", "with --wal on: disk for acknowledged writes not loaded yet; past it writes get 429")
+	fs.str(&f.walBacklog, "wal-backlog", "ALIDADE_WAL_BACKLOG", "16MB", "with --wal on: past this much log not yet loaded, writes wait (up to 5 s) for the loader, so queries see them within about a second; 0 for no wait")
 	fs.str(&f.queryTimeout, "query-timeout", "ALIDADE_QUERY_TIMEOUT", "30s", "longest a query may run")
+	fs.group("Browser beacon")
+	fs.str(&f.trustProxy, "trust-proxy", "ALIDADE_TRUST_PROXY", "off", "on: take the client's address from CF-Connecting-IP or X-Forwarded-For and its country from CF-IPCountry or X-Country (only behind a proxy that sets them)")
+	fs.str(&f.geoip, "geoip", "ALIDADE_GEOIP", "", "MaxMind database file (GeoLite2 Country or City) to look up the country of a beacon's client")
 	fs.group("AI cost")
 	fs.str(&f.pricing, "pricing", "ALIDADE_PRICING", "", "JSON price catalog whose entries add to or override the default prices")
 	fs.footer = "\nEnvironment only:\n  ALIDADE_ROOT_KEY           the instance root key (manages projects); generated and printed on first start when unset\n" +
@@ -95,6 +101,14 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil || retentionEvery <= 0 {
 		return &usageError{msg: fmt.Sprintf("--retention-interval: invalid duration %q", f.retentionEvery)}
 	}
+	switch strings.ToLower(f.trustProxy) {
+	case "on", "true", "1", "yes":
+		sopts.TrustProxy = true
+	case "off", "false", "0", "no":
+	default:
+		return &usageError{msg: fmt.Sprintf("--trust-proxy: %q: use on or off", f.trustProxy)}
+	}
+	sopts.GeoIP = f.geoip
 	if sopts.MaxBodyBytes, err = parseBytes(f.maxBody); err != nil {
 		return &usageError{msg: "--max-body: " + err.Error()}
 	}
@@ -117,6 +131,12 @@ func runServe(ctx context.Context, args []string) error {
 	walMax, err := parseBytes(f.walMax)
 	if err != nil {
 		return &usageError{msg: "--wal-max: " + err.Error()}
+	}
+	walBacklog := int64(-1) // 0: writes never wait for the loader
+	if strings.TrimSpace(f.walBacklog) != "0" {
+		if walBacklog, err = parseBytes(f.walBacklog); err != nil {
+			return &usageError{msg: "--wal-backlog: " + err.Error()}
+		}
 	}
 	var walOn bool
 	switch strings.ToLower(f.wal) {
@@ -144,6 +164,15 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	if popts.KeepMinutes, err = server.ParseDuration(f.keepMinutes); err != nil || popts.KeepMinutes < time.Hour {
 		return &usageError{msg: fmt.Sprintf("--rollup-minutes: %q: use a duration of at least 1h such as 48h", f.keepMinutes)}
+	}
+	knobs, err := testKnobsFromEnv()
+	if err != nil {
+		return err
+	}
+	upkeepEvery := time.Minute
+	if d := knobs.upkeep; d > 0 {
+		upkeepEvery, retentionEvery = d, d
+		popts.CheckpointIdle, popts.SnapshotEvery = d, d
 	}
 
 	st, err := duckdb.Open(ctx, dopts)
@@ -179,8 +208,16 @@ func runServe(ctx context.Context, args []string) error {
 				log.Error("close the write-ahead log", "err", err)
 			}
 		}()
-		ld = loader.New(lg, pl, loader.Options{Logger: log})
+		var tg loader.Target = pl
+		if knobs.loadDelay > 0 {
+			tg = slowTarget{pl, knobs.loadDelay}
+		}
+		ld = loader.New(lg, tg, loader.Options{Logger: log, MaxBacklog: walBacklog})
 		start := time.Now()
+		if n := lg.Size(); n > 0 {
+			// A large log takes a while: say why the server is not ready yet.
+			log.Info("write-ahead log: reading it to load what the store lacks", "bytes", n)
+		}
 		records, points, err := ld.Replay(ctx)
 		if err != nil {
 			return fmt.Errorf("load the write-ahead log: %w", err)
@@ -242,7 +279,7 @@ func runServe(ctx context.Context, args []string) error {
 	printBanner(os.Stdout, "http://"+srv.Addr(), boot)
 	log.Info("alidade serving", "addr", srv.Addr(), "data_dir", f.dataDir, "version", version)
 
-	go pl.Run(ctx, time.Minute, retentionEvery)
+	go pl.Run(ctx, upkeepEvery, retentionEvery)
 	go tuneGC(ctx, 2*time.Second)
 
 	<-ctx.Done()
@@ -265,6 +302,52 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	log.Info("stopped cleanly")
 	return nil
+}
+
+// testKnobs are settings for the crash tests (cmd/alidade/wal_e2e_test.go)
+// only, read from the environment and left out of --help:
+//
+//	ALIDADE_TEST_UPKEEP=<duration>      the planner's upkeep runs that often
+//	                                    instead of every minute: it checkpoints
+//	                                    day files idle that long, rewrites stale
+//	                                    rollup snapshots and enforces retention
+//	                                    (overriding --retention-interval)
+//	ALIDADE_TEST_LOAD_DELAY=<duration>  every load of the write-ahead log into
+//	                                    the store (the start's replay too) waits
+//	                                    that long first, so writers outpace it
+type testKnobs struct {
+	upkeep, loadDelay time.Duration
+}
+
+func testKnobsFromEnv() (testKnobs, error) {
+	var k testKnobs
+	for _, x := range []struct {
+		env string
+		d   *time.Duration
+	}{{"ALIDADE_TEST_UPKEEP", &k.upkeep}, {"ALIDADE_TEST_LOAD_DELAY", &k.loadDelay}} {
+		v := os.Getenv(x.env)
+		if v == "" {
+			continue
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return k, fmt.Errorf("%s=%q: use a positive duration such as 100ms", x.env, v)
+		}
+		*x.d = d
+	}
+	return k, nil
+}
+
+// slowTarget holds every load of the write-ahead log for delay
+// (ALIDADE_TEST_LOAD_DELAY).
+type slowTarget struct {
+	loader.Target
+	delay time.Duration
+}
+
+func (s slowTarget) AppendAt(ctx context.Context, batches []store.Batch, pos store.LogPos) error {
+	time.Sleep(s.delay)
+	return s.Target.AppendAt(ctx, batches, pos)
 }
 
 func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {

@@ -321,6 +321,18 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		}
 		fmt.Fprintln(progress, line)
 	}
+	// The freshness probe runs beside the writers of the ingest phase.
+	probeStop := make(chan struct{})
+	probeDone := make(chan *Freshness, 1)
+	go func() { probeDone <- probeFreshness(ctx, newClient(url, 1), keys, FreshnessEvery, probeStop) }()
+	endProbe := func() {
+		if probeStop != nil {
+			close(probeStop)
+			probeStop = nil
+			rep.Freshness = <-probeDone
+		}
+	}
+	defer endProbe()
 	var in *ingestResult
 	if vl != nil {
 		pc := &PeerComparison{Peer: PeerVictoriaLogs, Version: vl.Version, Rounds: o.VsRounds}
@@ -342,6 +354,11 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 			pc.Rounds, groupDigits(int64(pc.AlidadeMedian)), pc.Peer, groupDigits(int64(pc.PeerMedian)), pc.IngestRatio, BudgetPeerIngestRatio)
 	} else if in, err = ingest(ctx, c, keys.Write, w, o.Concurrency, tick); err != nil {
 		return nil, err
+	}
+	endProbe()
+	if f := rep.Freshness; f != nil {
+		logf("freshness: %d probes during ingest, acknowledged to counted by a query: p50 %.0f ms, p99 %.0f ms, max %.0f ms (budget p99 ≤ %d ms)",
+			f.Probes, f.P50Ms, f.P99Ms, f.MaxMs, BudgetFreshnessMs)
 	}
 	after := c.scrapeCommits(ctx)
 	secs := in.Elapsed.Seconds()

@@ -36,6 +36,9 @@ const (
 	// VictoriaLogs' on the same events in the same run (medians of the
 	// alternating rounds).
 	BudgetPeerIngestRatio = 2.0
+	// BudgetFreshnessMs bounds the p99 of how long an acknowledged point
+	// takes to be counted by a query while ingest runs.
+	BudgetFreshnessMs = 1000
 )
 
 // Report is a bench run's figures. Its JSON form is the bench's one-line
@@ -121,6 +124,10 @@ type Report struct {
 	// (bench --vs-victorialogs); null when not run. With it, the ingest
 	// figures above are Alidade's over all its alternating rounds.
 	VsVictoriaLogs *PeerComparison `json:"vs_victorialogs"`
+	// Freshness is how soon acknowledged points were counted by queries
+	// during the ingest phase (a probe point every FreshnessEvery); null
+	// when no probe was acknowledged.
+	Freshness *Freshness `json:"freshness"`
 	// Budgets are the verdicts of Verdicts.
 	Budgets []Verdict `json:"budgets"`
 }
@@ -219,6 +226,9 @@ func (r *Report) Verdicts() []Verdict {
 	if pc := r.VsVictoriaLogs; pc != nil {
 		v = append(v, Verdict{"ingest vs " + pc.Peer, pc.MetIngest()})
 	}
+	if f := r.Freshness; f != nil {
+		v = append(v, Verdict{"freshness p99", f.P99Ms <= BudgetFreshnessMs})
+	}
 	if r.DiskBytesPerPoint != nil {
 		v = append(v, Verdict{"disk bytes/point", *r.DiskBytesPerPoint <= BudgetDiskBytesPerPoint})
 	}
@@ -292,6 +302,13 @@ func (r *Report) WriteTable(w io.Writer) error {
 		row("", "server group commits", fmt.Sprintf("%s, avg %s ms", groupDigits(*r.ServerCommits), ms(*r.ServerCommitAvgMs)), "", "")
 	}
 	row("", "429 retries", groupDigits(r.Retries429), "", "")
+	if f := r.Freshness; f != nil {
+		note := fmt.Sprintf("acknowledged to counted by a query; %d probes", f.Probes)
+		if f.Unseen > 0 {
+			note += fmt.Sprintf(", %d unseen after %s", f.Unseen, FreshnessGiveUp)
+		}
+		row("", "freshness p50 / p99 / max", fmt.Sprintf("%.0f / %.0f / %.0f ms", f.P50Ms, f.P99Ms, f.MaxMs), note+fmt.Sprintf("; p99 ≤ %d ms", BudgetFreshnessMs), mark(f.P99Ms <= BudgetFreshnessMs))
+	}
 	if pc := r.VsVictoriaLogs; pc != nil {
 		row("", "rounds", fmt.Sprintf("%d, alternating with %s", pc.Rounds, pc.Peer), "the figures above are Alidade's over all its rounds", "")
 	}

@@ -161,8 +161,9 @@ type QueryStat struct {
 	RowsWritten float64   `json:"rowsWritten"`
 }
 
-// WebSocket sums the websocket dataset (index1 is the event kind: open,
-// close, error, message).
+// WebSocket sums the server side of the websocket dataset (index1 is the
+// event kind: open, close, error, message); the browser beacon's events
+// (side "browser") are the web analytics' own.
 type WebSocket struct {
 	// OpenConnections is opens − closes over every stored point up to the
 	// end of the period (not just the period), at least 0.

@@ -51,6 +51,7 @@ var (
 	wsOpen      = where(index1, query.OpEq, "open")                      // websocket kinds
 	wsClose     = where(index1, query.OpEq, "close")                     //
 	wsError     = where(index1, query.OpEq, "error")                     //
+	wsServer    = where(blob(4), query.OpNe, "browser")                  // websocket: the server's side (the beacon's are "browser")
 	wsAbnormal  = where(dbl(2), query.OpNotIn, []float64{0, 1000, 1001}) // close codes
 )
 
@@ -223,7 +224,7 @@ func (p *plan) period(m *Metrics, from, to int64, top int) {
 
 	// websocket: the period's events, and open connections at its end.
 	s = in("websocket")
-	s.Aggs = []query.Agg{count(wsOpen), count(wsClose), count(wsError), count(wsClose, wsAbnormal)}
+	s.Aggs = []query.Agg{count(wsOpen, wsServer), count(wsClose, wsServer), count(wsError, wsServer), count(wsClose, wsAbnormal, wsServer)}
 	p.sub("websocket", s, func(res *query.SubResult) {
 		r := row(res, len(s.Aggs))
 		w := &m.WebSocket
@@ -231,7 +232,7 @@ func (p *plan) period(m *Metrics, from, to int64, top int) {
 		w.DisconnectRate = ratio(w.AbnormalCloses, w.Closes)
 		w.ErrorRate = ratio(w.Errors, w.Opens)
 	})
-	s = query.Sub{Dataset: "websocket", From: 0, To: to, Aggs: []query.Agg{count(wsOpen), count(wsClose)}}
+	s = query.Sub{Dataset: "websocket", From: 0, To: to, Aggs: []query.Agg{count(wsOpen, wsServer), count(wsClose, wsServer)}}
 	p.sub("websocket.openConnections", s, func(res *query.SubResult) {
 		r := row(res, 2)
 		m.WebSocket.OpenConnections = max(num(r, 0)-num(r, 1), 0)
@@ -414,7 +415,7 @@ func (p *plan) series(from, to, iv int64) *Series {
 	each("series.dbQueries", "db_queries", []query.Agg{quantiles(dbl(1))}, func(b *Bucket, r query.SubRow) {
 		b.DBQueryLatency = quant(r, 0)
 	})
-	each("series.websocket", "websocket", []query.Agg{count(wsOpen), count(wsClose), count(wsError)}, func(b *Bucket, r query.SubRow) {
+	each("series.websocket", "websocket", []query.Agg{count(wsOpen, wsServer), count(wsClose, wsServer), count(wsError, wsServer)}, func(b *Bucket, r query.SubRow) {
 		b.WSOpens, b.WSCloses, b.WSErrors = num(r, 0), num(r, 1), num(r, 2)
 	})
 	each("series.gradePassback", "grade_passback", []query.Agg{count(), sum(dbl(1))}, func(b *Bucket, r query.SubRow) {

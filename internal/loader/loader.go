@@ -35,8 +35,14 @@ type Target interface {
 
 // Options configure a Loader.
 type Options struct {
-	// MaxPoints bounds one append (default 250,000).
+	// MaxPoints bounds one append (default 100,000).
 	MaxPoints int
+	// MaxBacklog bounds the log not yet loaded that Append lets writes
+	// add to: past it, a write waits (up to BacklogWait) for the loader,
+	// so that acknowledged writes reach queries within about a second
+	// even when writers outpace the loader. 0 means 16 MiB; negative, no
+	// bound (the log's own MaxBytes still applies).
+	MaxBacklog int64
 	// ReadBytes bounds the records read from the log at once (default
 	// 16 MiB).
 	ReadBytes int
@@ -71,7 +77,10 @@ type Loader struct {
 // New returns a Loader of log into t. Call Replay, then Start.
 func New(log *wal.Log, t Target, opts Options) *Loader {
 	if opts.MaxPoints <= 0 {
-		opts.MaxPoints = 250_000
+		opts.MaxPoints = 100_000
+	}
+	if opts.MaxBacklog == 0 {
+		opts.MaxBacklog = 16 << 20
 	}
 	if opts.ReadBytes <= 0 {
 		opts.ReadBytes = 16 << 20
@@ -104,7 +113,16 @@ func (l *Loader) reload(ctx context.Context) (records, points int64, err error) 
 	if l.r != nil {
 		l.r.Close()
 	}
-	l.r = l.log.NewReader(l.Loaded())
+	// The log's mark says up to where every record is loaded, for every
+	// day: the records before it need no reading.
+	from := l.Loaded()
+	if m := l.log.Mark(); from.Less(m) {
+		from = m
+		l.mu.Lock()
+		l.loaded = m
+		l.mu.Unlock()
+	}
+	l.r = l.log.NewReader(from)
 	pos, err := l.t.LoadedPositions(ctx)
 	if err != nil {
 		return 0, 0, fmt.Errorf("read how far the store loaded the log: %w", err)
@@ -130,6 +148,15 @@ func (l *Loader) loadAvailable(ctx context.Context, pos map[int64]store.LogPos) 
 			if err = l.t.AppendAt(ctx, g.batches, g.last); err != nil {
 				break
 			}
+		}
+		// Release as loading goes, so that the backlog writers wait on
+		// shrinks while writers keep the loader busy; and mark how far
+		// the log is loaded, for the next start to read from there.
+		if rerr := l.log.Release(g.last); rerr != nil {
+			l.lg.Warn("release loaded log segments", "err", rerr)
+		}
+		if merr := l.log.SaveMark(g.last); merr != nil {
+			l.lg.Warn("mark the loaded log", "err", merr)
 		}
 		l.mu.Lock()
 		l.loaded = g.last
@@ -378,9 +405,41 @@ func (l *Loader) Close(ctx context.Context) error {
 // pipeline's Appender. wal.ErrFull and *wal.DiskFullError say nothing was
 // logged.
 func (l *Loader) Append(ctx context.Context, batches []store.Batch) error {
+	l.waitBacklog(ctx)
 	if _, err := l.log.AppendBatches(ctx, batches); err != nil {
 		return err
 	}
 	l.Notify()
 	return nil
+}
+
+// BacklogWait bounds how long Append waits for the loader to bring the
+// backlog under MaxBacklog; past it the write is logged anyway (a loader
+// that cannot load meanwhile fills the log to its MaxBytes, and writes get
+// ErrFull).
+const BacklogWait = 5 * time.Second
+
+// waitBacklog waits until the log's unloaded records are under
+// MaxBacklog, the loader having loaded some, or BacklogWait passed, or ctx
+// ended.
+func (l *Loader) waitBacklog(ctx context.Context) {
+	if l.opts.MaxBacklog < 0 || l.log.Unloaded() < l.opts.MaxBacklog || !l.isStarted() {
+		return
+	}
+	l.Notify()
+	wake := func() {
+		l.mu.Lock()
+		l.cond.Broadcast()
+		l.mu.Unlock()
+	}
+	stopCtx := context.AfterFunc(ctx, wake)
+	defer stopCtx()
+	timer := time.AfterFunc(BacklogWait, wake)
+	defer timer.Stop()
+	deadline := time.Now().Add(BacklogWait)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for l.log.Unloaded() >= l.opts.MaxBacklog && ctx.Err() == nil && time.Now().Before(deadline) {
+		l.cond.Wait()
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -153,4 +155,112 @@ func TestLoaderExactlyOnce(t *testing.T) {
 	if l3.Loaded() != lg.End() {
 		t.Errorf("loaded %v; log ends at %v", l3.Loaded(), lg.End())
 	}
+}
+
+// gated is a target whose appends wait for a token on gate.
+type gated struct {
+	*target
+	gate chan struct{}
+}
+
+func (g gated) AppendAt(ctx context.Context, batches []store.Batch, pos store.LogPos) error {
+	select {
+	case <-g.gate:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return g.target.AppendAt(ctx, batches, pos)
+}
+
+// TestAppendWaitsForBacklog: past MaxBacklog of unloaded log, Append waits
+// until the loader loads; then it logs the write.
+func TestAppendWaitsForBacklog(t *testing.T) {
+	lg, err := wal.Open(wal.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lg.Close()
+	tg := gated{newTarget(), make(chan struct{})}
+	l := New(lg, tg, Options{MaxBacklog: 1, Idle: 10 * time.Millisecond})
+	if _, _, err := l.Replay(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	l.Start()
+	ctx := context.Background()
+	// The first write finds no backlog; the loader takes it and blocks.
+	if err := l.Append(ctx, []store.Batch{record(0)}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- l.Append(ctx, []store.Batch{record(1)}) }()
+	select {
+	case err := <-done:
+		t.Fatalf("Append returned (%v) with a backlog over MaxBacklog and the loader stuck", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if lg.Unloaded() == 0 {
+		t.Fatalf("the log has %d unloaded bytes; want the first write's", lg.Unloaded())
+	}
+	before := lg.End()
+	close(tg.gate) // the loader goes on
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(BacklogWait + 5*time.Second):
+		t.Fatal("Append still waits after the loader loaded")
+	}
+	if !before.Less(lg.End()) {
+		t.Error("the waiting write was not logged")
+	}
+	if !l.Wait(ctx, 10*time.Second) {
+		t.Fatal("not loaded")
+	}
+	if err := l.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tg.exactlyOnce(t, 2)
+}
+
+// TestRestartReadsFromMark: after a full load, a restart reads no record
+// again (the log's loaded mark), though the segment still holds them; a
+// damaged mark only makes it read them (and load nothing twice).
+func TestRestartReadsFromMark(t *testing.T) {
+	dir := t.TempDir()
+	lg, err := wal.Open(wal.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := newTarget()
+	l := New(lg, tg, Options{MaxPoints: 20})
+	for i := range 30 {
+		if _, err := lg.AppendBatches(context.Background(), []store.Batch{record(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := l.Replay(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	lg.Close()
+	for _, damage := range []bool{false, true} {
+		if damage {
+			if err := os.WriteFile(filepath.Join(dir, "loaded"), []byte("garbage"), 0o640); err != nil {
+				t.Fatal(err)
+			}
+		}
+		lg, err := wal.Open(wal.Options{Dir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		records, points, err := New(lg, tg, Options{MaxPoints: 20}).Replay(context.Background())
+		lg.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]int64{false: 0, true: 30}[damage]; records != want || points != 0 {
+			t.Errorf("damaged mark %v: restart read %d records, loaded %d points; want %d read, 0 loaded", damage, records, points, want)
+		}
+	}
+	tg.exactlyOnce(t, 30)
 }

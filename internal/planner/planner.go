@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -265,11 +266,25 @@ func (p *Planner) AppendAt(ctx context.Context, batches []store.Batch, pos store
 		}
 	}
 	if err := p.st.AppendAt(ctx, stored, pos); err != nil {
+		// The days the store committed before it failed are stored:
+		// roll them up, or the rollups would miss them until a restart
+		// (a retry, from the log, loads only the other days).
+		var pe *store.PartialCommitError
+		if p.r != nil && errors.As(err, &pe) {
+			p.rollUp(onDays(batches, pe.Committed), onDays(stored, pe.Committed))
+		}
 		return err
 	}
 	if p.r == nil {
 		return nil
 	}
+	p.rollUp(batches, stored)
+	return nil
+}
+
+// rollUp adds committed points to the rollups (batches: every point, also
+// those sampling did not store) and to the per-day counts (stored).
+func (p *Planner) rollUp(batches, stored []store.Batch) {
 	for i := range batches {
 		p.r.AddBatch(batches[i].Project, batches[i].Points)
 	}
@@ -282,7 +297,23 @@ func (p *Planner) AppendAt(ctx context.Context, batches []store.Batch, pos store
 		default: // a request is pending already
 		}
 	}
-	return nil
+}
+
+// onDays returns the points of batches that fall in days.
+func onDays(batches []store.Batch, days []int64) []store.Batch {
+	var out []store.Batch
+	for _, b := range batches {
+		var pts []point.Point
+		for _, pt := range b.Points {
+			if slices.Contains(days, store.DayStart(pt.Timestamp)) {
+				pts = append(pts, pt)
+			}
+		}
+		if len(pts) > 0 {
+			out = append(out, store.Batch{Project: b.Project, Points: pts})
+		}
+	}
+	return out
 }
 
 // seal seals complete hours and days behind the edge (the frontier, or

@@ -49,3 +49,23 @@ func TestBuiltinSchemas(t *testing.T) {
 		t.Errorf("Builtin(\"mine\") != nil")
 	}
 }
+
+func TestSchemaSet(t *testing.T) {
+	s := Builtin("pageviews")
+	var p Point
+	for _, c := range []struct {
+		name string
+		v    any
+		ok   bool
+	}{
+		{"page", "/x", true}, {"os", "iOS", true}, {"since_previous", 5.0, true},
+		{"os", 1.0, false}, {"entry", "1", false}, {"nope", "x", false}, {"blob20", "last", true},
+	} {
+		if got := s.Set(&p, c.name, c.v); got != c.ok {
+			t.Errorf("Set(%q, %v) = %v; want %v", c.name, c.v, got, c.ok)
+		}
+	}
+	if p.Index != "/x" || p.Blob(7) != "iOS" || p.Double(5) != 5 || len(p.Blobs) != 20 || p.Blob(20) != "last" || p.Blob(1) != "" || len(p.Doubles) != 5 {
+		t.Errorf("point = %+v", p)
+	}
+}

@@ -118,3 +118,25 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
+
+// SetBlob sets blob n (1-based), growing Blobs with "" as needed.
+func (p *Point) SetBlob(n int, v string) {
+	if n < 1 || n > MaxBlobs {
+		panic(fmt.Sprintf("BUG: blob%d is out of range", n))
+	}
+	for len(p.Blobs) < n {
+		p.Blobs = append(p.Blobs, "")
+	}
+	p.Blobs[n-1] = v
+}
+
+// SetDouble sets double n (1-based), growing Doubles with 0 as needed.
+func (p *Point) SetDouble(n int, v float64) {
+	if n < 1 || n > MaxDoubles {
+		panic(fmt.Sprintf("BUG: double%d is out of range", n))
+	}
+	for len(p.Doubles) < n {
+		p.Doubles = append(p.Doubles, 0)
+	}
+	p.Doubles[n-1] = v
+}

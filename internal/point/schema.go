@@ -248,3 +248,32 @@ func validFieldName(name string) bool {
 	}
 	return true
 }
+
+// Set sets the field of a schema named name to v (a string for the index
+// and blobs, a float64 for doubles); it reports false when the schema has
+// no such field or v is of the other kind.
+func (s *Schema) Set(p *Point, name string, v any) bool {
+	f, err := s.Resolve(name)
+	if err != nil {
+		return false
+	}
+	switch x := v.(type) {
+	case string:
+		switch f.Kind {
+		case KindIndex:
+			p.Index = x
+		case KindBlob:
+			p.SetBlob(f.Pos, x)
+		default:
+			return false
+		}
+	case float64:
+		if f.Kind != KindDouble {
+			return false
+		}
+		p.SetDouble(f.Pos, x)
+	default:
+		return false
+	}
+	return true
+}

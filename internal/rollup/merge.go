@@ -96,9 +96,15 @@ func (r *Rollup) Merge(src *Rollup) error {
 			}
 			d.mu.RUnlock()
 		} else {
+			// r saw none of the table's points in its range; the table
+			// starts where src's does when that range is empty (expired
+			// up to there) or does not join r's (see below).
 			r.mu.RLock()
 			dFrom, dEnd = r.from, r.end
 			r.mu.RUnlock()
+			if _, _, ok := union(dFrom, dEnd, s.validFrom, s.end); !ok || s.validFrom >= s.end {
+				dFrom, dEnd = s.validFrom, s.validFrom
+			}
 		}
 		if _, _, ok := union(dFrom, dEnd, s.validFrom, s.end); !ok {
 			return fmt.Errorf("rollup merge: dataset %q of project %d: ranges [%s, %s) and [%s, %s) are neither adjacent nor empty",
@@ -111,6 +117,15 @@ func (r *Rollup) Merge(src *Rollup) error {
 		d := j.d
 		if d == nil {
 			d = r.tableWith(s.key, s.l) // covers r's range, empty
+			d.mu.Lock()
+			// A table src holds with an empty range was expired up to
+			// its start: it covers nothing before. Nor does a table
+			// whose range starts after a gap from r's: claiming r's
+			// range for it would leave the gap between the two.
+			if _, _, ok := union(d.validFrom, d.end, s.validFrom, s.end); !ok || s.validFrom >= s.end {
+				d.validFrom, d.end = s.validFrom, s.validFrom
+			}
+			d.mu.Unlock()
 		}
 		d.mu.Lock()
 		from, end, ok := union(d.validFrom, d.end, s.validFrom, s.end)

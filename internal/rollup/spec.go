@@ -106,8 +106,9 @@ var builtinSpecs = map[string]Spec{
 	// query is SQL text; query_name (index1) names it.
 	"db_queries": {Dimensions: []point.Field{blob(2), blob(3)}, // database, operation
 		Distributions: []point.Field{double(1), double(2)}}, // latency, rows_read
-	// channel is often per room or per user.
-	"websocket": {Dimensions: []point.Field{blob(1), blob(3), double(2)}, // event, error, code
+	// channel is often per room or per user; side tells the browser's
+	// events from the server's.
+	"websocket": {Dimensions: []point.Field{blob(1), blob(3), double(2), blob(4)}, // event, error, code, side
 		Distributions: []point.Field{double(1)}}, // duration
 	// course is per tenant.
 	"grade_passback": {Dimensions: []point.Field{blob(1), blob(2), double(1), double(3)}, // platform, error_class, success, attempt
@@ -115,19 +116,22 @@ var builtinSpecs = map[string]Spec{
 	// prediction_id is unique per point.
 	"intent": {Dimensions: []point.Field{blob(1), blob(2), blob(4), blob(5), double(2)}, // model, intent, kind, actual, correct
 		Distributions: []point.Field{double(1)}}, // confidence
-	// path repeats page (index1); referrer and utm_source are open-ended.
-	"pageviews": {Dimensions: []point.Field{blob(3), blob(4), blob(5)}, // country, device, browser
+	// path repeats page (index1); referrer, referrer_host and the UTM tags
+	// are open-ended, visitor and session are ids. entry, bounce and
+	// since_previous are summed (visits, bounces, visit time).
+	"pageviews": {Dimensions: []point.Field{blob(3), blob(4), blob(5), blob(7), blob(10)}, // country, device, browser, os, host
 		Distributions: []point.Field{double(1)}}, // load_time
 	// path and props are open-ended; name repeats event_name.
 	"events": {Dimensions: []point.Field{blob(1)}, // name
 		Distributions: []point.Field{double(1)}}, // value
-	"web_vitals": {Dimensions: []point.Field{blob(1), blob(2), blob(4)}, // name, rating, navigation_type
+	// attribution is a selector, metric_id an id.
+	"web_vitals": {Dimensions: []point.Field{blob(1), blob(2), blob(4), blob(10)}, // name, rating, navigation_type, device
 		Distributions: []point.Field{double(1)}}, // value
 	// url and path are open-ended.
 	"api_calls": {Dimensions: []point.Field{blob(2), double(2), double(3)}, // method, status, success
 		Distributions: []point.Field{double(1)}}, // duration
 	// message, path and fingerprint are open-ended: top-error queries read raw points.
-	"client_errors": {Dimensions: []point.Field{blob(1)}}, // type
+	"client_errors": {Dimensions: []point.Field{blob(1), blob(11)}}, // type, browser
 	"ui_actions": {Dimensions: []point.Field{blob(1), blob(2)}, // action, component
 		Distributions: []point.Field{double(1)}}, // duration
 }

@@ -58,6 +58,9 @@ type projectResponse struct {
 	Name    string            `json:"name"`
 	Created time.Time         `json:"created"`
 	Keys    map[string]string `json:"keys,omitempty"`
+	// AllowedOrigins are the browser origins the project's keys may be
+	// used from on the beacon; [] means any.
+	AllowedOrigins []string `json:"allowedOrigins"`
 }
 
 func (s *Server) handleCreateProject(w http.ResponseWriter, r *http.Request) {
@@ -76,7 +79,7 @@ func (s *Server) handleCreateProject(w http.ResponseWriter, r *http.Request) {
 		s.writeStoreError(w, r, err)
 		return
 	}
-	resp := projectResponse{ID: p.ID, Name: p.Name, Created: p.Created, Keys: map[string]string{}}
+	resp := projectResponse{ID: p.ID, Name: p.Name, Created: p.Created, Keys: map[string]string{}, AllowedOrigins: []string{}}
 	for k, v := range keys {
 		resp.Keys[string(k)] = v
 	}
@@ -91,7 +94,10 @@ func (s *Server) handleListProjects(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]projectResponse, len(ps))
 	for i, p := range ps {
-		out[i] = projectResponse{ID: p.ID, Name: p.Name, Created: p.Created}
+		if out[i], err = s.projectInfo(r.Context(), p); err != nil {
+			s.writeStoreError(w, r, err)
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"projects": out})
 }

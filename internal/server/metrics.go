@@ -18,6 +18,9 @@ type Metrics struct {
 	CommitSeconds  *telemetry.Histogram
 	QuerySeconds   *telemetry.Histogram
 	Panics         *telemetry.Counter
+	// BeaconEvents counts the beacon's events by result: accepted,
+	// rejected, bot (dropped), origin_not_allowed.
+	BeaconEvents *telemetry.Counter
 }
 
 // NewMetrics registers the server's metrics. queueBytes and storeBytes are
@@ -34,6 +37,7 @@ func NewMetrics(queueBytes func() int64, storeBytes func() int64) *Metrics {
 		CommitSeconds:  r.NewHistogram("alidade_commit_duration_seconds", "Group commit latency.", "", telemetry.DefaultSecondsBuckets),
 		QuerySeconds:   r.NewHistogram("alidade_query_duration_seconds", "Structured query latency.", "", telemetry.DefaultSecondsBuckets),
 		Panics:         r.NewCounter("alidade_handler_panics_total", "Handler panics recovered.", ""),
+		BeaconEvents:   r.NewCounter("alidade_beacon_events_total", "Browser beacon events by result (accepted, rejected, bot: dropped, origin_not_allowed).", "result"),
 	}
 	r.NewGaugeFunc("alidade_ingest_queue_bytes", "Bytes waiting in the ingest queue.", func() float64 { return float64(queueBytes()) })
 	r.NewGaugeFunc("alidade_store_bytes", "Bytes the store's files take on disk.", func() float64 { return float64(storeBytes()) })

@@ -201,31 +201,8 @@ func (s *Server) handleWritePoints(w http.ResponseWriter, r *http.Request) {
 		idem.Body = nil // nothing stored: the next write of the key runs
 	}
 	if err != nil {
-		var diskFull *wal.DiskFullError
-		switch {
-		case errors.Is(err, wal.ErrFull):
-			s.countRejected("overloaded", uint64(len(pts)))
-			w.Header().Set("Retry-After", "1")
-			writeError(w, r, http.StatusTooManyRequests, "log_full",
-				"the write-ahead log is full while the store catches up; retry after 1 second with backoff (nothing in this request was stored)")
-		case errors.As(err, &diskFull):
-			s.log.Error("write refused: disk full", "id", requestID(r), "err", err)
-			w.Header().Set("Retry-After", "10")
-			writeError(w, r, http.StatusInsufficientStorage, "disk_full",
-				"the server's disk is full: nothing in this request was stored, nothing acknowledged before is lost; retry once the operator has freed space")
-		case errors.Is(err, ingest.ErrOverloaded):
-			s.countRejected("overloaded", uint64(len(pts)))
-			w.Header().Set("Retry-After", "1")
-			writeError(w, r, http.StatusTooManyRequests, "overloaded",
-				"the ingest queue is full; retry after 1 second with backoff (nothing in this request was stored)")
-		case errors.Is(err, ingest.ErrClosed):
-			w.Header().Set("Retry-After", "5")
-			writeError(w, r, http.StatusServiceUnavailable, "shutting_down", err.Error()+" (nothing in this request was stored)")
-		default:
+		if s.writeSubmitError(w, r, err, len(pts)) {
 			recycle = false
-			s.log.Error("write failed", "id", requestID(r), "points", len(pts), "err", err)
-			writeError(w, r, http.StatusInternalServerError, "commit_failed",
-				"the points could not be committed; retry (request id "+requestID(r)+")")
 		}
 		return
 	}
@@ -254,6 +231,39 @@ func (s *Server) handleWritePoints(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, writeResponse{Accepted: len(pts), Rejected: rejected})
+}
+
+// writeSubmitError answers a write whose points the ingest pipeline did not
+// take. It reports whether the commit itself failed (500), in which case
+// the points may still be queued.
+func (s *Server) writeSubmitError(w http.ResponseWriter, r *http.Request, err error, points int) (commitFailed bool) {
+	var diskFull *wal.DiskFullError
+	switch {
+	case errors.Is(err, wal.ErrFull):
+		s.countRejected("overloaded", uint64(points))
+		w.Header().Set("Retry-After", "1")
+		writeError(w, r, http.StatusTooManyRequests, "log_full",
+			"the write-ahead log is full while the store catches up; retry after 1 second with backoff (nothing in this request was stored)")
+	case errors.As(err, &diskFull):
+		s.log.Error("write refused: disk full", "id", requestID(r), "err", err)
+		w.Header().Set("Retry-After", "10")
+		writeError(w, r, http.StatusInsufficientStorage, "disk_full",
+			"the server's disk is full: nothing in this request was stored, nothing acknowledged before is lost; retry once the operator has freed space")
+	case errors.Is(err, ingest.ErrOverloaded):
+		s.countRejected("overloaded", uint64(points))
+		w.Header().Set("Retry-After", "1")
+		writeError(w, r, http.StatusTooManyRequests, "overloaded",
+			"the ingest queue is full; retry after 1 second with backoff (nothing in this request was stored)")
+	case errors.Is(err, ingest.ErrClosed):
+		w.Header().Set("Retry-After", "5")
+		writeError(w, r, http.StatusServiceUnavailable, "shutting_down", err.Error()+" (nothing in this request was stored)")
+	default:
+		s.log.Error("write failed", "id", requestID(r), "points", points, "err", err)
+		writeError(w, r, http.StatusInternalServerError, "commit_failed",
+			"the points could not be committed; retry (request id "+requestID(r)+")")
+		return true
+	}
+	return false
 }
 
 // pointDays returns the starts (Unix ms) of the UTC days of pts, sorted.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/alidade/alidade/internal/auth"
 	"github.com/alidade/alidade/internal/dashboard"
+	"github.com/alidade/alidade/internal/enrich"
 	"github.com/alidade/alidade/internal/ingest"
 	"github.com/alidade/alidade/internal/meta"
 	"github.com/alidade/alidade/internal/planner"
@@ -60,6 +61,16 @@ type Options struct {
 	// Idempotency-Key stored, setting Idem.Found (see planner.Dedupe):
 	// writes are acknowledged once logged, before the store sees them.
 	Dedupe func(ctx context.Context, batches []store.Batch) ([]store.Batch, error)
+	// TrustProxy takes the beacon's client address from CF-Connecting-IP
+	// or X-Forwarded-For and its country from CF-IPCountry or X-Country
+	// (--trust-proxy): only behind a proxy that sets them.
+	TrustProxy bool
+	// GeoIP is a MaxMind database file the beacon's country is looked up
+	// in (--geoip); "" means none.
+	GeoIP string
+	// Clock is the beacon's clock: its points' receive time and the UTC
+	// day of the visitor salt. nil means time.Now.
+	Clock func() time.Time
 	// AfterCommit, when set, runs after a write with an Idempotency-Key
 	// is committed and before it is answered: the crash tests kill the
 	// process there (ALIDADE_FAILPOINT=kill-after-commit).
@@ -133,6 +144,11 @@ type Server struct {
 
 	pricing   *pricing.Registry
 	dashboard *dashboard.Dashboard
+
+	clock   func() time.Time
+	enrich  *enrich.Enricher
+	origins *origins
+	stop    context.CancelFunc // ends the enrichment upkeep
 }
 
 // New builds a server; Start listens.
@@ -147,6 +163,9 @@ func New(opts Options, st Store, au *auth.Authenticator, pipe *ingest.Pipeline, 
 	s := &Server{opts: opts, log: log, store: st, auth: au, ingest: pipe, metrics: m, idem: newIdempotency()}
 	s.queries = &query.Engine{Exec: exec, Schemas: st.Schema, Now: time.Now}
 	if err := s.initPlatform(st, exec); err != nil {
+		return nil, err
+	}
+	if err := s.initBeacon(st); err != nil {
 		return nil, err
 	}
 	s.http = &http.Server{
@@ -168,6 +187,9 @@ func (s *Server) Start() error {
 		return fmt.Errorf("listen on %s: %w", s.opts.Listen, err)
 	}
 	s.ln = ln
+	ctx, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	go s.maintainEnrichment(ctx, time.Minute)
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("http server stopped", "err", err)
@@ -186,7 +208,14 @@ func (s *Server) Addr() string {
 
 // Close stops accepting requests and waits for those in flight.
 func (s *Server) Close(ctx context.Context) error {
-	return s.http.Shutdown(ctx)
+	if s.stop != nil {
+		s.stop()
+	}
+	if err := s.http.Shutdown(ctx); err != nil {
+		// Requests may still run: the GeoIP database stays mapped.
+		return err
+	}
+	return s.enrich.Close()
 }
 
 // Handler returns the routed handler with its middleware.
@@ -195,9 +224,13 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
 	mux.HandleFunc("GET /metrics", s.handleMetrics)
+	mux.HandleFunc("GET /sdk.js", s.handleSDK)
+	mux.HandleFunc("GET /sdk/{file}", s.handleSDKVersioned)
 
 	mux.HandleFunc("POST /api/v1/points", s.withKey(s.handleWritePoints, meta.KindWrite, meta.KindAdmin))
 	mux.HandleFunc("POST /api/v1/datasets/{dataset}/points", s.withKey(s.handleWritePoints, meta.KindWrite, meta.KindAdmin))
+	mux.HandleFunc("POST /api/v1/events", s.handleEvents)
+	mux.HandleFunc("OPTIONS /api/v1/events", s.handleEventsPreflight)
 	mux.HandleFunc("POST /api/v1/query", s.withKey(s.fresh(s.handleQuery), meta.KindRead, meta.KindAdmin))
 	mux.HandleFunc("POST /api/v1/sql", s.withKey(s.fresh(s.handleSQL), meta.KindRead, meta.KindAdmin))
 	mux.HandleFunc("GET /api/v1/sql", s.withKey(s.fresh(s.handleSQL), meta.KindRead, meta.KindAdmin))
@@ -211,17 +244,22 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("PUT /api/v1/pricing/{model...}", s.withKey(s.handlePutPricing, meta.KindAdmin))
 	mux.HandleFunc("DELETE /api/v1/pricing/{model...}", s.withKey(s.handleDeletePricing, meta.KindAdmin))
 
-	mux.HandleFunc("GET /api/v1/rollups", s.withKey(s.handleRollups, meta.KindRead, meta.KindAdmin))
-	mux.HandleFunc("POST /api/v1/rollups/rebuild", s.withKey(s.handleRebuildRollups, meta.KindAdmin))
+	// What reads or changes datasets waits, as queries do, for the writes
+	// acknowledged before it to be loaded (with --wal on): a dataset that
+	// was written to exists.
+	mux.HandleFunc("GET /api/v1/rollups", s.withKey(s.fresh(s.handleRollups), meta.KindRead, meta.KindAdmin))
+	mux.HandleFunc("POST /api/v1/rollups/rebuild", s.withKey(s.fresh(s.handleRebuildRollups), meta.KindAdmin))
 
 	mux.HandleFunc("GET /api/v1/datasets", s.withKey(s.fresh(s.handleListDatasets), meta.KindRead, meta.KindAdmin, meta.KindWrite))
 	mux.HandleFunc("GET /api/v1/datasets/{dataset}", s.withKey(s.fresh(s.handleGetDataset), meta.KindRead, meta.KindAdmin, meta.KindWrite))
-	mux.HandleFunc("PATCH /api/v1/datasets/{dataset}", s.withKey(s.handlePatchDataset, meta.KindAdmin))
-	mux.HandleFunc("GET /api/v1/datasets/{dataset}/schema", s.withKey(s.handleGetSchema, meta.KindRead, meta.KindAdmin, meta.KindWrite))
-	mux.HandleFunc("PUT /api/v1/datasets/{dataset}/schema", s.withKey(s.handlePutSchema, meta.KindAdmin))
+	mux.HandleFunc("PATCH /api/v1/datasets/{dataset}", s.withKey(s.fresh(s.handlePatchDataset), meta.KindAdmin))
+	mux.HandleFunc("GET /api/v1/datasets/{dataset}/schema", s.withKey(s.fresh(s.handleGetSchema), meta.KindRead, meta.KindAdmin, meta.KindWrite))
+	mux.HandleFunc("PUT /api/v1/datasets/{dataset}/schema", s.withKey(s.fresh(s.handlePutSchema), meta.KindAdmin))
 
 	mux.HandleFunc("POST /api/v1/projects", s.withRoot(s.handleCreateProject))
 	mux.HandleFunc("GET /api/v1/projects", s.withRoot(s.handleListProjects))
+	mux.HandleFunc("GET /api/v1/projects/{id}", s.withProject(s.handleGetProject))
+	mux.HandleFunc("PATCH /api/v1/projects/{id}", s.withProject(s.handlePatchProject))
 	mux.HandleFunc("POST /api/v1/keys", s.withKey(s.handleCreateKey, meta.KindAdmin))
 	mux.HandleFunc("GET /api/v1/keys", s.withKey(s.handleListKeys, meta.KindAdmin))
 	mux.HandleFunc("DELETE /api/v1/keys/{id}", s.withKey(s.handleRevokeKey, meta.KindAdmin))

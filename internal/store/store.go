@@ -20,6 +20,21 @@ type Batch struct {
 	Idem *Idem
 }
 
+// PartialCommitError is an append that failed after committing the
+// points of some days (a store commits each day file in a transaction of
+// its own): Committed lists those days (their starts, Unix ms), whose
+// points are stored; the others are not.
+type PartialCommitError struct {
+	Committed []int64
+	Err       error
+}
+
+func (e *PartialCommitError) Error() string {
+	return fmt.Sprintf("%v (the points of %d earlier day(s) of the same write were committed)", e.Err, len(e.Committed))
+}
+
+func (e *PartialCommitError) Unwrap() error { return e.Err }
+
 // ExpireReport says what one retention pass removed.
 type ExpireReport struct {
 	FilesRemoved    int

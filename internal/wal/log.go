@@ -46,10 +46,11 @@ type Options struct {
 	// Append fails with ErrFull past it.
 	MaxBytes int64
 	Logger   *slog.Logger
+	// Write, when set, replaces the write of records to a segment file:
+	// tests make it fail as a full disk does. Nil means f.Write.
+	Write func(f *os.File, b []byte) (int, error)
 	// sync replaces fdatasync in tests (to make it fail).
 	sync func(f *os.File) error
-	// write replaces the file write in tests (to make it fail).
-	write func(f *os.File, b []byte) (int, error)
 }
 
 // Pos is a position in the log: the end of a record (its segment and the
@@ -83,12 +84,18 @@ type Log struct {
 	f                *os.File
 	fSeg             uint64
 	fOff             int64            // bytes of f written
-	syncedOff        int64            // bytes of f synced
 	sizes            map[uint64]int64 // bytes of every segment not released
 	closed           bool
 	releasedTo       Pos    // every record up to it is loaded
 	first            uint64 // the oldest segment kept
 	recovered, total int64
+
+	// acked is the end of the last group written and synced whole:
+	// readers stop there, and a failed group is cut back to it.
+	acked Pos
+	// broken is set when a failed group could not be cut back: the log
+	// takes no more writes (a restart checks and recovers it).
+	broken error
 }
 
 const segSuffix = ".wal"
@@ -112,8 +119,8 @@ func Open(opts Options) (*Log, error) {
 	if opts.sync == nil {
 		opts.sync = func(f *os.File) error { return syscall.Fdatasync(int(f.Fd())) }
 	}
-	if opts.write == nil {
-		opts.write = func(f *os.File, b []byte) (int, error) { return f.Write(b) }
+	if opts.Write == nil {
+		opts.Write = func(f *os.File, b []byte) (int, error) { return f.Write(b) }
 	}
 	log := opts.Logger
 	if log == nil {
@@ -147,7 +154,7 @@ func Open(opts Options) (*Log, error) {
 	if err := l.openSegment(next); err != nil {
 		return nil, err
 	}
-	l.syncedOff = l.fOff
+	l.acked = Pos{Seg: l.fSeg, Off: l.fOff}
 	l.pendSeg, l.pendOff = l.fSeg, l.fOff
 	return l, nil
 }
@@ -264,8 +271,9 @@ func syncDir(dir string) error {
 // Append logs b and returns once it is durable (written and fdatasynced),
 // with the position after its record. Concurrent Appends share writes and
 // syncs. ErrFull says the log is at MaxBytes; a *DiskFullError that the
-// disk had no room. On any error nothing of b is acknowledged, and a
-// later Append may succeed.
+// disk had no room. On any error nothing of b is acknowledged (nor ever
+// loaded), and a later Append may succeed; only when the log cannot cut a
+// failed write off again does every later Append fail, until a restart.
 func (l *Log) Append(ctx context.Context, b *store.Batch) (Pos, error) {
 	return l.AppendBatches(ctx, []store.Batch{*b})
 }
@@ -284,6 +292,9 @@ func (l *Log) AppendBatches(ctx context.Context, bs []store.Batch) (Pos, error) 
 	defer l.mu.Unlock()
 	if l.closed {
 		return Pos{}, ErrClosed
+	}
+	if l.broken != nil {
+		return Pos{}, l.broken
 	}
 	if u := l.unloaded(); u+int64(size) > l.opts.MaxBytes && u > 0 {
 		return Pos{}, fmt.Errorf("%w: %d bytes not loaded yet, the limit is %d (--wal-max); retry when the loader has caught up", ErrFull, u, l.opts.MaxBytes)
@@ -314,6 +325,7 @@ func (l *Log) AppendBatches(ctx context.Context, bs []store.Batch) (Pos, error) 
 		}
 		l.leader = true
 		group, hi := l.pending, l.seq
+		end := Pos{Seg: l.pendSeg, Off: l.pendOff}
 		lo := l.durable + 1
 		l.pending = nil
 		l.mu.Unlock()
@@ -322,10 +334,16 @@ func (l *Log) AppendBatches(ctx context.Context, bs []store.Batch) (Pos, error) 
 		l.leader = false
 		if err != nil {
 			// Nothing of the group, nor of what was appended meanwhile, is
-			// acknowledged; the log goes on from its last synced record.
+			// acknowledged; the log goes on from the end of the last
+			// group written whole.
 			hi = l.seq
 			l.groupErr, l.failedFrom, l.failedTo = err, lo, hi
-			l.rewind()
+			if rerr := l.rewind(); rerr != nil {
+				l.broken = fmt.Errorf("write-ahead log: a failed write could not be cut off (%v); restart to recover the log: %w", err, rerr)
+				l.log.Error("write-ahead log stops taking writes", "err", l.broken)
+			}
+		} else {
+			l.acked = end
 		}
 		l.durable = hi
 		l.cond.Broadcast()
@@ -342,63 +360,86 @@ func (l *Log) flush(group []chunk) error {
 	for _, c := range group {
 		if c.seg != l.fSeg {
 			if err := l.opts.sync(l.f); err != nil {
-				return fmt.Errorf("sync write-ahead log segment %s: %w", segName(l.fSeg), err)
+				return diskFull(fmt.Errorf("sync write-ahead log segment %s: %w", segName(l.fSeg), err))
 			}
 			l.mu.Lock()
 			err := l.openSegment(c.seg)
-			if err == nil {
-				l.syncedOff = l.fOff
-			}
 			l.mu.Unlock()
 			if err != nil {
-				return err
+				return diskFull(err)
 			}
 		}
-		n, err := l.opts.write(l.f, c.data)
+		n, err := l.opts.Write(l.f, c.data)
 		if err != nil {
-			if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
-				return &DiskFullError{Err: err}
-			}
-			return fmt.Errorf("write to write-ahead log segment %s: %w", segName(l.fSeg), err)
+			return diskFull(fmt.Errorf("write to write-ahead log segment %s: %w", segName(l.fSeg), err))
 		}
 		l.fOff += int64(n)
 	}
 	if err := l.opts.sync(l.f); err != nil {
-		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
-			return &DiskFullError{Err: err}
-		}
-		return fmt.Errorf("sync write-ahead log segment %s: %w", segName(l.fSeg), err)
+		return diskFull(fmt.Errorf("sync write-ahead log segment %s: %w", segName(l.fSeg), err))
 	}
-	l.mu.Lock()
-	l.syncedOff = l.fOff
-	l.mu.Unlock()
 	return nil
+}
+
+// diskFull makes err a *DiskFullError when the disk had no room (for a
+// write, a sync, or a new segment file).
+func diskFull(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return &DiskFullError{Err: err}
+	}
+	return err
 }
 
 // rewind forgets a failed group and every record appended after it
 // (their writers all get the error, so no position handed out goes
-// stale): the current file is cut back to its last synced record, and
-// the next records go after it. Records of the group that went to an
-// earlier segment before a rotation were synced: they stay in the log,
-// though their writers were told of the failure. l.mu is held.
-func (l *Log) rewind() {
-	if l.f != nil {
-		_ = l.f.Truncate(l.syncedOff)
-		_, _ = l.f.Seek(l.syncedOff, io.SeekStart)
-	}
-	l.fOff = l.syncedOff
+// stale, and no reader saw them: readers stop at l.acked). The segments
+// the group opened are removed, the one it started in is cut back to
+// l.acked, and the next records go there: records of the group synced
+// before a rotation are cut off too, so a write refused is never loaded.
+// l.mu is held.
+func (l *Log) rewind() error {
+	at := l.acked
 	l.pending = nil
-	l.total = 0
-	for seg := range l.sizes {
-		if seg > l.fSeg {
-			delete(l.sizes, seg)
+	l.pendSeg, l.pendOff = at.Seg, at.Off
+	var errs []error
+	if l.fSeg != at.Seg {
+		if l.f != nil {
+			l.f.Close()
+			l.f = nil
 		}
+		for seg := range l.sizes {
+			if seg > at.Seg {
+				delete(l.sizes, seg)
+				if err := os.Remove(filepath.Join(l.opts.Dir, segName(seg))); err != nil && !errors.Is(err, os.ErrNotExist) {
+					errs = append(errs, err)
+				}
+			}
+		}
+		if err := syncDir(l.opts.Dir); err != nil {
+			errs = append(errs, err)
+		}
+		f, err := os.OpenFile(filepath.Join(l.opts.Dir, segName(at.Seg)), os.O_WRONLY, 0)
+		if err != nil {
+			return errors.Join(append(errs, fmt.Errorf("reopen write-ahead log segment: %w", err))...)
+		}
+		l.f, l.fSeg = f, at.Seg
 	}
-	l.sizes[l.fSeg] = l.fOff
+	if err := l.f.Truncate(at.Off); err != nil {
+		errs = append(errs, fmt.Errorf("cut write-ahead log segment %s back: %w", segName(at.Seg), err))
+	}
+	if _, err := l.f.Seek(at.Off, io.SeekStart); err != nil {
+		errs = append(errs, err)
+	}
+	if err := l.opts.sync(l.f); err != nil {
+		errs = append(errs, fmt.Errorf("sync write-ahead log segment %s: %w", segName(at.Seg), err))
+	}
+	l.fOff = at.Off
+	l.sizes[at.Seg] = at.Off
+	l.total = 0
 	for _, n := range l.sizes {
 		l.total += n
 	}
-	l.pendSeg, l.pendOff = l.fSeg, l.fOff
+	return errors.Join(errs...)
 }
 
 // unloaded returns the bytes of the records after the position last
@@ -472,7 +513,8 @@ func (l *Log) Release(upTo Pos) error {
 	}
 	var drop []uint64
 	for seg, size := range l.sizes {
-		if seg == l.fSeg || seg == l.pendSeg {
+		if seg == l.fSeg || seg == l.pendSeg || seg == l.acked.Seg {
+			// Being written, or where a failed write cuts back to.
 			continue
 		}
 		if seg < upTo.Seg || seg == upTo.Seg && upTo.Off >= size {

@@ -207,7 +207,7 @@ func TestLogFullAndDiskFull(t *testing.T) {
 	var noSpace bool
 	var mu sync.Mutex
 	opts := Options{Dir: dir, SegmentBytes: 2048, MaxBytes: 8192,
-		write: func(f *os.File, b []byte) (int, error) {
+		Write: func(f *os.File, b []byte) (int, error) {
 			mu.Lock()
 			defer mu.Unlock()
 			if noSpace {
@@ -373,5 +373,97 @@ func fillUntilFull(t *testing.T, l *Log) (last Pos, full error) {
 			t.Fatal(err)
 		}
 		last = p
+	}
+}
+
+// TestLogDiskFullAcrossSegments: a group whose records start a new
+// segment, where the disk refuses them, acknowledges none of its records:
+// those it synced in the earlier segment are cut off too, no Reader sees
+// them (not even while the group is being written), a reopen finds none,
+// and the log takes writes again.
+func TestLogDiskFullAcrossSegments(t *testing.T) {
+	dir := t.TempDir()
+	inSecond := make(chan struct{})
+	release := make(chan struct{})
+	opts := Options{Dir: dir, SegmentBytes: 2048,
+		Write: func(f *os.File, b []byte) (int, error) {
+			if strings.HasSuffix(f.Name(), segName(2)) {
+				close(inSecond)
+				<-release
+				return 0, syscall.ENOSPC
+			}
+			return f.Write(b)
+		}}
+	l, err := Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var want []float64
+	for i := 0; l.End().Off < 1500; i++ {
+		b := batchN(1, 4, i)
+		if _, err := l.Append(context.Background(), &b); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, float64(i))
+	}
+	r := l.NewReader(Pos{})
+	defer r.Close()
+	read := func() (tags []float64) {
+		t.Helper()
+		es, err := r.Next(1 << 20)
+		if err != nil {
+			t.Fatalf("Next = %v", err)
+		}
+		for _, e := range es {
+			tags = append(tags, e.Batch.Points[0].Doubles[1])
+		}
+		return tags
+	}
+	if got := read(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("read %v; want %v", got, want)
+	}
+	// Five records: the first ones fill segment 1, the rest go to 2.
+	group := []store.Batch{batchN(1, 4, 500), batchN(1, 4, 501), batchN(1, 4, 502), batchN(1, 4, 503), batchN(1, 4, 504)}
+	done := make(chan error, 1)
+	go func() {
+		_, err := l.AppendBatches(context.Background(), group)
+		done <- err
+	}()
+	<-inSecond
+	// Segment 1's part of the group is synced, the group is not done.
+	if got := read(); len(got) != 0 {
+		t.Errorf("while the group is written a Reader sees %v; want nothing", got)
+	}
+	close(release)
+	var df *DiskFullError
+	if err := <-done; !errors.As(err, &df) {
+		t.Fatalf("AppendBatches on a full disk = %v; want a DiskFullError", err)
+	}
+	if got := read(); len(got) != 0 {
+		t.Errorf("after the refused group a Reader sees %v; want nothing", got)
+	}
+	if tags, _ := replayAll(t, l, Pos{}); fmt.Sprint(tags) != fmt.Sprint(want) {
+		t.Errorf("after the refused group the log holds %v; want %v", tags, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, segName(2))); !os.IsNotExist(err) {
+		t.Errorf("the segment the refused group opened is still there (%v)", err)
+	}
+	b := batchN(1, 4, 900)
+	if _, err := l.Append(context.Background(), &b); err != nil {
+		t.Fatalf("Append after the refused group = %v", err)
+	}
+	want = append(want, 900)
+	if got := read(); fmt.Sprint(got) != "[900]" {
+		t.Errorf("read after the refused group %v; want [900]", got)
+	}
+	l.Close()
+	l2, err := Open(Options{Dir: dir, SegmentBytes: 2048})
+	if err != nil {
+		t.Fatalf("reopen = %v", err)
+	}
+	defer l2.Close()
+	if tags, _ := replayAll(t, l2, Pos{}); fmt.Sprint(tags) != fmt.Sprint(want) {
+		t.Errorf("after reopen %v; want %v", tags, want)
 	}
 }

@@ -44,17 +44,18 @@ func (r *Reader) Close() error {
 	return err
 }
 
-// durableEnd returns where the durable records of segment seg end, and
-// whether a later segment exists.
+// durableEnd returns where the acknowledged records of segment seg end
+// (those of groups written and synced whole), and whether a later
+// segment holds more.
 func (l *Log) durableEnd(seg uint64) (end int64, later bool, first uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	first = l.fSeg
+	first = l.acked.Seg
 	for s := range l.sizes {
 		first = min(first, s)
 	}
-	if seg >= l.fSeg {
-		return l.syncedOff, false, first
+	if seg >= l.acked.Seg {
+		return l.acked.Off, false, first
 	}
 	return l.sizes[seg], true, first
 }

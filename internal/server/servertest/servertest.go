@@ -6,6 +6,7 @@ package servertest
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -46,6 +47,9 @@ type Options struct {
 type WALOptions struct {
 	MaxBytes int64 // --wal-max; 0 means 1 GiB
 	Target   func(loader.Target) loader.Target
+	// Write, when set, replaces the log's file writes (see wal.Options),
+	// e.g. to run out of disk space.
+	Write func(f *os.File, b []byte) (int, error)
 }
 
 // Env is a running server and its parts.
@@ -99,7 +103,7 @@ func Start(t testing.TB, o Options) *Env {
 	var ld *loader.Loader
 	var lg *wal.Log
 	if o.WAL != nil {
-		if lg, err = wal.Open(wal.Options{Dir: filepath.Join(dir, "wal"), MaxBytes: o.WAL.MaxBytes}); err != nil {
+		if lg, err = wal.Open(wal.Options{Dir: filepath.Join(dir, "wal"), MaxBytes: o.WAL.MaxBytes, Write: o.WAL.Write}); err != nil {
 			t.Fatal(err)
 		}
 		var tg loader.Target = pl

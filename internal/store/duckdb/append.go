@@ -125,8 +125,11 @@ func (s *Store) AppendAt(ctx context.Context, batches []store.Batch, pos store.L
 		}
 	}
 	sort.Slice(days, func(i, j int) bool { return days[i] < days[j] })
-	for _, day := range days {
+	for i, day := range days {
 		if err := s.appendDay(ctx, l, day, byDay[day], recs[day], pos); err != nil {
+			if i > 0 {
+				return &store.PartialCommitError{Committed: days[:i], Err: err}
+			}
 			return err
 		}
 	}
