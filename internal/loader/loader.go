@@ -40,7 +40,7 @@ type Options struct {
 	// MaxBacklog bounds the log not yet loaded that Append lets writes
 	// add to: past it, a write waits (up to BacklogWait) for the loader,
 	// so that acknowledged writes reach queries within about a second
-	// even when writers outpace the loader. 0 means 16 MiB; negative, no
+	// even when writers outpace the loader. 0 means 4 MiB; negative, no
 	// bound (the log's own MaxBytes still applies).
 	MaxBacklog int64
 	// ReadBytes bounds the records read from the log at once (default
@@ -80,7 +80,7 @@ func New(log *wal.Log, t Target, opts Options) *Loader {
 		opts.MaxPoints = 100_000
 	}
 	if opts.MaxBacklog == 0 {
-		opts.MaxBacklog = 16 << 20
+		opts.MaxBacklog = 4 << 20
 	}
 	if opts.ReadBytes <= 0 {
 		opts.ReadBytes = 16 << 20
