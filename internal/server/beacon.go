@@ -66,13 +66,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 			bodyPool.Put(buf)
 		}
 	}()
-	if err := readBody(r, buf, beacon.MaxBodyBytes); err != nil {
-		var tooLarge *errBodyTooLarge
-		if errors.As(err, &tooLarge) {
-			writeError(w, r, http.StatusRequestEntityTooLarge, "body_too_large", err.Error())
-			return
-		}
-		writeError(w, r, http.StatusBadRequest, "bad_body", err.Error())
+	if !readBodyOrAnswer(w, r, buf, beacon.MaxBodyBytes) {
 		return
 	}
 	req, decodeErr := beacon.Decode(buf.Bytes())

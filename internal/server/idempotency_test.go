@@ -17,6 +17,14 @@ import (
 // the body and whether the answer says it was replayed.
 func (e *env) idemPost(path, key, idemKey, body string) (int, string, bool) {
 	e.t.Helper()
+	resp, data := e.postNDJSON(path, key, idemKey, body)
+	return resp.StatusCode, string(data), resp.Header.Get("Idempotent-Replayed") == "true"
+}
+
+// postNDJSON posts an NDJSON body to path with key (and an
+// Idempotency-Key when idemKey is set) and returns the answer and its body.
+func (e *env) postNDJSON(path, key, idemKey, body string) (*http.Response, []byte) {
+	e.t.Helper()
 	req, err := http.NewRequest("POST", e.url+path, strings.NewReader(body))
 	if err != nil {
 		e.t.Fatal(err)
@@ -31,8 +39,11 @@ func (e *env) idemPost(path, key, idemKey, body string) (int, string, bool) {
 		e.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(data), resp.Header.Get("Idempotent-Replayed") == "true"
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return resp, data
 }
 
 // countRaw counts a dataset's stored points (raw) and rolled up points

@@ -46,6 +46,22 @@ func humanBytes(n int64) string {
 
 // readBody reads a body, gunzipping it when Content-Encoding says so, into
 // buf, refusing more than limit bytes before or after decompression.
+// readBodyOrAnswer reads the body as readBody does; when it cannot, it
+// answers 413 (over limit) or 400 itself and reports false.
+func readBodyOrAnswer(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer, limit int64) bool {
+	err := readBody(r, buf, limit)
+	if err == nil {
+		return true
+	}
+	var tooLarge *errBodyTooLarge
+	if errors.As(err, &tooLarge) {
+		writeError(w, r, http.StatusRequestEntityTooLarge, "body_too_large", err.Error())
+	} else {
+		writeError(w, r, http.StatusBadRequest, "bad_body", err.Error())
+	}
+	return false
+}
+
 func readBody(r *http.Request, buf *bytes.Buffer, limit int64) error {
 	var src io.Reader = io.LimitReader(r.Body, limit+1)
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
@@ -100,13 +116,7 @@ func (s *Server) handleWritePoints(w http.ResponseWriter, r *http.Request) {
 			bodyPool.Put(buf)
 		}
 	}()
-	if err := readBody(r, buf, s.opts.MaxBodyBytes); err != nil {
-		var tooLarge *errBodyTooLarge
-		if errors.As(err, &tooLarge) {
-			writeError(w, r, http.StatusRequestEntityTooLarge, "body_too_large", err.Error())
-			return
-		}
-		writeError(w, r, http.StatusBadRequest, "bad_body", err.Error())
+	if !readBodyOrAnswer(w, r, buf, s.opts.MaxBodyBytes) {
 		return
 	}
 	now := time.Now()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"strconv"
@@ -117,24 +116,7 @@ func TestWALWrites(t *testing.T) {
 // Retry-After header.
 func (e *env) walPost(dataset, key, idemKey, body string) (int, writeAnswer, string) {
 	e.t.Helper()
-	req, err := http.NewRequest("POST", e.url+"/api/v1/datasets/"+dataset+"/points", strings.NewReader(body))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/x-ndjson")
-	if idemKey != "" {
-		req.Header.Set("Idempotency-Key", idemKey)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	resp, data := e.postNDJSON("/api/v1/datasets/"+dataset+"/points", key, idemKey, body)
 	var a writeAnswer
 	if err := json.Unmarshal(data, &a); err != nil {
 		e.t.Fatalf("write answer %q: %v", data, err)
