@@ -3,7 +3,7 @@ GO       ?= go
 PKGS     := ./...
 FUZZTIME ?= 10s
 
-.PHONY: all build test test-js test-short race fuzz bench fmt vet lint clean
+.PHONY: all build test test-js test-browser test-short race fuzz bench fmt vet lint clean
 
 all: build
 
@@ -15,7 +15,8 @@ test: vet
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 	cd sdk/go && $(GO) vet ./... && $(GO) test -count=1 -race -timeout 10m ./...
 	$(MAKE) test-js
-	$(GO) test -count=1 -race -timeout 20m ./internal/ingest/ ./internal/auth/ ./internal/beacon/ ./internal/enrich/ ./internal/telemetry/ ./internal/query/ ./internal/point/ ./internal/sampling/ ./internal/planner/ ./internal/wal/ ./internal/loader/
+	$(MAKE) test-browser
+	$(GO) test -count=1 -race -timeout 20m ./internal/ingest/ ./internal/auth/ ./internal/beacon/ ./internal/enrich/ ./internal/errtrack/ ./internal/telemetry/ ./internal/query/ ./internal/point/ ./internal/sampling/ ./internal/planner/ ./internal/wal/ ./internal/loader/
 	$(GO) test -count=1 -race -run 'Concurrent' ./internal/rollup/
 	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)
 
@@ -27,6 +28,17 @@ test-js:
 	fi
 	cd sdk/js && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; } && npm test
 
+## test-browser: real-browser tests (internal/browsertest): headless Chromium (Debian's, installed by
+## .ci/ensure-chromium when missing) against a real `alidade serve` and a test site. Without a browser they
+## skip loudly; with CI=true they fail. ALIDADE_BROWSER_ARTIFACTS=DIR keeps the screenshot.
+test-browser:
+	@chrome="$$(.ci/ensure-chromium)" || exit 1; \
+	if [ -z "$$chrome" ]; then echo "WARNING: no Chromium: the browser tests will SKIP" >&2; fi; \
+	if command -v npm >/dev/null; then \
+	  (cd sdk/js && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; }) || exit 1; \
+	fi; \
+	CHROME_PATH="$$chrome" $(GO) test -tags browser -count=1 -v -timeout 10m ./internal/browsertest/
+
 ## test-short: the fast unit tests only.
 test-short:
 	$(GO) test -short -count=1 $(PKGS)
@@ -34,7 +46,7 @@ test-short:
 
 ## fuzz: run every fuzz target for FUZZTIME each.
 fuzz:
-	@set -e; for pkg in ./internal/point ./internal/beacon ./internal/enrich ./internal/meta ./internal/query ./internal/pricing ./internal/aesql ./internal/rollup ./internal/planner ./internal/server ./internal/wal; do \
+	@set -e; for pkg in ./internal/point ./internal/beacon ./internal/enrich ./internal/errtrack ./internal/meta ./internal/query ./internal/pricing ./internal/aesql ./internal/rollup ./internal/planner ./internal/server ./internal/wal; do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
 	    .ci/fuzz-one $$pkg $$t $(FUZZTIME) $(GO); \
@@ -52,6 +64,7 @@ fmt:
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet $(PKGS)
+	$(GO) vet -tags browser ./internal/browsertest/
 
 lint: vet
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@latest $(PKGS)

@@ -411,6 +411,18 @@ func TestCLIProjectsAndKeys(t *testing.T) {
 	if err != nil || !strings.Contains(out, "default") || !strings.Contains(out, "web") {
 		t.Fatalf("projects list = %v\n%s", err, out)
 	}
+	// The DSN: in the banner, and again from the CLI with the public key.
+	wantDSN := strings.Replace(p.url, "http://", "http://"+keys["public"]+"@", 1) + "/1"
+	if !strings.Contains(stdoutOf(p), "Sentry DSN") || !strings.Contains(stdoutOf(p), wantDSN) {
+		t.Errorf("banner lacks the DSN %s:\n%s", wantDSN, stdoutOf(p))
+	}
+	out, err = run([]string{"ALIDADE_ROOT_KEY=" + e2eRoot}, "projects", "dsn", "default")
+	if err != nil || strings.TrimSpace(out) != wantDSN {
+		t.Errorf("projects dsn default = %v %q; want %s", err, out, wantDSN)
+	}
+	if out, err = run([]string{"ALIDADE_ROOT_KEY=" + e2eRoot}, "projects", "dsn", "nope"); err == nil || !strings.Contains(out, "no project named") {
+		t.Errorf("projects dsn nope = %v %q; want an error", err, out)
+	}
 	out, err = run([]string{"ALIDADE_ADMIN_KEY=" + keys["admin"]}, "keys", "create", "--kind", "read", "--name", "grafana")
 	m := regexp.MustCompile(`ald_read_\S+`).FindString(out)
 	if err != nil || m == "" {

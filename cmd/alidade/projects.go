@@ -9,12 +9,12 @@ import (
 
 func runProjects(ctx context.Context, args []string) error {
 	var url, key string
-	fs := newFlagSet("projects", "projects create NAME | projects list [flags]")
+	fs := newFlagSet("projects", "projects create NAME | projects list | projects dsn NAME [flags]")
 	fs.group("Connection")
 	fs.str(&url, "url", "ALIDADE_URL", "http://127.0.0.1:8080", "server URL")
 	fs.str(&key, "root-key", "ALIDADE_ROOT_KEY", "", "the instance root key")
 	if len(args) == 0 {
-		return &usageError{msg: "missing subcommand\nTry: alidade projects create NAME, or alidade projects list"}
+		return &usageError{msg: "missing subcommand\nTry: alidade projects create NAME, alidade projects list, or alidade projects dsn NAME"}
 	}
 	sub, rest := args[0], args[1:]
 	if err := fs.parse(rest); err != nil {
@@ -33,6 +33,7 @@ func runProjects(ctx context.Context, args []string) error {
 			ID   int64             `json:"id"`
 			Name string            `json:"name"`
 			Keys map[string]string `json:"keys"`
+			DSN  string            `json:"dsn"`
 		}
 		if err := c.do(ctx, "POST", "/api/v1/projects", map[string]string{"name": fs.Arg(0)}, &p); err != nil {
 			return err
@@ -41,7 +42,35 @@ func runProjects(ctx context.Context, args []string) error {
 		for _, k := range []string{"public", "write", "read", "admin"} {
 			fmt.Printf("  %-7s %s\n", k, p.Keys[k])
 		}
+		if p.DSN != "" {
+			fmt.Printf("  Sentry DSN %s\n", p.DSN)
+		}
 		return nil
+	case "dsn":
+		if fs.NArg() != 1 {
+			return &usageError{msg: "projects dsn takes one NAME\nTry: alidade projects dsn default"}
+		}
+		var out struct {
+			Projects []struct {
+				ID   int64   `json:"id"`
+				Name string  `json:"name"`
+				DSN  *string `json:"dsn"`
+			} `json:"projects"`
+		}
+		if err := c.do(ctx, "GET", "/api/v1/projects", nil, &out); err != nil {
+			return err
+		}
+		for _, p := range out.Projects {
+			if p.Name != fs.Arg(0) {
+				continue
+			}
+			if p.DSN == nil {
+				return fmt.Errorf("project %q has no public key whose DSN can be shown (keys made before Alidade kept them): make one with 'alidade keys create --kind public'", p.Name)
+			}
+			fmt.Println(*p.DSN)
+			return nil
+		}
+		return fmt.Errorf("no project named %q; 'alidade projects list' lists them", fs.Arg(0))
 	case "list":
 		var out struct {
 			Projects []struct {
@@ -60,5 +89,5 @@ func runProjects(ctx context.Context, args []string) error {
 		}
 		return tw.Flush()
 	}
-	return &usageError{msg: fmt.Sprintf("unknown subcommand %q\nTry: alidade projects create NAME, or alidade projects list", sub)}
+	return &usageError{msg: fmt.Sprintf("unknown subcommand %q\nTry: alidade projects create NAME, alidade projects list, or alidade projects dsn NAME", sub)}
 }

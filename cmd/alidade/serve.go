@@ -34,6 +34,7 @@ type serveFlags struct {
 	pricing, writeLanes, rollups, keepMinutes       string
 	wal, walMax, walBacklog                         string
 	trustProxy, geoip                               string
+	publicURL                                       string
 }
 
 func runServe(ctx context.Context, args []string) error {
@@ -43,6 +44,7 @@ func runServe(ctx context.Context, args []string) error {
 	fs.str(&f.listen, "listen", "ALIDADE_LISTEN", "127.0.0.1:8080", "address to listen on")
 	fs.str(&f.logLevel, "log-level", "ALIDADE_LOG_LEVEL", "info", "debug, info, warn or error")
 	fs.str(&f.logFormat, "log-format", "ALIDADE_LOG_FORMAT", "text", "text or json")
+	fs.str(&f.publicURL, "public-url", "ALIDADE_PUBLIC_URL", "", "the URL browsers and SDKs reach the server at, e.g. https://alidade.example.com: the host of the projects' Sentry DSNs (default http:// and the listen address)")
 	fs.group("Storage")
 	fs.str(&f.dataDir, "data-dir", "ALIDADE_DATA_DIR", "./alidade-data", "directory holding the embedded store")
 	fs.str(&f.retention, "retention", "ALIDADE_RETENTION", "90d", "default retention of points (e.g. 30d, 720h)")
@@ -109,6 +111,12 @@ func runServe(ctx context.Context, args []string) error {
 		return &usageError{msg: fmt.Sprintf("--trust-proxy: %q: use on or off", f.trustProxy)}
 	}
 	sopts.GeoIP = f.geoip
+	if f.publicURL != "" {
+		if err := server.ValidatePublicURL(f.publicURL); err != nil {
+			return &usageError{msg: "--public-url: " + err.Error()}
+		}
+		sopts.PublicURL = f.publicURL
+	}
 	if sopts.MaxBodyBytes, err = parseBytes(f.maxBody); err != nil {
 		return &usageError{msg: "--max-body: " + err.Error()}
 	}
@@ -276,7 +284,11 @@ func runServe(ctx context.Context, args []string) error {
 			}
 		}()
 	}
-	printBanner(os.Stdout, "http://"+srv.Addr(), boot)
+	dsn := ""
+	if boot.FirstStart {
+		dsn, _ = srv.DSN(boot.Project.ID, boot.Keys[meta.KindPublic])
+	}
+	printBanner(os.Stdout, "http://"+srv.Addr(), dsn, boot)
 	log.Info("alidade serving", "addr", srv.Addr(), "data_dir", f.dataDir, "version", version)
 
 	go pl.Run(ctx, upkeepEvery, retentionEvery)
@@ -385,7 +397,7 @@ func parseBytes(s string) (int64, error) {
 	return n * mult, nil
 }
 
-func printBanner(w io.Writer, url string, b *server.Bootstrap) {
+func printBanner(w io.Writer, url, dsn string, b *server.Bootstrap) {
 	if !b.FirstStart {
 		fmt.Fprintf(w, "Alidade is listening on %s (keys were shown on first start; create more with 'alidade keys create').\n", url)
 		return
@@ -399,6 +411,9 @@ func printBanner(w io.Writer, url string, b *server.Bootstrap) {
 		fmt.Fprintf(w, "   root    key  %s   (manages projects; set ALIDADE_ROOT_KEY to choose your own)\n", b.RootKey)
 	} else {
 		fmt.Fprintf(w, "   root    key  taken from ALIDADE_ROOT_KEY\n")
+	}
+	if dsn != "" {
+		fmt.Fprintf(w, "\n Sentry DSN (any Sentry SDK sends errors here; 'alidade projects dsn %s' prints it again):\n   %s\n", b.Project.Name, dsn)
 	}
 	fmt.Fprintf(w, `
  Write a point:

@@ -46,7 +46,7 @@ type Project struct {
 }
 
 // Key is an API key record. Hash is the SHA-256 of the secret; the secret
-// itself is never stored.
+// itself is never stored, but for a public key's (see Public).
 type Key struct {
 	ID        int64     `json:"id"`
 	ProjectID int64     `json:"project_id"`
@@ -55,6 +55,10 @@ type Key struct {
 	Prefix    string    `json:"prefix"` // the first characters of the secret, to recognise it
 	Hash      []byte    `json:"-"`
 	Created   time.Time `json:"created"`
+	// Public is the secret in clear of a public key, and "" for every
+	// other kind: a public key is in every page and Sentry DSN that uses
+	// it, so it is kept to show the project's DSN again.
+	Public string `json:"-"`
 }
 
 // Dataset is a named stream of points in a project.

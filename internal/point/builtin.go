@@ -64,6 +64,29 @@ var builtin = map[string]Schema{
 		Blobs: []string{"action", "component", "path",
 			"visitor", "session", "country", "device", "browser", "os", "host", "user"},
 		Doubles: []string{"duration"}},
+	// Error tracking's datasets, written by the Sentry endpoints (package
+	// errtrack maps each item here): one point per error event, per
+	// transaction, per span, per session update, per cron check-in and
+	// per log record.
+	"errors": {Index: "error_type",
+		Blobs: []string{"type", "message", "fingerprint", "level", "environment", "release", "platform", "culprit",
+			"transaction", "user", "event_id", "handled", "sdk", "server_name", "mechanism"},
+		Doubles: []string{"count", "group_id", "new_group", "regressed"}},
+	"transactions": {Index: "transaction",
+		Blobs:   []string{"name", "op", "status", "environment", "release", "platform", "method", "trace_id", "user", "sdk", "server_name"},
+		Doubles: []string{"duration", "http_status", "spans", "failed"}},
+	"spans": {Index: "span_op",
+		Blobs:   []string{"op", "description", "status", "transaction", "trace_id", "span_id", "parent_span_id", "environment", "release", "origin"},
+		Doubles: []string{"duration", "failed"}},
+	"sessions": {Index: "release",
+		Blobs:   []string{"environment", "status", "user", "session", "kind", "sdk"},
+		Doubles: []string{"started", "exited", "errored", "abnormal", "crashed", "duration", "errors"}},
+	"check_ins": {Index: "monitor",
+		Blobs:   []string{"slug", "status", "environment", "release", "check_in_id", "schedule"},
+		Doubles: []string{"duration", "ok", "failed", "in_progress", "margin", "max_runtime"}},
+	"logs": {Index: "service_name",
+		Blobs:   []string{"level", "message", "attributes", "trace_id", "span_id", "service", "origin", "environment", "release", "sdk"},
+		Doubles: []string{"severity"}},
 }
 
 // Builtin returns the fixed schema of a built-in dataset, or nil.
@@ -79,5 +102,6 @@ func Builtin(dataset string) *Schema {
 // BuiltinNames lists the built-in datasets.
 func BuiltinNames() []string {
 	return []string{"requests", "ai_usage", "embeddings", "vector_search", "db_queries", "websocket",
-		"grade_passback", "intent", "pageviews", "events", "web_vitals", "api_calls", "client_errors", "ui_actions"}
+		"grade_passback", "intent", "pageviews", "events", "web_vitals", "api_calls", "client_errors", "ui_actions",
+		"errors", "transactions", "spans", "sessions", "check_ins", "logs"}
 }

@@ -134,6 +134,22 @@ var builtinSpecs = map[string]Spec{
 	"client_errors": {Dimensions: []point.Field{blob(1), blob(11)}}, // type, browser
 	"ui_actions": {Dimensions: []point.Field{blob(1), blob(2)}, // action, component
 		Distributions: []point.Field{double(1)}}, // duration
+	// message, fingerprint, culprit, transaction, user and event_id are
+	// open-ended; a release has a few values a day.
+	"errors": {Dimensions: []point.Field{blob(4), blob(5), blob(6), blob(7), blob(12)}}, // level, environment, release, platform, handled
+	// name is index1; trace_id and user are ids.
+	"transactions": {Dimensions: []point.Field{blob(2), blob(3), blob(4), blob(7), double(2)}, // op, status, environment, method, http_status
+		Distributions: []point.Field{double(1)}}, // duration
+	// description is a query or a URL.
+	"spans": {Dimensions: []point.Field{blob(3), blob(8)}, // status, environment
+		Distributions: []point.Field{double(1)}}, // duration
+	// user and session are ids.
+	"sessions": {Dimensions: []point.Field{blob(1), blob(2), blob(5)}, // environment, status, kind
+		Distributions: []point.Field{double(6)}}, // duration
+	"check_ins": {Dimensions: []point.Field{blob(2), blob(3)}, // status, environment
+		Distributions: []point.Field{double(1)}}, // duration
+	// message and attributes are free text.
+	"logs": {Dimensions: []point.Field{blob(1), blob(7), blob(8)}}, // level, origin, environment
 }
 
 // BuiltinSpec returns the rollup spec of a built-in dataset, or nil.

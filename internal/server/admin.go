@@ -27,6 +27,9 @@ type keyCreator interface {
 func MintKey(ctx context.Context, st keyCreator, au *auth.Authenticator, project int64, kind meta.KeyKind, name string) (meta.Key, string, error) {
 	secret, prefix, hash := auth.NewSecret(string(kind))
 	k := meta.Key{ProjectID: project, Kind: kind, Name: name, Prefix: prefix, Hash: hash}
+	if kind == meta.KindPublic {
+		k.Public = secret // kept in clear for the DSN (see meta.Key.Public)
+	}
 	if err := st.CreateKey(ctx, &k); err != nil {
 		return k, "", err
 	}
@@ -61,6 +64,12 @@ type projectResponse struct {
 	// AllowedOrigins are the browser origins the project's keys may be
 	// used from on the beacon; [] means any.
 	AllowedOrigins []string `json:"allowedOrigins"`
+	// DSN is the project's Sentry DSN (its first public key); null when
+	// it has no public key whose secret is kept.
+	DSN *string `json:"dsn"`
+	// ErrorRateLimit limits the error events each key may send; null
+	// means none.
+	ErrorRateLimit *errorRateLimit `json:"errorRateLimit"`
 }
 
 func (s *Server) handleCreateProject(w http.ResponseWriter, r *http.Request) {
@@ -82,6 +91,9 @@ func (s *Server) handleCreateProject(w http.ResponseWriter, r *http.Request) {
 	resp := projectResponse{ID: p.ID, Name: p.Name, Created: p.Created, Keys: map[string]string{}, AllowedOrigins: []string{}}
 	for k, v := range keys {
 		resp.Keys[string(k)] = v
+	}
+	if dsn, err := s.DSN(p.ID, keys[meta.KindPublic]); err == nil {
+		resp.DSN = &dsn
 	}
 	writeJSON(w, http.StatusCreated, resp)
 }

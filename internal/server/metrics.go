@@ -21,6 +21,12 @@ type Metrics struct {
 	// BeaconEvents counts the beacon's events by result: accepted,
 	// rejected, bot (dropped), origin_not_allowed.
 	BeaconEvents *telemetry.Counter
+	// SentryItems counts the Sentry endpoints' items by type and result
+	// ("event/accepted", "transaction/invalid", "profile/skipped", …).
+	SentryItems *telemetry.Counter
+	// SentryDiscarded counts what SDKs report they dropped (client
+	// reports), by category and reason.
+	SentryDiscarded *telemetry.Counter
 }
 
 // NewMetrics registers the server's metrics. queueBytes and storeBytes are
@@ -28,16 +34,18 @@ type Metrics struct {
 func NewMetrics(queueBytes func() int64, storeBytes func() int64) *Metrics {
 	r := &telemetry.Registry{}
 	m := &Metrics{
-		Registry:       r,
-		Requests:       r.NewCounter("alidade_http_requests_total", "HTTP requests by status code.", "code"),
-		RequestSeconds: r.NewHistogram("alidade_http_request_duration_seconds", "HTTP request latency by route.", "route", telemetry.DefaultSecondsBuckets),
-		PointsAccepted: r.NewCounter("alidade_points_accepted_total", "Points acknowledged durable.", ""),
-		PointsRejected: r.NewCounter("alidade_points_rejected_total", "Points refused, by reason.", "reason"),
-		Commits:        r.NewCounter("alidade_commits_total", "Group commits, by result.", "result"),
-		CommitSeconds:  r.NewHistogram("alidade_commit_duration_seconds", "Group commit latency.", "", telemetry.DefaultSecondsBuckets),
-		QuerySeconds:   r.NewHistogram("alidade_query_duration_seconds", "Structured query latency.", "", telemetry.DefaultSecondsBuckets),
-		Panics:         r.NewCounter("alidade_handler_panics_total", "Handler panics recovered.", ""),
-		BeaconEvents:   r.NewCounter("alidade_beacon_events_total", "Browser beacon events by result (accepted, rejected, bot: dropped, origin_not_allowed).", "result"),
+		Registry:        r,
+		Requests:        r.NewCounter("alidade_http_requests_total", "HTTP requests by status code.", "code"),
+		RequestSeconds:  r.NewHistogram("alidade_http_request_duration_seconds", "HTTP request latency by route.", "route", telemetry.DefaultSecondsBuckets),
+		PointsAccepted:  r.NewCounter("alidade_points_accepted_total", "Points acknowledged durable.", ""),
+		PointsRejected:  r.NewCounter("alidade_points_rejected_total", "Points refused, by reason.", "reason"),
+		Commits:         r.NewCounter("alidade_commits_total", "Group commits, by result.", "result"),
+		CommitSeconds:   r.NewHistogram("alidade_commit_duration_seconds", "Group commit latency.", "", telemetry.DefaultSecondsBuckets),
+		QuerySeconds:    r.NewHistogram("alidade_query_duration_seconds", "Structured query latency.", "", telemetry.DefaultSecondsBuckets),
+		Panics:          r.NewCounter("alidade_handler_panics_total", "Handler panics recovered.", ""),
+		BeaconEvents:    r.NewCounter("alidade_beacon_events_total", "Browser beacon events by result (accepted, rejected, bot: dropped, origin_not_allowed).", "result"),
+		SentryItems:     r.NewCounter("alidade_sentry_items_total", "Sentry envelope items by type/result (accepted, invalid, skipped, duplicate, rate_limited).", "item"),
+		SentryDiscarded: r.NewCounter("alidade_sentry_client_discarded_total", "Events Sentry SDKs report they dropped (client reports), by category/reason.", "what"),
 	}
 	r.NewGaugeFunc("alidade_ingest_queue_bytes", "Bytes waiting in the ingest queue.", func() float64 { return float64(queueBytes()) })
 	r.NewGaugeFunc("alidade_store_bytes", "Bytes the store's files take on disk.", func() float64 { return float64(storeBytes()) })

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -144,7 +145,14 @@ func (s *Server) projectInfo(ctx context.Context, p meta.Project) (projectRespon
 	if err != nil {
 		return projectResponse{}, err
 	}
-	return projectResponse{ID: p.ID, Name: p.Name, Created: p.Created, AllowedOrigins: l}, nil
+	resp := projectResponse{ID: p.ID, Name: p.Name, Created: p.Created, AllowedOrigins: l}
+	if resp.DSN, err = s.projectDSN(ctx, p.ID); err != nil {
+		return projectResponse{}, err
+	}
+	if resp.ErrorRateLimit, err = s.errLimits.get(ctx, p.ID); err != nil {
+		return projectResponse{}, err
+	}
+	return resp, nil
 }
 
 func (s *Server) handleGetProject(w http.ResponseWriter, r *http.Request, p meta.Project) {
@@ -156,34 +164,63 @@ func (s *Server) handleGetProject(w http.ResponseWriter, r *http.Request, p meta
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// handlePatchProject changes a project's settings: its allowed origins.
+// handlePatchProject changes a project's settings: its allowed origins
+// and its error rate limit.
 func (s *Server) handlePatchProject(w http.ResponseWriter, r *http.Request, p meta.Project) {
 	var req struct {
 		AllowedOrigins json.RawMessage `json:"allowedOrigins"`
+		ErrorRateLimit json.RawMessage `json:"errorRateLimit"`
 	}
 	if !readJSON(w, r, 64<<10, &req) {
 		return
 	}
-	if req.AllowedOrigins == nil {
-		writeError(w, r, http.StatusBadRequest, "bad_project", `nothing to change; send {"allowedOrigins":["https://app.example.com"]} ([] or null: any origin)`)
+	if req.AllowedOrigins == nil && req.ErrorRateLimit == nil {
+		writeError(w, r, http.StatusBadRequest, "bad_project", `nothing to change; send {"allowedOrigins":["https://app.example.com"]} ([] or null: any origin) or {"errorRateLimit":{"events":600,"window":"1m"}} (null: none)`)
 		return
 	}
-	var list []string
-	if string(req.AllowedOrigins) != "null" {
-		if err := json.Unmarshal(req.AllowedOrigins, &list); err != nil {
-			writeError(w, r, http.StatusBadRequest, "bad_origin", `allowedOrigins must be an array of origins such as ["https://app.example.com"]`)
+	// Everything is checked before anything changes.
+	var limit *errorRateLimit
+	if req.ErrorRateLimit != nil && string(req.ErrorRateLimit) != "null" {
+		limit = &errorRateLimit{}
+		dec := json.NewDecoder(bytes.NewReader(req.ErrorRateLimit))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(limit); err != nil {
+			writeError(w, r, http.StatusBadRequest, "bad_rate_limit", `errorRateLimit must be {"events": N, "window": "1m"} or null`)
+			return
+		}
+		if err := parseErrorRateLimit(limit); err != nil {
+			writeError(w, r, http.StatusBadRequest, "bad_rate_limit", err.Error())
 			return
 		}
 	}
-	norm, err := meta.ParseOrigins(list)
-	if err != nil {
-		writeError(w, r, http.StatusBadRequest, "bad_origin", err.Error())
-		return
+	var norm []string
+	if req.AllowedOrigins != nil {
+		var list []string
+		if string(req.AllowedOrigins) != "null" {
+			if err := json.Unmarshal(req.AllowedOrigins, &list); err != nil {
+				writeError(w, r, http.StatusBadRequest, "bad_origin", `allowedOrigins must be an array of origins such as ["https://app.example.com"]`)
+				return
+			}
+		}
+		var err error
+		if norm, err = meta.ParseOrigins(list); err != nil {
+			writeError(w, r, http.StatusBadRequest, "bad_origin", err.Error())
+			return
+		}
 	}
-	if err := s.origins.set(r.Context(), p.ID, norm); err != nil {
-		s.writeStoreError(w, r, err)
-		return
+	if req.AllowedOrigins != nil {
+		if err := s.origins.set(r.Context(), p.ID, norm); err != nil {
+			s.writeStoreError(w, r, err)
+			return
+		}
+		s.log.Info("allowed origins changed", "project", p.ID, "origins", len(norm), "by_root", principal(r).Root)
 	}
-	s.log.Info("allowed origins changed", "project", p.ID, "origins", len(norm), "by_root", principal(r).Root)
+	if req.ErrorRateLimit != nil {
+		if err := s.errLimits.set(r.Context(), p.ID, limit); err != nil {
+			s.writeStoreError(w, r, err)
+			return
+		}
+		s.log.Info("error rate limit changed", "project", p.ID, "by_root", principal(r).Root)
+	}
 	s.handleGetProject(w, r, p)
 }

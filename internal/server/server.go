@@ -17,6 +17,7 @@ import (
 	"github.com/alidade/alidade/internal/auth"
 	"github.com/alidade/alidade/internal/dashboard"
 	"github.com/alidade/alidade/internal/enrich"
+	"github.com/alidade/alidade/internal/errtrack"
 	"github.com/alidade/alidade/internal/ingest"
 	"github.com/alidade/alidade/internal/meta"
 	"github.com/alidade/alidade/internal/planner"
@@ -75,6 +76,13 @@ type Options struct {
 	// is committed and before it is answered: the crash tests kill the
 	// process there (ALIDADE_FAILPOINT=kill-after-commit).
 	AfterCommit func()
+	// PublicURL is the URL browsers and SDKs reach the server at
+	// (--public-url): the host of the projects' Sentry DSNs. "" means
+	// http:// and the listen address.
+	PublicURL string
+	// SentryLimits, when set, replaces Relay's default size limits of the
+	// Sentry endpoints (errtrack.DefaultLimits).
+	SentryLimits *errtrack.Limits
 }
 
 // DefaultOptions returns the documented defaults.
@@ -149,6 +157,10 @@ type Server struct {
 	enrich  *enrich.Enricher
 	origins *origins
 	stop    context.CancelFunc // ends the enrichment upkeep
+
+	errors       *errtrack.Tracker // nil when the store keeps no error groups
+	errLimits    *errorRateLimits
+	sentryLimits errtrack.Limits
 }
 
 // New builds a server; Start listens.
@@ -166,6 +178,9 @@ func New(opts Options, st Store, au *auth.Authenticator, pipe *ingest.Pipeline, 
 		return nil, err
 	}
 	if err := s.initBeacon(st); err != nil {
+		return nil, err
+	}
+	if err := s.initErrors(st); err != nil {
 		return nil, err
 	}
 	s.http = &http.Server{
@@ -190,6 +205,7 @@ func (s *Server) Start() error {
 	ctx, stop := context.WithCancel(context.Background())
 	s.stop = stop
 	go s.maintainEnrichment(ctx, time.Minute)
+	s.startErrors(ctx)
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("http server stopped", "err", err)
@@ -215,6 +231,9 @@ func (s *Server) Close(ctx context.Context) error {
 		// Requests may still run: the GeoIP database stays mapped.
 		return err
 	}
+	if err := s.closeErrors(ctx); err != nil {
+		return err
+	}
 	return s.enrich.Close()
 }
 
@@ -231,6 +250,16 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/datasets/{dataset}/points", s.withKey(s.handleWritePoints, meta.KindWrite, meta.KindAdmin))
 	mux.HandleFunc("POST /api/v1/events", s.handleEvents)
 	mux.HandleFunc("OPTIONS /api/v1/events", s.handleEventsPreflight)
+	// Sentry's ingest endpoints (any Sentry SDK, by DSN) and error groups.
+	mux.HandleFunc("POST /api/{project_id}/envelope/", s.handleSentry(true))
+	mux.HandleFunc("POST /api/{project_id}/store/", s.handleSentry(false))
+	mux.HandleFunc("OPTIONS /api/{project_id}/envelope/", s.handleSentryPreflight)
+	mux.HandleFunc("OPTIONS /api/{project_id}/store/", s.handleSentryPreflight)
+	mux.HandleFunc("GET /api/v1/error-groups", s.withKey(s.handleListErrorGroups, meta.KindRead, meta.KindAdmin))
+	mux.HandleFunc("GET /api/v1/error-groups/{id}", s.withKey(s.handleGetErrorGroup, meta.KindRead, meta.KindAdmin))
+	mux.HandleFunc("GET /api/v1/error-groups/{id}/events", s.withKey(s.handleErrorGroupEvents, meta.KindRead, meta.KindAdmin))
+	mux.HandleFunc("PATCH /api/v1/error-groups/{id}", s.withKey(s.handlePatchErrorGroup, meta.KindAdmin))
+	mux.HandleFunc("GET /api/v1/events/{event_id}", s.withKey(s.handleGetEvent, meta.KindRead, meta.KindAdmin))
 	mux.HandleFunc("POST /api/v1/query", s.withKey(s.fresh(s.handleQuery), meta.KindRead, meta.KindAdmin))
 	mux.HandleFunc("POST /api/v1/sql", s.withKey(s.fresh(s.handleSQL), meta.KindRead, meta.KindAdmin))
 	mux.HandleFunc("GET /api/v1/sql", s.withKey(s.fresh(s.handleSQL), meta.KindRead, meta.KindAdmin))
@@ -240,6 +269,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /client/v4/accounts/{account}/analytics_engine/sql", s.withKey(s.fresh(s.handleSQL), meta.KindRead, meta.KindAdmin))
 
 	mux.HandleFunc("GET /api/v1/metrics", s.withKey(s.fresh(s.handlePlatformMetrics), meta.KindRead, meta.KindAdmin))
+	mux.HandleFunc("GET /api/v1/web", s.withKey(s.fresh(s.handleWeb), meta.KindRead, meta.KindAdmin))
 	mux.HandleFunc("GET /api/v1/pricing", s.withKey(s.handleGetPricing, meta.KindAdmin))
 	mux.HandleFunc("PUT /api/v1/pricing/{model...}", s.withKey(s.handlePutPricing, meta.KindAdmin))
 	mux.HandleFunc("DELETE /api/v1/pricing/{model...}", s.withKey(s.handleDeletePricing, meta.KindAdmin))

@@ -109,6 +109,9 @@ type Store struct {
 
 	metaMu   sync.Mutex
 	datasets map[dsKey]*meta.Dataset
+
+	// errw commits error tracking's groups and events (errors.go).
+	errw errWriter
 }
 
 type dsKey struct {
@@ -199,6 +202,7 @@ func (s *Store) Close() error {
 	defer s.ddl.Unlock()
 	var errs []error
 	s.dropAppenders(func(string) bool { return true })
+	s.closeErrors()
 	if _, err := s.db.ExecContext(context.Background(), "CHECKPOINT"); err != nil {
 		s.log.Warn("checkpoint on close", "err", err)
 	}

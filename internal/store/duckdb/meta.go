@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS settings (
 // adds no constrained column) and read through coalesce.
 const metaMigrations = `
 ALTER TABLE datasets ADD COLUMN IF NOT EXISTS sampling_pps DOUBLE DEFAULT 0;
+ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS public_secret VARCHAR;
 `
 
 func (s *Store) initMeta(ctx context.Context) error {
@@ -54,7 +55,7 @@ func (s *Store) initMeta(ctx context.Context) error {
 	if _, err := s.db.ExecContext(ctx, metaMigrations); err != nil {
 		return fmt.Errorf("migrate metadata tables: %w", err)
 	}
-	return nil
+	return s.initErrors(ctx)
 }
 
 // Setting returns a stored setting, or "" when unset.
@@ -130,9 +131,13 @@ func (s *Store) CreateKey(ctx context.Context, k *meta.Key) error {
 	if k.Created.IsZero() {
 		k.Created = time.Now().UTC().Truncate(time.Millisecond)
 	}
-	err := s.db.QueryRowContext(ctx, `INSERT INTO api_keys (id, project_id, kind, name, prefix, hash, created)
-		SELECT coalesce(max(id), 0) + 1, ?, ?, ?, ?, ?, ? FROM api_keys RETURNING id`,
-		k.ProjectID, string(k.Kind), k.Name, k.Prefix, k.Hash, k.Created).Scan(&k.ID)
+	var public any // NULL for every kind but public
+	if k.Kind == meta.KindPublic && k.Public != "" {
+		public = k.Public
+	}
+	err := s.db.QueryRowContext(ctx, `INSERT INTO api_keys (id, project_id, kind, name, prefix, hash, created, public_secret)
+		SELECT coalesce(max(id), 0) + 1, ?, ?, ?, ?, ?, ?, ? FROM api_keys RETURNING id`,
+		k.ProjectID, string(k.Kind), k.Name, k.Prefix, k.Hash, k.Created, public).Scan(&k.ID)
 	if err != nil {
 		return fmt.Errorf("create key: %w", err)
 	}
@@ -141,7 +146,7 @@ func (s *Store) CreateKey(ctx context.Context, k *meta.Key) error {
 
 // Keys lists the live keys of a project; project 0 lists every project's.
 func (s *Store) Keys(ctx context.Context, project int64) ([]meta.Key, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, project_id, kind, name, prefix, hash, created FROM api_keys
+	rows, err := s.db.QueryContext(ctx, `SELECT id, project_id, kind, name, prefix, hash, created, coalesce(public_secret, '') FROM api_keys
 		WHERE revoked IS NULL AND (? = 0 OR project_id = ?) ORDER BY id`, project, project)
 	if err != nil {
 		return nil, fmt.Errorf("list keys: %w", err)
@@ -151,7 +156,7 @@ func (s *Store) Keys(ctx context.Context, project int64) ([]meta.Key, error) {
 	for rows.Next() {
 		var k meta.Key
 		var kind string
-		if err := rows.Scan(&k.ID, &k.ProjectID, &kind, &k.Name, &k.Prefix, &k.Hash, &k.Created); err != nil {
+		if err := rows.Scan(&k.ID, &k.ProjectID, &kind, &k.Name, &k.Prefix, &k.Hash, &k.Created, &k.Public); err != nil {
 			return nil, err
 		}
 		k.Kind = meta.KeyKind(kind)

@@ -36,7 +36,7 @@ export function wrapFetch(f: typeof fetch = globalThis.fetch, opts: FetchOptions
             type: 'api_call',
             endpoint: opts.endpoint ? opts.endpoint(method, url) : endpointOf(method, url),
             method,
-            requestUrl: bare(url),
+            requestUrl: bare(absolute(url)),
             duration: ms(now() - t0),
             status,
           });
@@ -60,3 +60,12 @@ export function instrumentFetch(opts: FetchOptions = {}): () => void {
     g.fetch = orig;
   };
 }
+
+/** url resolved against the page's (as RTK Query and the server see it). */
+const absolute = (url: string) => {
+  try {
+    return typeof location != 'undefined' ? new URL(url, location.href).href : url;
+  } catch {
+    return url;
+  }
+};

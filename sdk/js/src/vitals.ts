@@ -17,6 +17,14 @@ export const selector = (n: any): string | undefined => {
   return s.slice(0, 100) || undefined;
 };
 
+/**
+ * The element of each interaction (by interactionId), from the first of its
+ * event entries that names one: Chromium gives pointerdown and pointerup
+ * entries (which INP and FID report) no target, but the same interaction's
+ * click one.
+ */
+export const targets: Record<number, string | undefined> = {};
+
 /** The element or interaction a metric blames, from its entries. */
 export const attribution = (m: { name: string; entries: any[] }): string | undefined => {
   const e = m.entries;
@@ -26,10 +34,10 @@ export const attribution = (m: { name: string; entries: any[] }): string | undef
     x = e.reduce((a: any, b: any) => (a && a.value >= b.value ? a : b), 0);
     n = x && (x.sources.find((s: any) => s.node && s.node.nodeType == 1) || x.sources[0] || {}).node;
   } else {
-    x = m.name == 'LCP' ? e[e.length - 1] : e.find((y: any) => y.target);
+    x = m.name == 'LCP' ? e[e.length - 1] : e.find((y: any) => y.target) || e[0];
     n = x && (x.element || x.target);
   }
-  return selector(n) || (x && x.url) || undefined;
+  return selector(n) || (x && (targets[x.interactionId] || x.url)) || undefined;
 };
 
 const round = (v: number) => Math.round(v * 1e4) / 1e4;
@@ -63,6 +71,14 @@ export function vitals(send: (e: BeaconEvent) => void) {
     nt = m.navigationType;
     send(vitalEvent(m));
   };
+  try {
+    new PerformanceObserver((l) =>
+      l.getEntries().forEach((e: any) => {
+        const i = e.interactionId;
+        i && !targets[i] && (targets[i] = selector(e.target));
+      }),
+    ).observe({ type: 'event', buffered: true, durationThreshold: 16 } as any);
+  } catch {}
   [onCLS, onFCP, onINP, onLCP, onTTFB].forEach((on) => {
     try {
       on(r);
@@ -75,15 +91,20 @@ export function vitals(send: (e: BeaconEvent) => void) {
         if (e) {
           o.disconnect();
           const v = round(e.processingStart - e.startTime);
-          send({
-            type: 'vital',
-            name: 'FID',
-            value: v,
-            rating: rate(v),
-            delta: v,
-            navigationType: nt,
-            attribution: selector(e.target),
-          });
+          // The interaction's click entry, which names the element, comes
+          // after its first-input one.
+          setTimeout(() =>
+            send({
+              type: 'vital',
+              name: 'FID',
+              value: v,
+              rating: rate(v),
+              delta: v,
+              navigationType: nt,
+              attribution: selector(e.target) || targets[e.interactionId],
+            }),
+            50,
+          );
         }
       });
       o.observe({ type: 'first-input', buffered: true });

@@ -1,0 +1,644 @@
+// Package errtrack is Alidade's error tracking, compatible with every
+// Sentry SDK: it parses Sentry envelopes and the payloads of their items
+// (events, transactions, sessions, check-ins, logs, spans, attachments,
+// client reports) in the shapes real SDKs send, groups error events into
+// error groups by a versioned fingerprint, maps every item to points of
+// the built-in datasets (errors, client_errors, transactions, spans,
+// sessions, check_ins, logs), and keeps the groups and the events' payloads
+// through a small Store interface.
+//
+// A Tracker owns the groups' state: one committer goroutine dedupes event
+// ids, finds or creates each event's group, applies its counts, users,
+// releases and regressions, and commits groups and events in one
+// transaction per batch (group commit), so that an acknowledged event is
+// durable. It knows nothing of HTTP or keys, and never writes points: it
+// returns them for the ingest pipeline.
+package errtrack
+
+import (
+	"container/list"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Options configure a Tracker.
+type Options struct {
+	// MaxPending bounds the events waiting for a commit; past it Record
+	// fails with ErrOverloaded.
+	MaxPending int
+	// MaxBatch bounds the events of one commit.
+	MaxBatch int
+	// CacheGroups is how many groups are kept in memory (the others are
+	// read from the store when an event needs them).
+	CacheGroups int
+	// RecentIDs is how many recent event ids are remembered to store a
+	// repeated event once (they are reloaded from the store at start).
+	RecentIDs int
+	// Now is the clock; nil means time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// DefaultOptions returns room for 20,000 pending events, commits of up to
+// 2,000 events, 10,000 cached groups and 100,000 remembered event ids.
+func DefaultOptions() Options {
+	return Options{MaxPending: 20_000, MaxBatch: 2_000, CacheGroups: 10_000, RecentIDs: 100_000}
+}
+
+// Validate checks the options.
+func (o *Options) Validate() error {
+	if o.MaxPending < 1 || o.MaxBatch < 1 || o.CacheGroups < 1 || o.RecentIDs < 1 {
+		return fmt.Errorf("error tracking options must be positive: %+v", *o)
+	}
+	return nil
+}
+
+// Incoming is an error event to record.
+type Incoming struct {
+	Project  int64
+	Event    *Event
+	Grouping Grouping
+	// Timestamp is the event's time as stored (Unix ms): its own, or the
+	// receive time when it has none or one out of bounds (ClampTimestamp).
+	Timestamp int64
+	Received  int64
+	// Payload is the event's JSON as sent, compressed (Compress), and
+	// Size its size before compression.
+	Payload     []byte
+	Size        int
+	Attachments []Attachment
+}
+
+// Outcome is what recording an event did.
+type Outcome struct {
+	GroupID   int64
+	New       bool // the event created its group
+	Regressed bool // the event reopened its resolved group
+	Duplicate bool // an event of that id was stored before: nothing stored
+}
+
+// Tracker records error events into groups.
+type Tracker struct {
+	st   Store
+	opts Options
+	log  *slog.Logger
+	now  func() time.Time
+
+	queue chan *op
+	mu    sync.Mutex // guards pending and closed
+	pend  int
+	done  chan struct{}
+	stop  chan struct{}
+	once  sync.Once
+
+	// Owned by the committer goroutine.
+	nextID int64
+	cache  *groupCache
+	recent *recentIDs
+}
+
+type op struct {
+	events   []*Incoming
+	outcomes []Outcome
+	// A status change instead of events.
+	project, group int64
+	status         string
+	changed        *Group
+	err            error
+	done           chan struct{}
+	// assigned, when set, is closed once outcomes are known (grouped set)
+	// or once there will be none, before the store commit.
+	assigned chan struct{}
+	grouped  bool
+}
+
+// New makes a Tracker over a store, reading the largest group id and the
+// latest event ids; Start runs its committer.
+func New(ctx context.Context, st Store, opts Options) (*Tracker, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	t := &Tracker{st: st, opts: opts, log: opts.Logger, now: opts.Now,
+		queue: make(chan *op, 1024), done: make(chan struct{}), stop: make(chan struct{}),
+		cache: newGroupCache(opts.CacheGroups), recent: newRecentIDs(opts.RecentIDs)}
+	if t.log == nil {
+		t.log = slog.New(slog.DiscardHandler)
+	}
+	if t.now == nil {
+		t.now = time.Now
+	}
+	var err error
+	if t.nextID, err = st.MaxErrorGroupID(ctx); err != nil {
+		return nil, fmt.Errorf("read error groups: %w", err)
+	}
+	t.nextID++
+	ids, err := st.RecentErrorEventIDs(ctx, opts.RecentIDs)
+	if err != nil {
+		return nil, fmt.Errorf("read recent error events: %w", err)
+	}
+	for i := len(ids) - 1; i >= 0; i-- {
+		t.recent.add(ids[i].Project, ids[i].EventID)
+	}
+	return t, nil
+}
+
+// Start runs the committer.
+func (t *Tracker) Start() { go t.run() }
+
+// Close stops taking events, commits those queued and stops the committer.
+func (t *Tracker) Close(ctx context.Context) error {
+	t.once.Do(func() {
+		t.mu.Lock()
+		close(t.stop)
+		t.mu.Unlock()
+	})
+	select {
+	case <-t.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Record groups and stores events, durably, and says for each what it did.
+// Events of one call are committed together. Event ids must be set.
+func (t *Tracker) Record(ctx context.Context, events []*Incoming) ([]Outcome, error) {
+	return t.RecordThen(ctx, events, nil)
+}
+
+// RecordThen is Record that also calls then with the outcomes as soon as
+// the events are grouped, while their commit runs, so that the caller can
+// write what depends on the groups (the events' points) at the same time.
+// It returns once the events are durable; an error of then is returned
+// (the events are stored all the same).
+func (t *Tracker) RecordThen(ctx context.Context, events []*Incoming, then func([]Outcome) error) ([]Outcome, error) {
+	if len(events) == 0 {
+		if then != nil {
+			return nil, then(nil)
+		}
+		return nil, nil
+	}
+	o := &op{events: events, done: make(chan struct{}), assigned: make(chan struct{})}
+	if err := t.submitAsync(ctx, o, len(events)); err != nil {
+		return nil, err
+	}
+	<-o.assigned
+	var thenErr error
+	if o.grouped && then != nil {
+		thenErr = then(o.outcomes)
+	}
+	<-o.done
+	if o.err != nil {
+		return nil, o.err
+	}
+	return o.outcomes, thenErr
+}
+
+// SetStatus changes a group's status (unresolved, resolved or ignored)
+// and returns the group.
+func (t *Tracker) SetStatus(ctx context.Context, project, group int64, status string) (*Group, error) {
+	if _, err := ParseStatus(status); err != nil {
+		return nil, err
+	}
+	o := &op{project: project, group: group, status: status, done: make(chan struct{})}
+	if err := t.submit(ctx, o, 1); err != nil {
+		return nil, err
+	}
+	return o.changed, o.err
+}
+
+func (t *Tracker) submit(ctx context.Context, o *op, n int) error {
+	if err := t.submitAsync(ctx, o, n); err != nil {
+		return err
+	}
+	// Once queued the op is committed whatever the caller does: wait for
+	// it, so that an answer is only given for what is durable.
+	<-o.done
+	return nil
+}
+
+// submitAsync queues an op without waiting for it.
+func (t *Tracker) submitAsync(ctx context.Context, o *op, n int) error {
+	t.mu.Lock()
+	select {
+	case <-t.stop:
+		t.mu.Unlock()
+		return ErrClosed
+	default:
+	}
+	if t.pend+n > t.opts.MaxPending && t.pend > 0 {
+		t.mu.Unlock()
+		return ErrOverloaded
+	}
+	t.pend += n
+	t.mu.Unlock()
+	select {
+	case t.queue <- o:
+	case <-ctx.Done():
+		t.release(n)
+		return ctx.Err()
+	}
+	return nil
+}
+
+func (t *Tracker) release(n int) {
+	t.mu.Lock()
+	t.pend -= n
+	t.mu.Unlock()
+}
+
+func (t *Tracker) run() {
+	defer close(t.done)
+	for {
+		var first *op
+		select {
+		case first = <-t.queue:
+		case <-t.stop:
+			// Drain what was queued before the stop.
+			for {
+				select {
+				case o := <-t.queue:
+					t.commit([]*op{o})
+				default:
+					return
+				}
+			}
+		}
+		batch := []*op{first}
+		n := len(first.events)
+	fill:
+		for n < t.opts.MaxBatch && first.status == "" {
+			select {
+			case o := <-t.queue:
+				batch = append(batch, o)
+				n += len(o.events)
+				if o.status != "" {
+					break fill
+				}
+			default:
+				break fill
+			}
+		}
+		t.commit(batch)
+	}
+}
+
+// commit runs a batch of ops: the events' ops in one store commit, then
+// any status change on its own.
+func (t *Tracker) commit(batch []*op) {
+	var evOps []*op
+	for _, o := range batch {
+		if o.status == "" {
+			evOps = append(evOps, o)
+		}
+	}
+	if len(evOps) > 0 {
+		t.commitEvents(evOps)
+	}
+	for _, o := range batch {
+		if o.status != "" {
+			t.commitStatus(o)
+		}
+	}
+}
+
+func (t *Tracker) finish(o *op, n int) {
+	t.release(n)
+	markAssigned(o)
+	close(o.done)
+}
+
+// markAssigned closes an op's assigned channel once.
+func markAssigned(o *op) {
+	if o.assigned != nil {
+		select {
+		case <-o.assigned:
+		default:
+			close(o.assigned)
+		}
+	}
+}
+
+func (t *Tracker) commitEvents(ops []*op) {
+	ctx := context.Background()
+	now := t.now().UnixMilli()
+	work := map[groupKey]*Group{}
+	var order []*Group
+	isNew := map[*Group]bool{}
+	var events []StoredEvent
+	var atts []Attachment
+	seen := map[recentKey]bool{}
+	startID := t.nextID
+	var failed error
+	for _, o := range ops {
+		o.outcomes = make([]Outcome, len(o.events))
+		for i, in := range o.events {
+			rk, ok := makeRecentKey(in.Project, in.Event.EventID)
+			if ok && (seen[rk] || t.recent.has(rk)) {
+				o.outcomes[i].Duplicate = true
+				continue
+			}
+			seen[rk] = true
+			gk := groupKey{in.Project, in.Grouping.Fingerprint}
+			g := work[gk]
+			if g == nil {
+				cached, err := t.group(ctx, gk)
+				if err != nil {
+					failed = err
+					break
+				}
+				if cached == nil {
+					g = &Group{ID: t.nextID, Project: in.Project, Fingerprint: in.Grouping.Fingerprint, Grouping: GroupingVersion}
+					t.nextID++
+					o.outcomes[i].New = true
+					isNew[g] = true
+				} else {
+					g = cached.Clone()
+				}
+				work[gk] = g
+				order = append(order, g)
+			}
+			o.outcomes[i].GroupID = g.ID
+			o.outcomes[i].Regressed = g.observe(in, now)
+			e := in.Event
+			events = append(events, StoredEvent{Project: in.Project, EventID: e.EventID, GroupID: g.ID, Timestamp: in.Timestamp,
+				Received: in.Received, Level: e.Level, Release: e.Release, Environment: e.Environment, User: cut(e.User.Key(), maxTitle),
+				Title: Title(e), Payload: in.Payload, Size: in.Size})
+			for _, a := range in.Attachments {
+				a.Project, a.EventID = in.Project, e.EventID
+				atts = append(atts, a)
+			}
+		}
+		if failed != nil {
+			break
+		}
+	}
+	if failed == nil {
+		// The outcomes are known: callers may write what depends on them
+		// while the commit runs.
+		for _, o := range ops {
+			o.grouped = true
+			markAssigned(o)
+		}
+	}
+	if failed == nil && len(events) > 0 {
+		c := Commit{Events: events, Attachments: atts}
+		for _, g := range order {
+			if isNew[g] {
+				c.New = append(c.New, g)
+			} else {
+				c.Changed = append(c.Changed, g)
+			}
+		}
+		failed = t.st.CommitErrors(ctx, c)
+	}
+	if failed != nil {
+		t.nextID = startID
+		t.log.Error("commit error events", "events", len(events), "err", failed)
+		for _, o := range ops {
+			o.err = fmt.Errorf("store error events: %w", failed)
+			t.finish(o, len(o.events))
+		}
+		return
+	}
+	for _, g := range order {
+		t.cache.put(g)
+	}
+	for _, ev := range events {
+		if rk, ok := makeRecentKey(ev.Project, ev.EventID); ok {
+			t.recent.add(rk.project, ev.EventID)
+		}
+	}
+	for _, o := range ops {
+		t.finish(o, len(o.events))
+	}
+}
+
+func (t *Tracker) commitStatus(o *op) {
+	defer t.finish(o, 1)
+	ctx := context.Background()
+	g := t.cache.byID(o.project, o.group)
+	if g == nil {
+		var err error
+		if g, err = t.st.ErrorGroup(ctx, o.project, o.group); err != nil {
+			o.err = err
+			return
+		}
+	}
+	c := g.Clone()
+	c.setStatus(o.status, t.now().UnixMilli())
+	if err := t.st.CommitErrors(ctx, Commit{Changed: []*Group{c}}); err != nil {
+		o.err = fmt.Errorf("store the status of error group %d: %w", o.group, err)
+		return
+	}
+	t.cache.put(c)
+	o.changed = c.Clone()
+}
+
+// group returns a group from the cache or the store (nil: none yet).
+func (t *Tracker) group(ctx context.Context, k groupKey) (*Group, error) {
+	if g := t.cache.get(k); g != nil {
+		return g, nil
+	}
+	g, err := t.st.FindErrorGroup(ctx, k.project, k.fingerprint)
+	if err != nil {
+		return nil, fmt.Errorf("find error group: %w", err)
+	}
+	if g != nil {
+		t.cache.put(g)
+	}
+	return g, nil
+}
+
+// Reads go to the store, which holds what was committed.
+
+// Groups lists a project's groups.
+func (t *Tracker) Groups(ctx context.Context, project int64, f GroupFilter) ([]Group, error) {
+	return t.st.ErrorGroups(ctx, project, f)
+}
+
+// GroupByID returns a project's group.
+func (t *Tracker) GroupByID(ctx context.Context, project, id int64) (*Group, error) {
+	return t.st.ErrorGroup(ctx, project, id)
+}
+
+// Events lists a group's events, newest first.
+func (t *Tracker) Events(ctx context.Context, project, group int64, limit int, before int64) ([]StoredEvent, error) {
+	return t.st.ErrorEvents(ctx, project, group, limit, before)
+}
+
+// EventByID returns a project's stored event with its payload.
+func (t *Tracker) EventByID(ctx context.Context, project int64, id string) (*StoredEvent, error) {
+	id = NormalizeEventID(id)
+	if id == "" {
+		return nil, ErrNotFound
+	}
+	return t.st.ErrorEvent(ctx, project, id)
+}
+
+// Attachments lists an event's attachments.
+func (t *Tracker) Attachments(ctx context.Context, project int64, id string) ([]Attachment, error) {
+	return t.st.ErrorAttachments(ctx, project, id)
+}
+
+// Expire deletes a project's events older than cutoff (Unix ms) and the
+// groups last seen before it; cached groups of the project are dropped.
+func (t *Tracker) Expire(ctx context.Context, project int64, cutoff int64) (ExpireReport, error) {
+	rep, err := t.st.ExpireErrors(ctx, project, cutoff)
+	if err == nil && rep.Groups > 0 {
+		// The cache may still hold an expired group.
+		t.cache.dropProject(project, cutoff)
+	}
+	return rep, err
+}
+
+// ClampTimestamp is the time an event is stored at: its own when it has
+// one within [received − maxAge, received + 5 min], else the receive time.
+func ClampTimestamp(ts, received int64, maxAge time.Duration) int64 {
+	if ts <= 0 || ts > received+5*60*1000 || ts < received-maxAge.Milliseconds() {
+		return received
+	}
+	return ts
+}
+
+// NewEventID makes a random event id for an event that came without one.
+func NewEventID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("BUG: crypto/rand failed: " + err.Error())
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return hex.EncodeToString(b[:])
+}
+
+// groupKey identifies a group in the cache.
+type groupKey struct {
+	project     int64
+	fingerprint string
+}
+
+// groupCache is an LRU of groups, by fingerprint and by id. It is used by
+// the committer goroutine and by Expire (hence its lock).
+type groupCache struct {
+	mu    sync.Mutex
+	max   int
+	ll    *list.List
+	byKey map[groupKey]*list.Element
+	ids   map[[2]int64]*list.Element
+}
+
+func newGroupCache(max int) *groupCache {
+	return &groupCache{max: max, ll: list.New(), byKey: map[groupKey]*list.Element{}, ids: map[[2]int64]*list.Element{}}
+}
+
+func (c *groupCache) get(k groupKey) *Group {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el := c.byKey[k]; el != nil {
+		c.ll.MoveToFront(el)
+		return el.Value.(*Group)
+	}
+	return nil
+}
+
+func (c *groupCache) byID(project, id int64) *Group {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el := c.ids[[2]int64{project, id}]; el != nil {
+		return el.Value.(*Group)
+	}
+	return nil
+}
+
+func (c *groupCache) put(g *Group) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := groupKey{g.Project, g.Fingerprint}
+	if el := c.byKey[k]; el != nil {
+		el.Value = g
+		c.ll.MoveToFront(el)
+		return
+	}
+	el := c.ll.PushFront(g)
+	c.byKey[k] = el
+	c.ids[[2]int64{g.Project, g.ID}] = el
+	for c.ll.Len() > c.max {
+		last := c.ll.Back()
+		old := last.Value.(*Group)
+		delete(c.byKey, groupKey{old.Project, old.Fingerprint})
+		delete(c.ids, [2]int64{old.Project, old.ID})
+		c.ll.Remove(last)
+	}
+}
+
+func (c *groupCache) dropProject(project, cutoff int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for el := c.ll.Front(); el != nil; {
+		next := el.Next()
+		g := el.Value.(*Group)
+		if g.Project == project && g.LastSeen < cutoff {
+			delete(c.byKey, groupKey{g.Project, g.Fingerprint})
+			delete(c.ids, [2]int64{g.Project, g.ID})
+			c.ll.Remove(el)
+		}
+		el = next
+	}
+}
+
+// recentIDs remembers the latest event ids (a ring and a set).
+type recentIDs struct {
+	ring []recentKey
+	next int
+	set  map[recentKey]struct{}
+}
+
+type recentKey struct {
+	project int64
+	id      [16]byte
+}
+
+func makeRecentKey(project int64, eventID string) (recentKey, bool) {
+	k := recentKey{project: project}
+	if len(eventID) != 32 {
+		return k, false
+	}
+	if _, err := hex.Decode(k.id[:], []byte(eventID)); err != nil {
+		return k, false
+	}
+	return k, true
+}
+
+func newRecentIDs(n int) *recentIDs {
+	return &recentIDs{ring: make([]recentKey, 0, n), set: make(map[recentKey]struct{}, n)}
+}
+
+func (r *recentIDs) has(k recentKey) bool {
+	_, ok := r.set[k]
+	return ok
+}
+
+func (r *recentIDs) add(project int64, eventID string) {
+	k, ok := makeRecentKey(project, eventID)
+	if !ok || r.has(k) {
+		return
+	}
+	if len(r.ring) < cap(r.ring) {
+		r.ring = append(r.ring, k)
+	} else {
+		delete(r.set, r.ring[r.next])
+		r.ring[r.next] = k
+		r.next = (r.next + 1) % len(r.ring)
+	}
+	r.set[k] = struct{}{}
+}
+
+// IsNotFound reports whether err says a group or event does not exist.
+func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
