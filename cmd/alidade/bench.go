@@ -19,6 +19,9 @@ type benchFlags struct {
 }
 
 func runBench(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "errors" {
+		return runBenchErrors(ctx, args[1:])
+	}
 	var f benchFlags
 	fs := newFlagSet("bench", "bench [flags]")
 	fs.group("Workload")
@@ -56,6 +59,7 @@ within %g%% of exact, ingest with rollups >= %g%% of the rate without, <= %d byt
 point on disk, RSS <= 1 GiB; with --vs-victorialogs, ingest >= %gx VictoriaLogs' events/s.
 The issue's run: alidade bench --points 100M --days 30
 Against the peer: alidade bench --points 2M --vs-victorialogs ../shared/peers/victoria-logs
+Error tracking (Sentry envelopes): alidade bench errors --help
 `, bench.BudgetIngestPointsPerS, bench.BudgetQuery8Ms, bench.BudgetOverviewMs, 100*bench.BudgetQuantileRelErr,
 		100*bench.BudgetRollupIngestRatio, bench.BudgetDiskBytesPerPoint, bench.BudgetPeerIngestRatio)
 	if err := fs.parse(args); err != nil {

@@ -4,7 +4,9 @@
 // points that Alidade stored. The test site (an SPA with history navigation,
 // fetch calls, a WebSocket, a Redux store with RTK Query, a slow hero image,
 // a layout shift, a slow click handler, errors) lives in testdata/site and is
-// bundled with esbuild from sdk/js/node_modules when the tests run.
+// bundled with esbuild from sdk/js/node_modules when the tests run; so is
+// testdata/sentry, a page running the official @sentry/browser with a
+// project's DSN.
 //
 // The tests are behind the build tag `browser` so that `go test ./...` stays
 // fast: run them with `make test-browser` or

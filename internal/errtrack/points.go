@@ -89,12 +89,12 @@ func EventPoints(e *Event, g Grouping, o Outcome, ts int64) []point.Point {
 		top := st.Frames[len(st.Frames)-1]
 		source, line, col = stripQuery(firstNonEmpty(top.AbsPath, top.Filename)), top.Lineno, top.Colno
 	}
-	path := ""
+	path, host := "", ""
 	if e.Request != nil {
-		path = pagePath(e.Request.URL)
+		path, host = pagePath(e.Request.URL), pageHost(e.Request.URL)
 	}
 	pts = append(pts, newPoint("client_errors", ts, ctype, map[string]any{
-		"type": cut(ctype, 96), "message": cut(value, 1024), "path": cut(path, 1024), "fingerprint": g.Fingerprint,
+		"type": cut(ctype, 96), "message": cut(value, 1024), "path": cut(path, 1024), "host": cut(host, 512), "fingerprint": g.Fingerprint,
 		"stack": cut(FormatStack(st), 8192), "source": cut(source, 2048), "user": cut(e.User.ID, 128),
 		"count": 1.0, "line": float64(line), "column": float64(col),
 	}))
@@ -135,6 +135,16 @@ func stripQuery(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// pageHost is a page URL's host, lower-cased with its port, as the beacon
+// keeps it.
+func pageHost(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(u.Host)
 }
 
 // pagePath is a page URL's path (with a hash route), as the beacon keeps it.

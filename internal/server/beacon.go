@@ -16,6 +16,7 @@ import (
 	"github.com/alidade/alidade/internal/auth"
 	"github.com/alidade/alidade/internal/beacon"
 	"github.com/alidade/alidade/internal/enrich"
+	"github.com/alidade/alidade/internal/errtrack"
 	"github.com/alidade/alidade/internal/meta"
 	"github.com/alidade/alidade/internal/point"
 	"github.com/alidade/alidade/internal/store"
@@ -138,15 +139,15 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusInternalServerError, "internal", "the events could not be enriched; retry (request id "+requestID(r)+")")
 		return
 	}
-	kept := pts[:0]
+	kept, keptPos := pts[:0], positions[:0]
 	for i := range pts {
 		if err := pts[i].Validate(); err != nil {
 			rejected = append(rejected, point.Rejection{Position: positions[i], Error: err.Error()})
 			continue
 		}
-		kept = append(kept, pts[i])
+		kept, keptPos = append(kept, pts[i]), append(keptPos, positions[i])
 	}
-	pts = kept
+	pts, positions = kept, keptPos
 	slices.SortFunc(rejected, func(a, b point.Rejection) int { return a.Position - b.Position })
 	if rejected == nil {
 		rejected = []point.Rejection{}
@@ -162,6 +163,10 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
+	// Errors are also error-tracking events: built (and their client_errors
+	// points given their group's fingerprint) before the points are
+	// written, recorded once the points are durable.
+	tracked := s.beaconErrors(r, p.Project, req, pts, positions, now)
 	if len(pts) > 0 {
 		if err := s.ingest.SubmitBatch(r.Context(), store.Batch{Project: p.Project, Points: pts}, buf.Len()); err != nil {
 			s.writeSubmitError(w, r, err, len(pts))
@@ -171,6 +176,9 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 			s.metrics.PointsAccepted.Add(uint64(len(pts)))
 		}
 		s.countBeacon("accepted", len(pts))
+	}
+	if len(tracked) > 0 {
+		s.trackBeaconErrors(r, p.Project, p.KeyID, tracked, now)
 	}
 	writeJSON(w, http.StatusAccepted, beaconResponse{Accepted: len(pts), Rejected: rejected, Dropped: dropped})
 }
@@ -315,4 +323,103 @@ func (s *Server) initBeacon(st Store) error {
 	s.enrich = e
 	s.origins = newOrigins(settings)
 	return nil
+}
+
+// beaconErrors makes the error-tracking events of a batch's error events
+// (their client_errors points, enriched and valid): the error type and
+// message, the frames of the stack, the page as the request, the browser
+// and OS of the enrichment, the user the page set (else the visitor), the
+// point's time. Each point's fingerprint becomes its group's, as a Sentry
+// browser event's is. None when the store keeps no error groups.
+func (s *Server) beaconErrors(r *http.Request, project int64, req *beacon.Request, pts []point.Point, positions []int, now time.Time) []*errtrack.Incoming {
+	if s.errors == nil {
+		return nil
+	}
+	var events map[int]*beacon.Event
+	var out []*errtrack.Incoming
+	schema := point.Builtin("client_errors")
+	blob := func(p *point.Point, name string) string {
+		f, err := schema.Resolve(name)
+		if err != nil || f.Kind != point.KindBlob {
+			panic("BUG: client_errors has no blob " + name)
+		}
+		return p.Blob(f.Pos)
+	}
+	for i := range pts {
+		if pts[i].Dataset != "client_errors" {
+			continue
+		}
+		if events == nil {
+			events = make(map[int]*beacon.Event, len(req.Events))
+			for j := range req.Events {
+				events[req.Events[j].Position] = &req.Events[j]
+			}
+		}
+		ev := events[positions[i]]
+		if ev == nil || ev.Type != beacon.TypeError {
+			continue
+		}
+		user := blob(&pts[i], "user")
+		if user == "" {
+			user = blob(&pts[i], "visitor")
+		}
+		in := errtrack.ReadBrowserError(errtrack.BrowserError{
+			Type: ev.ErrorType, Message: ev.Message, Stack: ev.Stack, Source: ev.Source, Line: int(ev.Line), Column: int(ev.Column),
+			URL: ev.URL, Browser: blob(&pts[i], "browser"), OS: blob(&pts[i], "os"), UserAgent: r.UserAgent(), User: user,
+			Timestamp: pts[i].Timestamp,
+		}, project, now.UnixMilli(), s.opts.Retention)
+		schema.Set(&pts[i], "fingerprint", in.Grouping.Fingerprint)
+		out = append(out, in)
+	}
+	return out
+}
+
+// trackBeaconErrors records a beacon batch's errors into their error
+// groups and writes their errors points (their client_errors points are
+// the beacon's, already written). The beacon's points are stored whatever
+// happens here: an error over the key's error rate limit, or one error
+// tracking cannot take, is logged and counted, not answered.
+func (s *Server) trackBeaconErrors(r *http.Request, project, keyID int64, events []*errtrack.Incoming, now time.Time) {
+	// The key's error rate limit counts each error.
+	allowed := events[:0]
+	for _, in := range events {
+		if _, ok := s.errLimits.take(r.Context(), project, keyID, now); ok {
+			allowed = append(allowed, in)
+		}
+	}
+	s.countSentryItems("beacon_error", "rate_limited", len(events)-len(allowed))
+	if events = allowed; len(events) == 0 {
+		return
+	}
+	ctx := context.WithoutCancel(r.Context())
+	writePoints := func(outcomes []errtrack.Outcome) error {
+		var pts []point.Point
+		for i, in := range events {
+			if outcomes[i].Duplicate {
+				continue
+			}
+			for _, p := range errtrack.EventPoints(in.Event, in.Grouping, outcomes[i], in.Timestamp) {
+				if p.Dataset == "errors" { // client_errors: the beacon's own point
+					pts = append(pts, p)
+				}
+			}
+		}
+		if len(pts) == 0 {
+			return nil
+		}
+		if err := s.ingest.SubmitBatch(ctx, store.Batch{Project: project, Points: pts}, 0); err != nil {
+			s.countRejected("overloaded", uint64(len(pts)))
+			return err
+		}
+		if s.metrics != nil {
+			s.metrics.PointsAccepted.Add(uint64(len(pts)))
+		}
+		return nil
+	}
+	if _, err := s.errors.RecordThen(ctx, events, writePoints); err != nil {
+		s.log.Warn("beacon errors not recorded in error tracking", "id", requestID(r), "project", project, "events", len(events), "err", err)
+		s.countSentryItems("beacon_error", "failed", len(events))
+		return
+	}
+	s.countSentryItems("beacon_error", "accepted", len(events))
 }
