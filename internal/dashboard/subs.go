@@ -57,30 +57,13 @@ var (
 
 // row returns the only row of an ungrouped answer, or a row of nulls (and
 // zero counts) when the executor returned none.
-func row(res *query.SubResult, n int) query.SubRow {
-	if len(res.Rows) > 0 {
-		return res.Rows[0]
-	}
-	return query.SubRow{Values: make([]any, n)}
-}
+func row(res *query.SubResult, n int) query.SubRow { return res.FirstRow(n) }
 
 // num reads a count or sum: 0 for null.
-func num(r query.SubRow, i int) float64 {
-	f, _ := r.Values[i].(float64)
-	if !finite(f) {
-		return 0
-	}
-	return f
-}
+func num(r query.SubRow, i int) float64 { return r.Num(i) }
 
 // opt reads a figure that is null over no points.
-func opt(r query.SubRow, i int) *float64 {
-	f, ok := r.Values[i].(float64)
-	if !ok || !finite(f) {
-		return nil
-	}
-	return &f
-}
+func opt(r query.SubRow, i int) *float64 { return r.Opt(i) }
 
 // quant reads a quantiles aggregation of qs.
 func quant(r query.SubRow, i int) Quantiles {

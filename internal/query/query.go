@@ -7,6 +7,7 @@ package query
 
 import (
 	"context"
+	"math"
 
 	"github.com/alidade/alidade/internal/point"
 )
@@ -122,4 +123,32 @@ type SubResult struct {
 // Executor answers Subs; each store backend implements it.
 type Executor interface {
 	Execute(ctx context.Context, s *Sub) (*SubResult, error)
+}
+
+// FirstRow returns the first row of res, or a row of n nulls when it has
+// none (an ungrouped question over no points).
+func (res *SubResult) FirstRow(n int) SubRow {
+	if len(res.Rows) > 0 {
+		return res.Rows[0]
+	}
+	return SubRow{Values: make([]any, n)}
+}
+
+// Num reads value i as a count or a sum: 0 for null, NaN or an infinity.
+func (r SubRow) Num(i int) float64 {
+	f, _ := r.Values[i].(float64)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0
+	}
+	return f
+}
+
+// Opt reads value i as a figure that has no value over no points (an
+// average, a quantile): nil for null, NaN or an infinity.
+func (r SubRow) Opt(i int) *float64 {
+	f, ok := r.Values[i].(float64)
+	if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil
+	}
+	return &f
 }

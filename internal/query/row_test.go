@@ -48,3 +48,16 @@ func TestObjectJSON(t *testing.T) {
 		t.Errorf("json.Marshal(Object with a channel) = nil error; want one")
 	}
 }
+
+func TestSubRowReaders(t *testing.T) {
+	var empty SubResult
+	r := empty.FirstRow(2)
+	if len(r.Values) != 2 || r.Num(0) != 0 || r.Opt(1) != nil {
+		t.Errorf("the row of no rows = %+v, Num %v, Opt %v; want two nulls read as 0 and nil", r, r.Num(0), r.Opt(1))
+	}
+	res := SubResult{Rows: []SubRow{{Values: []any{3.0, math.NaN(), math.Inf(1), 2.5}}}}
+	r = res.FirstRow(4)
+	if r.Num(0) != 3 || r.Num(1) != 0 || r.Num(2) != 0 || r.Opt(1) != nil || r.Opt(2) != nil || *r.Opt(3) != 2.5 {
+		t.Errorf("readers of %v: Num %v %v %v, Opt %v %v %v", r.Values, r.Num(0), r.Num(1), r.Num(2), r.Opt(1), r.Opt(2), r.Opt(3))
+	}
+}
