@@ -3,9 +3,7 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/alidade/alidade/internal/query"
 	"github.com/alidade/alidade/internal/web"
@@ -28,30 +26,11 @@ func (s *Server) handleWeb(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusInternalServerError, "query_failed", "web analytics are unavailable; request id "+requestID(r))
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.opts.QueryTimeout)
-	defer cancel()
-	start := time.Now()
-	rep, err := wa.Report(ctx, req)
-	if s.metrics != nil {
-		s.metrics.QuerySeconds.Observe(time.Since(start).Seconds())
-	}
-	if err != nil {
+	s.serveReport(w, r, "the web analytics", "shorten the range", func(ctx context.Context) (any, error) {
+		return wa.Report(ctx, req)
+	}, func(err error) bool {
 		var pe *web.ParamError
-		var qe *query.Error
-		switch {
-		case errors.As(err, &pe):
-			writeError(w, r, http.StatusBadRequest, "bad_params", err.Error())
-		case errors.As(err, &qe):
-			// source=rollup where the rollups cannot answer.
-			writeError(w, r, http.StatusBadRequest, "bad_params", err.Error())
-		case errors.Is(err, context.DeadlineExceeded):
-			writeError(w, r, http.StatusGatewayTimeout, "query_timeout",
-				fmt.Sprintf("the web analytics took longer than the %v limit; shorten the range", s.opts.QueryTimeout))
-		default:
-			s.log.Error("web analytics failed", "id", requestID(r), "err", err)
-			writeError(w, r, http.StatusInternalServerError, "query_failed", "the web analytics could not be computed; request id "+requestID(r))
-		}
-		return
-	}
-	writeJSON(w, http.StatusOK, rep)
+		var qe *query.Error // source=rollup where the rollups cannot answer
+		return errors.As(err, &pe) || errors.As(err, &qe)
+	})
 }
