@@ -78,9 +78,10 @@ type Log struct {
 	pendOff          int64
 	seq, durable     uint64 // records appended, records synced
 	leader           bool   // a writer is writing and syncing
-	groupErr         error  // the last group's failure, for its writers
-	failedFrom       uint64 // first seq of the failed group
-	failedTo         uint64 // last seq of the failed group
+	// failed holds, for each writer whose records a failed group took,
+	// the failure, until that writer has read it (by seq): a later failed
+	// group must not hide an earlier one from a writer still asleep.
+	failed map[uint64]error
 	f                *os.File
 	fSeg             uint64
 	fOff             int64            // bytes of f written
@@ -316,8 +317,9 @@ func (l *Log) AppendBatches(ctx context.Context, bs []store.Batch) (Pos, error) 
 	l.seq++
 	seq := l.seq
 	for l.durable < seq {
-		if l.failedFrom <= seq && seq <= l.failedTo {
-			return Pos{}, l.groupErr
+		if err, ok := l.failed[seq]; ok {
+			delete(l.failed, seq)
+			return Pos{}, err
 		}
 		if l.leader {
 			l.cond.Wait()
@@ -337,7 +339,12 @@ func (l *Log) AppendBatches(ctx context.Context, bs []store.Batch) (Pos, error) 
 			// acknowledged; the log goes on from the end of the last
 			// group written whole.
 			hi = l.seq
-			l.groupErr, l.failedFrom, l.failedTo = err, lo, hi
+			if l.failed == nil {
+				l.failed = map[uint64]error{}
+			}
+			for f := lo; f <= hi; f++ {
+				l.failed[f] = err
+			}
 			if rerr := l.rewind(); rerr != nil {
 				l.broken = fmt.Errorf("write-ahead log: a failed write could not be cut off (%v); restart to recover the log: %w", err, rerr)
 				l.log.Error("write-ahead log stops taking writes", "err", l.broken)
@@ -348,8 +355,9 @@ func (l *Log) AppendBatches(ctx context.Context, bs []store.Batch) (Pos, error) 
 		l.durable = hi
 		l.cond.Broadcast()
 	}
-	if l.failedFrom <= seq && seq <= l.failedTo {
-		return Pos{}, l.groupErr
+	if err, ok := l.failed[seq]; ok {
+		delete(l.failed, seq)
+		return Pos{}, err
 	}
 	return pos, nil
 }

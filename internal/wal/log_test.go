@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -465,5 +466,34 @@ func TestLogDiskFullAcrossSegments(t *testing.T) {
 	defer l2.Close()
 	if tags, _ := replayAll(t, l2, Pos{}); fmt.Sprint(tags) != fmt.Sprint(want) {
 		t.Errorf("after reopen %v; want %v", tags, want)
+	}
+}
+
+// TestFailedGroupsAllRefused: while every write fails (a full disk), no
+// concurrent Append is acknowledged — also a writer whose group failed
+// and who wakes only after a later group failed too.
+func TestFailedGroupsAllRefused(t *testing.T) {
+	l, err := Open(Options{Dir: t.TempDir(), Write: func(f *os.File, b []byte) (int, error) {
+		return 0, syscall.ENOSPC
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var wg sync.WaitGroup
+	var acked atomic.Int64
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 200 {
+				b := batchN(1, 2, w*1000+i)
+				if _, err := l.Append(context.Background(), &b); err == nil {
+					acked.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := acked.Load(); n != 0 {
+		t.Fatalf("%d appends acknowledged though every write failed", n)
 	}
 }
