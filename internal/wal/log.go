@@ -73,15 +73,15 @@ type Log struct {
 	cond *sync.Cond
 	// pending holds the records not yet written, in order; pendSeg and
 	// pendOff are where the next record goes.
-	pending          []chunk
-	pendSeg          uint64
-	pendOff          int64
-	seq, durable     uint64 // records appended, records synced
-	leader           bool   // a writer is writing and syncing
+	pending      []chunk
+	pendSeg      uint64
+	pendOff      int64
+	seq, durable uint64 // records appended, records synced
+	leader       bool   // a writer is writing and syncing
 	// failed holds, for each writer whose records a failed group took,
 	// the failure, until that writer has read it (by seq): a later failed
 	// group must not hide an earlier one from a writer still asleep.
-	failed map[uint64]error
+	failed           map[uint64]error
 	f                *os.File
 	fSeg             uint64
 	fOff             int64            // bytes of f written
