@@ -24,6 +24,9 @@ func victoriaLogsBinary(t *testing.T) string {
 		path = filepath.Join("..", "..", "..", "shared", "peers", "victoria-logs") // from internal/bench
 	}
 	exe, err := CheckPeerExe(path)
+	if err != nil && os.Getenv("CI") == "true" {
+		t.Fatalf("CI=true and the VictoriaLogs peer binary is not usable (%v); it comes from ../shared/peers/ (see its README); set ALIDADE_PEER_VICTORIALOGS to its path", err)
+	}
 	if err != nil {
 		t.Skipf("SKIPPED, NOT RUN: the VictoriaLogs peer binary is not usable (%v). It comes from ../shared/peers/ "+
 			"(see its README), which this repository's scripts cannot install; set ALIDADE_PEER_VICTORIALOGS to its path", err)

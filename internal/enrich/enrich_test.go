@@ -404,3 +404,55 @@ func TestFingerprint(t *testing.T) {
 		t.Error("a Firefox stack's first frame is ignored")
 	}
 }
+
+// TestVisitorDayEdges: a visitor id holds through every minute and hour
+// edge of a UTC day (1 ms either side), up to its last millisecond, and
+// changes at midnight exactly.
+func TestVisitorDayEdges(t *testing.T) {
+	e, _, c := newEnricher(t, nil)
+	a := enrich.Client{UserAgent: firefox, IP: netip.MustParseAddr("198.51.100.7")}
+	v := func(at time.Time) string {
+		c.set(at)
+		return field(t, visitorOf(t, e, c, 1, a), "visitor").(string)
+	}
+	day := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)
+	first := v(day)
+	for _, at := range []time.Time{
+		day.Add(time.Millisecond),
+		day.Add(13*time.Minute - time.Millisecond), day.Add(13 * time.Minute), day.Add(13*time.Minute + time.Millisecond),
+		day.Add(7*time.Hour - time.Millisecond), day.Add(7 * time.Hour), day.Add(7*time.Hour + time.Millisecond),
+		day.Add(24*time.Hour - time.Millisecond),
+	} {
+		if got := v(at); got != first {
+			t.Errorf("visitor at %s = %s; want the day's %s", at.Format(time.RFC3339Nano), got, first)
+		}
+	}
+	// At midnight a visit under way keeps its visitor (yesterday's salt
+	// lives on for it); a client not seen in the day before gets the new
+	// day's id from midnight exactly: another enricher over the same salts.
+	if got := v(day.Add(24 * time.Hour)); got != first {
+		t.Errorf("visitor of a visit under way at midnight = %s; want %s", got, first)
+	}
+	opts := enrich.DefaultOptions()
+	st2 := &settings{m: map[string]string{}}
+	c2 := &clock{t: day.Add(24*time.Hour - time.Millisecond)}
+	opts.Settings, opts.Now = st2, c2.now
+	e2, err := enrich.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e2.Close()
+	before := field(t, visitorOf(t, e2, c2, 1, a), "visitor").(string)
+	opts.Settings = st2
+	e3, err := enrich.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e3.Close()
+	for _, at := range []time.Time{day.Add(24 * time.Hour), day.Add(24*time.Hour + time.Millisecond)} {
+		c2.set(at)
+		if got := field(t, visitorOf(t, e3, c2, 1, a), "visitor").(string); got == before {
+			t.Errorf("a new visit at %s has the previous day's visitor %s; want the new day's", at.Format(time.RFC3339Nano), got)
+		}
+	}
+}
