@@ -131,6 +131,7 @@ func (e *Enricher) Close() error {
 type Agent struct {
 	Bot     bool
 	Browser string // "Chrome", "Safari", "Firefox", … ("" when unknown)
+	Version string // the browser's version (Describe only)
 	OS      string // "Windows", "MacOS", "iOS", "Android", … ("" when unknown)
 	Device  string // "desktop", "mobile", "tablet", "tv" ("" when unknown)
 }
@@ -146,6 +147,17 @@ func (e *Enricher) ParseAgent(s string) Agent {
 		return Agent{Bot: true}
 	}
 	return Agent{Browser: string(a.Browser()), OS: string(a.OS()), Device: strings.ToLower(string(a.Device()))}
+}
+
+// Describe is what a User-Agent names, bot or not (a headless browser is
+// still a browser): the browser and its version, the OS and the device.
+func (e *Enricher) Describe(s string) Agent {
+	if strings.TrimSpace(s) == "" {
+		return Agent{Bot: true}
+	}
+	a := e.ua.Parse(s)
+	return Agent{Bot: a.IsBot(), Browser: string(a.Browser()), Version: a.BrowserVersion(), OS: string(a.OS()),
+		Device: strings.ToLower(string(a.Device()))}
 }
 
 // ErrBot is returned by Apply for a client that is a bot or a crawler: its

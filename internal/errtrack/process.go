@@ -35,6 +35,10 @@ type Batch struct {
 	// their points are made once recorded (EventPoints), since they name
 	// the group.
 	Events []*Incoming
+	// Attachments came without their event, in an envelope whose header
+	// names it (sent after it, or before: they are shown with it once it
+	// is stored); Tracker.Attach stores them.
+	Attachments []Attachment
 	// Points are the other items' points (transactions, spans, sessions,
 	// check-ins, logs).
 	Points []point.Point
@@ -65,7 +69,13 @@ type ProcessOptions struct {
 // skipped.
 func Process(env *Envelope, o ProcessOptions) (*Batch, error) {
 	b := &Batch{EventID: env.Header.EventID, Items: map[string]int{}}
-	clock := func(ts int64) int64 { return ClampTimestamp(ts, o.Received, o.MaxAge) }
+	drift := ClockDrift(env.Header.SentAt, o.Received)
+	clock := func(ts int64) int64 {
+		if ts > 0 {
+			ts += drift
+		}
+		return ClampTimestamp(ts, o.Received, o.MaxAge)
+	}
 	var ev *Incoming
 	var atts []Attachment
 	var attBytes int64
@@ -106,6 +116,9 @@ func Process(env *Envelope, o ProcessOptions) (*Batch, error) {
 			}
 			if in.Event.EventID == "" {
 				in.Event.EventID = b.EventID
+			}
+			if drift != 0 {
+				in.Timestamp = clock(in.Event.Timestamp)
 			}
 			ev = in
 			sdk = in.Event.SDK.Name
@@ -159,14 +172,40 @@ func Process(env *Envelope, o ProcessOptions) (*Batch, error) {
 		ev.Attachments = atts
 		b.Events = []*Incoming{ev}
 		b.count("attachment", "accepted", len(atts))
+	} else if len(atts) > 0 && b.EventID != "" {
+		for i := range atts {
+			atts[i].Project, atts[i].EventID = o.Project, b.EventID
+		}
+		b.Attachments = atts
+		b.count("attachment", "accepted", len(atts))
 	} else if len(atts) > 0 {
-		// Attachments are kept with the event they came with.
+		// An attachment is kept with an event: this envelope names none.
 		b.count("attachment", "skipped", len(atts))
 	}
 	if b.EventID == "" {
 		b.EventID = NewEventID()
 	}
 	return b, nil
+}
+
+// MinClockDrift is the smallest difference between an envelope's sent_at
+// and its receive time that is taken for a wrong client clock, as Relay
+// does (MINIMUM_CLOCK_DRIFT_SECS): smaller ones are transit or batching.
+const MinClockDrift = 55 * time.Minute
+
+// ClockDrift is what to add to the times of an envelope's items whose
+// header says it was sent at sentAt (Unix ms; 0: not said) and that
+// arrived at received: received − sentAt when the two differ by at least
+// MinClockDrift (the client's clock is wrong by that much), else 0.
+func ClockDrift(sentAt, received int64) int64 {
+	if sentAt <= 0 {
+		return 0
+	}
+	d := received - sentAt
+	if d < MinClockDrift.Milliseconds() && d > -MinClockDrift.Milliseconds() {
+		return 0
+	}
+	return d
 }
 
 func (b *Batch) count(typ, result string, n ...int) {

@@ -11,8 +11,9 @@
 // ids, finds or creates each event's group, applies its counts, users,
 // releases and regressions, and commits groups and events in one
 // transaction per batch (group commit), so that an acknowledged event is
-// durable. It knows nothing of HTTP or keys, and never writes points: it
-// returns them for the ingest pipeline.
+// durable. It knows nothing of HTTP or keys. The points that recorded
+// events imply (named by their groups) are written by Options.WritePoints:
+// once per batch, for every request grouped in it, while it commits.
 package errtrack
 
 import (
@@ -25,6 +26,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/alidade/alidade/internal/point"
 )
 
 // Options configure a Tracker.
@@ -40,10 +43,30 @@ type Options struct {
 	// RecentIDs is how many recent event ids are remembered to store a
 	// repeated event once (they are reloaded from the store at start).
 	RecentIDs int
+	// WritePoints writes, durably, the points of the requests whose events
+	// were grouped in one batch (RecordThen), all in one call, while the
+	// batch's events commit; nil refuses RecordThen's points.
+	WritePoints func(ctx context.Context, writes []PointWrite) error
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
 }
+
+// PointWrite is the points one request writes once its events are
+// grouped: its events' points (which name their groups) and any others.
+type PointWrite struct {
+	Project int64
+	Points  []point.Point
+	// Size is the request bytes the points were decoded from.
+	Size int
+}
+
+// PointsError is RecordThen's answer when the events were stored but
+// their request's points were not written.
+type PointsError struct{ Err error }
+
+func (e *PointsError) Error() string { return "write the points of error events: " + e.Err.Error() }
+func (e *PointsError) Unwrap() error { return e.Err }
 
 // DefaultOptions returns room for 20,000 pending events, commits of up to
 // 2,000 events, 10,000 cached groups and 100,000 remembered event ids.
@@ -116,6 +139,39 @@ type op struct {
 	// or once there will be none, before the store commit.
 	assigned chan struct{}
 	grouped  bool
+	// prepare makes the op's points from its outcomes; wave gathers
+	// those of the batch's ops into one write.
+	prepare func([]Outcome) PointWrite
+	wave    *wave
+}
+
+// wave gathers the point writes of one batch's requests: the last to
+// deposit writes them all, and every depositor gets that write's error.
+type wave struct {
+	mu     sync.Mutex
+	left   int
+	writes []PointWrite
+	err    error
+	done   chan struct{}
+}
+
+func (w *wave) deposit(ctx context.Context, pw PointWrite, write func(context.Context, []PointWrite) error) error {
+	w.mu.Lock()
+	if len(pw.Points) > 0 {
+		w.writes = append(w.writes, pw)
+	}
+	w.left--
+	last := w.left == 0
+	w.mu.Unlock()
+	if !last {
+		<-w.done
+		return w.err
+	}
+	if len(w.writes) > 0 {
+		w.err = write(ctx, w.writes)
+	}
+	close(w.done)
+	return w.err
 }
 
 // New makes a Tracker over a store, reading the largest group id and the
@@ -172,32 +228,66 @@ func (t *Tracker) Record(ctx context.Context, events []*Incoming) ([]Outcome, er
 	return t.RecordThen(ctx, events, nil)
 }
 
-// RecordThen is Record that also calls then with the outcomes as soon as
-// the events are grouped, while their commit runs, so that the caller can
-// write what depends on the groups (the events' points) at the same time.
-// It returns once the events are durable; an error of then is returned
-// (the events are stored all the same).
-func (t *Tracker) RecordThen(ctx context.Context, events []*Incoming, then func([]Outcome) error) ([]Outcome, error) {
+// RecordThen is Record that also writes the request's points: prepare
+// makes them from the outcomes as soon as the events are grouped, and
+// Options.WritePoints writes them with those of the other requests grouped
+// in the same batch, in one call, while the events commit. It returns
+// once both are durable; a *PointsError says the events were stored but
+// the points not. prepare must not block.
+func (t *Tracker) RecordThen(ctx context.Context, events []*Incoming, prepare func([]Outcome) PointWrite) ([]Outcome, error) {
 	if len(events) == 0 {
-		if then != nil {
-			return nil, then(nil)
+		if prepare == nil {
+			return nil, nil
+		}
+		if pw := prepare(nil); len(pw.Points) > 0 {
+			if err := t.writePoints(ctx, []PointWrite{pw}); err != nil {
+				return nil, &PointsError{err}
+			}
 		}
 		return nil, nil
 	}
-	o := &op{events: events, done: make(chan struct{}), assigned: make(chan struct{})}
+	o := &op{events: events, done: make(chan struct{}), assigned: make(chan struct{}), prepare: prepare}
 	if err := t.submitAsync(ctx, o, len(events)); err != nil {
 		return nil, err
 	}
 	<-o.assigned
-	var thenErr error
-	if o.grouped && then != nil {
-		thenErr = then(o.outcomes)
+	var pointsErr error
+	if o.grouped && o.wave != nil {
+		var pw PointWrite
+		func() {
+			// A panic in prepare must not hold the batch's other requests.
+			defer func() {
+				if pointsErr = o.wave.deposit(ctx, pw, t.writePoints); pointsErr != nil {
+					pointsErr = &PointsError{pointsErr}
+				}
+			}()
+			pw = prepare(o.outcomes)
+		}()
 	}
 	<-o.done
 	if o.err != nil {
 		return nil, o.err
 	}
-	return o.outcomes, thenErr
+	return o.outcomes, pointsErr
+}
+
+func (t *Tracker) writePoints(ctx context.Context, w []PointWrite) error {
+	if t.opts.WritePoints == nil {
+		return errors.New("error tracking has no point writer")
+	}
+	return t.opts.WritePoints(ctx, w)
+}
+
+// Attach stores attachments that came without their event (each names
+// its project and event), durably.
+func (t *Tracker) Attach(ctx context.Context, atts []Attachment) error {
+	if len(atts) == 0 {
+		return nil
+	}
+	if err := t.st.CommitErrors(ctx, Commit{Attachments: atts}); err != nil {
+		return fmt.Errorf("store attachments: %w", err)
+	}
+	return nil
 }
 
 // SetStatus changes a group's status (unresolved, resolved or ignored)
@@ -380,8 +470,15 @@ func (t *Tracker) commitEvents(ops []*op) {
 		}
 	}
 	if failed == nil {
-		// The outcomes are known: callers may write what depends on them
-		// while the commit runs.
+		// The outcomes are known: callers write what depends on them, in
+		// one write for the batch, while the commit runs.
+		w := &wave{done: make(chan struct{})}
+		for _, o := range ops {
+			if o.prepare != nil {
+				w.left++
+				o.wave = w
+			}
+		}
 		for _, o := range ops {
 			o.grouped = true
 			markAssigned(o)

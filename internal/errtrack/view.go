@@ -110,3 +110,7 @@ func View(se *StoredEvent, atts []Attachment) (*EventView, error) {
 	}
 	return v, nil
 }
+
+// Header is the value of the first pair named k, any case (a request's
+// headers); "" when none.
+func Header(h []Pair, k string) string { return pairs(h).get(k) }

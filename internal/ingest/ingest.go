@@ -68,9 +68,10 @@ func (o *Options) Validate() error {
 const PointOverhead = 96
 
 type pending struct {
-	batch store.Batch
-	cost  int64
-	done  chan error
+	batches []store.Batch // committed together
+	points  int
+	cost    int64
+	done    chan error
 }
 
 // Pipeline is the bounded queue and its committer.
@@ -123,14 +124,26 @@ func (p *Pipeline) Submit(ctx context.Context, project int64, pts []point.Point,
 
 // SubmitBatch is Submit for a batch that may carry an idempotency record.
 func (p *Pipeline) SubmitBatch(ctx context.Context, b store.Batch, size int) error {
-	if len(b.Points) == 0 && b.Idem == nil {
+	return p.SubmitMany(ctx, []store.Batch{b}, size)
+}
+
+// SubmitMany queues batches (of any projects) that commit together, in
+// one group commit, and waits until they are durable: what several
+// requests grouped elsewhere (error events committed together) then costs
+// one commit. size is the request bytes the points were decoded from.
+func (p *Pipeline) SubmitMany(ctx context.Context, bs []store.Batch, size int) error {
+	it := &pending{done: make(chan error, 1)}
+	for _, b := range bs {
+		if len(b.Points) == 0 && b.Idem == nil {
+			continue
+		}
+		it.batches = append(it.batches, b)
+		it.points += len(b.Points)
+	}
+	if len(it.batches) == 0 {
 		return nil
 	}
-	it := &pending{
-		batch: b,
-		cost:  int64(size) + int64(len(b.Points))*PointOverhead,
-		done:  make(chan error, 1),
-	}
+	it.cost = int64(size) + int64(it.points)*PointOverhead
 	p.mu.Lock()
 	if p.closing {
 		p.mu.Unlock()
@@ -194,8 +207,8 @@ func (p *Pipeline) run() {
 			return
 		}
 		take, points := 0, 0
-		for take < len(p.queue) && (take == 0 || points+len(p.queue[take].batch.Points) <= p.opts.MaxCommitPoints) {
-			points += len(p.queue[take].batch.Points)
+		for take < len(p.queue) && (take == 0 || points+p.queue[take].points <= p.opts.MaxCommitPoints) {
+			points += p.queue[take].points
 			take++
 		}
 		group := make([]*pending, take)
@@ -209,10 +222,10 @@ func (p *Pipeline) run() {
 }
 
 func (p *Pipeline) commit(group []*pending, points int) {
-	batches := make([]store.Batch, len(group))
+	var batches []store.Batch
 	var cost int64
-	for i, it := range group {
-		batches[i] = it.batch
+	for _, it := range group {
+		batches = append(batches, it.batches...)
 		cost += it.cost
 	}
 	start := time.Now()

@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -305,5 +306,48 @@ func TestCommittersRunConcurrently(t *testing.T) {
 	wg.Wait()
 	if peak.Load() != 2 {
 		t.Fatalf("peak concurrent commits = %d; want 2", peak.Load())
+	}
+}
+
+// TestSubmitManyCommitsTogether: the batches of one SubmitMany go into one
+// commit even with several committers free, and share its outcome.
+func TestSubmitManyCommitsTogether(t *testing.T) {
+	var mu sync.Mutex
+	var commits [][]int64
+	fail := errors.New("disk on fire")
+	app := appenderFunc{func(ctx context.Context, b []store.Batch) error {
+		mu.Lock()
+		defer mu.Unlock()
+		var ps []int64
+		for _, x := range b {
+			ps = append(ps, x.Project)
+		}
+		commits = append(commits, ps)
+		if len(commits) == 2 {
+			return fail
+		}
+		return nil
+	}}
+	opts := DefaultOptions()
+	opts.Committers = 4
+	p := newPipeline(t, app, opts)
+	bs := []store.Batch{{Project: 1, Points: points(2)}, {Project: 2}, {Project: 3, Points: points(1)}, {Project: 1, Points: points(3)}}
+	if err := p.SubmitMany(context.Background(), bs, 100); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SubmitMany(context.Background(), bs[:1], 10); !errors.Is(err, fail) {
+		t.Fatalf("second SubmitMany = %v; want the commit's error", err)
+	}
+	if err := p.SubmitMany(context.Background(), []store.Batch{{Project: 9}}, 10); err != nil {
+		t.Fatalf("SubmitMany of nothing = %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// The empty batch (no point, no idempotency record) is left out.
+	if len(commits) != 2 || !slices.Equal(commits[0], []int64{1, 3, 1}) || !slices.Equal(commits[1], []int64{1}) {
+		t.Fatalf("commits = %v; want [[1 3 1] [1]]", commits)
+	}
+	if q := p.QueuedBytes(); q != 0 {
+		t.Fatalf("QueuedBytes = %d; want 0", q)
 	}
 }

@@ -392,7 +392,7 @@ func (s *Server) trackBeaconErrors(r *http.Request, project, keyID int64, events
 		return
 	}
 	ctx := context.WithoutCancel(r.Context())
-	writePoints := func(outcomes []errtrack.Outcome) error {
+	prepare := func(outcomes []errtrack.Outcome) errtrack.PointWrite {
 		var pts []point.Point
 		for i, in := range events {
 			if outcomes[i].Duplicate {
@@ -404,22 +404,18 @@ func (s *Server) trackBeaconErrors(r *http.Request, project, keyID int64, events
 				}
 			}
 		}
-		if len(pts) == 0 {
-			return nil
-		}
-		if err := s.ingest.SubmitBatch(ctx, store.Batch{Project: project, Points: pts}, 0); err != nil {
-			s.countRejected("overloaded", uint64(len(pts)))
-			return err
-		}
-		if s.metrics != nil {
-			s.metrics.PointsAccepted.Add(uint64(len(pts)))
-		}
-		return nil
+		return errtrack.PointWrite{Project: project, Points: pts}
 	}
-	if _, err := s.errors.RecordThen(ctx, events, writePoints); err != nil {
-		s.log.Warn("beacon errors not recorded in error tracking", "id", requestID(r), "project", project, "events", len(events), "err", err)
-		s.countSentryItems("beacon_error", "failed", len(events))
-		return
+	if _, err := s.errors.RecordThen(ctx, events, prepare); err != nil {
+		var pe *errtrack.PointsError
+		if errors.As(err, &pe) {
+			s.log.Warn("errors points of beacon errors not written", "id", requestID(r), "project", project, "err", pe.Err)
+			s.countRejected("overloaded", uint64(len(events)))
+		} else {
+			s.log.Warn("beacon errors not recorded in error tracking", "id", requestID(r), "project", project, "events", len(events), "err", err)
+			s.countSentryItems("beacon_error", "failed", len(events))
+			return
+		}
 	}
 	s.countSentryItems("beacon_error", "accepted", len(events))
 }

@@ -1,11 +1,13 @@
 package server
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/alidade/alidade/internal/errtrack"
@@ -251,7 +253,47 @@ func (s *Server) eventView(r *http.Request, project int64, id string) (*errtrack
 	if err != nil {
 		return nil, err
 	}
-	return errtrack.View(se, atts)
+	v, err := errtrack.View(se, atts)
+	if err != nil {
+		return nil, err
+	}
+	if v.Request != nil {
+		v.Contexts = s.agentContexts(v.Contexts, errtrack.Header(v.Request.Headers, "User-Agent"))
+	}
+	return v, nil
+}
+
+// agentContexts adds to an event's contexts the browser and os contexts
+// its request's User-Agent names, as Relay does for browser events; a
+// context the SDK sent is kept as sent.
+func (s *Server) agentContexts(contexts json.RawMessage, userAgent string) json.RawMessage {
+	if s.enrich == nil || strings.TrimSpace(userAgent) == "" {
+		return contexts
+	}
+	m := map[string]json.RawMessage{}
+	if len(contexts) > 0 && json.Unmarshal(contexts, &m) != nil {
+		return contexts
+	}
+	a := s.enrich.Describe(userAgent)
+	changed := false
+	add := func(key string, v map[string]string) {
+		if _, ok := m[key]; ok || v["name"] == "" {
+			return
+		}
+		b, _ := json.Marshal(v)
+		m[key] = b
+		changed = true
+	}
+	add("browser", map[string]string{"type": "browser", "name": a.Browser, "version": a.Version})
+	add("os", map[string]string{"type": "os", "name": a.OS})
+	if !changed {
+		return contexts
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return contexts
+	}
+	return b
 }
 
 // handlePatchErrorGroup is PATCH /api/v1/error-groups/{id} {"status": "resolved"}.

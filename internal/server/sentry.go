@@ -200,47 +200,44 @@ func (s *Server) handleSentry(envelope bool) http.HandlerFunc {
 				batch.Events = nil
 			}
 		}
-		// The events' points name their groups: they are written as soon
-		// as the tracker has grouped the events, while it commits them.
+		// The events' points name their groups: they are made as soon as
+		// the tracker has grouped the events and written with those of the
+		// other requests of its batch, while it commits them.
 		ctx := context.WithoutCancel(r.Context()) // what is stored is answered for
-		var submitErr error
-		writePoints := func(outcomes []errtrack.Outcome) error {
+		otherPoints := 0
+		prepare := func(outcomes []errtrack.Outcome) errtrack.PointWrite {
 			pts := batch.Points
-			eventPoints := 0
 			for i, in := range batch.Events {
 				if outcomes[i].Duplicate {
 					s.countSentryItems("event", "duplicate", 1)
 					continue
 				}
-				ep := errtrack.EventPoints(in.Event, in.Grouping, outcomes[i], in.Timestamp)
-				eventPoints += len(ep)
-				pts = append(pts, ep...)
+				pts = append(pts, errtrack.EventPoints(in.Event, in.Grouping, outcomes[i], in.Timestamp)...)
 			}
 			pts = s.enrichSentry(r, pid, pts)
-			if len(pts) == 0 {
-				return nil
-			}
-			err := s.ingest.SubmitBatch(ctx, store.Batch{Project: pid, Points: pts}, buf.Len())
-			switch {
-			case err != nil && len(pts) == eventPoints:
-				// The event is stored; only its points are lost (counted).
-				s.log.Warn("points of a stored error event not written", "id", requestID(r), "err", err)
-				s.countRejected("overloaded", uint64(len(pts)))
-			case err != nil:
-				submitErr = err
-				return err
-			default:
-				if s.metrics != nil {
-					s.metrics.PointsAccepted.Add(uint64(len(pts)))
+			for i := range pts {
+				if pts[i].Dataset != "errors" && pts[i].Dataset != "client_errors" {
+					otherPoints++
 				}
 			}
-			return nil
+			return errtrack.PointWrite{Project: pid, Points: pts, Size: buf.Len()}
 		}
-		if _, err := s.errors.RecordThen(ctx, batch.Events, writePoints); err != nil {
-			if submitErr != nil {
-				s.writeSentrySubmitError(w, r, submitErr, len(batch.Points))
+		if _, err := s.errors.RecordThen(ctx, batch.Events, prepare); err != nil {
+			var pe *errtrack.PointsError
+			switch {
+			case !errors.As(err, &pe):
+				s.writeErrtrackError(w, r, err)
 				return
+			case otherPoints > 0:
+				s.writeSentrySubmitError(w, r, pe.Err, len(batch.Points))
+				return
+			default:
+				// The events are stored; only their points are lost (counted).
+				s.log.Warn("points of a stored error event not written", "id", requestID(r), "err", pe.Err)
+				s.countRejected("overloaded", uint64(len(batch.Events)))
 			}
+		}
+		if err := s.errors.Attach(ctx, batch.Attachments); err != nil {
 			s.writeErrtrackError(w, r, err)
 			return
 		}
@@ -366,12 +363,31 @@ func (s *Server) initErrors(st Store) error {
 		return nil
 	}
 	o := errtrack.DefaultOptions()
-	o.Logger, o.Now = s.log, s.clock
+	o.Logger, o.Now, o.WritePoints = s.log, s.clock, s.writeErrorPoints
 	t, err := errtrack.New(context.Background(), es, o)
 	if err != nil {
 		return err
 	}
 	s.errors = t
+	return nil
+}
+
+// writeErrorPoints writes the points of the requests whose error events
+// the tracker grouped in one batch, in one commit of the ingest pipeline.
+func (s *Server) writeErrorPoints(ctx context.Context, writes []errtrack.PointWrite) error {
+	bs := make([]store.Batch, len(writes))
+	size, n := 0, 0
+	for i, w := range writes {
+		bs[i] = store.Batch{Project: w.Project, Points: w.Points}
+		size += w.Size
+		n += len(w.Points)
+	}
+	if err := s.ingest.SubmitMany(ctx, bs, size); err != nil {
+		return err
+	}
+	if s.metrics != nil {
+		s.metrics.PointsAccepted.Add(uint64(n))
+	}
 	return nil
 }
 
