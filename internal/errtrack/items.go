@@ -360,8 +360,40 @@ func SessionAggregatePoints(b []byte, clock Clock, sdk string) ([]point.Point, e
 	return pts, nil
 }
 
-// CheckInPoints maps a cron monitor check-in to a check_ins point.
-func CheckInPoints(b []byte, clock Clock, received int64) ([]point.Point, error) {
+// CheckIn is a cron monitor's check-in as Alidade keeps it.
+type CheckIn struct {
+	ID          string
+	Slug        string
+	Status      string  // in_progress, ok, error (as sent, lower case)
+	Duration    float64 // seconds
+	Release     string
+	Environment string
+	// Config is the monitor's schedule when the check-in declares it
+	// (monitor_config: the monitor is made or updated from it).
+	Config *MonitorConfig
+}
+
+// MonitorConfig is a check-in's monitor_config.
+type MonitorConfig struct {
+	ScheduleType string  // crontab or interval
+	Schedule     string  // "0 2 * * *", or the interval's count ("10")
+	Unit         string  // the interval's unit: minute, hour, day, week, month, year
+	Timezone     string  // of a crontab ("" UTC)
+	Margin       float64 // minutes a check-in may be late
+	MaxRuntime   float64 // minutes a run may take
+}
+
+// ScheduleText is the schedule as one line ("crontab 0 2 * * *",
+// "interval 10 minute").
+func (c *MonitorConfig) ScheduleText() string {
+	if c == nil {
+		return ""
+	}
+	return strings.TrimSpace(c.ScheduleType + " " + c.Schedule + " " + c.Unit)
+}
+
+// ReadCheckIn reads a check_in item.
+func ReadCheckIn(b []byte) (*CheckIn, error) {
 	if err := checkJSON(b, "the check-in"); err != nil {
 		return nil, err
 	}
@@ -380,25 +412,45 @@ func CheckInPoints(b []byte, clock Clock, received int64) ([]point.Point, error)
 			} `json:"schedule"`
 			Margin     flexNumber `json:"checkin_margin"`
 			MaxRuntime flexNumber `json:"max_runtime"`
+			Timezone   flexString `json:"timezone"`
 		} `json:"monitor_config"`
 	}
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, fmt.Errorf("%w: check-in: %v", ErrBadPayload, jsonErr(err))
 	}
-	status := strings.ToLower(string(c.Status))
-	schedule := ""
+	ci := &CheckIn{ID: cut(string(c.ID), 64), Slug: cut(string(c.Slug), 96), Status: cut(strings.ToLower(string(c.Status)), 32),
+		Duration: math.Max(float64(c.Duration), 0), Release: cleanName(string(c.Release)), Environment: cleanName(string(c.Environment))}
+	if c.Config != nil {
+		ci.Config = &MonitorConfig{ScheduleType: cut(strings.ToLower(string(c.Config.Schedule.Type)), 16), Schedule: cut(string(c.Config.Schedule.Value), 96),
+			Unit: cut(strings.ToLower(string(c.Config.Schedule.Unit)), 16), Timezone: cut(string(c.Config.Timezone), 64),
+			Margin: math.Max(float64(c.Config.Margin), 0), MaxRuntime: math.Max(float64(c.Config.MaxRuntime), 0)}
+	}
+	return ci, nil
+}
+
+// CheckInPoints maps a check_in item to its check_ins point.
+func CheckInPoints(b []byte, clock Clock, received int64) ([]point.Point, error) {
+	c, err := ReadCheckIn(b)
+	if err != nil {
+		return nil, err
+	}
+	return []point.Point{c.Point(clock(received))}, nil
+}
+
+// Point is the check-in's check_ins point at ts. A missed or timeout
+// check-in (made by the monitors, not sent) counts as failed.
+func (c *CheckIn) Point(ts int64) point.Point {
 	var margin, maxRuntime float64
 	if c.Config != nil {
-		schedule = strings.TrimSpace(string(c.Config.Schedule.Type) + " " + string(c.Config.Schedule.Value) + " " + string(c.Config.Schedule.Unit))
-		margin, maxRuntime = float64(c.Config.Margin), float64(c.Config.MaxRuntime)
+		margin, maxRuntime = c.Config.Margin, c.Config.MaxRuntime
 	}
-	slug := cut(string(c.Slug), 96)
-	return []point.Point{newPoint("check_ins", clock(received), slug, map[string]any{
-		"slug": slug, "status": cut(status, 32), "environment": cleanName(string(c.Environment)), "release": cleanName(string(c.Release)),
-		"check_in_id": cut(string(c.ID), 64), "schedule": cut(schedule, 128),
-		"duration": math.Max(float64(c.Duration)*1000, 0), "ok": b2f(status == "ok"), "failed": b2f(status == "error" || status == "timeout"),
-		"in_progress": b2f(status == "in_progress"), "margin": margin, "max_runtime": maxRuntime,
-	})}, nil
+	failed := c.Status == "error" || c.Status == "timeout" || c.Status == "missed"
+	return newPoint("check_ins", ts, c.Slug, map[string]any{
+		"slug": c.Slug, "status": c.Status, "environment": c.Environment, "release": c.Release,
+		"check_in_id": c.ID, "schedule": cut(c.Config.ScheduleText(), 128),
+		"duration": c.Duration * 1000, "ok": b2f(c.Status == "ok"), "failed": b2f(failed),
+		"in_progress": b2f(c.Status == "in_progress"), "margin": margin, "max_runtime": maxRuntime,
+	})
 }
 
 // MaxLogItems bounds the records of one log item.

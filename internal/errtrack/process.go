@@ -42,6 +42,9 @@ type Batch struct {
 	// Points are the other items' points (transactions, spans, sessions,
 	// check-ins, logs).
 	Points []point.Point
+	// CheckIns are the cron monitors' check-ins (also in Points), for the
+	// monitors to follow their schedules.
+	CheckIns []*CheckIn
 	// Discards are the client reports' lines.
 	Discards []Discard
 	// Items counts the items by type and result: "event/accepted",
@@ -140,7 +143,11 @@ func Process(env *Envelope, o ProcessOptions) (*Batch, error) {
 				pts, err = SessionAggregatePoints(it.Payload, clock, sdk)
 			}
 		case "check_in":
-			pts, err = CheckInPoints(it.Payload, clock, o.Received)
+			var c *CheckIn
+			if c, err = ReadCheckIn(it.Payload); err == nil {
+				pts = []point.Point{c.Point(clock(o.Received))}
+				b.CheckIns = append(b.CheckIns, c)
+			}
 		case "log":
 			pts, err = LogPoints(it.Payload, clock)
 		case "client_report":

@@ -241,6 +241,7 @@ func (s *Server) handleSentry(envelope bool) http.HandlerFunc {
 			s.writeErrtrackError(w, r, err)
 			return
 		}
+		s.followCheckIns(r, pid, batch.CheckIns, now.UnixMilli())
 		if retryAfter > 0 {
 			h.Set("Retry-After", strconv.Itoa(retryAfter))
 			h.Set("X-Sentry-Rate-Limits", fmt.Sprintf("%d:default;error;security:key", retryAfter))
@@ -369,7 +370,7 @@ func (s *Server) initErrors(st Store) error {
 		return err
 	}
 	s.errors = t
-	return nil
+	return s.initMonitors(st)
 }
 
 // writeErrorPoints writes the points of the requests whose error events
@@ -429,6 +430,7 @@ func (s *Server) startErrors(ctx context.Context) {
 	}
 	s.errors.Start()
 	go s.maintainErrors(ctx, 10*time.Minute)
+	s.runMonitors(ctx)
 }
 
 // closeErrors commits the error events queued and stops the committer.

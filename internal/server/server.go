@@ -20,6 +20,7 @@ import (
 	"github.com/alidade/alidade/internal/errtrack"
 	"github.com/alidade/alidade/internal/ingest"
 	"github.com/alidade/alidade/internal/meta"
+	"github.com/alidade/alidade/internal/monitors"
 	"github.com/alidade/alidade/internal/planner"
 	"github.com/alidade/alidade/internal/point"
 	"github.com/alidade/alidade/internal/pricing"
@@ -158,7 +159,8 @@ type Server struct {
 	origins *origins
 	stop    context.CancelFunc // ends the enrichment upkeep
 
-	errors       *errtrack.Tracker // nil when the store keeps no error groups
+	errors       *errtrack.Tracker  // nil when the store keeps no error groups
+	monitors     *monitors.Registry // nil when the store keeps no cron monitors
 	errLimits    *errorRateLimits
 	sentryLimits errtrack.Limits
 }
@@ -256,6 +258,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("OPTIONS /api/{project_id}/envelope/", s.handleSentryPreflight)
 	mux.HandleFunc("OPTIONS /api/{project_id}/store/", s.handleSentryPreflight)
 	mux.HandleFunc("GET /api/v1/error-groups", s.withKey(s.handleListErrorGroups, meta.KindRead, meta.KindAdmin))
+	mux.HandleFunc("GET /api/v1/monitors", s.withKey(s.handleListMonitors, meta.KindRead, meta.KindAdmin))
 	mux.HandleFunc("GET /api/v1/error-groups/{id}", s.withKey(s.handleGetErrorGroup, meta.KindRead, meta.KindAdmin))
 	mux.HandleFunc("GET /api/v1/error-groups/{id}/events", s.withKey(s.handleErrorGroupEvents, meta.KindRead, meta.KindAdmin))
 	mux.HandleFunc("PATCH /api/v1/error-groups/{id}", s.withKey(s.handlePatchErrorGroup, meta.KindAdmin))

@@ -55,6 +55,9 @@ func (s *Store) initMeta(ctx context.Context) error {
 	if _, err := s.db.ExecContext(ctx, metaMigrations); err != nil {
 		return fmt.Errorf("migrate metadata tables: %w", err)
 	}
+	if err := s.initMonitors(ctx); err != nil {
+		return err
+	}
 	return s.initErrors(ctx)
 }
 
