@@ -16,17 +16,18 @@ test: vet
 	cd sdk/go && $(GO) vet ./... && $(GO) test -count=1 -race -timeout 10m ./...
 	$(MAKE) test-js
 	$(MAKE) test-browser
-	$(GO) test -count=1 -race -timeout 20m ./internal/ingest/ ./internal/auth/ ./internal/beacon/ ./internal/enrich/ ./internal/errtrack/ ./internal/telemetry/ ./internal/query/ ./internal/point/ ./internal/sampling/ ./internal/planner/ ./internal/wal/ ./internal/loader/
+	$(GO) test -count=1 -race -timeout 20m ./internal/ingest/ ./internal/auth/ ./internal/session/ ./internal/beacon/ ./internal/enrich/ ./internal/errtrack/ ./internal/telemetry/ ./internal/query/ ./internal/point/ ./internal/sampling/ ./internal/planner/ ./internal/wal/ ./internal/loader/
 	$(GO) test -count=1 -race -run 'Concurrent' ./internal/rollup/
 	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)
 
-## test-js: the browser SDK's unit tests, its type check and its size budget (node_modules installed by npm ci when missing or stale).
+## test-js: the browser SDK's unit tests, its type check and its size budget, and the dashboard's type check (node_modules installed by npm ci when missing or stale).
 test-js:
 	@if ! command -v npm >/dev/null; then \
 	  if [ "$$CI" = true ]; then echo "npm is not installed: the browser SDK cannot be tested" >&2; exit 1; fi; \
 	  echo "WARNING: npm is not installed: the browser SDK's tests are SKIPPED (install Node.js 20+)" >&2; exit 0; \
 	fi
 	cd sdk/js && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; } && npm test
+	cd ui && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; } && npm test
 
 ## test-browser: real-browser tests (internal/browsertest): headless Chromium (Debian's, installed by
 ## .ci/ensure-chromium when missing) against a real `alidade serve` and a test site. Without a browser they
@@ -46,7 +47,7 @@ test-short:
 
 ## fuzz: run every fuzz target for FUZZTIME each.
 fuzz:
-	@set -e; for pkg in ./internal/point ./internal/beacon ./internal/enrich ./internal/errtrack ./internal/meta ./internal/monitors ./internal/query ./internal/pricing ./internal/aesql ./internal/rollup ./internal/planner ./internal/server ./internal/wal; do \
+	@set -e; for pkg in ./internal/point ./internal/beacon ./internal/enrich ./internal/errtrack ./internal/meta ./internal/monitors ./internal/query ./internal/pricing ./internal/aesql ./internal/rollup ./internal/planner ./internal/server ./internal/session ./internal/wal; do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
 	    .ci/fuzz-one $$pkg $$t $(FUZZTIME) $(GO); \

@@ -16,6 +16,7 @@ import (
 
 	"github.com/alidade/alidade/internal/auth"
 	"github.com/alidade/alidade/internal/ingest"
+	"github.com/alidade/alidade/internal/live"
 	"github.com/alidade/alidade/internal/loader"
 	"github.com/alidade/alidade/internal/meta"
 	"github.com/alidade/alidade/internal/planner"
@@ -35,6 +36,7 @@ type serveFlags struct {
 	wal, walMax, walBacklog                         string
 	trustProxy, geoip                               string
 	publicURL                                       string
+	sessionIdle, sessionMax                         string
 }
 
 func runServe(ctx context.Context, args []string) error {
@@ -66,6 +68,9 @@ func runServe(ctx context.Context, args []string) error {
 	fs.group("Browser beacon")
 	fs.str(&f.trustProxy, "trust-proxy", "ALIDADE_TRUST_PROXY", "off", "on: take the client's address from CF-Connecting-IP or X-Forwarded-For and its country from CF-IPCountry or X-Country (only behind a proxy that sets them)")
 	fs.str(&f.geoip, "geoip", "ALIDADE_GEOIP", "", "MaxMind database file (GeoLite2 Country or City) to look up the country of a beacon's client")
+	fs.group("Dashboard sign-in")
+	fs.str(&f.sessionIdle, "session-idle", "ALIDADE_SESSION_IDLE", "12h", "a dashboard session unused this long ends (each use restarts the count)")
+	fs.str(&f.sessionMax, "session-max", "ALIDADE_SESSION_MAX", "7d", "a dashboard session ends this long after its sign-in, however used")
 	fs.group("AI cost")
 	fs.str(&f.pricing, "pricing", "ALIDADE_PRICING", "", "JSON price catalog whose entries add to or override the default prices")
 	fs.footer = "\nEnvironment only:\n  ALIDADE_ROOT_KEY           the instance root key (manages projects); generated and printed on first start when unset\n" +
@@ -116,6 +121,15 @@ func runServe(ctx context.Context, args []string) error {
 			return &usageError{msg: "--public-url: " + err.Error()}
 		}
 		sopts.PublicURL = f.publicURL
+	}
+	if sopts.SessionIdle, err = server.ParseDuration(f.sessionIdle); err != nil || sopts.SessionIdle < time.Minute {
+		return &usageError{msg: fmt.Sprintf("--session-idle: %q: use a duration of at least 1m such as 12h", f.sessionIdle)}
+	}
+	if sopts.SessionMax, err = server.ParseDuration(f.sessionMax); err != nil || sopts.SessionMax <= 0 {
+		return &usageError{msg: fmt.Sprintf("--session-max: %q: use a duration such as 7d or 24h", f.sessionMax)}
+	}
+	if sopts.SessionMax < sopts.SessionIdle {
+		return &usageError{msg: fmt.Sprintf("--session-max %s is shorter than --session-idle %s: a session cannot stay idle longer than it lives", f.sessionMax, f.sessionIdle)}
 	}
 	if sopts.MaxBodyBytes, err = parseBytes(f.maxBody); err != nil {
 		return &usageError{msg: "--max-body: " + err.Error()}
@@ -263,6 +277,8 @@ func runServe(ctx context.Context, args []string) error {
 	var pipe *ingest.Pipeline
 	metrics := server.NewMetrics(func() int64 { return pipe.QueuedBytes() }, st.SizeBytes)
 	iopts.OnCommit = metrics.ObserveCommit
+	sopts.Live = live.NewHub()
+	iopts.OnAppended = sopts.Live.PublishBatches
 	if pipe, err = ingest.New(app, iopts); err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base32"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -101,6 +102,7 @@ type KeyLister interface {
 type Authenticator struct {
 	mu     sync.RWMutex
 	byHash map[[sha256.Size]byte]Principal
+	byID   map[int64]Principal
 	root   []byte // hash of the root key; nil disables root access
 }
 
@@ -110,7 +112,7 @@ func New(ctx context.Context, keys KeyLister, rootHash []byte) (*Authenticator, 
 	if err != nil {
 		return nil, fmt.Errorf("load keys: %w", err)
 	}
-	a := &Authenticator{byHash: make(map[[sha256.Size]byte]Principal, len(all)), root: rootHash}
+	a := &Authenticator{byHash: make(map[[sha256.Size]byte]Principal, len(all)), byID: make(map[int64]Principal, len(all)), root: rootHash}
 	for _, k := range all {
 		a.Add(k)
 	}
@@ -121,8 +123,10 @@ func New(ctx context.Context, keys KeyLister, rootHash []byte) (*Authenticator, 
 func (a *Authenticator) Add(k meta.Key) {
 	var h [sha256.Size]byte
 	copy(h[:], k.Hash)
+	p := Principal{Project: k.ProjectID, Kind: k.Kind, KeyID: k.ID}
 	a.mu.Lock()
-	a.byHash[h] = Principal{Project: k.ProjectID, Kind: k.Kind, KeyID: k.ID}
+	a.byHash[h] = p
+	a.byID[k.ID] = p
 	a.mu.Unlock()
 }
 
@@ -135,6 +139,28 @@ func (a *Authenticator) Revoke(id int64) {
 			delete(a.byHash, h)
 		}
 	}
+	delete(a.byID, id)
+}
+
+// Key returns the principal of a live project key by its id, and false
+// once the key is revoked: what was opened with a key (a dashboard
+// session) checks through it that the key still opens it.
+func (a *Authenticator) Key(id int64) (Principal, bool) {
+	a.mu.RLock()
+	p, ok := a.byID[id]
+	a.mu.RUnlock()
+	return p, ok
+}
+
+// RootTag names the root key in force without revealing it or its hash
+// (a hash of its hash), and is "" when root access is off. What was opened
+// with the root key keeps the tag, and ends when the root key changes.
+func (a *Authenticator) RootTag() string {
+	if a.root == nil {
+		return ""
+	}
+	h := sha256.Sum256(append([]byte("alidade root tag\x00"), a.root...))
+	return hex.EncodeToString(h[:16])
 }
 
 // Authenticate resolves a secret. The secret is hashed first, so the table

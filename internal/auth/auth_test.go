@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -73,17 +74,35 @@ func TestAuthenticate(t *testing.T) {
 			t.Errorf("Authenticate(%.14q) = %+v, %v; want %+v, %v", c.secret, got, err, c.want, c.err)
 		}
 	}
+	if p, ok := a.Key(1); !ok || p != (Principal{Project: 7, Kind: meta.KindWrite, KeyID: 1}) {
+		t.Errorf("Key(1) = %+v, %v; want the write key of project 7", p, ok)
+	}
 	a.Revoke(1)
 	if _, err := a.Authenticate(w); !errors.Is(err, ErrUnknownKey) {
 		t.Errorf("Authenticate(revoked) = %v; want ErrUnknownKey", err)
 	}
+	if p, ok := a.Key(1); ok {
+		t.Errorf("Key(revoked) = %+v, true; want false", p)
+	}
+	if _, ok := a.Key(2); !ok {
+		t.Errorf("Key(2) = false after another key's revocation")
+	}
 	if p, err := a.Authenticate(r); err != nil || p.KeyID != 2 {
 		t.Errorf("Authenticate(other key after a revoke) = %+v, %v", p, err)
+	}
+	// The root tag names the root key without showing it or its hash.
+	tag := a.RootTag()
+	other, _ := New(context.Background(), keyLister{func(context.Context, int64) ([]meta.Key, error) { return nil, nil }}, Hash(root+"2"))
+	if len(tag) != 32 || strings.Contains(tag, root) || strings.Contains(fmt.Sprintf("%x", Hash(root)), tag) || other.RootTag() == tag {
+		t.Errorf("RootTag = %q (another root key's %q); want 32 hex digits, neither the key nor its hash, one per key", tag, other.RootTag())
 	}
 	// No root hash: the root key means nothing.
 	b, _ := New(context.Background(), keyLister{func(context.Context, int64) ([]meta.Key, error) { return nil, nil }}, nil)
 	if _, err := b.Authenticate(root); !errors.Is(err, ErrUnknownKey) {
 		t.Errorf("Authenticate(root) without a root hash = %v; want ErrUnknownKey", err)
+	}
+	if b.RootTag() != "" {
+		t.Errorf("RootTag without a root key = %q; want \"\"", b.RootTag())
 	}
 }
 

@@ -41,6 +41,9 @@ type Options struct {
 	Committers int
 	// OnCommit, when set, observes each commit.
 	OnCommit func(points int, d time.Duration, err error)
+	// OnAppended, when set, is told the batches of each successful
+	// commit (the dashboard's live updates); it must not block.
+	OnAppended func(batches []store.Batch)
 	Logger   *slog.Logger
 }
 
@@ -236,6 +239,8 @@ func (p *Pipeline) commit(group []*pending, points int) {
 	if err != nil {
 		p.log.Error("commit failed", "points", points, "err", err)
 		err = fmt.Errorf("commit: %w", err)
+	} else if p.opts.OnAppended != nil {
+		p.opts.OnAppended(batches)
 	}
 	p.mu.Lock()
 	p.queued -= cost

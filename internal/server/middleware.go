@@ -15,6 +15,7 @@ import (
 
 	"github.com/alidade/alidade/internal/auth"
 	"github.com/alidade/alidade/internal/meta"
+	"github.com/alidade/alidade/internal/session"
 )
 
 type ctxKey int
@@ -22,6 +23,7 @@ type ctxKey int
 const (
 	ctxRequestID ctxKey = iota
 	ctxPrincipal
+	ctxSession // the dashboard session of a page (handleApp)
 )
 
 // statusWriter records the status and size of a response.
@@ -113,22 +115,58 @@ func principal(r *http.Request) auth.Principal {
 	return p
 }
 
+// authenticate resolves the caller of a request: its key, or without one
+// its dashboard session (see caller).
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (auth.Principal, bool) {
+	p, _, ok := s.caller(w, r)
+	return p, ok
+}
+
+// caller resolves the caller of a request and, when a dashboard session
+// cookie rather than a key authenticated it, the session. A request with
+// an Authorization header is a key's, cookie or not; one without is its
+// session's, and must pass the CSRF check (checkCSRF) when it changes
+// something. It writes the error and returns false when neither works.
+func (s *Server) caller(w http.ResponseWriter, r *http.Request) (auth.Principal, *session.Session, bool) {
+	if r.Header.Get("Authorization") == "" {
+		if c, err := r.Cookie(sessionCookie); err == nil && s.sessions != nil {
+			sess, err := s.sessions.Get(r.Context(), c.Value)
+			if err != nil {
+				s.clearSessionCookie(w, r)
+				writeError(w, r, http.StatusUnauthorized, "unauthorized", sessionEndedMessage(err))
+				return auth.Principal{}, nil, false
+			}
+			if err := s.checkCSRF(r, sess); err != nil {
+				writeError(w, r, http.StatusForbidden, "csrf", err.Error())
+				return auth.Principal{}, nil, false
+			}
+			return sessionPrincipal(sess), &sess, true
+		}
+	}
 	p, err := s.auth.Authenticate(auth.BearerToken(r.Header.Get("Authorization")))
 	if err != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="alidade"`)
 		writeError(w, r, http.StatusUnauthorized, "unauthorized", err.Error())
-		return p, false
+		return p, nil, false
 	}
-	return p, true
+	return p, nil, true
 }
 
-// withKey requires a project key of one of kinds and scopes the request to its project.
+// withKey requires a project key of one of kinds and scopes the request to
+// its project. A root dashboard session acts as the admin key of the
+// project the request names (sessionProject).
 func (s *Server) withKey(h http.HandlerFunc, kinds ...meta.KeyKind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		p, ok := s.authenticate(w, r)
+		p, sess, ok := s.caller(w, r)
 		if !ok {
 			return
+		}
+		if sess != nil && sess.Root {
+			pr, ok := s.sessionProject(w, r, true)
+			if !ok {
+				return
+			}
+			p = auth.Principal{Project: pr.ID, Kind: meta.KindAdmin}
 		}
 		if err := p.Allow(kinds...); err != nil {
 			writeError(w, r, http.StatusForbidden, "forbidden", err.Error())
@@ -138,7 +176,8 @@ func (s *Server) withKey(h http.HandlerFunc, kinds ...meta.KeyKind) http.Handler
 	}
 }
 
-// withRoot requires the instance root key.
+// withRoot requires the instance root key (or a dashboard session opened
+// with it).
 func (s *Server) withRoot(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, ok := s.authenticate(w, r)

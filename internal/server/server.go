@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/alidade/alidade/internal/auth"
@@ -19,13 +20,16 @@ import (
 	"github.com/alidade/alidade/internal/enrich"
 	"github.com/alidade/alidade/internal/errtrack"
 	"github.com/alidade/alidade/internal/ingest"
+	"github.com/alidade/alidade/internal/live"
 	"github.com/alidade/alidade/internal/meta"
 	"github.com/alidade/alidade/internal/monitors"
 	"github.com/alidade/alidade/internal/planner"
 	"github.com/alidade/alidade/internal/point"
 	"github.com/alidade/alidade/internal/pricing"
 	"github.com/alidade/alidade/internal/query"
+	"github.com/alidade/alidade/internal/session"
 	"github.com/alidade/alidade/internal/store"
+	"github.com/alidade/alidade/internal/ui"
 )
 
 // Options configure the server.
@@ -59,6 +63,9 @@ type Options struct {
 	// metrics and dataset answers call it first, so that a client reads
 	// its own acknowledged writes.
 	Fresh func(ctx context.Context)
+	// Live, when set, is told of every commit (ingest.Options.OnAppended)
+	// and feeds the dashboard's live updates (GET /api/v1/live).
+	Live *live.Hub
 	// Dedupe, when set, drops from a write what an earlier write of its
 	// Idempotency-Key stored, setting Idem.Found (see planner.Dedupe):
 	// writes are acknowledged once logged, before the store sees them.
@@ -70,8 +77,9 @@ type Options struct {
 	// GeoIP is a MaxMind database file the beacon's country is looked up
 	// in (--geoip); "" means none.
 	GeoIP string
-	// Clock is the beacon's clock: its points' receive time and the UTC
-	// day of the visitor salt. nil means time.Now.
+	// Clock is the server's clock: the beacon's points' receive time, the
+	// UTC day of the visitor salt, and dashboard sessions' expiry. nil
+	// means time.Now.
 	Clock func() time.Time
 	// AfterCommit, when set, runs after a write with an Idempotency-Key
 	// is committed and before it is answered: the crash tests kill the
@@ -81,6 +89,10 @@ type Options struct {
 	// (--public-url): the host of the projects' Sentry DSNs. "" means
 	// http:// and the listen address.
 	PublicURL string
+	// SessionIdle ends a dashboard session unused this long
+	// (--session-idle); SessionMax ends it this long after its sign-in,
+	// however used (--session-max).
+	SessionIdle, SessionMax time.Duration
 	// SentryLimits, when set, replaces Relay's default size limits of the
 	// Sentry endpoints (errtrack.DefaultLimits).
 	SentryLimits *errtrack.Limits
@@ -96,6 +108,8 @@ func DefaultOptions() Options {
 		FutureSkew:          5 * time.Minute,
 		QueryTimeout:        30 * time.Second,
 		MaxPointsPerRequest: 1_000_000,
+		SessionIdle:         12 * time.Hour,
+		SessionMax:          7 * 24 * time.Hour,
 	}
 }
 
@@ -112,6 +126,12 @@ func (o *Options) Validate() error {
 	}
 	if o.QueryTimeout <= 0 {
 		return fmt.Errorf("query timeout must be positive, got %v", o.QueryTimeout)
+	}
+	if o.SessionIdle <= 0 || o.SessionMax <= 0 {
+		return fmt.Errorf("session idle time and lifetime must be positive, got %v and %v", o.SessionIdle, o.SessionMax)
+	}
+	if o.SessionIdle > o.SessionMax {
+		return fmt.Errorf("session idle time %v is longer than the session lifetime %v", o.SessionIdle, o.SessionMax)
 	}
 	return nil
 }
@@ -158,11 +178,17 @@ type Server struct {
 	enrich  *enrich.Enricher
 	origins *origins
 	stop    context.CancelFunc // ends the enrichment upkeep
+	// stopping is closed when Close begins: long streams end then.
+	stopping  chan struct{}
+	closeOnce sync.Once
 
 	errors       *errtrack.Tracker  // nil when the store keeps no error groups
 	monitors     *monitors.Registry // nil when the store keeps no cron monitors
 	errLimits    *errorRateLimits
 	sentryLimits errtrack.Limits
+
+	sessions *session.Manager // dashboard sign-ins
+	logins   *loginLimiter    // failed sign-ins per client address
 }
 
 // New builds a server; Start listens.
@@ -174,7 +200,7 @@ func New(opts Options, st Store, au *auth.Authenticator, pipe *ingest.Pipeline, 
 	if log == nil {
 		log = discardLogger()
 	}
-	s := &Server{opts: opts, log: log, store: st, auth: au, ingest: pipe, metrics: m, idem: newIdempotency()}
+	s := &Server{opts: opts, log: log, store: st, auth: au, ingest: pipe, metrics: m, idem: newIdempotency(), stopping: make(chan struct{})}
 	s.queries = &query.Engine{Exec: exec, Schemas: st.Schema, Now: time.Now}
 	if err := s.initPlatform(st, exec); err != nil {
 		return nil, err
@@ -183,6 +209,9 @@ func New(opts Options, st Store, au *auth.Authenticator, pipe *ingest.Pipeline, 
 		return nil, err
 	}
 	if err := s.initErrors(st); err != nil {
+		return nil, err
+	}
+	if err := s.initSessions(st); err != nil {
 		return nil, err
 	}
 	s.http = &http.Server{
@@ -207,6 +236,7 @@ func (s *Server) Start() error {
 	ctx, stop := context.WithCancel(context.Background())
 	s.stop = stop
 	go s.maintainEnrichment(ctx, time.Minute)
+	go s.maintainSessions(ctx, time.Minute)
 	s.startErrors(ctx)
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -229,6 +259,7 @@ func (s *Server) Close(ctx context.Context) error {
 	if s.stop != nil {
 		s.stop()
 	}
+	s.closeOnce.Do(func() { close(s.stopping) })
 	if err := s.http.Shutdown(ctx); err != nil {
 		// Requests may still run: the GeoIP database stays mapped.
 		return err
@@ -258,6 +289,11 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("OPTIONS /api/{project_id}/envelope/", s.handleSentryPreflight)
 	mux.HandleFunc("OPTIONS /api/{project_id}/store/", s.handleSentryPreflight)
 	mux.HandleFunc("GET /api/v1/error-groups", s.withKey(s.handleListErrorGroups, meta.KindRead, meta.KindAdmin))
+	mux.HandleFunc("GET /api/v1/saved-queries", s.withKey(s.handleListSavedQueries, meta.KindRead, meta.KindAdmin))
+	mux.HandleFunc("POST /api/v1/saved-queries", s.withKey(s.handleCreateSavedQuery, meta.KindAdmin))
+	mux.HandleFunc("PUT /api/v1/saved-queries/{id}", s.withKey(s.handleUpdateSavedQuery, meta.KindAdmin))
+	mux.HandleFunc("DELETE /api/v1/saved-queries/{id}", s.withKey(s.handleDeleteSavedQuery, meta.KindAdmin))
+	mux.HandleFunc("GET /api/v1/live", s.withKey(s.handleLive, meta.KindRead, meta.KindAdmin))
 	mux.HandleFunc("GET /api/v1/monitors", s.withKey(s.handleListMonitors, meta.KindRead, meta.KindAdmin))
 	mux.HandleFunc("GET /api/v1/error-groups/{id}", s.withKey(s.handleGetErrorGroup, meta.KindRead, meta.KindAdmin))
 	mux.HandleFunc("GET /api/v1/error-groups/{id}/events", s.withKey(s.handleErrorGroupEvents, meta.KindRead, meta.KindAdmin))
@@ -296,6 +332,17 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/keys", s.withKey(s.handleCreateKey, meta.KindAdmin))
 	mux.HandleFunc("GET /api/v1/keys", s.withKey(s.handleListKeys, meta.KindAdmin))
 	mux.HandleFunc("DELETE /api/v1/keys/{id}", s.withKey(s.handleRevokeKey, meta.KindAdmin))
+
+	// The dashboard: sign-in, sessions and its page (login.go, sessions.go).
+	mux.HandleFunc("GET /login", s.handleLoginPage)
+	mux.HandleFunc("POST /login", s.handleLogin)
+	mux.HandleFunc("POST /logout", s.handleLogout)
+	mux.HandleFunc("GET /api/v1/session", s.handleSession)
+	mux.HandleFunc("GET /{$}", s.handleApp)
+	for _, p := range dashboardPaths {
+		mux.HandleFunc("GET "+p, s.handleApp)
+	}
+	mux.HandleFunc("GET /assets/{name}", ui.Assets)
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusNotFound, "not_found", fmt.Sprintf("no route for %s %s; see the API reference in the README", r.Method, r.URL.Path))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/alidade/alidade/internal/auth"
 	"github.com/alidade/alidade/internal/ingest"
+	"github.com/alidade/alidade/internal/live"
 	"github.com/alidade/alidade/internal/loader"
 	"github.com/alidade/alidade/internal/meta"
 	"github.com/alidade/alidade/internal/planner"
@@ -120,11 +121,14 @@ func Start(t testing.TB, o Options) *Env {
 	var pipe *ingest.Pipeline
 	m := server.NewMetrics(func() int64 { return pipe.QueuedBytes() }, st.SizeBytes)
 	iopts.OnCommit = m.ObserveCommit
+	hub := live.NewHub()
+	iopts.OnAppended = hub.PublishBatches
 	if pipe, err = ingest.New(app, iopts); err != nil {
 		t.Fatal(err)
 	}
 	pipe.Start()
 	sopts := server.DefaultOptions()
+	sopts.Live = hub
 	sopts.Listen = "127.0.0.1:0"
 	sopts.Rollups = pl
 	if ld != nil {

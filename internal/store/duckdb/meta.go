@@ -58,6 +58,9 @@ func (s *Store) initMeta(ctx context.Context) error {
 	if err := s.initMonitors(ctx); err != nil {
 		return err
 	}
+	if err := s.initSessions(ctx); err != nil {
+		return err
+	}
 	return s.initErrors(ctx)
 }
 

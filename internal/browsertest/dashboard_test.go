@@ -1,0 +1,198 @@
+//go:build browser
+
+package browsertest
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// dashboardPages are the dashboard's pages, as its navigation lists them.
+var dashboardPages = []struct{ path, title string }{
+	{"/", "Overview"}, {"/backend", "Backend"}, {"/ai", "AI"}, {"/frontend", "Frontend"},
+	{"/errors", "Errors"}, {"/explore", "Explore"}, {"/settings", "Settings"},
+}
+
+// demoProject is a project filled by `alidade demo` (two days at a small
+// scale), shared by the dashboard tests.
+func demoProject(t *testing.T, e *env) project {
+	t.Helper()
+	demoOnce.Do(func() {
+		p := e.alidade.newProject(t, "demo")
+		cmd := exec.Command(filepath.Join(tmpRoot, "alidade"), "demo", "--url", e.alidade.url, "--key", p.keys["write"], "--days", "2", "--scale", "20")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			demoErr = fmt.Errorf("alidade demo: %v\n%s", err, out)
+			return
+		}
+		demo = p
+	})
+	if demoErr != nil {
+		t.Fatal(demoErr)
+	}
+	return demo
+}
+
+var (
+	demoOnce sync.Once
+	demo     project
+	demoErr  error
+)
+
+// signIn opens the dashboard, which sends the browser to the sign-in
+// form, and signs in with key.
+func signIn(t *testing.T, b *browser, key string) {
+	t.Helper()
+	b.open(b.alidade+"/", "")
+	if p := eval[string](b, `location.pathname`); p != "/login" {
+		t.Fatalf("GET / without a session landed on %s; want /login", p)
+	}
+	b.do(chromedp.SendKeys(chromedp.CSS(`input[name=key]`), key), chromedp.Click(chromedp.CSS(`form button[type=submit], form input[type=submit]`)))
+	b.waitFor(`location.pathname === "/" && document.querySelector('[data-testid=requests] .value') !== null`)
+}
+
+// consoleErrors are the page's console messages of level error.
+func (b *browser) consoleErrors() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for _, m := range b.console {
+		if strings.HasPrefix(strings.ToLower(m), "error") {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func TestDashboardPages(t *testing.T) {
+	e := setup(t)
+	p := demoProject(t, e)
+	b := newBrowser(t, e)
+	signIn(t, b, p.keys["admin"])
+
+	// The overview's numbers are /api/v1/metrics' over the same range.
+	to := time.Now().UTC().Truncate(time.Minute)
+	from := to.Add(-24 * time.Hour)
+	q := url.Values{"range": {"custom"}, "from": {from.Format("2006-01-02T15:04")}, "to": {to.Format("2006-01-02T15:04")}}
+	b.open(b.alidade+"/?"+q.Encode(), "")
+	b.waitFor(`document.querySelector('[data-testid=requests] .value')?.dataset.value > 0`)
+	var m struct {
+		Requests  float64 `json:"requests"`
+		Latency   float64 `json:"latency"`
+		ErrorRate float64 `json:"errorRate"`
+		AIUsage   struct{ Tokens, Cost float64 }
+	}
+	api := fmt.Sprintf("/api/v1/metrics?from=%s&to=%s", from.Format(time.RFC3339), to.Format(time.RFC3339))
+	if code, body, err := e.alidade.call("GET", api, p.keys["read"], nil, &m); err != nil || code != 200 {
+		t.Fatalf("GET %s = %d %s %v", api, code, body, err)
+	}
+	for id, want := range map[string]float64{"requests": m.Requests, "latency": m.Latency, "errorRate": m.ErrorRate, "aiTokens": m.AIUsage.Tokens, "aiCost": m.AIUsage.Cost} {
+		got := eval[string](b, fmt.Sprintf(`document.querySelector('[data-testid=%s] .value').dataset.value`, id))
+		if f, err := strconv.ParseFloat(got, 64); err != nil || !near(f, want) {
+			t.Errorf("overview %s = %q; /api/v1/metrics says %v", id, got, want)
+		}
+	}
+	t.Logf("overview: %s", b.screenshot("dashboard-overview.png"))
+
+	// The range picker changes the query.
+	before := eval[string](b, `document.querySelector('[data-testid=requests] .value').dataset.value`)
+	b.do(chromedp.SetValue(chromedp.CSS(`[data-testid=range]`), "7d"))
+	b.do(chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-testid=range]').dispatchEvent(new Event('change', {bubbles: true}))`))
+	b.waitFor(`new URLSearchParams(location.search).get('range') === '7d'`)
+	b.waitFor(`performance.getEntriesByType('resource').some(r => r.name.includes('/api/v1/metrics') && r.name.includes('range=7d'))`)
+	b.waitFor(fmt.Sprintf(`document.querySelector('[data-testid=requests] .value').dataset.value !== %q`, before))
+
+	// Every page renders without a console error or a failure shown.
+	for _, pg := range dashboardPages {
+		b.open(b.alidade+pg.path+"?range=7d", "")
+		b.waitFor(fmt.Sprintf(`document.querySelector('header.top h1')?.textContent === %q && document.querySelector('main')?.children.length > 0`, pg.title))
+		time.Sleep(500 * time.Millisecond) // let the page's requests answer
+		if f := eval[string](b, `[...document.querySelectorAll('.failure')].map(e => e.textContent).join('; ')`); f != "" {
+			t.Errorf("%s shows a failure: %s", pg.path, f)
+		}
+		t.Logf("%s: %s", pg.title, b.screenshot("dashboard"+strings.ReplaceAll(strings.TrimSuffix(pg.path, "/"), "/", "-")+".png"))
+	}
+	if errs := b.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors:\n  %s", strings.Join(errs, "\n  "))
+	}
+}
+
+// A point written while the overview is open shows without a reload.
+func TestDashboardLive(t *testing.T) {
+	e := setup(t)
+	p := e.alidade.newProject(t, "live")
+	b := newBrowser(t, e)
+	signIn(t, b, p.keys["read"])
+	b.open(b.alidade+"/?range=15m", "")
+	b.waitFor(`document.querySelector('[data-testid=requests] .value')?.dataset.value === '0'`)
+	b.do(chromedp.Evaluate[chromedp.Void](`window.__notReloaded = true`))
+	body := fmt.Sprintf(`{"timestamp":%d,"indexes":["GET /live"],"blobs":["/live","GET","web"],"doubles":[12,200]}`, time.Now().UnixMilli())
+	for range 3 {
+		if code, out, err := e.alidade.call("POST", "/api/v1/datasets/requests/points", p.keys["write"], body, nil); err != nil || code != 200 {
+			t.Fatalf("write = %d %s %v", code, out, err)
+		}
+	}
+	b.waitFor(`document.querySelector('[data-testid=requests] .value')?.dataset.value === '3' && window.__notReloaded === true`)
+}
+
+// Sign-in and its protections as the browser meets them: CSRF, a read
+// session that may not revoke a key, sign-out.
+func TestDashboardAccess(t *testing.T) {
+	e := setup(t)
+	p := e.alidade.newProject(t, "access")
+	// A key to try to revoke.
+	var k struct {
+		ID int64 `json:"id"`
+	}
+	if code, body, err := e.alidade.call("POST", "/api/v1/keys", p.keys["admin"], map[string]string{"kind": "write", "name": "victim"}, &k); err != nil || code != http.StatusCreated {
+		t.Fatalf("create key = %d %s %v", code, body, err)
+	}
+	revoke := func(b *browser, withToken bool) int {
+		token := `document.querySelector('meta[name=csrf-token]').content`
+		if !withToken {
+			token = `''`
+		}
+		return eval[int](b, fmt.Sprintf(`fetch('/api/v1/keys/%d', {method: 'DELETE', credentials: 'same-origin', headers: {'X-CSRF-Token': %s}}).then(r => r.status)`, k.ID, token))
+	}
+	rb := newBrowser(t, e)
+	signIn(t, rb, p.keys["read"])
+	if got := revoke(rb, true); got != http.StatusForbidden {
+		t.Errorf("a read session revoking a key = %d; want 403", got)
+	}
+	ab := newBrowser(t, e)
+	signIn(t, ab, p.keys["admin"])
+	if got := revoke(ab, false); got != http.StatusForbidden {
+		t.Errorf("revoking without the CSRF token = %d; want 403", got)
+	}
+	if cookies := eval[string](ab, `document.cookie`); strings.Contains(cookies, "alidade_session") {
+		t.Errorf("the session cookie is readable by the page's JavaScript: %q", cookies)
+	}
+	if html := eval[string](ab, `document.documentElement.outerHTML`); strings.Contains(html, p.keys["admin"]) {
+		t.Error("the admin key is in the page")
+	}
+	if got := revoke(ab, true); got/100 != 2 {
+		t.Errorf("an admin session revoking a key with the token = %d; want 2xx", got)
+	}
+	ab.click(`header.top button:last-of-type`) // Sign out
+	ab.waitFor(`location.pathname === "/login"`)
+	if got := eval[int](ab, `fetch('/api/v1/session', {credentials: 'same-origin'}).then(r => r.status)`); got != http.StatusUnauthorized {
+		t.Errorf("after sign-out GET /api/v1/session = %d; want 401", got)
+	}
+}
+
+func near(a, b float64) bool {
+	d := a - b
+	if d < 0 {
+		d = -d
+	}
+	return d <= 1e-9*max(1, b, -b)
+}

@@ -1,0 +1,18 @@
+// The pages after the overview, in the navigation's order. Each page owns
+// the paths under its own ("/errors/12" is the errors page's).
+import type { Page } from '../main';
+import { AI } from './ai';
+import { Backend } from './backend';
+import { Errors } from './errors';
+import { Explore } from './explore';
+import { Frontend } from './frontend';
+import { Settings } from './settings';
+
+export const pages: Page[] = [
+  { path: '/backend', title: 'Backend', render: (v) => <Backend view={v} /> },
+  { path: '/ai', title: 'AI', render: (v) => <AI view={v} /> },
+  { path: '/frontend', title: 'Frontend', render: (v) => <Frontend view={v} /> },
+  { path: '/errors', title: 'Errors', render: (v) => <Errors view={v} /> },
+  { path: '/explore', title: 'Explore', render: (v) => <Explore view={v} /> },
+  { path: '/settings', title: 'Settings', render: (v) => <Settings view={v} /> },
+];
