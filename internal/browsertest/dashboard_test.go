@@ -3,6 +3,7 @@
 package browsertest
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -56,8 +58,21 @@ func signIn(t *testing.T, b *browser, key string) {
 	if p := eval[string](b, `location.pathname`); p != "/login" {
 		t.Fatalf("GET / without a session landed on %s; want /login", p)
 	}
-	b.do(chromedp.SendKeys(chromedp.CSS(`input[name=key]`), key), chromedp.Click(chromedp.CSS(`form button[type=submit], form input[type=submit]`)))
+	b.do(chromedp.SendKeys(chromedp.CSS(`input[name=key]`), key))
+	// The form's answer redirects to the dashboard: wait for its load.
+	b.clickAndLoad(`form button[type=submit], form input[type=submit]`)
 	b.waitFor(`location.pathname === "/" && document.querySelector('[data-testid=requests] .value') !== null`)
+}
+
+// clickAndLoad clicks an element that loads another page and waits for
+// that page's load event.
+func (b *browser) clickAndLoad(css string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, actionTimeout)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(css)))); err != nil {
+		b.t.Fatalf("click %s and wait for the next page: %v", css, err)
+	}
 }
 
 // consoleErrors are the page's console messages of level error.
@@ -115,7 +130,8 @@ func TestDashboardPages(t *testing.T) {
 	for _, pg := range dashboardPages {
 		b.open(b.alidade+pg.path+"?range=7d", "")
 		b.waitFor(fmt.Sprintf(`document.querySelector('header.top h1')?.textContent === %q && document.querySelector('main')?.children.length > 0`, pg.title))
-		time.Sleep(500 * time.Millisecond) // let the page's requests answer
+		// The page's requests answered: nothing says it is loading.
+		b.waitFor(`!document.querySelector('main').textContent.includes('Loading…') && !document.querySelector('main .loading, main [aria-busy=true]')`)
 		if f := eval[string](b, `[...document.querySelectorAll('.failure')].map(e => e.textContent).join('; ')`); f != "" {
 			t.Errorf("%s shows a failure: %s", pg.path, f)
 		}
@@ -182,7 +198,7 @@ func TestDashboardAccess(t *testing.T) {
 	if got := revoke(ab, true); got/100 != 2 {
 		t.Errorf("an admin session revoking a key with the token = %d; want 2xx", got)
 	}
-	ab.click(`header.top button:last-of-type`) // Sign out
+	ab.clickAndLoad(`header.top button:last-of-type`) // Sign out
 	ab.waitFor(`location.pathname === "/login"`)
 	if got := eval[int](ab, `fetch('/api/v1/session', {credentials: 'same-origin'}).then(r => r.status)`); got != http.StatusUnauthorized {
 		t.Errorf("after sign-out GET /api/v1/session = %d; want 401", got)

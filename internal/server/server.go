@@ -343,6 +343,7 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("GET "+p, s.handleApp)
 	}
 	mux.HandleFunc("GET /assets/{name}", ui.Assets)
+	mux.HandleFunc("GET /favicon.ico", handleFavicon)
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusNotFound, "not_found", fmt.Sprintf("no route for %s %s; see the API reference in the README", r.Method, r.URL.Path))

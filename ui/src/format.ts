@@ -37,7 +37,8 @@ export function change(cur: number | null | undefined, prev: number | null | und
 export function ago(iso: string | null | undefined): string {
   if (!iso) return '–';
   const s = (Date.now() - Date.parse(iso)) / 1000;
-  if (s < 60) return Math.max(0, Math.round(s)) + ' s ago';
+  if (s < 5) return 'just now';
+  if (s < 60) return Math.round(s) + ' s ago';
   if (s < 3600) return Math.round(s / 60) + ' min ago';
   if (s < 86400) return Math.round(s / 3600) + ' h ago';
   return Math.round(s / 86400) + ' d ago';

@@ -61,6 +61,9 @@ func (s *Store) initMeta(ctx context.Context) error {
 	if err := s.initSessions(ctx); err != nil {
 		return err
 	}
+	if err := s.initSavedQueries(ctx); err != nil {
+		return err
+	}
 	return s.initErrors(ctx)
 }
 

@@ -20,11 +20,9 @@ const savedQueriesSchema = `CREATE TABLE IF NOT EXISTS saved_queries (
 	created TIMESTAMPTZ NOT NULL,
 	updated TIMESTAMPTZ NOT NULL)`
 
-// initSavedQueriesLocked creates the saved queries table when it is not
-// there yet (a data directory from before it, or the first use); the
-// metadata lock is held. It is cheap and idempotent, so every use calls
-// it.
-func (s *Store) initSavedQueriesLocked(ctx context.Context) error {
+// initSavedQueries creates the saved queries table when it is not there
+// yet (a data directory from before it), at open.
+func (s *Store) initSavedQueries(ctx context.Context) error {
 	if _, err := s.db.ExecContext(ctx, savedQueriesSchema); err != nil {
 		return fmt.Errorf("create saved queries table: %w", err)
 	}
@@ -35,9 +33,6 @@ func (s *Store) initSavedQueriesLocked(ctx context.Context) error {
 func (s *Store) SavedQueries(ctx context.Context, project int64, each func(id int64, name, sql string, created, updated time.Time)) error {
 	s.metaMu.Lock()
 	defer s.metaMu.Unlock()
-	if err := s.initSavedQueriesLocked(ctx); err != nil {
-		return err
-	}
 	rows, err := s.db.QueryContext(ctx, `SELECT id, name, sql, created, updated FROM saved_queries
 		WHERE project = ? ORDER BY lower(name), name, id`, project)
 	if err != nil {
@@ -77,9 +72,6 @@ func (s *Store) nameTakenLocked(ctx context.Context, project, id int64, name str
 func (s *Store) CreateSavedQuery(ctx context.Context, project int64, name, text string, at time.Time) (int64, error) {
 	s.metaMu.Lock()
 	defer s.metaMu.Unlock()
-	if err := s.initSavedQueriesLocked(ctx); err != nil {
-		return 0, err
-	}
 	if err := s.nameTakenLocked(ctx, project, 0, name); err != nil {
 		return 0, err
 	}
@@ -95,9 +87,6 @@ func (s *Store) CreateSavedQuery(ctx context.Context, project int64, name, text 
 func (s *Store) CountSavedQueries(ctx context.Context, project int64) (int, error) {
 	s.metaMu.Lock()
 	defer s.metaMu.Unlock()
-	if err := s.initSavedQueriesLocked(ctx); err != nil {
-		return 0, err
-	}
 	var n int
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM saved_queries WHERE project = ?`, project).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count saved queries: %w", err)
@@ -112,9 +101,6 @@ func (s *Store) CountSavedQueries(ctx context.Context, project int64) (int, erro
 func (s *Store) UpdateSavedQuery(ctx context.Context, project, id int64, name, text string, at time.Time) (time.Time, error) {
 	s.metaMu.Lock()
 	defer s.metaMu.Unlock()
-	if err := s.initSavedQueriesLocked(ctx); err != nil {
-		return time.Time{}, err
-	}
 	var created time.Time
 	err := s.db.QueryRowContext(ctx, `SELECT created FROM saved_queries WHERE project = ? AND id = ?`, project, id).Scan(&created)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -138,9 +124,6 @@ func (s *Store) UpdateSavedQuery(ctx context.Context, project, id int64, name, t
 func (s *Store) DeleteSavedQuery(ctx context.Context, project, id int64) error {
 	s.metaMu.Lock()
 	defer s.metaMu.Unlock()
-	if err := s.initSavedQueriesLocked(ctx); err != nil {
-		return err
-	}
 	var n int64
 	if err := s.db.QueryRowContext(ctx, `DELETE FROM saved_queries WHERE project = ? AND id = ? RETURNING id`, project, id).Scan(&n); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {

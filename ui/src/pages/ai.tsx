@@ -272,7 +272,7 @@ function VectorSearch({ m }: { m: PageMetrics }) {
   const columns: Column<IndexRow>[] = [
     { key: 'index', label: 'Index', value: (r) => r.index, render: (r) => <span class="bk-name" title={r.index}>{r.index || '(none)'}</span> },
     { key: 'searches', label: 'Searches', numeric: true, value: (r) => r.searches, render: (r) => num(r.searches) },
-    ...quantCols<IndexRow>('lat', (r) => r.latency),
+    ...quantCols<IndexRow>('lat', (r) => r.latency).filter((c) => c.key !== 'latp50'),
     { key: 'relevance', label: 'Relevance', numeric: true, value: (r) => r.meanRelevance, render: (r) => score(r.meanRelevance) },
   ];
   return (
@@ -336,7 +336,7 @@ client.LabelIntent(predictionID, actual)`)}
             <Stat label="Labelled share" value={pct(it.labelledShare, 1)} cur={it.labelledShare} prev={p?.labelledShare} />
           </Small>
           <Note>Accuracy is the share of labelled predictions whose intent the label confirms; by predicted intent below.</Note>
-          <div class="bk-charts">
+          <div class="bk-charts bk-split">
             <div>
               <h3>Accuracy by intent</h3>
               <Table label="Intent accuracy by intent" rows={it.byIntent} columns={columns} initial="predictions" />

@@ -138,7 +138,7 @@ export function ResultTable({ result }: { result: SQLResult }) {
   const kinds = useMemo(() => cols.map((c) => kindOf(c.type)), [result]);
   const [sort, setSort] = useState<{ i: number; desc: boolean } | null>(null);
   const rows = useMemo(() => {
-    if (!sort) return result.data;
+    if (!sort || sort.i >= cols.length) return result.data;
     const c = cols[sort.i];
     const k = kinds[sort.i];
     const val = (r: Record<string, unknown>) => (k === 'number' ? numberOf(r[c.name]) : r[c.name] === null || r[c.name] === undefined ? null : String(r[c.name]));

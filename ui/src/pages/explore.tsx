@@ -270,7 +270,7 @@ function Results({
     <>
       {plan && (
         <Panel title="Chart" wide>
-          <ResultChart result={r} plan={plan} />
+          <ResultChart key={ran.sql} result={r} plan={plan} />
         </Panel>
       )}
       <Panel title="Result" wide>
@@ -282,7 +282,7 @@ function Results({
         {r.rows === 0 ? (
           <Empty what="The query returned no rows. If the dataset has no points in its time range yet, write some, e.g.:" snippet={writeSnippet()} />
         ) : (
-          <ResultTable result={r} />
+          <ResultTable key={ran.sql} result={r} />
         )}
       </Panel>
     </>
@@ -375,6 +375,7 @@ function SavedList({ list, reload, savedId, onPick }: { list: Loaded<{ queries: 
               {canChange && (
                 <Confirm
                   label="Delete"
+                  what={`the saved query “${s.name}”`}
                   question={`Delete “${s.name}”?`}
                   yes="Delete"
                   disabled={act.busy}

@@ -75,6 +75,7 @@ export function CopyField({ label, value, testid }: { label: string; value: stri
 // Confirm asks once more before an action that cannot be undone.
 export function Confirm({
   label,
+  what,
   question,
   yes,
   onYes,
@@ -82,6 +83,7 @@ export function Confirm({
   testid,
 }: {
   label: string;
+  what?: string; // what the action acts on, for screen readers
   question: string;
   yes: string;
   onYes: () => void;
@@ -99,7 +101,7 @@ export function Confirm({
   }, [asking]);
   if (!asking) {
     return (
-      <button type="button" class="st-danger" ref={startRef} disabled={disabled} onClick={() => setAsking(true)} data-testid={testid}>
+      <button type="button" class="st-danger" ref={startRef} disabled={disabled} aria-label={what ? `${label} ${what}` : undefined} onClick={() => setAsking(true)} data-testid={testid}>
         {label}
       </button>
     );

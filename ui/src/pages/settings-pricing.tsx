@@ -195,7 +195,7 @@ function PriceTable({ label, rows, onEdit, del, busy }: { label: string; rows: E
                   {del ? 'Change' : 'Override'}
                 </button>
                 {del && (
-                  <Confirm label="Delete" question={`Delete the project’s price of ${e.model}?`} yes="Delete" disabled={busy} onYes={() => del(e)} testid={'st-price-del-' + e.model.replace(/\W+/g, '-')} />
+                  <Confirm label="Delete" what={`the price of ${e.model}`} question={`Delete the project’s price of ${e.model}?`} yes="Delete" disabled={busy} onYes={() => del(e)} testid={'st-price-del-' + e.model.replace(/\W+/g, '-')} />
                 )}
               </td>
             </tr>

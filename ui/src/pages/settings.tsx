@@ -325,6 +325,7 @@ function KeysPanel({ view, onChange }: { view: View; onChange: () => void }) {
                   <td>
                     <Confirm
                       label="Revoke"
+                      what={`the ${k.kind} key “${k.name}”`}
                       question={`Revoke “${k.name}”? What uses it stops at once, dashboard sessions opened with it included.`}
                       yes="Revoke"
                       disabled={revoke.busy}
