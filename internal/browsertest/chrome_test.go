@@ -30,7 +30,7 @@ const actionTimeout = 20 * time.Second
 // browser is a headless Chromium with one tab, and what the tab saw: its
 // console, the beacon's answers and any Set-Cookie header.
 type browser struct {
-	t       *testing.T
+	t       testing.TB
 	ctx     context.Context
 	alidade string
 
@@ -48,7 +48,7 @@ type beaconAnswer struct {
 
 // newBrowser starts Chromium (its own profile, closed at the end of the
 // test) with a desktop Chrome User-Agent, and opens a tab.
-func newBrowser(t *testing.T, e *env) *browser {
+func newBrowser(t testing.TB, e *env) *browser {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(e.chrome),

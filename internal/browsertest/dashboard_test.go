@@ -52,7 +52,7 @@ var (
 
 // signIn opens the dashboard, which sends the browser to the sign-in
 // form, and signs in with key.
-func signIn(t *testing.T, b *browser, key string) {
+func signIn(t testing.TB, b *browser, key string) {
 	t.Helper()
 	b.open(b.alidade+"/", "")
 	if p := eval[string](b, `location.pathname`); p != "/login" {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 
 	"github.com/alidade/alidade/internal/ui"
@@ -15,9 +16,17 @@ var dashboardPaths = []string{"/backend", "/ai", "/frontend", "/errors", "/error
 // (pageSession(r) is its session): the bundle's tags and the session's
 // CSRF token, never a key.
 func (s *Server) serveApp(w http.ResponseWriter, r *http.Request) {
+	// The page carries GET /api/v1/session's answer, so that its first
+	// paint waits for one request (its figures), not two.
+	rec := httptest.NewRecorder()
+	s.handleSession(rec, r)
+	session := ""
+	if rec.Code == http.StatusOK {
+		session = rec.Body.String()
+	}
 	setPageHeaders(w)
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(ui.Shell(pageSession(r).CSRF))
+	_, _ = w.Write(ui.Shell(pageSession(r).CSRF, session))
 }
 
 // favicon is Alidade's icon: an alidade's sight line over a circle.

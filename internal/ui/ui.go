@@ -112,6 +112,7 @@ var shell = template.Must(template.New("shell").Parse(`<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="csrf-token" content="{{.CSRF}}">
+{{if .Session}}<meta name="session" content="{{.Session}}">{{end}}
 <meta name="color-scheme" content="light dark">
 <title>Alidade</title>
 <link rel="stylesheet" href="{{.Style}}">
@@ -124,11 +125,12 @@ var shell = template.Must(template.New("shell").Parse(`<!doctype html>
 `))
 
 // Shell is the page every dashboard path answers with: the bundle's
-// tags and the session's CSRF token (the only secret a page sees; never a
-// key).
-func Shell(csrf string) []byte {
+// tags, the session's CSRF token (the only secret a page sees; never a
+// key) and, when given, GET /api/v1/session's answer (JSON), which saves
+// the page a request before its first paint.
+func Shell(csrf, session string) []byte {
 	var b bytes.Buffer
-	if err := shell.Execute(&b, struct{ CSRF, Script, Style string }{csrf, Script, Style}); err != nil {
+	if err := shell.Execute(&b, struct{ CSRF, Session, Script, Style string }{csrf, session, Script, Style}); err != nil {
 		panic("BUG: " + err.Error())
 	}
 	return b.Bytes()

@@ -70,8 +70,21 @@ export async function send<T>(method: 'POST' | 'PATCH' | 'PUT' | 'DELETE', path:
   return answer<T>(r);
 }
 
+// The page carries the session's answer (a meta tag): the first call
+// needs no request.
+let embedded = document.querySelector<HTMLMetaElement>('meta[name="session"]')?.content ?? '';
+
 export async function session(): Promise<Session> {
-  const s = await get<Session>('/api/v1/session');
+  let s: Session | null = null;
+  if (embedded) {
+    try {
+      s = JSON.parse(embedded) as Session;
+    } catch {
+      s = null;
+    }
+    embedded = '';
+  }
+  s ??= await get<Session>('/api/v1/session');
   csrf = s.csrfToken || csrf;
   return s;
 }
