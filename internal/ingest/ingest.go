@@ -44,7 +44,7 @@ type Options struct {
 	// OnAppended, when set, is told the batches of each successful
 	// commit (the dashboard's live updates); it must not block.
 	OnAppended func(batches []store.Batch)
-	Logger   *slog.Logger
+	Logger     *slog.Logger
 }
 
 // DefaultOptions returns a 256 MB queue, commits of up to 500k points, and
