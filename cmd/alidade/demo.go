@@ -20,12 +20,15 @@ func runDemo(ctx context.Context, args []string) error {
 	fs.str(&key, "key", "ALIDADE_WRITE_KEY", os.Getenv("ALIDADE_KEY"), "a write (or admin) key of the project to fill; also $ALIDADE_KEY")
 	fs.group("Traffic")
 	fs.str(&days, "days", "", strconv.Itoa(o.Days), "days of traffic, ending now (within the server's retention)")
-	fs.str(&scale, "scale", "", strconv.Itoa(o.Scale), "requests per minute at the daily peak (120: about 2 million points a week)")
+	fs.str(&scale, "scale", "", strconv.Itoa(o.Scale), "requests per minute at the daily peak (120: about 2.2 million points and 1,200 error events a week)")
 	fs.str(&seed, "seed", "", strconv.FormatUint(o.Seed, 10), "seed of the generator: the same seed makes the same traffic")
 	fs.str(&senders, "senders", "", strconv.Itoa(o.Senders), "write requests in flight at once")
 	fs.footer = "\nThe traffic of an AI tutoring platform for every built-in dataset: chat with AI calls, assessments\n" +
 		"and grade passbacks, searches, WebSocket sessions, intent predictions labelled later, an endpoint's\n" +
-		"latency spike and 5xx burst, an AI provider slowdown, an LMS down for an hour, and a model with no price.\n"
+		"latency spike and 5xx burst, an AI provider slowdown, an LMS down for an hour, and a model with no price;\n" +
+		"its web app's visitors (page views, Core Web Vitals, API calls, Redux actions, WebSocket events); and what\n" +
+		"its Sentry SDKs send: errors of 13 bugs over two releases, transactions, sessions, logs, two cron monitors.\n" +
+		"With an admin key the demo also resolves two bugs at the deploy (one comes back: a regression).\n"
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -65,6 +68,10 @@ func runDemo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "demo: done; see %s/api/v1/metrics?range=%dd&interval=1h with a read key\n", o.URL, o.Days)
+	if rep.Errors.StatusNote != "" {
+		fmt.Fprintln(os.Stderr, "demo: note:", rep.Errors.StatusNote)
+	}
+	fmt.Fprintf(os.Stderr, "demo: done; with a read key see %s/api/v1/metrics?range=%dd&interval=1h, /api/v1/web?range=%dd and /api/v1/error-groups\n",
+		o.URL, o.Days, o.Days)
 	return nil
 }

@@ -2,9 +2,12 @@
 // of an AI tutoring platform (chat with AI calls, assessments and grade
 // passbacks, searches, WebSocket sessions, intent predictions labelled
 // later, a couple of incidents and error spikes) for every built-in dataset,
-// and writes it to a server over the public HTTP API, fast. It knows the
-// built-in datasets' positions and the write API; nothing of the server's
-// insides.
+// the browsers of its web app (page views and visits, Core Web Vitals, API
+// calls, Redux actions, WebSocket events), and what its Sentry SDKs send
+// (errors of a dozen bugs over two releases, transactions, sessions, logs,
+// cron check-ins), and writes it to a server over the public HTTP API,
+// fast. It knows the built-in datasets' positions, the write API and the
+// Sentry envelope; nothing of the server's insides.
 package demo
 
 import (
@@ -18,6 +21,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,6 +44,8 @@ type Options struct {
 	Senders int
 	// BatchSize is the points per request.
 	BatchSize int
+	// Envelopes is how many Sentry envelopes are in flight at once.
+	Envelopes int
 	// Now anchors the traffic; zero means the time of Run.
 	Now time.Time
 	// Progress receives a line about once a second; nil means none.
@@ -49,9 +55,9 @@ type Options struct {
 }
 
 // DefaultOptions returns the defaults: a week at 120 requests per minute at
-// peak, which makes about 1.7 million points.
+// peak, which makes about 2.3 million points and 2,500 error events.
 func DefaultOptions() Options {
-	return Options{URL: "http://127.0.0.1:8080", Days: 7, Scale: 120, Seed: 1, Senders: 4, BatchSize: 10000}
+	return Options{URL: "http://127.0.0.1:8080", Days: 7, Scale: 120, Seed: 1, Senders: 4, BatchSize: 10000, Envelopes: 8}
 }
 
 // Validate checks the options.
@@ -69,6 +75,8 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("senders must be from 1 to 64, got %d", o.Senders)
 	case o.BatchSize < 1 || o.BatchSize > 100000:
 		return fmt.Errorf("batch size must be from 1 to 100000, got %d", o.BatchSize)
+	case o.Envelopes < 1 || o.Envelopes > 64:
+		return fmt.Errorf("envelopes in flight must be from 1 to 64, got %d", o.Envelopes)
 	}
 	return nil
 }
@@ -79,7 +87,8 @@ type Report struct {
 	Rejected int64 // refused by the server, point by point
 	Requests int64 // write requests that succeeded
 	Retries  int64 // write requests retried after 429, 503 or a network error
-	Elapsed  time.Duration
+	// Elapsed is the whole run; PointsElapsed its points' part.
+	Elapsed, PointsElapsed time.Duration
 	// Datasets counts the points generated per dataset.
 	Datasets map[string]int64
 	// From and To bound the traffic's timestamps.
@@ -87,6 +96,24 @@ type Report struct {
 	// FirstRejection is the server's reason for the first point it
 	// refused, if any.
 	FirstRejection string
+	// Errors is what went to error tracking.
+	Errors ErrorsReport
+}
+
+// ErrorsReport says what a run sent to error tracking.
+type ErrorsReport struct {
+	Project   int64 // the key's project
+	Envelopes int64 // envelopes the server took
+	Retries   int64
+	// Events counts the error events, Bugs their distinct bugs (error
+	// groups); Dropped those the project's error rate limit left out.
+	Events, Bugs, Dropped                           int64
+	Transactions, SessionAggregates, Logs, CheckIns int64
+	// Statuses are the groups the run resolved or ignored ("resolved
+	// d1-database-locked"); StatusNote says why there are none.
+	Statuses   []string
+	StatusNote string
+	Elapsed    time.Duration
 }
 
 // maxAttempts bounds the tries of one batch.
@@ -113,6 +140,15 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep := &Report{Datasets: map[string]int64{}, From: time.UnixMilli(start), To: time.UnixMilli(end)}
 	began := time.Now()
 
+	// Error tracking needs the key's project: asked first, so that a
+	// key the server refuses stops the run at once.
+	api := &apiClient{base: strings.TrimRight(o.URL, "/"), key: o.Key, client: client}
+	pid, err := api.projectID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep.Errors.Project = pid
+
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	batches := make(chan []byte, o.Senders)
@@ -138,36 +174,56 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		go s.report(o.Progress, start, end, began, progressDone)
 	}
 
-	var buf bytes.Buffer
-	n := 0
-	flush := func() {
-		if n == 0 {
+	// A batch holds one dataset: a commit then touches few of the day
+	// file's tables (each one touched costs the commit), and the
+	// servers' and browsers' datasets interleave in time anyway.
+	type pending struct {
+		buf bytes.Buffer
+		n   int
+	}
+	bufs := map[string]*pending{}
+	flush := func(p *pending) {
+		if p.n == 0 {
 			return
 		}
-		b := bytes.Clone(buf.Bytes())
-		buf.Reset()
-		n = 0
+		b := bytes.Clone(p.buf.Bytes())
+		p.buf.Reset()
+		p.n = 0
 		select {
 		case batches <- b:
 		case <-ctx.Done():
 		}
 	}
-	g := newGenerator(o.Seed, start, end, o.Scale, func(r *Point) {
+	var last int64
+	t := newTraffic(o.Seed, start, end, o.Scale, func(r *Point) {
 		if r.Timestamp < start || r.Timestamp >= end {
 			return
 		}
 		rep.Datasets[r.Dataset]++
-		appendRecord(&buf, r)
-		n++
-		if n >= o.BatchSize {
+		p := bufs[r.Dataset]
+		if p == nil {
+			p = &pending{}
+			bufs[r.Dataset] = p
+		}
+		appendRecord(&p.buf, r)
+		p.n++
+		last = max(last, r.Timestamp)
+		if p.n >= o.BatchSize {
 			if s.simulated != nil {
-				s.simulated.Store(r.Timestamp)
+				s.simulated.Store(last)
 			}
-			flush()
+			flush(p)
 		}
 	})
-	g.run(func() bool { return ctx.Err() != nil })
-	flush()
+	t.run(func() bool { return ctx.Err() != nil })
+	names := make([]string, 0, len(bufs))
+	for ds := range bufs {
+		names = append(names, ds)
+	}
+	sort.Strings(names)
+	for _, ds := range names {
+		flush(bufs[ds])
+	}
 	close(batches)
 	wg.Wait()
 	if progressDone != nil {
@@ -175,14 +231,121 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	rep.Points, rep.Rejected = s.accepted.Load(), s.rejected.Load()
 	rep.Requests, rep.Retries = s.requests.Load(), s.retries.Load()
-	rep.Elapsed = time.Since(began)
 	if v, ok := s.firstReject.Load().(string); ok {
 		rep.FirstRejection = v
 	}
+	rep.PointsElapsed = time.Since(began)
 	if err := context.Cause(ctx); err != nil {
+		rep.Elapsed = time.Since(began)
 		return rep, err
 	}
-	return rep, nil
+	err = sendErrors(ctx, api, pid, t.envelopes(now.UnixMilli()), o, &rep.Errors)
+	rep.Elapsed = time.Since(began)
+	return rep, err
+}
+
+// traffic is the whole period's traffic: the servers', the browsers' and
+// error tracking's.
+type traffic struct {
+	g *generator
+	b *browserGen
+	s *sentryGen
+}
+
+// newTraffic makes the traffic of [start, end); emit gets every point
+// (some outside the period: the caller drops them).
+func newTraffic(seed uint64, start, end int64, scale int, emit func(*Point)) *traffic {
+	g := newGenerator(seed, start, end, scale, emit)
+	tl := newTimeline(start, end)
+	b := newBrowserGen(seed, g, tl)
+	s := newSentryGen(seed, g, tl, len(b.students))
+	g.obs, g.browser = s, b
+	return &traffic{g: g, b: b, s: s}
+}
+
+// run makes every point, the cron check-ins' history last.
+func (t *traffic) run(stop func() bool) {
+	t.g.run(stop)
+	if stop == nil || !stop() {
+		t.s.checkInHistory(t.g.emit)
+	}
+}
+
+// envelopes are error tracking's envelopes, once run has made the
+// points; now is when the check-ins are sent.
+func (t *traffic) envelopes(now int64) []envelope {
+	js := t.s.finish(t.b.jsErrors, t.b)
+	return t.s.envelopes(js, t.b.sessions, now)
+}
+
+// Statuses the demo gives error groups, with an admin key, at the
+// deploy: the two bugs 1.5.0 fixed are resolved (one comes back, a
+// regression), and the ResizeObserver noise is ignored.
+var groupStatuses = []struct {
+	query, key, status string
+}{
+	{goBugs[bugDBLocked].query, goBugs[bugDBLocked].key, "resolved"},
+	{goBugs[bugRetriever].query, goBugs[bugRetriever].key, "resolved"},
+	{jsBugs[bugResize].query, jsBugs[bugResize].key, "ignored"},
+}
+
+// sendErrors posts the envelopes in the order things happened: what came
+// before the deploy, then (with an admin key) the statuses the team gave
+// the groups at the deploy, then what came after, and the check-ins of
+// now last, one after the other.
+func sendErrors(ctx context.Context, api *apiClient, pid int64, envs []envelope, o Options, rep *ErrorsReport) error {
+	began := time.Now()
+	defer func() { rep.Elapsed = time.Since(began) }()
+	var phases [3][]*envelope
+	bugs := map[string]bool{}
+	for i := range envs {
+		e := &envs[i]
+		phases[e.phase] = append(phases[e.phase], e)
+		rep.Events += int64(e.events)
+		if e.bug != "" {
+			bugs[e.bug] = true
+		}
+		for _, it := range e.items {
+			switch it.typ {
+			case "transaction":
+				rep.Transactions++
+			case "sessions":
+				rep.SessionAggregates += int64(bytes.Count(it.payload, []byte(`"started"`)))
+			case "log":
+				rep.Logs += int64(bytes.Count(it.payload, []byte(`"severity_number"`)))
+			case "check_in":
+				rep.CheckIns++
+			}
+		}
+	}
+	rep.Bugs = int64(len(bugs))
+	if o.Progress != nil {
+		fmt.Fprintf(o.Progress, "demo: error tracking: %d envelopes to project %d (%d error events of %d bugs, %d transactions, %d logs, %d session aggregates, %d check-ins)\n",
+			len(envs), pid, rep.Events, rep.Bugs, rep.Transactions, rep.Logs, rep.SessionAggregates, rep.CheckIns)
+	}
+	defer func() {
+		rep.Envelopes, rep.Retries, rep.Dropped = api.envelopes.Load(), api.retries.Load(), api.dropped.Load()
+	}()
+	if err := api.postAll(ctx, pid, phases[0], o.Envelopes); err != nil {
+		return err
+	}
+	for _, st := range groupStatuses {
+		ok, err := api.setStatus(ctx, st.query, st.status)
+		if errors.Is(err, errNotAllowed) {
+			rep.StatusNote = "a write key may not resolve error groups: run the demo with an admin key to see a bug fixed in " + releaseNew + " come back (a regression)"
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if ok {
+			rep.Statuses = append(rep.Statuses, st.status+" "+st.key)
+		}
+	}
+	if err := api.postAll(ctx, pid, phases[1], o.Envelopes); err != nil {
+		return err
+	}
+	return api.postAll(ctx, pid, phases[2], 1)
 }
 
 // sender posts batches, retrying what the server asks to be retried.
@@ -303,13 +466,28 @@ func (s *sender) report(w io.Writer, start, end int64, began time.Time, done <-c
 // String summarizes the run in one line.
 func (r *Report) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d points stored in %d requests in %.1fs (%.0f points/s)", r.Points, r.Requests, r.Elapsed.Seconds(),
-		float64(r.Points)/math.Max(r.Elapsed.Seconds(), 1e-9))
+	pe := r.PointsElapsed
+	if pe == 0 {
+		pe = r.Elapsed
+	}
+	fmt.Fprintf(&b, "%d points stored in %d requests in %.1fs (%.0f points/s)", r.Points, r.Requests, pe.Seconds(),
+		float64(r.Points)/math.Max(pe.Seconds(), 1e-9))
 	if r.Rejected > 0 {
 		fmt.Fprintf(&b, "; %d rejected", r.Rejected)
 	}
 	if r.Retries > 0 {
 		fmt.Fprintf(&b, "; %d retries", r.Retries)
+	}
+	if e := r.Errors; e.Envelopes > 0 {
+		fmt.Fprintf(&b, "; error tracking: %d envelopes in %.1fs (%d error events of %d bugs, %d transactions, %d logs, %d session aggregates, %d check-ins)",
+			e.Envelopes, e.Elapsed.Seconds(), e.Events-e.Dropped, e.Bugs, e.Transactions, e.Logs, e.SessionAggregates, e.CheckIns)
+		if e.Dropped > 0 {
+			fmt.Fprintf(&b, "; %d error events over the project's rate limit", e.Dropped)
+		}
+		if len(e.Statuses) > 0 {
+			fmt.Fprintf(&b, "; %s", strings.Join(e.Statuses, ", "))
+		}
+		fmt.Fprintf(&b, "; %.1fs in all", r.Elapsed.Seconds())
 	}
 	return b.String()
 }

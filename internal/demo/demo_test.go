@@ -159,21 +159,6 @@ func mean(xs []float64) float64 {
 	return s / float64(max(len(xs), 1))
 }
 
-func TestDefaultScaleMakesAWeekOfOneToThreeMillionPoints(t *testing.T) {
-	if testing.Short() {
-		t.Skip("generates a week")
-	}
-	o := DefaultOptions()
-	end := now.UnixMilli()
-	n := 0
-	g := newGenerator(o.Seed, end-int64(o.Days)*24*3600*1000, end, o.Scale, func(*Point) { n++ })
-	g.run(nil)
-	if n < 1_000_000 || n > 3_000_000 {
-		t.Errorf("a week at the default scale is %d points; want 1–3 million", n)
-	}
-	t.Logf("a week at scale %d: %d points", o.Scale, n)
-}
-
 func TestAppendRecordIsJSON(t *testing.T) {
 	r := &Point{Dataset: "requests", Timestamp: 1795773600000, Index: "GET /a\"b\\c",
 		Blobs: []string{"tab\there", "é ✓", "\x00\x1f", string([]byte{0xff, 'x'})}, Doubles: []float64{12.5, 200, 1e-7, 123456789012}}
@@ -208,13 +193,48 @@ func TestAppendRecordIsJSON(t *testing.T) {
 	}
 }
 
-// fakeServer counts the points it is sent; answer decides each reply.
+// fakeServer counts the points and envelopes it is sent; answer decides
+// each reply to a points request, and calls counts those.
 type fakeServer struct {
-	points, calls atomic.Int64
-	answer        func(call int64, w http.ResponseWriter) bool // true: handled
+	points, calls, envelopes, envelopeCalls, events atomic.Int64
+	answer                                          func(call int64, w http.ResponseWriter) bool // true: handled
+	// groupsStatus answers GET /api/v1/error-groups (403: a write key).
+	groupsStatus int
+	// refuseKey refuses the key from the first request.
+	refuseKey bool
 }
 
 func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.URL.Path == "/api/v1/session":
+		if f.refuseKey || r.Header.Get("Authorization") != "Bearer w" {
+			w.WriteHeader(401)
+			io.WriteString(w, `{"error":{"code":"unauthorized","message":"unknown key"}}`)
+			return
+		}
+		io.WriteString(w, `{"project":{"id":3,"name":"demo"},"kind":"write"}`)
+		return
+	case r.URL.Path == "/api/3/envelope/":
+		if r.Header.Get("X-Sentry-Auth") != "Sentry sentry_version=7, sentry_client="+sdkGo+"/"+sdkGoVer+", sentry_key=w" &&
+			r.Header.Get("X-Sentry-Auth") != "Sentry sentry_version=7, sentry_client="+sdkJS+"/"+sdkJSVer+", sentry_key=w" {
+			w.WriteHeader(401)
+			return
+		}
+		if f.envelopeCalls.Add(1)%7 == 1 { // busy now and then
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(503)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		f.envelopes.Add(1)
+		f.events.Add(int64(bytes.Count(body, []byte(`"type":"event"}`))))
+		io.WriteString(w, `{"id":"x"}`)
+		return
+	case r.URL.Path == "/api/v1/error-groups":
+		w.WriteHeader(f.groupsStatus)
+		io.WriteString(w, `{"error":{"code":"forbidden","message":"a write key"}}`)
+		return
+	}
 	call := f.calls.Add(1)
 	if r.URL.Path != "/api/v1/points" || r.Header.Get("Authorization") != "Bearer w" || r.Header.Get("Content-Encoding") != "gzip" {
 		w.WriteHeader(400)
@@ -245,7 +265,7 @@ func TestRunRetriesAndCounts(t *testing.T) {
 			return true
 		}
 		return false
-	}}
+	}, groupsStatus: 403}
 	srv := httptest.NewServer(f)
 	defer srv.Close()
 	var progress bytes.Buffer
@@ -268,6 +288,19 @@ func TestRunRetriesAndCounts(t *testing.T) {
 	if !rep.From.Equal(now.Add(-24*time.Hour+time.Minute)) || !rep.To.Equal(now.Add(-time.Second)) {
 		t.Errorf("period %v – %v", rep.From, rep.To)
 	}
+	// Error tracking: every envelope to the key's project, retried when
+	// busy; a write key may not resolve groups, and the report says so.
+	e := rep.Errors
+	if e.Project != 3 || e.Envelopes == 0 || e.Envelopes != f.envelopes.Load() || e.Events != f.events.Load() || e.Retries == 0 ||
+		e.Envelopes+e.Retries != f.envelopeCalls.Load() {
+		t.Errorf("report %+v; the server took %d envelopes with %d events in %d calls", e, f.envelopes.Load(), f.events.Load(), f.envelopeCalls.Load())
+	}
+	if e.Bugs != numGoBugs+numJSBugs || len(e.Statuses) != 0 || !strings.Contains(e.StatusNote, "admin key") {
+		t.Errorf("bugs %d, statuses %v, note %q", e.Bugs, e.Statuses, e.StatusNote)
+	}
+	if !strings.Contains(rep.String(), "error tracking") || !strings.Contains(progress.String(), "error tracking") {
+		t.Errorf("report %q, progress %q", rep, progress.String())
+	}
 }
 
 func TestRunStopsOnRefusal(t *testing.T) {
@@ -287,9 +320,17 @@ func TestRunStopsOnRefusal(t *testing.T) {
 	if f.calls.Load() > int64(o.Senders)*2 {
 		t.Errorf("the server was called %d times after refusing; want the run to stop", f.calls.Load())
 	}
+	// A key refused from the start stops the run before any point.
+	f = &fakeServer{refuseKey: true}
+	srv2 := httptest.NewServer(f)
+	defer srv2.Close()
+	o.URL = srv2.URL
+	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "unknown key") || f.calls.Load() != 0 {
+		t.Errorf("Run with a refused key = %v after %d calls; want the server's reason at once", err, f.calls.Load())
+	}
 	for _, bad := range []func(*Options){
 		func(o *Options) { o.Key = "" }, func(o *Options) { o.Days = 0 }, func(o *Options) { o.Scale = 0 },
-		func(o *Options) { o.Senders = 0 }, func(o *Options) { o.URL = "" },
+		func(o *Options) { o.Senders = 0 }, func(o *Options) { o.URL = "" }, func(o *Options) { o.Envelopes = 0 },
 	} {
 		o := DefaultOptions()
 		o.Key = "w"

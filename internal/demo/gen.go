@@ -96,6 +96,19 @@ type generator struct {
 	submitSpike, aiSlow, lmsDown, chatBurst incident
 
 	seq int64 // prediction ids
+
+	// obs, when set, sees each request and grade passback as it is made
+	// (the error tracking traffic follows them); it must not use rng.
+	obs observer
+	// browser, when set, makes the browsers' traffic of each minute after
+	// the servers'.
+	browser *browserGen
+}
+
+// observer sees what the servers do.
+type observer interface {
+	request(ts int64, e *endpoint, path string, dur, status float64)
+	passback(ts int64, lms, class, course string, attempt int, lat float64)
 }
 
 func newGenerator(seed uint64, start, end int64, scale int, emit func(*Point)) *generator {
@@ -135,6 +148,9 @@ func (g *generator) run(stop func() bool) {
 			return
 		}
 		g.minute(m)
+		if g.browser != nil {
+			g.browser.minute(m)
+		}
 	}
 }
 
@@ -286,6 +302,9 @@ func (g *generator) request(ts int64) {
 		case "GET /api/progress":
 			g.query(ts+2, "progress.summary", "select")
 		}
+	}
+	if g.obs != nil {
+		g.obs.request(ts, &e, path, dur, status)
 	}
 	g.emit(&Point{Dataset: "requests", Timestamp: ts, Index: e.route,
 		Blobs:   []string{"https://tutor.example.com" + path, e.method, "api"},
@@ -440,6 +459,9 @@ func (g *generator) passback(ts int64) {
 		success := 0.0
 		if ok {
 			success = 1
+		}
+		if g.obs != nil && !ok {
+			g.obs.passback(ts, lms, class, course, attempt, lat)
 		}
 		g.emit(&Point{Dataset: "grade_passback", Timestamp: ts, Index: lms, Blobs: []string{lms, class, course},
 			Doubles: []float64{success, round1(lat), float64(attempt), score}})
