@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/url"
-	"regexp"
 	"strings"
 )
 
@@ -190,15 +189,23 @@ func mainType(e *Event) string {
 	return e.Exceptions[len(e.Exceptions)-1].Type
 }
 
-var (
-	reUUID    = regexp.MustCompile(`(?i)\b[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\b`)
-	reHex     = regexp.MustCompile(`(?i)\b0x[0-9a-f]+\b|\b[0-9a-f]*[0-9][0-9a-f]*[a-f][0-9a-f]*\b|\b[0-9a-f]*[a-f][0-9a-f]*[0-9][0-9a-f]*\b`)
-	reNumber  = regexp.MustCompile(`[-+]?\d+(?:[.,:]\d+)*`)
-	reQuoted  = regexp.MustCompile(`"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|` + "`[^`]*`")
-	reAddr    = regexp.MustCompile(`\+0x[0-9a-fA-F]+$|@0x[0-9a-fA-F]+$`)
-	reAnonNum = regexp.MustCompile(`(func|gowrap|deferwrap|lambda\$|\$\$Lambda\$)\d+`)
-	reVersion = regexp.MustCompile(`\d+(?:\.\d+)+`)
-)
+// Grouping v1 was defined with regular expressions; they are replaced by
+// hand-written scanners with the same output, several times cheaper (the
+// regexps were most of GroupOf's cost: two for every frame). The
+// differential tests and fuzzers in fingerprint_reference_test.go hold
+// each scanner to its regexp, which is kept there:
+//
+//	replaceUUIDs    (?i)\b[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\b → <uuid>
+//	replaceQuoted   "(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*` → <quoted>
+//	replaceHexes    (?i)\b0x[0-9a-f]+\b|\b[0-9a-f]*[0-9][0-9a-f]*[a-f][0-9a-f]*\b|\b[0-9a-f]*[a-f][0-9a-f]*[0-9][0-9a-f]*\b
+//	                → <hex> when it begins with 0x or is 8 long or more
+//	replaceNumbers  [-+]?\d+(?:[.,:]\d+)* → <num>
+//	trimAddr        \+0x[0-9a-fA-F]+$|@0x[0-9a-fA-F]+$ → ""
+//	replaceAnonNums (func|gowrap|deferwrap|lambda\$|\$\$Lambda\$)\d+ → ${1}N
+//	replaceVersions \d+(?:\.\d+)+ → <version>
+//
+// (\b and \d are ASCII in Go's regexps, and every byte these match is
+// ASCII, so the scanners read bytes.)
 
 // NormalizeMessage replaces the variable parts of a message: UUIDs by
 // <uuid>, hex numbers (0x… and hex runs with letters and digits of 8 or
@@ -206,16 +213,186 @@ var (
 // collapses whitespace. It is what message and value grouping compare.
 func NormalizeMessage(s string) string {
 	s = cut(s, 4096)
-	s = reUUID.ReplaceAllString(s, "<uuid>")
-	s = reQuoted.ReplaceAllString(s, "<quoted>")
-	s = reHex.ReplaceAllStringFunc(s, func(m string) string {
-		if strings.HasPrefix(strings.ToLower(m), "0x") || len(m) >= 8 {
-			return "<hex>"
-		}
-		return m
-	})
-	s = reNumber.ReplaceAllString(s, "<num>")
+	s = replaceUUIDs(s)
+	s = replaceQuoted(s)
+	s = replaceHexes(s)
+	s = replaceNumbers(s)
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// replacer builds a string from s with some spans replaced, allocating
+// only once a span is.
+type replacer struct {
+	s    string
+	b    []byte
+	last int // s[last:] is not copied yet
+}
+
+func (r *replacer) replace(start, end int, with string) {
+	r.b = append(append(r.b, r.s[r.last:start]...), with...)
+	r.last = end
+}
+
+func (r *replacer) String() string {
+	if r.b == nil {
+		return r.s
+	}
+	return string(append(r.b, r.s[r.last:]...))
+}
+
+// replaceUUIDs: a match begins at a word's first byte; its -? take a '-'
+// when there is one (a hex digit is needed otherwise).
+func replaceUUIDs(s string) string {
+	r := replacer{s: s}
+	for q := 0; q+32 <= len(s); q++ {
+		if !isHexDigit(s[q]) || q > 0 && isWordByte(s[q-1]) {
+			continue
+		}
+		i := q
+		for g, n := range [5]int{8, 4, 4, 4, 12} {
+			if g > 0 && i < len(s) && s[i] == '-' {
+				i++
+			}
+			for ; n > 0 && i < len(s) && isHexDigit(s[i]); n-- {
+				i++
+			}
+			if n > 0 {
+				i = -1
+				break
+			}
+		}
+		if i < 0 || i < len(s) && isWordByte(s[i]) {
+			continue
+		}
+		r.replace(q, i, "<uuid>")
+		q = i - 1
+	}
+	return r.String()
+}
+
+// replaceQuoted: from an opening quote, a quoted match is the text to the
+// first closing quote not escaped by a backslash; a backslash before a
+// newline (which . does not match) or at the end fails it. A match that
+// fails at a point fails from every quote of its kind before that point
+// too (those quotes were escaped, so their scans fall in step with it):
+// they are skipped, which keeps the scan linear.
+func replaceQuoted(s string) string {
+	r := replacer{s: s}
+	var failed [3]int // by kind: a quote before failed[kind] matches nothing
+	for q := 0; q < len(s); q++ {
+		c := s[q]
+		kind := strings.IndexByte("\"'`", c)
+		if kind < 0 || q < failed[kind] {
+			continue
+		}
+		end := -1
+		if c == '`' {
+			if j := strings.IndexByte(s[q+1:], '`'); j >= 0 {
+				end = q + j + 2
+			} else {
+				failed[kind] = len(s)
+			}
+		} else {
+		scan:
+			for j := q + 1; ; {
+				switch {
+				case j >= len(s):
+					failed[kind] = len(s)
+					break scan
+				case s[j] == c:
+					end = j + 1
+					break scan
+				case s[j] == '\\':
+					if j+1 == len(s) || s[j+1] == '\n' {
+						failed[kind] = j
+						break scan
+					}
+					// The escaped rune's other bytes, if any, are not
+					// quotes or backslashes: they read as [^"\\].
+					j += 2
+				default:
+					j++
+				}
+			}
+		}
+		if end > 0 {
+			r.replace(q, end, "<quoted>")
+			q = end - 1
+		}
+	}
+	return r.String()
+}
+
+// replaceHexes: a match begins at a word's first byte. The first
+// alternative is 0x and hex digits ending the word; else the others match
+// the word's whole run of hex digits when it ends the word and holds a
+// digit and a letter (either order: one alternative each). A match stays
+// as is when it is short and not 0x….
+func replaceHexes(s string) string {
+	r := replacer{s: s}
+	for q := 0; q < len(s); q++ {
+		if !isHexDigit(s[q]) || q > 0 && isWordByte(s[q-1]) {
+			continue
+		}
+		end := -1
+		if s[q] == '0' && q+2 < len(s) && (s[q+1] == 'x' || s[q+1] == 'X') && isHexDigit(s[q+2]) {
+			j := q + 2
+			for j < len(s) && isHexDigit(s[j]) {
+				j++
+			}
+			if j == len(s) || !isWordByte(s[j]) {
+				r.replace(q, j, "<hex>")
+				end = j
+			}
+			// Else the other alternatives see the run "0": no letter.
+		} else {
+			j := q
+			digit, letter := false, false
+			for ; j < len(s) && isHexDigit(s[j]); j++ {
+				if isDigit(s[j]) {
+					digit = true
+				} else {
+					letter = true
+				}
+			}
+			if digit && letter && (j == len(s) || !isWordByte(s[j])) {
+				if j-q >= 8 {
+					r.replace(q, j, "<hex>")
+				}
+				end = j
+			}
+		}
+		if end > 0 {
+			q = end - 1
+		}
+	}
+	return r.String()
+}
+
+// replaceNumbers: a sign belongs to a match when a digit follows it.
+func replaceNumbers(s string) string {
+	r := replacer{s: s}
+	for q := 0; q < len(s); q++ {
+		j := q
+		if (s[j] == '-' || s[j] == '+') && j+1 < len(s) {
+			j++
+		}
+		if !isDigit(s[j]) {
+			continue
+		}
+		for j < len(s) && isDigit(s[j]) {
+			j++
+		}
+		for j+1 < len(s) && (s[j] == '.' || s[j] == ',' || s[j] == ':') && isDigit(s[j+1]) {
+			j += 2
+			for j < len(s) && isDigit(s[j]) {
+				j++
+			}
+		}
+		r.replace(q, j, "<num>")
+		q = j - 1
+	}
+	return r.String()
 }
 
 // NormalizeFilename reduces a frame's file name to what stays the same
@@ -239,7 +416,7 @@ func NormalizeFilename(s string) string {
 	if i := strings.IndexAny(s, "?#"); i >= 0 {
 		s = s[:i]
 	}
-	s = reVersion.ReplaceAllString(s, "<version>")
+	s = replaceVersions(s)
 	return replaceHashes(s)
 }
 
@@ -295,10 +472,99 @@ func isHashToken(t string) bool {
 // (Go's func1, Java's lambda$3).
 func NormalizeFunction(s string) string {
 	s = strings.TrimSpace(s)
-	s = reAddr.ReplaceAllString(s, "")
-	s = reAnonNum.ReplaceAllString(s, "${1}N")
+	s = trimAddr(s)
+	s = replaceAnonNums(s)
 	return s
 }
+
+// trimAddr drops a trailing address: reAddr.ReplaceAllString(s, ""),
+// whose one possible match runs from the last '+' or '@' to the end.
+func trimAddr(s string) string {
+	i := strings.LastIndexAny(s, "+@")
+	if i < 0 || !strings.HasPrefix(s[i+1:], "0x") || i+3 == len(s) {
+		return s
+	}
+	for j := i + 3; j < len(s); j++ {
+		if !isHexDigit(s[j]) {
+			return s
+		}
+	}
+	return s[:i]
+}
+
+// replaceAnonNums numbers anonymous functions N:
+// reAnonNum.ReplaceAllString(s, "${1}N"). The alternatives begin with
+// different bytes, so at most one matches at a position, followed by all
+// the digits there.
+func replaceAnonNums(s string) string {
+	r := replacer{s: s}
+	for i := 0; i < len(s); i++ {
+		var p string
+		switch s[i] {
+		case 'f':
+			p = "func"
+		case 'g':
+			p = "gowrap"
+		case 'd':
+			p = "deferwrap"
+		case 'l':
+			p = "lambda$"
+		case '$':
+			p = "$$Lambda$"
+		default:
+			continue
+		}
+		j := i + len(p)
+		if j >= len(s) || s[i:j] != p || !isDigit(s[j]) {
+			continue
+		}
+		for j < len(s) && isDigit(s[j]) {
+			j++
+		}
+		r.replace(i+len(p), j, "N")
+		i = j - 1
+	}
+	return r.String()
+}
+
+// replaceVersions replaces version numbers by <version>:
+// reVersion.ReplaceAllString(s, "<version>"). A match starts at a run of
+// digits followed by '.' and a digit, and takes every ".digits" after;
+// where a run is not so followed, no match starts anywhere in it.
+func replaceVersions(s string) string {
+	r := replacer{s: s}
+	for i := 0; i < len(s); {
+		if !isDigit(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && isDigit(s[j]) {
+			j++
+		}
+		end := j
+		for end+1 < len(s) && s[end] == '.' && isDigit(s[end+1]) {
+			end += 2
+			for end < len(s) && isDigit(s[end]) {
+				end++
+			}
+		}
+		if end > j {
+			r.replace(i, end, "<version>")
+		}
+		i = end
+	}
+	return r.String()
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// isWordByte is \b's word character.
+func isWordByte(c byte) bool {
+	return isDigit(c) || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_'
+}
+
+func isHexDigit(c byte) bool { return isDigit(c) || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
 
 // Title is what the group is called: "Type: value" (the value's first
 // line) for an exception, else the message's first line.
