@@ -31,7 +31,7 @@ func demoProject(t *testing.T, e *env) project {
 	t.Helper()
 	demoOnce.Do(func() {
 		p := e.alidade.newProject(t, "demo")
-		cmd := exec.Command(filepath.Join(tmpRoot, "alidade"), "demo", "--url", e.alidade.url, "--key", p.keys["write"], "--days", "2", "--scale", "20")
+		cmd := exec.Command(filepath.Join(tmpRoot, "alidade"), "demo", "--url", e.alidade.url, "--key", p.keys["admin"], "--days", "2", "--scale", "20")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			demoErr = fmt.Errorf("alidade demo: %v\n%s", err, out)
 			return
@@ -202,6 +202,39 @@ func TestDashboardAccess(t *testing.T) {
 	ab.waitFor(`location.pathname === "/login"`)
 	if got := eval[int](ab, `fetch('/api/v1/session', {credentials: 'same-origin'}).then(r => r.status)`); got != http.StatusUnauthorized {
 		t.Errorf("after sign-out GET /api/v1/session = %d; want 401", got)
+	}
+}
+
+// A session left idle past --session-idle has ended: the page goes back
+// to the sign-in form and the API refuses its cookie. (The expiry's exact
+// edges are the Go tests', with a fake clock; this is the browser's view,
+// with the shortest idle time the server takes. An open dashboard reads
+// its figures every minute, which keeps its session.)
+func TestDashboardSessionExpiry(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	srv, err := startServer(filepath.Join(tmpRoot, "alidade"), t.TempDir(), "--session-idle", "1m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.stop()
+	own := *e
+	own.alidade = srv
+	b := newBrowser(t, &own)
+	signIn(t, b, srv.keys["read"])
+	if got := eval[int](b, `fetch('/api/v1/session', {credentials: 'same-origin'}).then(r => r.status)`); got != http.StatusOK {
+		t.Fatalf("GET /api/v1/session right after sign-in = %d", got)
+	}
+	// An open dashboard reads every minute (and keeps its session): leave
+	// it for a page of the same origin that uses no session.
+	b.open(srv.url+"/healthz", "")
+	time.Sleep(61 * time.Second)
+	if got := eval[int](b, `fetch('/api/v1/session', {credentials: 'same-origin'}).then(r => r.status)`); got != http.StatusUnauthorized {
+		t.Errorf("GET /api/v1/session after 61 s idle = %d; want 401", got)
+	}
+	b.open(srv.url+"/", "")
+	if p := eval[string](b, `location.pathname`); p != "/login" {
+		t.Errorf("the dashboard after the session expired is %s; want /login", p)
 	}
 }
 

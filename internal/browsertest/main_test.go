@@ -215,13 +215,13 @@ var (
 
 // startServer runs alidade serve on a free loopback port over dataDir,
 // waits for /readyz and reads the default project's keys from the banner.
-func startServer(bin, dataDir string) (*server, error) {
+func startServer(bin, dataDir string, args ...string) (*server, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
 	s := &server{url: "http://" + addr, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
-	s.cmd = exec.Command(bin, "serve", "--listen", addr, "--data-dir", dataDir, "--log-level", "warn")
+	s.cmd = exec.Command(bin, append([]string{"serve", "--listen", addr, "--data-dir", dataDir, "--log-level", "warn"}, args...)...)
 	s.cmd.Env = append(os.Environ(), "ALIDADE_ROOT_KEY="+rootKey)
 	s.cmd.Stdout, s.cmd.Stderr = s.stdout, s.stderr
 	if err := s.cmd.Start(); err != nil {
