@@ -4,7 +4,6 @@ package browsertest
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -19,29 +18,14 @@ import (
 )
 
 // feSignIn signs in with key on the sign-in form (dropping the session
-// the browser had) and waits for the dashboard, polling across the form's
-// navigation; it returns how many console messages there were by then,
+// the browser had) and waits for the dashboard; it returns how many console messages there were by then,
 // for feConsoleErrors.
 func feSignIn(t *testing.T, b *browser, key string) int {
 	t.Helper()
 	if _, err := chromedp.Call(b.ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
 		t.Fatalf("Network.clearBrowserCookies: %v", err)
 	}
-	b.open(b.alidade+"/login", "")
-	b.do(chromedp.SendKeys(chromedp.CSS(`input[name=key]`), key), chromedp.Click(chromedp.CSS(`form button[type=submit], form input[type=submit]`)))
-	deadline := time.Now().Add(actionTimeout)
-	for {
-		ctx, cancel := context.WithTimeout(b.ctx, time.Second)
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`location.pathname === "/" && document.querySelector('header.top h1') !== null`))
-		cancel()
-		if err == nil && ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no dashboard within %v of signing in (last: %v)", actionTimeout, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	signIn(t, b, key)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return len(b.console)

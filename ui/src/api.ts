@@ -54,10 +54,23 @@ async function answer<T>(r: Response): Promise<T> {
   return body as T;
 }
 
-export async function get<T>(path: string, params?: Record<string, string | number | undefined>): Promise<T> {
+// inflight shares a GET with the same URL and project while it runs (the
+// overview's figures are asked for before the page renders, and again by
+// the page).
+const inflight = new Map<string, Promise<unknown>>();
+
+export function get<T>(path: string, params?: Record<string, string | number | undefined>): Promise<T> {
   const u = new URL(path, location.origin);
   for (const [k, v] of Object.entries(params ?? {})) if (v !== undefined && v !== '') u.searchParams.set(k, String(v));
-  return answer<T>(await fetch(u, { headers: headers(), credentials: 'same-origin' }));
+  const key = u.toString() + '|' + project;
+  let p = inflight.get(key) as Promise<T> | undefined;
+  if (!p) {
+    p = fetch(u, { headers: headers(), credentials: 'same-origin' }).then((r) => answer<T>(r));
+    inflight.set(key, p);
+    const done = () => inflight.delete(key);
+    p.then(done, done);
+  }
+  return p;
 }
 
 export async function send<T>(method: 'POST' | 'PATCH' | 'PUT' | 'DELETE', path: string, body?: unknown, contentType = 'application/json'): Promise<T> {

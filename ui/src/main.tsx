@@ -5,9 +5,9 @@ import { useEffect, useState } from 'preact/hooks';
 import 'uplot/dist/uPlot.min.css';
 import './app.css';
 import { live, logout, session, Session, setProject } from './api';
-import { navigate, RANGES, useView, View } from './state';
+import { navigate, RANGES, readView, useView, View } from './state';
 import { SessionCtx, Tick } from './ui';
-import { Overview } from './pages/overview';
+import { loadMetrics, Overview } from './pages/overview';
 import { pages } from './pages/index';
 
 export interface Page {
@@ -177,4 +177,10 @@ function App() {
   );
 }
 
+// The overview's figures are asked for at once, while the page renders.
+{
+  const v = readView();
+  setProject(v.project);
+  if (v.path === '/') loadMetrics(v).catch(() => {});
+}
 render(<App />, document.getElementById('app')!);

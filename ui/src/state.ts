@@ -59,12 +59,24 @@ export function useView(): View {
   return v;
 }
 
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const RANGE_MS: Record<string, number> = { '15m': 15 * MINUTE, '1h': HOUR, '6h': 6 * HOUR, '24h': 24 * HOUR, '7d': 168 * HOUR, '30d': 720 * HOUR, '90d': 2160 * HOUR };
+
 // rangeParams are the query parameters of the APIs for the view's range.
-export function rangeParams(v: View): Record<string, string> {
+// A relative range ends at the end of the current minute (15m, 1h) or hour
+// (longer ranges): its edges, and those of the period before it, then
+// fall on whole minutes or hours, which the server answers from rollups
+// in milliseconds; the window holds everything up to now (nothing comes
+// later), and the page says which it is.
+export function rangeParams(v: View, now = Date.now()): Record<string, string> {
   if (v.range === 'custom' && v.from && v.to) {
     return { from: new Date(v.from + 'Z').toISOString(), to: new Date(v.to + 'Z').toISOString() };
   }
-  return { range: v.range === 'custom' ? '24h' : v.range };
+  const d = RANGE_MS[v.range] ?? RANGE_MS['24h'];
+  const step = d <= HOUR ? MINUTE : HOUR;
+  const to = Math.floor(now / step) * step + step;
+  return { from: new Date(to - d).toISOString(), to: new Date(to).toISOString() };
 }
 
 // interval is a bucket size that gives ~60–120 points over the range.
@@ -86,4 +98,13 @@ export function intervalFor(range: string): string {
       return '1d';
   }
   return '1h';
+}
+
+// intervalOf is the view's bucket size: at most ~150 buckets over its range.
+export function intervalOf(v: View): string {
+  const r = rangeParams(v);
+  const span = (Date.parse(r.to) - Date.parse(r.from)) / 1000;
+  const ladder: [string, number][] = [['1m', 60], ['5m', 300], ['15m', 900], ['30m', 1800], ['1h', 3600], ['2h', 7200], ['6h', 21600], ['12h', 43200], ['1d', 86400], ['7d', 604800]];
+  if (!(span > 0)) return intervalFor(v.range);
+  return ladder.find(([, s]) => span / s <= 150)?.[0] ?? '30d';
 }

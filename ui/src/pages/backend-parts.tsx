@@ -6,7 +6,7 @@ import { useRef } from 'preact/hooks';
 import { get, send } from '../api';
 import { Line } from '../chart';
 import { ms, num, pct } from '../format';
-import { intervalFor, rangeParams, View } from '../state';
+import { intervalFor, intervalOf, rangeParams, View } from '../state';
 import { Column, Loaded, useData } from '../ui';
 import type { MetricsBucket } from './overview';
 import './backend-parts.css';
@@ -134,16 +134,7 @@ export interface PageMetrics extends Figures {
   meta: { from: string; to: string; interval?: string; elapsedMs: number; source?: string; warnings?: string[] };
 }
 
-// intervalOf is the view's bucket size: the shared one for the preset
-// ranges, and one that gives at most ~150 buckets for a custom range.
-export function intervalOf(v: View): string {
-  const p = rangeParams(v);
-  if (!p.from || !p.to) return intervalFor(v.range);
-  const span = (Date.parse(p.to) - Date.parse(p.from)) / 1000;
-  const steps: [string, number][] = [['1m', 60], ['5m', 300], ['15m', 900], ['1h', 3600], ['2h', 7200], ['6h', 21600], ['1d', 86400], ['7d', 604800]];
-  for (const [name, s] of steps) if (span / s <= 150) return name;
-  return '7d';
-}
+export { intervalOf };
 
 export function loadPageMetrics(v: View): Promise<PageMetrics> {
   return get<PageMetrics>('/api/v1/metrics', { ...rangeParams(v), interval: intervalOf(v), top: TOP });

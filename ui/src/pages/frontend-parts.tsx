@@ -6,7 +6,7 @@ import { useState } from 'preact/hooks';
 import { get } from '../api';
 import { ms } from '../format';
 import { parseIntervalSeconds } from './overview';
-import { intervalFor, navigate, rangeParams, View } from '../state';
+import { intervalFor, intervalOf, navigate, rangeParams, View } from '../state';
 import { useData, useSession } from '../ui';
 
 // Tabs switch between views of one panel; the chosen tab may live in the
@@ -148,15 +148,7 @@ export function fill<R extends { t: string }>(ts: number[], rows: R[], value: (r
   return ts.map((t) => at.get(t) ?? 0);
 }
 
-// intervalOf is the bucket size for the view: the shared one for a named
-// range, and one that gives at most ~150 buckets for a custom range.
-export function intervalOf(v: View): string {
-  const r = rangeParams(v);
-  if (!r.from || !r.to) return intervalFor(r.range ?? v.range);
-  const span = (Date.parse(r.to) - Date.parse(r.from)) / 1000;
-  const ladder = ['1m', '5m', '15m', '30m', '1h', '2h', '6h', '12h', '1d', '7d'];
-  return ladder.find((i) => span / parseIntervalSeconds(i) <= 150) ?? '30d';
-}
+export { intervalOf };
 
 // queryRange is the view's range as POST /api/v1/query takes it.
 export function queryRange(v: View): string | { from: string; to: string } {

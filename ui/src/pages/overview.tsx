@@ -4,7 +4,7 @@
 import { get } from '../api';
 import { Chart } from '../chart';
 import { ms, num, pct, usd } from '../format';
-import { intervalFor, rangeParams, View } from '../state';
+import { intervalOf, rangeParams, View } from '../state';
 import { Empty, Failure, Panel, Stat, times, useData } from '../ui';
 
 export interface Pcts {
@@ -38,7 +38,7 @@ export interface Metrics {
 }
 
 export function loadMetrics(v: View) {
-  return get<Metrics>('/api/v1/metrics', { ...rangeParams(v), interval: intervalFor(v.range) });
+  return get<Metrics>('/api/v1/metrics', { ...rangeParams(v), interval: intervalOf(v) });
 }
 
 export const goSnippet = `client := alidade.New(alidade.Config{URL: "${location.origin}", Key: os.Getenv("ALIDADE_WRITE_KEY")})
