@@ -153,8 +153,18 @@ func (b *browser) waitFor(expr string) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, actionTimeout+5*time.Second)
 	defer cancel()
-	_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr,
-		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(actionTimeout)))
+	deadline := time.Now().Add(actionTimeout)
+	var err error
+	for {
+		_, err = chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr,
+			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(time.Until(deadline))))
+		// A navigation while polling (a redirect, a page that replaces
+		// itself) ends the poll's context: poll the new document.
+		if err == nil || time.Now().After(deadline) || !(strings.Contains(err.Error(), "Cannot find context") || strings.Contains(err.Error(), "navigated or closed")) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if err != nil {
 		state, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify(window.site || {})`))
 		b.t.Fatalf("waiting for %s: %v (window.site = %s)", expr, err, state)

@@ -1067,21 +1067,6 @@ func (d *eventDecoder) fingerprint(v *fastjson.Value) []string {
 	return out
 }
 
-// lines reads a list of context lines (valuesOf[flexString]: every item
-// reads as a string); nil when there are none.
-func (d *eventDecoder) lines(v *fastjson.Value) []string {
-	items := listItems(v)
-	if len(items) == 0 {
-		return nil
-	}
-	out := make([]string, len(items))
-	d.strs(out, items)
-	for i, l := range out {
-		out[i] = cut(l, 1024)
-	}
-	return out
-}
-
 func isTrue(b flexBool) bool { return b.v != nil && *b.v }
 
 // Levels Sentry knows, in order of severity.

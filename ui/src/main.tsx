@@ -180,7 +180,9 @@ function App() {
 // The overview's figures are asked for at once, while the page renders.
 {
   const v = readView();
+  const root = document.querySelector<HTMLMetaElement>('meta[name="session"]')?.content.includes('"root":true');
   setProject(v.project);
-  if (v.path === '/') loadMetrics(v).catch(() => {});
+  // A root session names its project in the URL; without one it is chosen first.
+  if (v.path === '/' && (!root || v.project)) loadMetrics(v).catch(() => {});
 }
 render(<App />, document.getElementById('app')!);
