@@ -91,6 +91,7 @@ func runServe(ctx context.Context, args []string) error {
 	sopts.Listen = f.listen
 	sopts.Version = version
 	sopts.Logger = log
+	sopts.ErrorJournal = filepath.Join(f.dataDir, "errors-wal")
 	if fp := os.Getenv("ALIDADE_FAILPOINT"); fp == "kill-after-commit" {
 		// For the crash tests only: die as kill -9 would, between the
 		// commit of a write with an Idempotency-Key and its answer.

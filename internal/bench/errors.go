@@ -64,8 +64,12 @@ type ErrorsReport struct {
 	// the events' points during the run and their mean duration.
 	PointCommits  int64   `json:"point_commits"`
 	PointCommitMs float64 `json:"point_commit_ms"`
-	RSSRest       int64   `json:"rss_rest_bytes"`
-	RSSPeak       int64   `json:"rss_peak_bytes"`
+	// ServerCPUUs is the server's CPU time (user and system) per event
+	// acknowledged, in µs: what the events/s would be on an idle machine
+	// is about 2 cores / (it + the clients' share).
+	ServerCPUUs float64 `json:"server_cpu_us_per_event"`
+	RSSRest     int64   `json:"rss_rest_bytes"`
+	RSSPeak     int64   `json:"rss_peak_bytes"`
 
 	Budgets map[string]Verdict `json:"budgets"`
 }
@@ -186,6 +190,7 @@ func RunErrors(ctx context.Context, o ErrorsOptions) (rep *ErrorsReport, err err
 		}
 	}()
 	commits0 := c.scrapeCommits(ctx)
+	cpu0, cpuErr := ReadProcCPU(srv.PID())
 	var wg sync.WaitGroup
 	start := time.Now()
 	for range o.Concurrency {
@@ -218,6 +223,7 @@ func RunErrors(ctx context.Context, o ErrorsOptions) (rep *ErrorsReport, err err
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu1, err := ReadProcCPU(srv.PID())
 	close(stopSampling)
 	<-sampled
 	if ctx.Err() != nil {
@@ -227,8 +233,6 @@ func RunErrors(ctx context.Context, o ErrorsOptions) (rep *ErrorsReport, err err
 	if commits1 := c.scrapeCommits(ctx); commits1.ok && commits1.count > commits0.count {
 		rep.PointCommits = commits1.count - commits0.count
 		rep.PointCommitMs = 1000 * (commits1.seconds - commits0.seconds) / float64(rep.PointCommits)
-	} else {
-		logf("no points commits counted (GET /metrics: %+v, then %+v)", commits0, commits1)
 	}
 	var acked []float64
 	for i, k := range ok {
@@ -239,6 +243,9 @@ func RunErrors(ctx context.Context, o ErrorsOptions) (rep *ErrorsReport, err err
 	rep.Acked, rep.Rejected = len(acked), o.Events-len(acked)
 	rep.Seconds = elapsed.Seconds()
 	rep.EventsPerS = float64(rep.Acked) / rep.Seconds
+	if cpuErr == nil && err == nil && rep.Acked > 0 {
+		rep.ServerCPUUs = (cpu1 - cpu0) * 1e6 / float64(rep.Acked)
+	}
 	if len(acked) > 0 {
 		rep.P50Ms, rep.P99Ms, rep.MaxMs = Percentile(acked, 0.5), Percentile(acked, 0.99), Percentile(acked, 1)
 	}
@@ -280,6 +287,9 @@ func (r *ErrorsReport) WriteTable(w io.Writer) error {
 	fmt.Fprintf(tw, "acknowledged\t%d in %.2f s\t%s %s\n", r.Acked, r.Seconds, mark(r.Budgets["acked"].Met), r.Budgets["acked"].Figure)
 	fmt.Fprintf(tw, "events/s\t%.0f\t%s %s\n", r.EventsPerS, mark(r.Budgets["events_per_s"].Met), r.Budgets["events_per_s"].Figure)
 	fmt.Fprintf(tw, "latency\tp50 %.1f ms, p99 %.1f ms, max %.1f ms\t\n", r.P50Ms, r.P99Ms, r.MaxMs)
+	if r.ServerCPUUs > 0 {
+		fmt.Fprintf(tw, "server CPU\t%.0f µs an event (user + system)\t\n", r.ServerCPUUs)
+	}
 	if r.PointCommits > 0 {
 		fmt.Fprintf(tw, "points commits\t%d, %.1f events each, %.1f ms mean\t\n", r.PointCommits, float64(r.Acked)/float64(r.PointCommits), r.PointCommitMs)
 	}

@@ -82,3 +82,40 @@ func ReadProcStatus(pid int) (ProcStatus, error) {
 	}
 	return ParseProcStatus(string(b))
 }
+
+// clockTicks is the unit of /proc/PID/stat's CPU times (USER_HZ, 100 on
+// every Linux architecture Go runs on).
+const clockTicks = 100
+
+// ParseProcCPU reads the CPU time a process used (user and system, the
+// 14th and 15th fields) from the text of /proc/PID/stat, in seconds.
+func ParseProcCPU(text string) (float64, error) {
+	// The command name (field 2) is in parentheses and may hold spaces.
+	i := strings.LastIndexByte(text, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("proc stat has no command name")
+	}
+	f := strings.Fields(text[i+1:])
+	// f[0] is field 3 (the state): utime is f[11], stime f[12].
+	if len(f) < 13 {
+		return 0, fmt.Errorf("proc stat has %d fields after the command name, want at least 13", len(f))
+	}
+	var total int64
+	for _, s := range f[11:13] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("proc stat: unexpected CPU time %q", s)
+		}
+		total += n
+	}
+	return float64(total) / clockTicks, nil
+}
+
+// ReadProcCPU reads the CPU seconds process pid used from /proc.
+func ReadProcCPU(pid int) (float64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	return ParseProcCPU(string(b))
+}

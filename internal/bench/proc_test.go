@@ -73,3 +73,20 @@ func TestReadProcStatusSelf(t *testing.T) {
 		t.Errorf("ReadProcStatus(self) = %+v; want 0 < RSS <= PeakRSS", st)
 	}
 }
+
+func TestParseProcCPU(t *testing.T) {
+	// A command name with a space and a parenthesis; utime 1234, stime 66.
+	text := "4242 (my (srv) x) S 1 4242 4242 0 -1 4194560 1000 0 0 0 1234 66 0 0 20 0 8 0 100 1000000 2000 18446744073709551615"
+	got, err := ParseProcCPU(text)
+	if err != nil || got != 13.0 {
+		t.Fatalf("ParseProcCPU = %v, %v; want 13 s", got, err)
+	}
+	for _, bad := range []string{"", "1 (x) S 1 2", "1 (x) S 1 1 1 0 -1 0 0 0 0 0 -5 1"} {
+		if _, err := ParseProcCPU(bad); err == nil {
+			t.Errorf("ParseProcCPU(%q) accepted", bad)
+		}
+	}
+	if cpu, err := ReadProcCPU(os.Getpid()); err != nil || cpu < 0 {
+		t.Errorf("ReadProcCPU(self) = %v, %v", cpu, err)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	useragent "github.com/medama-io/go-useragent"
@@ -85,11 +86,14 @@ type Enricher struct {
 	opts    Options
 	log     *slog.Logger
 	now     func() time.Time
-	ua      *useragent.Parser
 	geo     *maxminddb.Reader
 	salts   *salts
 	visits  *visits
 	timeout int64 // ms
+	// ua is made on the first User-Agent parsed: its trie takes about
+	// 8 MB of heap, which a server that only tracks errors sent by
+	// server-side SDKs never needs.
+	ua func() *useragent.Parser
 }
 
 // New makes an Enricher, opening the GeoIP database when one is named.
@@ -97,7 +101,7 @@ func New(opts Options) (*Enricher, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	e := &Enricher{opts: opts, log: opts.Logger, now: opts.Now, ua: useragent.NewParser(),
+	e := &Enricher{opts: opts, log: opts.Logger, now: opts.Now, ua: sync.OnceValue(useragent.NewParser),
 		salts: &salts{st: opts.Settings}, timeout: opts.VisitTimeout.Milliseconds()}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -142,7 +146,7 @@ func (e *Enricher) ParseAgent(s string) Agent {
 	if strings.TrimSpace(s) == "" {
 		return Agent{Bot: true}
 	}
-	a := e.ua.Parse(s)
+	a := e.ua().Parse(s)
 	if a.IsBot() {
 		return Agent{Bot: true}
 	}
@@ -155,7 +159,7 @@ func (e *Enricher) Describe(s string) Agent {
 	if strings.TrimSpace(s) == "" {
 		return Agent{Bot: true}
 	}
-	a := e.ua.Parse(s)
+	a := e.ua().Parse(s)
 	return Agent{Bot: a.IsBot(), Browser: string(a.Browser()), Version: a.BrowserVersion(), OS: string(a.OS()),
 		Device: strings.ToLower(string(a.Device()))}
 }

@@ -57,6 +57,12 @@ type Group struct {
 	Regressions      int64
 	StatusChanged    int64
 	LastEventID      string
+
+	// usersAdded are the user hashes the group's events added since the
+	// Clone it was made by (usersKnown): what the journal keeps instead of
+	// the whole sketch.
+	usersAdded []uint64
+	usersKnown bool
 }
 
 const maxSeen = 100
@@ -67,6 +73,7 @@ func (g *Group) Clone() *Group {
 	c.Users = g.Users.Clone()
 	c.Releases = slices.Clone(g.Releases)
 	c.Environments = slices.Clone(g.Environments)
+	c.usersAdded, c.usersKnown = nil, true
 	return &c
 }
 
@@ -108,7 +115,11 @@ func (g *Group) observe(in *Incoming, now int64) (regressed bool) {
 		g.Environments = addSeen(g.Environments, e.Environment)
 	}
 	if k := e.User.Key(); k != "" {
-		g.Users.Add(UserHash(k))
+		h := UserHash(k)
+		g.Users.Add(h)
+		if g.usersKnown {
+			g.usersAdded = append(g.usersAdded, h)
+		}
 	}
 	return regressed
 }

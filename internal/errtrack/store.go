@@ -1,6 +1,10 @@
 package errtrack
 
-import "context"
+import (
+	"context"
+
+	"github.com/alidade/alidade/internal/store"
+)
 
 // Store keeps error groups and events durably. The embedded store keeps
 // them in its metadata database (package store/duckdb), groups and events
@@ -15,8 +19,10 @@ type Store interface {
 	// ErrorGroups lists a project's groups.
 	ErrorGroups(ctx context.Context, project int64, f GroupFilter) ([]Group, error)
 	// CommitErrors stores new groups, changes to existing ones (by id),
-	// events and attachments at once: all or nothing.
+	// events and attachments at once, and Loaded: all or nothing.
 	CommitErrors(ctx context.Context, c Commit) error
+	// ErrorsLoaded returns the last Commit.Loaded stored (zero: none).
+	ErrorsLoaded(ctx context.Context) (store.LogPos, error)
 	// ErrorEvent returns a project's event with its payload (ErrNotFound).
 	ErrorEvent(ctx context.Context, project int64, eventID string) (*StoredEvent, error)
 	// ErrorEvents lists a group's events, newest first, without payloads,
@@ -37,6 +43,9 @@ type Commit struct {
 	Changed     []*Group // groups to update, by id
 	Events      []StoredEvent
 	Attachments []Attachment
+	// Loaded, when set, is how far the tracker's journal is loaded once
+	// this commit is.
+	Loaded *store.LogPos
 }
 
 // GroupFilter selects and orders error groups.

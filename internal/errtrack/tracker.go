@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/alidade/alidade/internal/point"
+	"github.com/alidade/alidade/internal/store"
 )
 
 // Options configure a Tracker.
@@ -47,6 +48,27 @@ type Options struct {
 	// were grouped in one batch (RecordThen), all in one call, while the
 	// batch's events commit; nil refuses RecordThen's points.
 	WritePoints func(ctx context.Context, writes []PointWrite) error
+	// Journal, when set, is where commits are made durable; the store
+	// gets them behind, from a loader (see Journal). Nil: each batch
+	// commits to the store.
+	Journal Journal
+	// LoadBacklog bounds the journaled events the store has not taken
+	// yet: past it a batch waits for the loader (default 5,000).
+	LoadBacklog int
+	// LoadEvery is how often the loader stores what was journaled at
+	// most, unless a read waits for it or half of LoadBacklog is queued
+	// (default 250 ms).
+	LoadEvery time.Duration
+	// LoadPoints, with a journal, stores the points of journaled
+	// requests (RecordThen's prepare) and records, in every day written,
+	// that the journal's points are loaded up to pos (planner.AppendAtLog
+	// with store.ErrorJournal); PointsLoaded reads those positions. Both
+	// are needed with a journal.
+	LoadPoints   func(ctx context.Context, batches []store.Batch, pos store.LogPos) error
+	PointsLoaded func(ctx context.Context) (map[int64]store.LogPos, error)
+	// ReadWait bounds how long a read waits for the loader to store what
+	// was acknowledged before it (default 2 s).
+	ReadWait time.Duration
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -120,6 +142,8 @@ type Tracker struct {
 	stop  chan struct{}
 	once  sync.Once
 
+	ld *loader // nil without a journal
+
 	// Owned by the committer goroutine.
 	nextID int64
 	cache  *groupCache
@@ -143,6 +167,9 @@ type op struct {
 	// those of the batch's ops into one write.
 	prepare func([]Outcome) PointWrite
 	wave    *wave
+	// pointsErr is a prepare that failed (with a journal, the committer
+	// calls prepare).
+	pointsErr error
 }
 
 // wave gathers the point writes of one batch's requests: the last to
@@ -180,6 +207,9 @@ func New(ctx context.Context, st Store, opts Options) (*Tracker, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
+	if opts.Journal != nil && (opts.LoadPoints == nil || opts.PointsLoaded == nil) {
+		return nil, errors.New("error tracking with a journal needs LoadPoints and PointsLoaded")
+	}
 	t := &Tracker{st: st, opts: opts, log: opts.Logger, now: opts.Now,
 		queue: make(chan *op, 1024), done: make(chan struct{}), stop: make(chan struct{}),
 		cache: newGroupCache(opts.CacheGroups), recent: newRecentIDs(opts.RecentIDs)}
@@ -188,6 +218,26 @@ func New(ctx context.Context, st Store, opts Options) (*Tracker, error) {
 	}
 	if t.now == nil {
 		t.now = time.Now
+	}
+	if opts.Journal != nil {
+		if t.opts.LoadBacklog <= 0 {
+			t.opts.LoadBacklog = 5_000
+		}
+		if t.opts.LoadEvery <= 0 {
+			t.opts.LoadEvery = 250 * time.Millisecond
+		}
+		if t.opts.ReadWait <= 0 {
+			t.opts.ReadWait = 2 * time.Second
+		}
+		start := time.Now()
+		n, err := replayJournal(ctx, st, opts.Journal, opts, t.opts.LoadBacklog)
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			t.log.Info("error journal: loaded what the store lacked", "records", n, "elapsed", time.Since(start).Round(time.Millisecond))
+		}
+		t.ld = newLoader()
 	}
 	var err error
 	if t.nextID, err = st.MaxErrorGroupID(ctx); err != nil {
@@ -204,8 +254,13 @@ func New(ctx context.Context, st Store, opts Options) (*Tracker, error) {
 	return t, nil
 }
 
-// Start runs the committer.
-func (t *Tracker) Start() { go t.run() }
+// Start runs the committer (and the loader, with a journal).
+func (t *Tracker) Start() {
+	go t.run()
+	if t.ld != nil {
+		go t.load()
+	}
+}
 
 // Close stops taking events, commits those queued and stops the committer.
 func (t *Tracker) Close(ctx context.Context) error {
@@ -216,6 +271,16 @@ func (t *Tracker) Close(ctx context.Context) error {
 	})
 	select {
 	case <-t.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if t.ld == nil {
+		return nil
+	}
+	// The committer is done: the loader stores what is queued and stops.
+	t.ld.closeOnce.Do(func() { close(t.ld.closing) })
+	select {
+	case <-t.ld.done:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -267,6 +332,9 @@ func (t *Tracker) RecordThen(ctx context.Context, events []*Incoming, prepare fu
 	<-o.done
 	if o.err != nil {
 		return nil, o.err
+	}
+	if o.pointsErr != nil {
+		pointsErr = &PointsError{o.pointsErr}
 	}
 	return o.outcomes, pointsErr
 }
@@ -469,7 +537,12 @@ func (t *Tracker) commitEvents(ops []*op) {
 			break
 		}
 	}
-	if failed == nil {
+	var points []store.Batch
+	if failed == nil && t.ld != nil {
+		// With a journal the requests' points go in the batch's record.
+		points = t.preparePoints(ops)
+	}
+	if failed == nil && t.ld == nil {
 		// The outcomes are known: callers write what depends on them, in
 		// one write for the batch, while the commit runs.
 		w := &wave{done: make(chan struct{})}
@@ -479,12 +552,14 @@ func (t *Tracker) commitEvents(ops []*op) {
 				o.wave = w
 			}
 		}
+	}
+	if failed == nil {
 		for _, o := range ops {
 			o.grouped = true
 			markAssigned(o)
 		}
 	}
-	if failed == nil && len(events) > 0 {
+	if failed == nil && (len(events) > 0 || len(points) > 0) {
 		c := Commit{Events: events, Attachments: atts}
 		for _, g := range order {
 			if isNew[g] {
@@ -493,11 +568,20 @@ func (t *Tracker) commitEvents(ops []*op) {
 				c.Changed = append(c.Changed, g)
 			}
 		}
-		failed = t.st.CommitErrors(ctx, c)
+		if t.ld != nil {
+			failed = t.journalCommit(ctx, c, points)
+		} else {
+			failed = t.st.CommitErrors(ctx, c)
+		}
 	}
 	if failed != nil {
 		t.nextID = startID
 		t.log.Error("commit error events", "events", len(events), "err", failed)
+		if t.ld != nil {
+			for _, o := range ops {
+				o.pointsErr = nil // the op fails as a whole
+			}
+		}
 		for _, o := range ops {
 			o.err = fmt.Errorf("store error events: %w", failed)
 			t.finish(o, len(o.events))
@@ -522,6 +606,9 @@ func (t *Tracker) commitStatus(o *op) {
 	ctx := context.Background()
 	g := t.cache.byID(o.project, o.group)
 	if g == nil {
+		g = t.unloadedGroup(nil, o.project, o.group)
+	}
+	if g == nil {
 		var err error
 		if g, err = t.st.ErrorGroup(ctx, o.project, o.group); err != nil {
 			o.err = err
@@ -530,7 +617,7 @@ func (t *Tracker) commitStatus(o *op) {
 	}
 	c := g.Clone()
 	c.setStatus(o.status, t.now().UnixMilli())
-	if err := t.st.CommitErrors(ctx, Commit{Changed: []*Group{c}}); err != nil {
+	if err := t.store(ctx, Commit{Changed: []*Group{c}}); err != nil {
 		o.err = fmt.Errorf("store the status of error group %d: %w", o.group, err)
 		return
 	}
@@ -538,9 +625,22 @@ func (t *Tracker) commitStatus(o *op) {
 	o.changed = c.Clone()
 }
 
-// group returns a group from the cache or the store (nil: none yet).
+// store makes a commit durable: in the journal, or the store.
+func (t *Tracker) store(ctx context.Context, c Commit) error {
+	if t.ld != nil {
+		return t.journalCommit(ctx, c, nil)
+	}
+	return t.st.CommitErrors(ctx, c)
+}
+
+// group returns a group from the cache, the commits not loaded yet or
+// the store (nil: none yet).
 func (t *Tracker) group(ctx context.Context, k groupKey) (*Group, error) {
 	if g := t.cache.get(k); g != nil {
+		return g, nil
+	}
+	if g := t.unloadedGroup(&k, 0, 0); g != nil {
+		t.cache.put(g)
 		return g, nil
 	}
 	g, err := t.st.FindErrorGroup(ctx, k.project, k.fingerprint)
@@ -553,20 +653,25 @@ func (t *Tracker) group(ctx context.Context, k groupKey) (*Group, error) {
 	return g, nil
 }
 
-// Reads go to the store, which holds what was committed.
+// Reads go to the store, which holds what was committed; with a journal
+// they first wait (up to ReadWait) for the loader to store what was
+// acknowledged before.
 
 // Groups lists a project's groups.
 func (t *Tracker) Groups(ctx context.Context, project int64, f GroupFilter) ([]Group, error) {
+	t.waitLoaded(ctx, t.opts.ReadWait)
 	return t.st.ErrorGroups(ctx, project, f)
 }
 
 // GroupByID returns a project's group.
 func (t *Tracker) GroupByID(ctx context.Context, project, id int64) (*Group, error) {
+	t.waitLoaded(ctx, t.opts.ReadWait)
 	return t.st.ErrorGroup(ctx, project, id)
 }
 
 // Events lists a group's events, newest first.
 func (t *Tracker) Events(ctx context.Context, project, group int64, limit int, before int64) ([]StoredEvent, error) {
+	t.waitLoaded(ctx, t.opts.ReadWait)
 	return t.st.ErrorEvents(ctx, project, group, limit, before)
 }
 
@@ -576,17 +681,22 @@ func (t *Tracker) EventByID(ctx context.Context, project int64, id string) (*Sto
 	if id == "" {
 		return nil, ErrNotFound
 	}
+	t.waitLoaded(ctx, t.opts.ReadWait)
 	return t.st.ErrorEvent(ctx, project, id)
 }
 
 // Attachments lists an event's attachments.
 func (t *Tracker) Attachments(ctx context.Context, project int64, id string) ([]Attachment, error) {
+	t.waitLoaded(ctx, t.opts.ReadWait)
 	return t.st.ErrorAttachments(ctx, project, id)
 }
 
 // Expire deletes a project's events older than cutoff (Unix ms) and the
 // groups last seen before it; cached groups of the project are dropped.
 func (t *Tracker) Expire(ctx context.Context, project int64, cutoff int64) (ExpireReport, error) {
+	// What is acknowledged is in the store first (else a later load could
+	// bring back an expired event).
+	t.waitLoaded(ctx, time.Minute)
 	rep, err := t.st.ExpireErrors(ctx, project, cutoff)
 	if err == nil && rep.Groups > 0 {
 		// The cache may still hold an expired group.
@@ -690,8 +800,11 @@ func (c *groupCache) dropProject(project, cutoff int64) {
 	}
 }
 
-// recentIDs remembers the latest event ids (a ring and a set).
+// recentIDs remembers the latest event ids (a ring and a set). Both grow
+// as ids come, up to max: 100,000 ids take about 7 MB, which a server
+// that has seen few events does not spend.
 type recentIDs struct {
+	max  int
 	ring []recentKey
 	next int
 	set  map[recentKey]struct{}
@@ -714,7 +827,7 @@ func makeRecentKey(project int64, eventID string) (recentKey, bool) {
 }
 
 func newRecentIDs(n int) *recentIDs {
-	return &recentIDs{ring: make([]recentKey, 0, n), set: make(map[recentKey]struct{}, n)}
+	return &recentIDs{max: n, set: map[recentKey]struct{}{}}
 }
 
 func (r *recentIDs) has(k recentKey) bool {
@@ -727,7 +840,7 @@ func (r *recentIDs) add(project int64, eventID string) {
 	if !ok || r.has(k) {
 		return
 	}
-	if len(r.ring) < cap(r.ring) {
+	if len(r.ring) < r.max {
 		r.ring = append(r.ring, k)
 	} else {
 		delete(r.set, r.ring[r.next])

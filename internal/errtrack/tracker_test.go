@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/alidade/alidade/internal/store"
 )
 
 // memStore is an in-memory Store for the tracker's tests.
@@ -18,6 +20,8 @@ type memStore struct {
 	events []StoredEvent
 	fail   error
 	finds  int
+	loaded store.LogPos
+	loads  int // commits that recorded a journal position
 }
 
 func newMemStore() *memStore { return &memStore{groups: map[int64]*Group{}} }
@@ -85,7 +89,17 @@ func (m *memStore) CommitErrors(_ context.Context, c Commit) error {
 		m.groups[g.ID] = g.Clone()
 	}
 	m.events = append(m.events, c.Events...)
+	if c.Loaded != nil {
+		m.loaded = *c.Loaded
+		m.loads++
+	}
 	return nil
+}
+
+func (m *memStore) ErrorsLoaded(context.Context) (store.LogPos, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.loaded, nil
 }
 
 func (m *memStore) ErrorEvent(_ context.Context, project int64, id string) (*StoredEvent, error) {

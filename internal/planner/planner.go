@@ -43,6 +43,9 @@ type Store interface {
 	// AppendAt is Append recording that the write-ahead log is loaded up
 	// to pos, in every day file written, in the same transactions.
 	AppendAt(ctx context.Context, batches []store.Batch, pos store.LogPos) error
+	// AppendAtLog is AppendAt for the records of one of Alidade's logs
+	// (store.MainLog, store.ErrorJournal), whose positions are kept apart.
+	AppendAtLog(ctx context.Context, batches []store.Batch, log int, pos store.LogPos) error
 	Execute(ctx context.Context, s *query.Sub) (*query.SubResult, error)
 	// Days lists the start (Unix ms) of every day holding points.
 	Days() []int64
@@ -53,6 +56,8 @@ type Store interface {
 	// LoadedPositions returns how far each day file was loaded from the
 	// write-ahead log (see AppendAt).
 	LoadedPositions(ctx context.Context) (map[int64]store.LogPos, error)
+	// LoadedPositionsOf is LoadedPositions for one of Alidade's logs.
+	LoadedPositionsOf(ctx context.Context, log int) (map[int64]store.LogPos, error)
 	// IdemLookup returns the records of an idempotency key among days.
 	IdemLookup(ctx context.Context, project int64, key string, days []int64, since int64) (map[int64]store.Idem, error)
 	// ScanRange reads the points of one project's dataset in [from, to).
@@ -246,9 +251,19 @@ func (p *Planner) LoadedPositions(ctx context.Context) (map[int64]store.LogPos, 
 	return p.st.LoadedPositions(ctx)
 }
 
+// LoadedPositionsOf is LoadedPositions for one of Alidade's logs.
+func (p *Planner) LoadedPositionsOf(ctx context.Context, log int) (map[int64]store.LogPos, error) {
+	return p.st.LoadedPositionsOf(ctx, log)
+}
+
 // AppendAt is Append for batches the loader read from the write-ahead log
 // up to pos: the store records pos with the rows of every day written.
 func (p *Planner) AppendAt(ctx context.Context, batches []store.Batch, pos store.LogPos) error {
+	return p.AppendAtLog(ctx, batches, store.MainLog, pos)
+}
+
+// AppendAtLog is AppendAt for the records of one of Alidade's logs.
+func (p *Planner) AppendAtLog(ctx context.Context, batches []store.Batch, log int, pos store.LogPos) error {
 	p.commit.RLock()
 	defer p.commit.RUnlock()
 	batches, err := p.dedupe(ctx, batches)
@@ -265,7 +280,7 @@ func (p *Planner) AppendAt(ctx context.Context, batches []store.Batch, pos store
 			}
 		}
 	}
-	if err := p.st.AppendAt(ctx, stored, pos); err != nil {
+	if err := p.st.AppendAtLog(ctx, stored, log, pos); err != nil {
 		// The days the store committed before it failed are stored:
 		// roll them up, or the rollups would miss them until a restart
 		// (a retry, from the log, loads only the other days).

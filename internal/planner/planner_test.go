@@ -556,6 +556,10 @@ type failSecondDay struct {
 }
 
 func (f failSecondDay) AppendAt(ctx context.Context, batches []store.Batch, pos store.LogPos) error {
+	return f.AppendAtLog(ctx, batches, store.MainLog, pos)
+}
+
+func (f failSecondDay) AppendAtLog(ctx context.Context, batches []store.Batch, log int, pos store.LogPos) error {
 	var first int64 = math.MaxInt64
 	for _, b := range batches {
 		for _, p := range b.Points {
@@ -572,7 +576,7 @@ func (f failSecondDay) AppendAt(ctx context.Context, batches []store.Batch, pos 
 		}
 		keep = append(keep, store.Batch{Project: b.Project, Points: pts})
 	}
-	if err := f.Store.AppendAt(ctx, keep, pos); err != nil {
+	if err := f.Store.AppendAtLog(ctx, keep, log, pos); err != nil {
 		return err
 	}
 	return &store.PartialCommitError{Committed: []int64{first}, Err: fmt.Errorf("commit of the second day failed")}

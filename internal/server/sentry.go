@@ -365,12 +365,40 @@ func (s *Server) initErrors(st Store) error {
 	}
 	o := errtrack.DefaultOptions()
 	o.Logger, o.Now, o.WritePoints = s.log, s.clock, s.writeErrorPoints
+	if dir, pl := s.opts.ErrorJournal, s.opts.Rollups; dir != "" && pl != nil {
+		lg, err := wal.Open(wal.Options{Dir: dir, Opaque: true, SegmentBytes: 16 << 20, Logger: s.log})
+		if err != nil {
+			return fmt.Errorf("open the error journal: %w", err)
+		}
+		s.errJournal, o.Journal = lg, lg
+		o.PointsLoaded = func(ctx context.Context) (map[int64]store.LogPos, error) {
+			return pl.LoadedPositionsOf(ctx, store.ErrorJournal)
+		}
+		o.LoadPoints = func(ctx context.Context, bs []store.Batch, pos store.LogPos) error {
+			if err := pl.AppendAtLog(ctx, bs, store.ErrorJournal, pos); err != nil {
+				return err
+			}
+			s.opts.Live.PublishBatches(bs)
+			return nil
+		}
+	}
 	t, err := errtrack.New(context.Background(), es, o)
 	if err != nil {
+		if s.errJournal != nil {
+			s.errJournal.Close()
+		}
 		return err
 	}
 	s.errors = t
 	return s.initMonitors(st)
+}
+
+// waitErrors waits (a moment at most) for error tracking's loader to
+// store the error events acknowledged before, and their points.
+func (s *Server) waitErrors(ctx context.Context) {
+	if s.errors != nil {
+		s.errors.WaitLoaded(ctx)
+	}
 }
 
 // writeErrorPoints writes the points of the requests whose error events
@@ -438,7 +466,11 @@ func (s *Server) closeErrors(ctx context.Context) error {
 	if s.errors == nil {
 		return nil
 	}
-	return s.errors.Close(ctx)
+	err := s.errors.Close(ctx)
+	if s.errJournal != nil {
+		err = errors.Join(err, s.errJournal.Close())
+	}
+	return err
 }
 
 // maintainErrors runs ExpireErrors every interval until ctx ends.

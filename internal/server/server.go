@@ -30,6 +30,7 @@ import (
 	"github.com/alidade/alidade/internal/session"
 	"github.com/alidade/alidade/internal/store"
 	"github.com/alidade/alidade/internal/ui"
+	"github.com/alidade/alidade/internal/wal"
 )
 
 // Options configure the server.
@@ -96,6 +97,11 @@ type Options struct {
 	// SentryLimits, when set, replaces Relay's default size limits of the
 	// Sentry endpoints (errtrack.DefaultLimits).
 	SentryLimits *errtrack.Limits
+	// ErrorJournal is the directory of error tracking's journal (the data
+	// directory's errors-wal): error events are acknowledged once in it
+	// and loaded into the store behind. Empty: each batch of events
+	// commits to the store before its answer.
+	ErrorJournal string
 }
 
 // DefaultOptions returns the documented defaults.
@@ -183,6 +189,7 @@ type Server struct {
 	closeOnce sync.Once
 
 	errors       *errtrack.Tracker  // nil when the store keeps no error groups
+	errJournal   *wal.Log           // nil without Options.ErrorJournal
 	monitors     *monitors.Registry // nil when the store keeps no cron monitors
 	errLimits    *errorRateLimits
 	sentryLimits errtrack.Limits
@@ -354,11 +361,11 @@ func (s *Server) Handler() http.Handler {
 // fresh runs h once the writes acknowledged before the request are loaded
 // into the store (Options.Fresh), so that a client reads its own writes.
 func (s *Server) fresh(h http.HandlerFunc) http.HandlerFunc {
-	if s.opts.Fresh == nil {
-		return h
-	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		s.opts.Fresh(r.Context())
+		if s.opts.Fresh != nil {
+			s.opts.Fresh(r.Context())
+		}
+		s.waitErrors(r.Context())
 		h(w, r)
 	}
 }

@@ -83,6 +83,13 @@ type Idem struct {
 // IdemWindow is how long an idempotency record holds (ms).
 const IdemWindow = DayMs
 
+// Alidade's logs whose positions day files record (AppendAtLog): the
+// write-ahead log of points (--wal on) and error tracking's journal.
+const (
+	MainLog      = 1
+	ErrorJournal = 2
+)
+
 // LogPos is a position in Alidade's write-ahead log: the end of a record
 // (its segment and the offset just after it). Positions are ordered by
 // (Seg, Off); the zero LogPos is before every record.

@@ -49,6 +49,10 @@ type Options struct {
 	// Write, when set, replaces the write of records to a segment file:
 	// tests make it fail as a full disk does. Nil means f.Write.
 	Write func(f *os.File, b []byte) (int, error)
+	// Opaque makes a log of records whose payloads the caller encodes
+	// (AppendRaw, ReplayRaw): Open checks their frames and checksums only.
+	// A log holds one kind of record or the other.
+	Opaque bool
 	// sync replaces fdatasync in tests (to make it fail).
 	sync func(f *os.File) error
 }
@@ -192,7 +196,13 @@ func (l *Log) check(seg uint64, last bool) (int64, error) {
 	}
 	off := 0
 	for off < len(data) {
-		_, n, err := Decode(data[off:])
+		var n int
+		var err error
+		if l.opts.Opaque {
+			_, n, err = Frame(data[off:])
+		} else {
+			_, n, err = Decode(data[off:])
+		}
 		if err == nil {
 			off += n
 			continue
@@ -284,10 +294,31 @@ func (l *Log) Append(ctx context.Context, b *store.Batch) (Pos, error) {
 // commit's batches: all or none of them are acknowledged.
 func (l *Log) AppendBatches(ctx context.Context, bs []store.Batch) (Pos, error) {
 	recs := make([][]byte, len(bs))
-	size := 0
 	for i := range bs {
 		recs[i] = AppendRecord(nil, &bs[i])
-		size += len(recs[i])
+	}
+	return l.appendRecords(recs)
+}
+
+// AppendRaw logs a record per payload (an opaque log's: Options.Opaque),
+// in order, and returns once they are durable, with the position after
+// the last; all or none of them are acknowledged, as AppendBatches.
+func (l *Log) AppendRaw(ctx context.Context, payloads ...[]byte) (Pos, error) {
+	recs := make([][]byte, len(payloads))
+	for i, p := range payloads {
+		if len(p) > MaxRecord {
+			return Pos{}, fmt.Errorf("write-ahead log record of %d bytes is over the %d-byte limit", len(p), MaxRecord)
+		}
+		recs[i] = AppendFrame(nil, p)
+	}
+	return l.appendRecords(recs)
+}
+
+// appendRecords logs framed records.
+func (l *Log) appendRecords(recs [][]byte) (Pos, error) {
+	size := 0
+	for _, r := range recs {
+		size += len(r)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -507,6 +538,26 @@ func (l *Log) Replay(from Pos, fn func(pos Pos, b store.Batch) error) error {
 			if err := fn(e.Pos, e.Batch); err != nil {
 				return err
 			}
+		}
+	}
+}
+
+// ReplayRaw calls fn with the payload of every durable record of an
+// opaque log after position from, in order, with the position after it.
+// The payload is valid during the call only. fn's error stops it.
+func (l *Log) ReplayRaw(from Pos, fn func(pos Pos, payload []byte) error) error {
+	r := l.NewReader(from)
+	defer r.Close()
+	for {
+		n, err := r.next(16<<20, func(pos Pos, rec []byte) error {
+			payload, _, err := Frame(rec)
+			if err != nil {
+				return err
+			}
+			return fn(pos, payload)
+		})
+		if err != nil || n == 0 {
+			return err
 		}
 	}
 }

@@ -65,7 +65,22 @@ func (l *Log) durableEnd(seg uint64) (end int64, later bool, first uint64) {
 // when it has caught up. Damage is an error naming the segment and offset.
 func (r *Reader) Next(maxBytes int) ([]Entry, error) {
 	var out []Entry
-	read := 0
+	_, err := r.next(maxBytes, func(pos Pos, rec []byte) error {
+		b, _, err := Decode(rec)
+		if err == nil {
+			out = append(out, Entry{Pos: pos, Batch: b})
+		}
+		return err
+	})
+	return out, err
+}
+
+// next calls fn with each durable record (header and payload, valid
+// during the call) after the Reader's position and the position after
+// it, until about maxBytes of records are read, and returns how many it
+// read. fn's error, wrapped with the segment and offset, stops it.
+func (r *Reader) next(maxBytes int, fn func(pos Pos, rec []byte) error) (int, error) {
+	count, read := 0, 0
 	for read < maxBytes {
 		end, later, first := r.l.durableEnd(r.pos.Seg)
 		if r.pos.Seg < first {
@@ -74,7 +89,7 @@ func (r *Reader) Next(maxBytes int) ([]Entry, error) {
 		}
 		if r.pos.Off >= end {
 			if !later {
-				return out, nil
+				return count, nil
 			}
 			r.pos = Pos{Seg: r.pos.Seg + 1}
 			continue
@@ -83,16 +98,16 @@ func (r *Reader) Next(maxBytes int) ([]Entry, error) {
 			r.Close()
 			f, err := os.Open(filepath.Join(r.l.opts.Dir, segName(r.pos.Seg)))
 			if err != nil {
-				return out, fmt.Errorf("read write-ahead log: %w", err)
+				return count, fmt.Errorf("read write-ahead log: %w", err)
 			}
 			r.f, r.fs = f, r.pos.Seg
 		}
 		if _, err := r.f.ReadAt(r.hdr[:], r.pos.Off); err != nil {
-			return out, fmt.Errorf("read write-ahead log segment %s at offset %d: %w", segName(r.pos.Seg), r.pos.Off, err)
+			return count, fmt.Errorf("read write-ahead log segment %s at offset %d: %w", segName(r.pos.Seg), r.pos.Off, err)
 		}
 		n := int64(binary.LittleEndian.Uint32(r.hdr[:]))
 		if n > MaxRecord || r.pos.Off+headerSize+n > end {
-			return out, fmt.Errorf("write-ahead log segment %s at offset %d: %w: a record of %d bytes past the end %d",
+			return count, fmt.Errorf("write-ahead log segment %s at offset %d: %w: a record of %d bytes past the end %d",
 				segName(r.pos.Seg), r.pos.Off, ErrCorrupt, n, end)
 		}
 		size := int(headerSize + n)
@@ -101,15 +116,15 @@ func (r *Reader) Next(maxBytes int) ([]Entry, error) {
 		}
 		r.buf = r.buf[:size]
 		if _, err := r.f.ReadAt(r.buf, r.pos.Off); err != nil && err != io.EOF {
-			return out, fmt.Errorf("read write-ahead log segment %s at offset %d: %w", segName(r.pos.Seg), r.pos.Off, err)
+			return count, fmt.Errorf("read write-ahead log segment %s at offset %d: %w", segName(r.pos.Seg), r.pos.Off, err)
 		}
-		b, _, err := Decode(r.buf)
-		if err != nil {
-			return out, fmt.Errorf("write-ahead log segment %s at offset %d: %w", segName(r.pos.Seg), r.pos.Off, err)
+		at := Pos{Seg: r.pos.Seg, Off: r.pos.Off + int64(size)}
+		if err := fn(at, r.buf); err != nil {
+			return count, fmt.Errorf("write-ahead log segment %s at offset %d: %w", segName(r.pos.Seg), r.pos.Off, err)
 		}
-		r.pos.Off += int64(size)
-		out = append(out, Entry{Pos: r.pos, Batch: b})
+		r.pos = at
+		count++
 		read += size
 	}
-	return out, nil
+	return count, nil
 }

@@ -111,25 +111,45 @@ func appendString(dst []byte, s string) []byte {
 // version or content is ErrCorrupt. The batch's strings are copies: it
 // shares no memory with data.
 func Decode(data []byte) (store.Batch, int, error) {
-	if len(data) < headerSize {
-		return store.Batch{}, 0, fmt.Errorf("%w: %d of %d header bytes", ErrTorn, len(data), headerSize)
-	}
-	n := binary.LittleEndian.Uint32(data)
-	if n > MaxRecord {
-		return store.Batch{}, 0, fmt.Errorf("%w: length %d is over the %d-byte limit", ErrCorrupt, n, MaxRecord)
-	}
-	if int(n) > len(data)-headerSize {
-		return store.Batch{}, 0, fmt.Errorf("%w: %d of %d payload bytes", ErrTorn, len(data)-headerSize, n)
-	}
-	payload := data[headerSize : headerSize+int(n)]
-	if got, want := crc32.Checksum(payload, castagnoli), binary.LittleEndian.Uint32(data[4:]); got != want {
-		return store.Batch{}, 0, fmt.Errorf("%w: checksum %08x, the header says %08x", ErrCorrupt, got, want)
+	payload, n, err := Frame(data)
+	if err != nil {
+		return store.Batch{}, 0, err
 	}
 	b, err := decodePayload(payload)
 	if err != nil {
 		return store.Batch{}, 0, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	return b, headerSize + int(n), nil
+	return b, n, nil
+}
+
+// AppendFrame appends a record of an opaque payload (its header and the
+// payload) to dst.
+func AppendFrame(dst, payload []byte) []byte {
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(payload)))
+	dst = binary.LittleEndian.AppendUint32(dst, crc32.Checksum(payload, castagnoli))
+	return append(dst, payload...)
+}
+
+// Frame reads the record at the start of data and returns its payload
+// (a slice of data) and the record's size, checking its length and
+// checksum only: ErrTorn for a record whose end lies past data,
+// ErrCorrupt for a wrong checksum or length.
+func Frame(data []byte) ([]byte, int, error) {
+	if len(data) < headerSize {
+		return nil, 0, fmt.Errorf("%w: %d of %d header bytes", ErrTorn, len(data), headerSize)
+	}
+	n := binary.LittleEndian.Uint32(data)
+	if n > MaxRecord {
+		return nil, 0, fmt.Errorf("%w: length %d is over the %d-byte limit", ErrCorrupt, n, MaxRecord)
+	}
+	if int(n) > len(data)-headerSize {
+		return nil, 0, fmt.Errorf("%w: %d of %d payload bytes", ErrTorn, len(data)-headerSize, n)
+	}
+	payload := data[headerSize : headerSize+int(n)]
+	if got, want := crc32.Checksum(payload, castagnoli), binary.LittleEndian.Uint32(data[4:]); got != want {
+		return nil, 0, fmt.Errorf("%w: checksum %08x, the header says %08x", ErrCorrupt, got, want)
+	}
+	return payload, headerSize + int(n), nil
 }
 
 // reader reads a payload; the first fault sticks.

@@ -131,6 +131,7 @@ func Start(t testing.TB, o Options) *Env {
 	sopts.Live = hub
 	sopts.Listen = "127.0.0.1:0"
 	sopts.Rollups = pl
+	sopts.ErrorJournal = filepath.Join(dir, "errors-wal")
 	if ld != nil {
 		sopts.Fresh = func(ctx context.Context) { ld.Wait(ctx, time.Second) }
 		sopts.Dedupe = pl.Dedupe

@@ -83,6 +83,12 @@ func (s *Store) Append(ctx context.Context, batches []store.Batch) error {
 // transaction as their rows (see LoadedPositions), so that a replay after
 // a crash loads each record's points of each day exactly once.
 func (s *Store) AppendAt(ctx context.Context, batches []store.Batch, pos store.LogPos) error {
+	return s.AppendAtLog(ctx, batches, store.MainLog, pos)
+}
+
+// AppendAtLog is AppendAt for the records of one of Alidade's logs: each
+// log's position is recorded apart (store.MainLog, store.ErrorJournal).
+func (s *Store) AppendAtLog(ctx context.Context, batches []store.Batch, log int, pos store.LogPos) error {
 	byDay, err := s.sortBatches(ctx, batches)
 	defer byDay.recycle()
 	if err != nil {
@@ -126,7 +132,7 @@ func (s *Store) AppendAt(ctx context.Context, batches []store.Batch, pos store.L
 	}
 	sort.Slice(days, func(i, j int) bool { return days[i] < days[j] })
 	for i, day := range days {
-		if err := s.appendDay(ctx, l, day, byDay[day], recs[day], pos); err != nil {
+		if err := s.appendDay(ctx, l, day, byDay[day], recs[day], log, pos); err != nil {
 			if i > 0 {
 				return &store.PartialCommitError{Committed: days[:i], Err: err}
 			}
@@ -300,7 +306,7 @@ func (s *Store) dropAppenders(match func(key string) bool) {
 	}
 }
 
-func (s *Store) appendDay(ctx context.Context, l *lane, day int64, tables map[string][]row, recs []idemRef, pos store.LogPos) error {
+func (s *Store) appendDay(ctx context.Context, l *lane, day int64, tables map[string][]row, recs []idemRef, log int, pos store.LogPos) error {
 	s.pmu.RLock()
 	p := s.parts[day]
 	s.pmu.RUnlock()
@@ -326,7 +332,7 @@ func (s *Store) appendDay(ctx context.Context, l *lane, day int64, tables map[st
 		l.abort(ctx, s, p.alias+".")
 		return err
 	}
-	if err := l.writeLogPos(ctx, p, pos); err != nil {
+	if err := l.writeLogPos(ctx, p, log, pos); err != nil {
 		l.abort(ctx, s, p.alias+".")
 		return err
 	}

@@ -70,6 +70,19 @@ const dayMs = 24 * 60 * 60 * 1000
 // spill to the data directory's temporary files.
 const DefaultMemoryLimit = "256MB"
 
+// metaBlockSize is the block size of a new metadata database
+// (alidade.duckdb); dayBlockSize that of the day files, DuckDB's default.
+// DuckDB keeps the rows appended to a table since its last checkpoint in
+// blocks of one column each, a block for every column and its validity
+// mask however few the rows: with 256 KiB blocks, error tracking's
+// tables (error_groups alone has 28 columns) held about 20 MiB so, most
+// of it empty. The metadata database holds small tables only. A
+// database keeps the block size it was made with.
+const (
+	metaBlockSize = 16 << 10
+	dayBlockSize  = 256 << 10
+)
+
 // width is how many blob and double columns a day table has.
 type width struct{ blobs, doubles int }
 
@@ -136,7 +149,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		threads = runtime.NumCPU()
 	}
 	path := filepath.Join(opts.Dir, "alidade.duckdb")
-	connector, err := duckdb.NewConnector(path, func(execer driver.ExecerContext) error {
+	dsn := fmt.Sprintf("%s?default_block_size=%d", path, metaBlockSize)
+	connector, err := duckdb.NewConnector(dsn, func(execer driver.ExecerContext) error {
 		stmts := []string{fmt.Sprintf("SET threads = %d", threads),
 			// Return freed memory to the system instead of keeping it
 			// in the allocator's caches, which RSS would count.
@@ -289,7 +303,7 @@ func (s *Store) attach(ctx context.Context, day int64) (*partition, error) {
 	}
 	p = &partition{day: day, alias: aliasOf(day), path: s.partitionPath(day), tables: map[string]width{}}
 	// The path is built from a date, never from user input.
-	if _, err := s.db.ExecContext(ctx, fmt.Sprintf("ATTACH IF NOT EXISTS '%s' AS %s", p.path, p.alias)); err != nil {
+	if _, err := s.db.ExecContext(ctx, fmt.Sprintf("ATTACH IF NOT EXISTS '%s' AS %s (BLOCK_SIZE %d)", p.path, p.alias, dayBlockSize)); err != nil {
 		return nil, fmt.Errorf("attach day file %s: %w", p.path, err)
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = ?`, p.alias)

@@ -6,12 +6,16 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"math"
+	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
 
 	"github.com/alidade/alidade/internal/errtrack"
+	"github.com/alidade/alidade/internal/store"
 )
 
 // Error tracking's tables live in the metadata database (alidade.duckdb):
@@ -67,6 +71,10 @@ CREATE TABLE IF NOT EXISTS error_events (
 	title VARCHAR NOT NULL,
 	size INTEGER NOT NULL,
 	payload BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS error_journal_loaded (
+	version BIGINT NOT NULL,
+	seg UBIGINT NOT NULL,
+	off BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS error_attachments (
 	project BIGINT NOT NULL,
 	event_id VARCHAR NOT NULL,
@@ -97,6 +105,9 @@ type errWriter struct {
 	// versions appended since the last compaction.
 	version int64
 	stale   int
+	marks   int // error_journal_loaded rows since its last compaction
+	// payloads keeps the events' payloads (payloads.go).
+	payloads payloadLog
 }
 
 // compactEvery is how many group versions the committer appends before it
@@ -111,6 +122,7 @@ func (s *Store) initErrors(ctx context.Context) error {
 	if _, err := s.db.ExecContext(ctx, errorsSchema); err != nil {
 		return fmt.Errorf("create error tracking tables: %w", err)
 	}
+	s.errw.payloads.dir = filepath.Join(s.opts.Dir, payloadsDir)
 	return nil
 }
 
@@ -189,13 +201,31 @@ func (s *Store) CommitErrors(ctx context.Context, c errtrack.Commit) error {
 		w.closeLocked()
 		return err
 	}
+	// The payloads go to their file first, synced, so that a committed
+	// row's payload is durable.
+	var out [][]byte
+	for _, e := range events {
+		if len(e.Payload) > payloadRefSize {
+			out = append(out, e.Payload)
+		}
+	}
+	var refs []payloadRef
+	if len(out) > 0 {
+		if refs, err = w.payloads.write(time.Now(), out); err != nil {
+			return err
+		}
+	}
 	if _, err := w.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		w.closeLocked()
 		return fmt.Errorf("begin: %w", err)
 	}
 	for _, e := range events {
+		payload := e.Payload
+		if len(payload) > payloadRefSize {
+			payload, refs = refs[0].marshal(), refs[1:]
+		}
 		if err := w.events.AppendRow(e.Project, e.EventID, e.GroupID, e.Timestamp, e.Received, e.Level, e.Release, e.Environment,
-			e.User, e.Title, int32(e.Size), e.Payload); err != nil {
+			e.User, e.Title, int32(e.Size), payload); err != nil {
 			return fail(fmt.Errorf("append error event: %w", err))
 		}
 	}
@@ -227,6 +257,18 @@ func (s *Store) CommitErrors(ctx context.Context, c errtrack.Commit) error {
 		if err := w.groups.Flush(); err != nil {
 			return fail(fmt.Errorf("append error groups: %w", err))
 		}
+	}
+	if p := c.Loaded; p != nil {
+		if _, err := w.conn.ExecContext(ctx, `INSERT INTO error_journal_loaded VALUES (?, ?, ?)`, version, p.Seg, p.Off); err != nil {
+			return fail(fmt.Errorf("record how far the error journal is loaded: %w", err))
+		}
+		w.marks++
+	}
+	if w.marks >= compactEvery/10 {
+		if _, err := w.conn.ExecContext(ctx, `DELETE FROM error_journal_loaded WHERE version < (SELECT max(version) FROM error_journal_loaded)`); err != nil {
+			return fail(fmt.Errorf("compact the error journal's marks: %w", err))
+		}
+		w.marks = 0
 	}
 	compact := w.stale >= compactEvery
 	if compact {
@@ -286,6 +328,20 @@ func scanGroup(sc interface{ Scan(...any) error }) (*errtrack.Group, error) {
 	g.Users = errtrack.UnmarshalUsers(sketch)
 	g.Releases, g.Environments = splitList(rel), splitList(env)
 	return &g, nil
+}
+
+// ErrorsLoaded returns how far the error journal is loaded (the last
+// position recorded).
+func (s *Store) ErrorsLoaded(ctx context.Context) (store.LogPos, error) {
+	var p store.LogPos
+	err := s.db.QueryRowContext(ctx, `SELECT seg, off FROM error_journal_loaded ORDER BY version DESC LIMIT 1`).Scan(&p.Seg, &p.Off)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.LogPos{}, nil
+	}
+	if err != nil {
+		return p, fmt.Errorf("read how far the error journal is loaded: %w", err)
+	}
+	return p, nil
 }
 
 // MaxErrorGroupID returns the largest group id (0: none).
@@ -392,7 +448,15 @@ func (s *Store) ErrorEvent(ctx context.Context, project int64, eventID string) (
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("event %s: %w", eventID, errtrack.ErrNotFound)
 	}
-	return e, err
+	if err != nil {
+		return nil, err
+	}
+	if ref, ok := parsePayloadRef(e.Payload); ok {
+		if e.Payload, err = s.errw.payloads.read(ref); err != nil {
+			return nil, fmt.Errorf("event %s: %w", eventID, err)
+		}
+	}
+	return e, nil
 }
 
 // ErrorEvents lists a group's events, newest first, without payloads.
@@ -473,6 +537,11 @@ func (s *Store) ExpireErrors(ctx context.Context, project int64, cutoff int64) (
 		}
 		*x.n, _ = res.RowsAffected()
 	}
+	if rep.Events > 0 {
+		if err := s.expirePayloads(ctx); err != nil {
+			return rep, fmt.Errorf("expire error payloads: %w", err)
+		}
+	}
 	// A group goes with every version of it.
 	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM `+latestGroups+` WHERE last_seen < ?`, project, cutoff).Scan(&rep.Groups)
 	if err == nil && rep.Groups > 0 {
@@ -484,9 +553,37 @@ func (s *Store) ExpireErrors(ctx context.Context, project int64, cutoff int64) (
 	return rep, nil
 }
 
+// expirePayloads removes the payload files no event refers to any more:
+// a file holds the payloads committed on its day, received that day or
+// before, so those of the days before the oldest event's are unused (one
+// day more is kept, for a clock stepped back). It runs between two
+// commits of the error writer.
+func (s *Store) expirePayloads(ctx context.Context) error {
+	s.errw.mu.Lock()
+	defer s.errw.mu.Unlock()
+	var oldest sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT min(received) FROM error_events`).Scan(&oldest); err != nil {
+		return err
+	}
+	keepFrom := int64(math.MaxInt64)
+	if oldest.Valid {
+		keepFrom = dayOf(oldest.Int64) - 1
+	}
+	writing := int64(math.MinInt64)
+	if s.errw.payloads.f != nil {
+		writing = s.errw.payloads.day
+	}
+	n, err := s.errw.payloads.expire(keepFrom, writing)
+	if n > 0 {
+		s.log.Debug("removed error payload files", "files", n)
+	}
+	return err
+}
+
 // closeErrors closes the error writer (at Close).
 func (s *Store) closeErrors() {
 	s.errw.mu.Lock()
 	defer s.errw.mu.Unlock()
 	s.errw.closeLocked()
+	s.errw.payloads.close()
 }

@@ -1,11 +1,16 @@
 package duckdb_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/alidade/alidade/internal/errtrack"
 	"github.com/alidade/alidade/internal/store/duckdb"
@@ -157,5 +162,117 @@ func TestErrorStore(t *testing.T) {
 	}
 	if got := ids(errtrack.GroupFilter{}, 2); !slices.Equal(got, []int64{4}) {
 		t.Errorf("project 2 lost groups to project 1's retention: %v", got)
+	}
+}
+
+// TestErrorPayloadsOutsideDuckDB: events' payloads go to a file of the
+// commit's day and their rows hold references; a payload reads back
+// whole, after a restart too, a row that holds its payload itself (as
+// rows stored before did) reads back, a damaged payload is an error, and
+// retention removes the files of days before the oldest event left.
+func TestErrorPayloadsOutsideDuckDB(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := duckdb.Open(ctx, duckdb.Options{Dir: dir, MemoryLimit: "256MB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { st.Close() }()
+	now := time.Now().UnixMilli()
+	raw := func(i int) []byte {
+		return fmt.Appendf(nil, `{"message":"event %d","extra":{"blob":%q}}`, i, strings.Repeat(fmt.Sprintf("%x", i*7919), 300))
+	}
+	g := &errtrack.Group{ID: 1, Project: 1, Fingerprint: "f", Grouping: "v1", Title: "t", Status: "unresolved", FirstSeen: now, LastSeen: now, Count: 3}
+	var events []errtrack.StoredEvent
+	total := 0
+	for i := range 3 {
+		p := errtrack.Compress(raw(i))
+		total += len(p)
+		events = append(events, errtrack.StoredEvent{Project: 1, EventID: fmt.Sprintf("%032x", i+1), GroupID: 1, Timestamp: now, Received: now + int64(i),
+			Level: "error", Title: "t", Payload: p, Size: len(raw(i))})
+	}
+	if err := st.CommitErrors(ctx, errtrack.Commit{New: []*errtrack.Group{g}, Events: events}); err != nil {
+		t.Fatal(err)
+	}
+	// A row as stored before: the payload itself.
+	legacy := errtrack.Compress([]byte(`{"message":"stored in the row"}`))
+	rows, err := st.QuerySQL(ctx, `INSERT INTO error_events VALUES (1, ?, 1, ?, ?, 'error', '', '', '', 't', 30, ?)`, []any{fmt.Sprintf("%032x", 9), now, now - 1, legacy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows.Close()
+	today := filepath.Join(dir, "errors", time.Now().UTC().Format("2006-01-02")+".payloads")
+	if fi, err := os.Stat(today); err != nil || fi.Size() != int64(total) {
+		t.Fatalf("payload file: %v, %v; want %d bytes", fi, err, total)
+	}
+	var inRows int64
+	rows, err = st.QuerySQL(ctx, `SELECT sum(octet_length(payload)) FROM error_events WHERE event_id <> ?`, []any{fmt.Sprintf("%032x", 9)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		rows.Scan(&inRows)
+	}
+	rows.Close()
+	if inRows > 3*32 {
+		t.Errorf("the rows hold %d bytes of payloads; want references only", inRows)
+	}
+	check := func(what string) {
+		t.Helper()
+		for i := range 3 {
+			e, err := st.ErrorEvent(ctx, 1, fmt.Sprintf("%032x", i+1))
+			if err != nil {
+				t.Fatalf("%s: event %d: %v", what, i, err)
+			}
+			if b, err := errtrack.Decompress(e.Payload); err != nil || !bytes.Equal(b, raw(i)) {
+				t.Errorf("%s: event %d's payload = %.40q…, %v", what, i, b, err)
+			}
+		}
+		e, err := st.ErrorEvent(ctx, 1, fmt.Sprintf("%032x", 9))
+		if err != nil || !bytes.Equal(e.Payload, legacy) {
+			t.Errorf("%s: the event stored with its payload = %+v, %v", what, e, err)
+		}
+	}
+	check("open")
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = duckdb.Open(ctx, duckdb.Options{Dir: dir, MemoryLimit: "256MB"}); err != nil {
+		t.Fatal(err)
+	}
+	check("reopened")
+
+	// A damaged byte is found.
+	f, err := os.OpenFile(today, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 1)
+	f.ReadAt(b, int64(total-5))
+	b[0] ^= 0xff
+	f.WriteAt(b, int64(total-5))
+	f.Close()
+	if _, err := st.ErrorEvent(ctx, 1, fmt.Sprintf("%032x", 3)); err == nil || !strings.Contains(err.Error(), "checksum") {
+		t.Errorf("a damaged payload reads back with %v; want a checksum error", err)
+	}
+
+	// Retention: the files of days before the oldest event's (and the day
+	// before it) go; the oldest event's stays.
+	old := filepath.Join(dir, "errors", "2020-01-01.payloads")
+	if err := os.WriteFile(old, []byte("old"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := st.ExpireErrors(ctx, 1, now); err != nil || rep.Events != 1 {
+		t.Fatalf("ExpireErrors = %+v, %v; want the legacy event expired", rep, err)
+	}
+	if _, err := os.Stat(old); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a file of 2020 is left: %v", err)
+	}
+	if _, err := os.Stat(today); err != nil {
+		t.Errorf("today's file: %v", err)
+	}
+	check2, err := st.ErrorEvent(ctx, 1, fmt.Sprintf("%032x", 1))
+	if err != nil || check2.Payload == nil {
+		t.Errorf("an event left after retention: %+v, %v", check2, err)
 	}
 }

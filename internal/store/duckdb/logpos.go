@@ -28,14 +28,14 @@ func (s *Store) ensureLogPos(ctx context.Context, p *partition) error {
 	return nil
 }
 
-// writeLogPos records pos in the day file p, inside the lane's open
+// writeLogPos records a log's pos in the day file p (the row of id log), inside the lane's open
 // transaction.
-func (l *lane) writeLogPos(ctx context.Context, p *partition, pos store.LogPos) error {
+func (l *lane) writeLogPos(ctx context.Context, p *partition, log int, pos store.LogPos) error {
 	if pos.IsZero() {
 		return nil
 	}
-	q := fmt.Sprintf(`INSERT OR REPLACE INTO %s.%s VALUES (1, ?, ?)`, p.alias, quoteIdent(logPosTableName))
-	if _, err := l.conn.ExecContext(ctx, q, pos.Seg, pos.Off); err != nil {
+	q := fmt.Sprintf(`INSERT OR REPLACE INTO %s.%s VALUES (?, ?, ?)`, p.alias, quoteIdent(logPosTableName))
+	if _, err := l.conn.ExecContext(ctx, q, log, pos.Seg, pos.Off); err != nil {
 		return fmt.Errorf("record the log position in %s: %w", p.path, err)
 	}
 	return nil
@@ -44,6 +44,11 @@ func (l *lane) writeLogPos(ctx context.Context, p *partition, pos store.LogPos) 
 // LoadedPositions returns, per day (its start, Unix ms) whose file has one,
 // the write-ahead log position its rows were loaded up to (AppendAt).
 func (s *Store) LoadedPositions(ctx context.Context) (map[int64]store.LogPos, error) {
+	return s.LoadedPositionsOf(ctx, store.MainLog)
+}
+
+// LoadedPositionsOf is LoadedPositions for one of Alidade's logs.
+func (s *Store) LoadedPositionsOf(ctx context.Context, log int) (map[int64]store.LogPos, error) {
 	s.ddl.RLock()
 	defer s.ddl.RUnlock()
 	s.pmu.RLock()
@@ -57,7 +62,7 @@ func (s *Store) LoadedPositions(ctx context.Context) (map[int64]store.LogPos, er
 	out := map[int64]store.LogPos{}
 	for _, p := range parts {
 		var pos store.LogPos
-		err := s.db.QueryRowContext(ctx, fmt.Sprintf(`SELECT seg, off FROM %s.%s WHERE id = 1`, p.alias, quoteIdent(logPosTableName))).Scan(&pos.Seg, &pos.Off)
+		err := s.db.QueryRowContext(ctx, fmt.Sprintf(`SELECT seg, off FROM %s.%s WHERE id = ?`, p.alias, quoteIdent(logPosTableName)), log).Scan(&pos.Seg, &pos.Off)
 		switch {
 		case err == nil:
 			out[p.day*dayMs] = pos
