@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/alidade/alidade/internal/ingest"
+	"github.com/alidade/alidade/internal/logs"
 	"github.com/alidade/alidade/internal/point"
 	"github.com/alidade/alidade/internal/store"
 	"github.com/alidade/alidade/internal/wal"
@@ -101,6 +102,29 @@ func (s *Server) handleWritePoints(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	format := point.FormatFromContentType(r.Header.Get("Content-Type"))
+	s.handleWrite(w, r, dataset, fmt.Sprint(format), func(body []byte, now time.Time) ([]point.Point, []point.Rejection, error) {
+		return point.Decode(body, format, point.DecodeOptions{
+			Dataset:      dataset,
+			Schema:       func(ds string) *point.Schema { return s.store.Schema(p.Project, ds) },
+			Now:          now.UnixMilli(),
+			MinTimestamp: now.Add(-s.opts.Retention).UnixMilli(),
+			MaxTimestamp: now.Add(s.opts.FutureSkew).UnixMilli(),
+			MaxPoints:    s.opts.MaxPointsPerRequest,
+		})
+	})
+}
+
+// writeDecoder reads a write's body (gunzipped, within the body limit)
+// into points; err is for a body that cannot be read as a whole.
+type writeDecoder func(body []byte, now time.Time) (pts []point.Point, rejected []point.Rejection, err error)
+
+// handleWrite is the write path of the points and logs endpoints: it reads
+// the body, answers an Idempotency-Key (hashed with dataset, format and the
+// body), decodes with decode, and submits the points to the ingest
+// pipeline, answering once they are durable.
+func (s *Server) handleWrite(w http.ResponseWriter, r *http.Request, dataset, format string, decode writeDecoder) {
+	p := principal(r)
 	key, err := idempotencyKey(r)
 	if err != nil {
 		writeError(w, r, http.StatusBadRequest, "bad_idempotency_key", err.Error())
@@ -120,12 +144,11 @@ func (s *Server) handleWritePoints(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
-	format := point.FormatFromContentType(r.Header.Get("Content-Type"))
 	var idem *store.Idem
 	if key != "" {
 		// One write of a key at a time; a finished one is answered again.
 		k := idemKey{p.Project, key}
-		hash := requestHash(dataset, fmt.Sprint(format), buf.Bytes())
+		hash := requestHash(dataset, format, buf.Bytes())
 		done, err := s.idem.claim(r.Context(), k, now)
 		if err != nil {
 			writeError(w, r, http.StatusServiceUnavailable, "canceled", "the request ended while another write with its Idempotency-Key ran")
@@ -144,16 +167,15 @@ func (s *Server) handleWritePoints(w http.ResponseWriter, r *http.Request) {
 		// nothing was stored.
 		defer func() { s.idem.finish(k, hash, idem.Status, idem.Body, time.UnixMilli(idem.At)) }()
 	}
-	pts, rejected, err := point.Decode(buf.Bytes(), format, point.DecodeOptions{
-		Dataset:      dataset,
-		Schema:       func(ds string) *point.Schema { return s.store.Schema(p.Project, ds) },
-		Now:          now.UnixMilli(),
-		MinTimestamp: now.Add(-s.opts.Retention).UnixMilli(),
-		MaxTimestamp: now.Add(s.opts.FutureSkew).UnixMilli(),
-		MaxPoints:    s.opts.MaxPointsPerRequest,
-	})
+	pts, rejected, err := decode(buf.Bytes(), now)
 	if err != nil {
 		s.countRejected("bad_body", 1)
+		var tooMany *logs.TooManyRecordsError
+		if errors.As(err, &tooMany) {
+			// A client splits a batch answered 413 (the Go SDK does).
+			writeError(w, r, http.StatusRequestEntityTooLarge, "too_many_records", err.Error())
+			return
+		}
 		writeError(w, r, http.StatusBadRequest, "bad_body", err.Error())
 		return
 	}

@@ -288,6 +288,7 @@ func (s *Server) Handler() http.Handler {
 
 	mux.HandleFunc("POST /api/v1/points", s.withKey(s.handleWritePoints, meta.KindWrite, meta.KindAdmin))
 	mux.HandleFunc("POST /api/v1/datasets/{dataset}/points", s.withKey(s.handleWritePoints, meta.KindWrite, meta.KindAdmin))
+	mux.HandleFunc("POST /api/v1/logs", s.withKey(s.handleWriteLogs, meta.KindWrite, meta.KindAdmin))
 	mux.HandleFunc("POST /api/v1/events", s.handleEvents)
 	mux.HandleFunc("OPTIONS /api/v1/events", s.handleEventsPreflight)
 	// Sentry's ingest endpoints (any Sentry SDK, by DSN) and error groups.
