@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -97,6 +98,15 @@ type Client struct {
 	// testDeliver, when set by a test or benchmark, replaces the network.
 	testDeliver func(ch *chunk) outcome
 
+	// logs marks the log sender of a Client (see SlogHandler): its records
+	// go to /api/v1/logs as log records.
+	logs bool
+	// logSender is made by the first SlogHandler, under logMu, unless
+	// Close has begun (logClosed).
+	logMu     sync.Mutex
+	logClosed bool
+	logSender atomic.Pointer[Client]
+
 	// Owned by the sender goroutine.
 	jbuf      []byte
 	zbuf      bytes.Buffer
@@ -114,7 +124,12 @@ type Client struct {
 // drops every point, returns the error from Write, Flush and Close, and
 // reports it once to cfg.ErrorHandler.
 func New(cfg Config) *Client {
-	c := &Client{closeDone: make(chan struct{}), done: make(chan struct{})}
+	return newClient(cfg, false)
+}
+
+// newClient returns a Client of points, or the log sender of one (logs).
+func newClient(cfg Config, logs bool) *Client {
+	c := &Client{closeDone: make(chan struct{}), done: make(chan struct{}), logs: logs}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.rebaseClock()
 	if err := cfg.Validate(); err != nil {
@@ -127,6 +142,9 @@ func New(cfg Config) *Client {
 	}
 	c.cfg = cfg.withDefaults()
 	c.endpoint = strings.TrimRight(c.cfg.URL, "/") + "/api/v1/points"
+	if logs {
+		c.endpoint = strings.TrimRight(c.cfg.URL, "/") + "/api/v1/logs"
+	}
 	c.auth = "Bearer " + c.cfg.Key
 	c.active = &chunk{}
 	c.progress = make(chan struct{})
@@ -372,6 +390,14 @@ func (c *Client) Flush(ctx context.Context) error {
 	if c == nil {
 		return nil
 	}
+	err := c.flush(ctx)
+	if l := c.logSenderIfAny(); l != nil {
+		err = joinErrors(err, l.flush(ctx))
+	}
+	return err
+}
+
+func (c *Client) flush(ctx context.Context) error {
 	if c.state.Load() == stateBroken {
 		return c.cfgErr
 	}
@@ -443,6 +469,20 @@ func (c *Client) Close(ctx context.Context) error {
 	if c == nil {
 		return nil
 	}
+	c.logMu.Lock()
+	c.logClosed = true // no log sender is made after Close
+	c.logMu.Unlock()
+	if l := c.logSender.Load(); l != nil {
+		// Both drain at once, under the same ctx.
+		lerr := make(chan error, 1)
+		go func() { lerr <- l.close(ctx) }()
+		err := c.close(ctx)
+		return joinErrors(err, <-lerr)
+	}
+	return c.close(ctx)
+}
+
+func (c *Client) close(ctx context.Context) error {
 	first := false
 	c.closeOnce.Do(func() { first = true })
 	if !first {
@@ -522,4 +562,34 @@ func (c *Client) Stats() Stats {
 	s.Batches = c.batches.Load()
 	s.Requests = c.requests.Load()
 	return s
+}
+
+// logSenderIfAny returns the log sender, nil when no SlogHandler made one.
+func (c *Client) logSenderIfAny() *Client { return c.logSender.Load() }
+
+// logSenderOf returns the log sender, made on the first call; nil after
+// Close, or when c is a log sender itself.
+func (c *Client) logSenderOf() *Client {
+	if l := c.logSender.Load(); l != nil || c.logs {
+		return l
+	}
+	c.logMu.Lock()
+	defer c.logMu.Unlock()
+	if l := c.logSender.Load(); l != nil || c.logClosed {
+		return l
+	}
+	l := newClient(c.cfg, true)
+	c.logSender.Store(l)
+	return l
+}
+
+// joinErrors returns a alone, b alone, or both joined.
+func joinErrors(a, b error) error {
+	switch {
+	case b == nil:
+		return a
+	case a == nil:
+		return b
+	}
+	return errors.Join(a, b)
 }

@@ -90,3 +90,38 @@ func appendFloat(b []byte, f float64) []byte {
 	}
 	return b
 }
+
+// appendLogLine appends one buffered log record (index: service; blobs:
+// level, message, attributes as a JSON object, trace_id, span_id) as an
+// NDJSON line of POST /api/v1/logs.
+func appendLogLine(b []byte, v *view) []byte {
+	var f [5][]byte
+	off := 0
+	for i, l := range v.lens {
+		if i < len(f) {
+			f[i] = v.blobs[off : off+int(l)]
+		}
+		off += int(l)
+	}
+	b = append(b, `{"timestamp":`...)
+	b = strconv.AppendInt(b, v.ts, 10)
+	b = append(b, `,"level":`...)
+	b = appendString(b, f[0])
+	b = append(b, `,"message":`...)
+	b = appendString(b, f[1])
+	if len(f[2]) > 0 {
+		b = append(b, `,"attributes":`...)
+		b = append(b, f[2]...)
+	}
+	for i, k := range [...]string{3: `,"trace_id":`, 4: `,"span_id":`} {
+		if i >= 3 && len(f[i]) > 0 {
+			b = append(b, k...)
+			b = appendString(b, f[i])
+		}
+	}
+	if len(v.index) > 0 {
+		b = append(b, `,"service":`...)
+		b = appendString(b, v.index)
+	}
+	return append(b, '}', '\n')
+}

@@ -146,7 +146,11 @@ func (c *Client) encode(ch *chunk, lo, hi int) []byte {
 	b := c.jbuf[:0]
 	for i := lo; i < hi; i++ {
 		v := ch.view(i)
-		b = appendLine(b, &v)
+		if c.logs {
+			b = appendLogLine(b, &v)
+		} else {
+			b = appendLine(b, &v)
+		}
 	}
 	c.jbuf = b
 	if c.zw == nil {
