@@ -19,6 +19,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/alidade/alidade/internal/logs"
 	"github.com/alidade/alidade/internal/point"
 )
 
@@ -64,10 +65,12 @@ const (
 	TypeError     = "error"
 	TypeAction    = "action"
 	TypeWebSocket = "websocket"
+	// TypeLog is a console message the SDK forwards (forwardConsole).
+	TypeLog = "log"
 )
 
 // Types lists the event types in the order the errors name them.
-var Types = []string{TypePageview, TypeEvent, TypeVital, TypeAPICall, TypeError, TypeAction, TypeWebSocket}
+var Types = []string{TypePageview, TypeEvent, TypeVital, TypeAPICall, TypeError, TypeAction, TypeWebSocket, TypeLog}
 
 // ErrEmptyBody is returned by Decode for a body of whitespace only.
 var ErrEmptyBody = errors.New(`body is empty; send {"key":"…","events":[…]}`)
@@ -142,6 +145,9 @@ type Event struct {
 	Duration   float64 `json:"duration"`
 	Status     float64 `json:"status"`
 	Success    *bool   `json:"success"`
+
+	// log: Level, Message, Props (its attributes).
+	Level string `json:"level"`
 
 	// error
 	Message   string  `json:"message"`
@@ -266,7 +272,7 @@ func (ev *Event) check() error {
 		{"attribution", &ev.Attribution, MaxTextBytes}, {"id", &ev.ID, MaxTextBytes}, {"endpoint", &ev.Endpoint, MaxNameBytes},
 		{"method", &ev.Method, MaxTextBytes}, {"requestUrl", &ev.RequestURL, MaxURLBytes}, {"errorType", &ev.ErrorType, MaxNameBytes},
 		{"source", &ev.Source, MaxURLBytes}, {"action", &ev.Action, MaxNameBytes}, {"component", &ev.Component, MaxTextBytes},
-		{"kind", &ev.Kind, MaxTextBytes}, {"channel", &ev.Channel, MaxTextBytes}, {"error", &ev.Error, MaxTextBytes},
+		{"kind", &ev.Kind, MaxTextBytes}, {"channel", &ev.Channel, MaxTextBytes}, {"error", &ev.Error, MaxTextBytes}, {"level", &ev.Level, MaxTextBytes},
 	} {
 		if len(*f.v) > f.limit {
 			return fmt.Errorf("%s is %d bytes; the limit is %d bytes", f.name, len(*f.v), f.limit)
@@ -336,6 +342,15 @@ func (ev *Event) check() error {
 		if ev.ErrorType == "" {
 			ev.ErrorType = "Error"
 		}
+	case TypeLog:
+		if ev.Message == "" {
+			return errors.New("a log needs a message")
+		}
+		level, _, err := logs.Level(ev.Level)
+		if err != nil {
+			return err
+		}
+		ev.Level = level
 	case TypeAction:
 		if ev.Action == "" {
 			return errors.New(`an action needs action (e.g. "chat/send")`)

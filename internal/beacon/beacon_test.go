@@ -117,6 +117,8 @@ func TestPositions(t *testing.T) {
 		"websocket": "index1 event_kind; blob1 event, blob2 channel, blob3 error, blob4 side, blob5 path, blob6 visitor, blob7 session, " +
 			"blob8 country, blob9 device, blob10 browser, blob11 os, blob12 host, blob13 user; double1 duration, double2 code, double3 messages_in, " +
 			"double4 messages_out, double5 attempt",
+		"logs": "index1 service_name; blob1 level, blob2 message, blob3 attributes, blob4 trace_id, blob5 span_id, blob6 service, " +
+			"blob7 origin, blob8 environment, blob9 release, blob10 sdk; double1 severity",
 	}
 	for ds, w := range want {
 		s := point.Builtin(ds)
@@ -134,6 +136,31 @@ func TestPositions(t *testing.T) {
 	}
 	if len(want) != len(beacon.Datasets) {
 		t.Errorf("%d datasets checked; the beacon writes %d", len(want), len(beacon.Datasets))
+	}
+}
+
+func TestLogEvents(t *testing.T) {
+	pts, rej := decodePoints(t, `{"events":[
+	 {"type":"log","level":"warn","message":"low memory","url":"https://site.example/chat?x=1","user":"u1","props":{"free":12,"path":"ignored"}},
+	 {"type":"log","level":"ERROR","message":"boom","url":"https://site.example/"},
+	 {"type":"log","level":"loud","message":"x"},
+	 {"type":"log","level":"error"}]}`)
+	if len(pts) != 2 || len(rej) != 2 || !strings.Contains(rej[0].Error, `level "loud" is not one of`) || !strings.Contains(rej[1].Error, "a log needs a message") {
+		t.Fatalf("got %d points, rejected %v; want 2 points, 2 rejected", len(pts), rej)
+	}
+	for i, w := range []map[string]any{
+		{"level": "warn", "message": "low memory", "service": "browser", "origin": "browser", "severity": 13.0,
+			"attributes": `{"free":12,"host":"site.example","path":"/chat","user":"u1"}`},
+		{"level": "error", "message": "boom", "severity": 17.0, "attributes": `{"host":"site.example","path":"/"}`},
+	} {
+		if pts[i].Dataset != "logs" || pts[i].Index != "browser" {
+			t.Errorf("point %d: %s %q; want logs \"browser\"", i, pts[i].Dataset, pts[i].Index)
+		}
+		for name, v := range w {
+			if got := get(t, pts[i], name); got != v {
+				t.Errorf("log %d: %s = %#v; want %#v", i, name, got, v)
+			}
+		}
 	}
 }
 

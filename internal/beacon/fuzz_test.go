@@ -21,6 +21,7 @@ func FuzzDecode(f *testing.F) {
 		`{"events":[{"type":"pageview","url":"https://h/#/r?x=1","referrer":"https://www.h/"}]}`,
 		`{"key":"k","events":[{"type":"websocket","kind":"connect","code":1000.5}]}`,
 		"\uFEFF{\"events\":[{\"type\":\"pageview\",\"path\":\"/\xff\"}]}",
+		`{"events":[{"type":"log","level":"WARN+2","message":"m","props":{"a":[1,{"b":null}]}},{"type":"log","level":99,"message":""}]}`,
 		`[]`, ``, `{`, `{"events":[}`,
 	} {
 		f.Add([]byte(s))

@@ -1,9 +1,11 @@
 package beacon
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
+	"github.com/alidade/alidade/internal/logs"
 	"github.com/alidade/alidade/internal/point"
 )
 
@@ -16,7 +18,11 @@ var Datasets = map[string]string{
 	TypeError:     "client_errors",
 	TypeAction:    "ui_actions",
 	TypeWebSocket: "websocket",
+	TypeLog:       "logs",
 }
+
+// LogService is the service of the log records of the beacon.
+const LogService = "browser"
 
 // Side is the websocket dataset's side of the beacon's points (a server's
 // points leave it "").
@@ -88,6 +94,34 @@ func (ev *Event) point(now, sentAt, minTimestamp int64) (point.Point, error) {
 		if !s.Set(&p, name, v) {
 			panic(fmt.Sprintf("BUG: %s has no field %q of %T", ds, name, v))
 		}
+	}
+	if ev.Type == TypeLog {
+		// The page, the user and the props are the record's attributes.
+		attrs := map[string]any{"path": page.Path, "host": page.Host}
+		if ev.User != "" {
+			attrs["user"] = ev.User
+		}
+		var props map[string]json.RawMessage
+		_ = json.Unmarshal(ev.Props, &props)
+		for k, v := range props {
+			if _, ok := attrs[k]; !ok {
+				attrs[k] = v
+			}
+		}
+		raw, _ := json.Marshal(attrs)
+		a, err := logs.Attributes(raw)
+		if err != nil {
+			return p, fmt.Errorf("props: %w", err)
+		}
+		_, severity, _ := logs.Level(ev.Level)
+		p.Index = LogService
+		set("level", ev.Level)
+		set("message", ev.Message)
+		set("attributes", a)
+		set("service", LogService)
+		set("origin", logs.OriginBrowser)
+		set("severity", severity)
+		return p, nil
 	}
 	set("path", page.Path)
 	set("host", page.Host)

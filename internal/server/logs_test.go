@@ -114,3 +114,21 @@ func TestLogsEndpointRefusals(t *testing.T) {
 		}
 	}
 }
+
+// TestBeaconLogEvents posts the browser SDK's log events (forwarded
+// console messages) with the public key and finds them in logs.
+func TestBeaconLogEvents(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	body := beaconBody(e.keys[meta.KindPublic], `[{"type":"log","level":"error","message":"console said no","url":"https://site.example/chat"},
+		{"type":"log","level":"warn","message":"careful","url":"https://site.example/"}, {"type":"log","message":""}]`)
+	code, a, _ := e.post("POST", "/api/v1/events", body, map[string]string{"User-Agent": uaChrome})
+	if code != 202 || a.Accepted != 2 || len(a.Rejected) != 1 {
+		t.Fatalf("POST /api/v1/events = %d %+v; want 202, 2 accepted, 1 rejected", code, a)
+	}
+	rows := e.sql(e.keys[meta.KindRead], "SELECT level, message, service, origin, attributes FROM logs ORDER BY severity DESC")
+	if len(rows) != 2 {
+		t.Fatalf("logs rows = %v; want 2", rows)
+	}
+	checkRow(t, "browser log", rows[0], map[string]any{"level": "error", "message": "console said no", "service": "browser", "origin": "browser",
+		"attributes": `{"host":"site.example","path":"/chat"}`})
+}
