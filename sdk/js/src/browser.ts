@@ -13,6 +13,7 @@ try {
     const v = a(n);
     v != null && (o[n.replace(/-(.)/g, (_, c) => c.toUpperCase())] = !/^(false|0|no|off)$/i.test(v));
   });
+  o.forwardConsole = a('forward-console'); // "error warn"
   w.alidade || (w.alidade = start(o as Options));
 } catch (e) {
   console.warn('alidade: not started', e);

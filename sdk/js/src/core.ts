@@ -171,6 +171,14 @@ export function start(o: Options): Api {
       on(d, 'click', act, true);
       on(d, 'submit', act, true);
     }
+    // console.error and console.warn, when asked: at most 25 messages a
+    // page, as errors, so that a loop cannot flood. The console still prints.
+    let nlogs = 0;
+    const fwd = safe((level: string, a: any[]) => ++nlogs > 25 || send({ type: 'log', message: a.join(' ').slice(0, 1000), level }));
+    ['error', 'warn'].forEach((l) => {
+      const f = (console as any)[l];
+      ('' + o.forwardConsole).includes(l) && ((console as any)[l] = (...a: any[]) => (fwd(l, a), f(...a)));
+    });
     o.vitals != false && vitals(send);
     // After web-vitals' own listeners, which report when the page is hidden.
     on(d, 'visibilitychange', () => d.visibilityState == 'hidden' && t.flush(true));

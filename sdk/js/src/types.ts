@@ -32,6 +32,9 @@ export interface Options {
   allowLocalhost?: boolean;
   /** Send when the browser is driven by automation (navigator.webdriver). */
   allowWebdriver?: boolean;
+  /** Forward `console.error` and/or `console.warn` to the `logs` dataset: `['error', 'warn']`
+   * (or the string `'error warn'`); default none. At most 10 messages in 10 seconds. */
+  forwardConsole?: string[] | string;
   /** Log what the SDK drops or the server rejects to the console. */
   debug?: boolean;
 }

@@ -357,3 +357,29 @@ test('a missing data-key sends nothing and breaks nothing', async () => {
   await p.tick(5000);
   assert.equal(p.sent().length, 0);
 });
+
+test('data-forward-console: console.error and console.warn become log events, at most 25 a page, and still print', async () => {
+  const off = load();
+  off.run(`console.error('not forwarded')`);
+  off.window.alidade.flush();
+  assert.equal(of(off, 'log').length, 0);
+
+  const p = load({ attrs: { 'data-forward-console': 'error warn' } });
+  p.run(`console.error('payment failed:', 42, new Error('declined'))`);
+  p.run(`console.warn('slow')`);
+  p.run(`console.info('not forwarded')`);
+  p.run(`for (let i = 0; i < 100; i++) console.error('loop', i)`);
+  p.window.alidade.flush();
+  await p.tick(3000);
+  p.window.alidade.flush();
+  const logs = of(p, 'log');
+  assert.equal(logs.length, 25);
+  assert.deepEqual(logs.slice(0, 2).map((e) => [e.level, e.message]), [
+    ['error', 'payment failed: 42 Error: declined'],
+    ['warn', 'slow'],
+  ]);
+  assert.equal(logs[0].url, 'https://site.example/lessons/7?utm_source=news');
+  // The console printed everything.
+  assert.equal(p.logs.filter((l) => l[0] === 'error').length, 101);
+  assert.equal(p.logs.filter((l) => l[0] === 'warn').length, 1);
+});
