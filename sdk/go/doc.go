@@ -52,6 +52,14 @@
 // always leave it to the server). Helpers clip an index longer than 96 bytes
 // rather than have the point rejected.
 //
+// # Logs
+//
+// SlogHandler returns a log/slog handler that ships records to the server's
+// POST /api/v1/logs (the built-in logs dataset) through a log sender of
+// the Client's, buffered, batched and retried as points are:
+//
+//	slog.SetDefault(slog.New(client.SlogHandler(&alidade.SlogOptions{AddSource: true})))
+//
 // # Delivery
 //
 // Points are sent in batches of BatchSize points (or about 1 MB), at least
