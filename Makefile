@@ -47,7 +47,7 @@ test-short:
 
 ## fuzz: run every fuzz target for FUZZTIME each.
 fuzz:
-	@set -e; for pkg in ./internal/point ./internal/beacon ./internal/enrich ./internal/errtrack ./internal/meta ./internal/monitors ./internal/query ./internal/pricing ./internal/aesql ./internal/rollup ./internal/planner ./internal/server ./internal/session ./internal/wal; do \
+	@set -e; for pkg in ./internal/alert ./internal/point ./internal/beacon ./internal/enrich ./internal/errtrack ./internal/meta ./internal/monitors ./internal/query ./internal/pricing ./internal/aesql ./internal/rollup ./internal/planner ./internal/server ./internal/session ./internal/wal; do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
 	    .ci/fuzz-one $$pkg $$t $(FUZZTIME) $(GO); \
