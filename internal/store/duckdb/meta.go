@@ -64,6 +64,9 @@ func (s *Store) initMeta(ctx context.Context) error {
 	if err := s.initSavedQueries(ctx); err != nil {
 		return err
 	}
+	if err := s.initAlerts(ctx); err != nil {
+		return err
+	}
 	return s.initErrors(ctx)
 }
 
