@@ -638,7 +638,7 @@ func worse(op string, a, b float64) bool {
 
 func (m *Manager) message(id, project int64, sp *Spec, state string, value *float64, group map[string]any, at time.Time) Message {
 	msg := Message{Rule: RuleRef{ID: id, Name: sp.Name}, State: state, Value: value, Condition: sp.Condition,
-		At: at.UTC().Format(time.RFC3339Nano), Group: group}
+		At: at.UTC().Truncate(time.Millisecond).Format(time.RFC3339Nano), Group: group}
 	if m.opts.RuleURL != nil {
 		msg.URL = m.opts.RuleURL(project, id)
 	}

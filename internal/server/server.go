@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/alidade/alidade/internal/alert"
 	"github.com/alidade/alidade/internal/auth"
 	"github.com/alidade/alidade/internal/dashboard"
 	"github.com/alidade/alidade/internal/enrich"
@@ -102,6 +103,9 @@ type Options struct {
 	// and loaded into the store behind. Empty: each batch of events
 	// commits to the store before its answer.
 	ErrorJournal string
+	// AlertForbidPrivate refuses to send alert notifications to loopback,
+	// private and link-local addresses (--alert-forbid-private).
+	AlertForbidPrivate bool
 }
 
 // DefaultOptions returns the documented defaults.
@@ -191,6 +195,7 @@ type Server struct {
 	errors       *errtrack.Tracker  // nil when the store keeps no error groups
 	errJournal   *wal.Log           // nil without Options.ErrorJournal
 	monitors     *monitors.Registry // nil when the store keeps no cron monitors
+	alerts       *alert.Manager     // nil when the store keeps no alert rules
 	errLimits    *errorRateLimits
 	sentryLimits errtrack.Limits
 
@@ -221,6 +226,9 @@ func New(opts Options, st Store, au *auth.Authenticator, pipe *ingest.Pipeline, 
 	if err := s.initSessions(st); err != nil {
 		return nil, err
 	}
+	if err := s.initAlerts(st, exec); err != nil {
+		return nil, err
+	}
 	s.http = &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -245,6 +253,7 @@ func (s *Server) Start() error {
 	go s.maintainEnrichment(ctx, time.Minute)
 	go s.maintainSessions(ctx, time.Minute)
 	s.startErrors(ctx)
+	s.runAlerts(ctx)
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("http server stopped", "err", err)
@@ -301,6 +310,13 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/saved-queries", s.withKey(s.handleCreateSavedQuery, meta.KindAdmin))
 	mux.HandleFunc("PUT /api/v1/saved-queries/{id}", s.withKey(s.handleUpdateSavedQuery, meta.KindAdmin))
 	mux.HandleFunc("DELETE /api/v1/saved-queries/{id}", s.withKey(s.handleDeleteSavedQuery, meta.KindAdmin))
+	mux.HandleFunc("GET /api/v1/alerts", s.withKey(s.handleListAlerts, meta.KindRead, meta.KindAdmin))
+	mux.HandleFunc("POST /api/v1/alerts", s.withKey(s.handleCreateAlert, meta.KindAdmin))
+	mux.HandleFunc("GET /api/v1/alerts/{id}", s.withKey(s.handleGetAlert, meta.KindRead, meta.KindAdmin))
+	mux.HandleFunc("PUT /api/v1/alerts/{id}", s.withKey(s.handleUpdateAlert, meta.KindAdmin))
+	mux.HandleFunc("DELETE /api/v1/alerts/{id}", s.withKey(s.handleDeleteAlert, meta.KindAdmin))
+	mux.HandleFunc("GET /api/v1/alerts/{id}/history", s.withKey(s.handleAlertHistory, meta.KindRead, meta.KindAdmin))
+	mux.HandleFunc("POST /api/v1/alerts/{id}/test", s.withKey(s.handleTestAlert, meta.KindAdmin))
 	mux.HandleFunc("GET /api/v1/live", s.withKey(s.handleLive, meta.KindRead, meta.KindAdmin))
 	mux.HandleFunc("GET /api/v1/monitors", s.withKey(s.handleListMonitors, meta.KindRead, meta.KindAdmin))
 	mux.HandleFunc("GET /api/v1/error-groups/{id}", s.withKey(s.handleGetErrorGroup, meta.KindRead, meta.KindAdmin))
