@@ -37,6 +37,7 @@ type serveFlags struct {
 	trustProxy, geoip                               string
 	publicURL                                       string
 	sessionIdle, sessionMax                         string
+	alertForbidPrivate                              string
 }
 
 func runServe(ctx context.Context, args []string) error {
@@ -71,6 +72,8 @@ func runServe(ctx context.Context, args []string) error {
 	fs.group("Dashboard sign-in")
 	fs.str(&f.sessionIdle, "session-idle", "ALIDADE_SESSION_IDLE", "12h", "a dashboard session unused this long ends (each use restarts the count)")
 	fs.str(&f.sessionMax, "session-max", "ALIDADE_SESSION_MAX", "7d", "a dashboard session ends this long after its sign-in, however used")
+	fs.group("Alerts")
+	fs.str(&f.alertForbidPrivate, "alert-forbid-private", "ALIDADE_ALERT_FORBID_PRIVATE", "off", "on: never send alert notifications to loopback, private or link-local addresses (checked on each connection, after DNS); set it when untrusted users hold admin keys")
 	fs.group("AI cost")
 	fs.str(&f.pricing, "pricing", "ALIDADE_PRICING", "", "JSON price catalog whose entries add to or override the default prices")
 	fs.footer = "\nEnvironment only:\n  ALIDADE_ROOT_KEY           the instance root key (manages projects); generated and printed on first start when unset\n" +
@@ -117,6 +120,13 @@ func runServe(ctx context.Context, args []string) error {
 		return &usageError{msg: fmt.Sprintf("--trust-proxy: %q: use on or off", f.trustProxy)}
 	}
 	sopts.GeoIP = f.geoip
+	switch strings.ToLower(f.alertForbidPrivate) {
+	case "on", "true", "1", "yes":
+		sopts.AlertForbidPrivate = true
+	case "off", "false", "0", "no":
+	default:
+		return &usageError{msg: fmt.Sprintf("--alert-forbid-private: %q: use on or off", f.alertForbidPrivate)}
+	}
 	if f.publicURL != "" {
 		if err := server.ValidatePublicURL(f.publicURL); err != nil {
 			return &usageError{msg: "--public-url: " + err.Error()}

@@ -139,7 +139,7 @@ func New(ctx context.Context, opts Options) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read alert rules: %w", err)
 	}
-	now := m.now()
+	now := m.now().UTC().Truncate(time.Millisecond)
 	for _, rec := range recs {
 		r := &rule{id: rec.ID, project: rec.Project, created: rec.Created, updated: rec.Updated, next: now}
 		if err := json.Unmarshal([]byte(rec.Spec), &r.spec); err != nil {
@@ -274,7 +274,7 @@ func (m *Manager) Create(ctx context.Context, project int64, sp *Spec) (View, er
 	if n >= m.opts.MaxRules {
 		return View{}, fmt.Errorf("the project has %d alert rules, the limit: %w; delete one first", n, ErrTooMany)
 	}
-	now := m.now().UTC()
+	now := m.now().UTC().Truncate(time.Millisecond)
 	st := State{State: StateOK, Since: now}
 	id, err := m.opts.Store.CreateAlertRule(ctx, project, marshal(sp), marshal(st), now)
 	if err != nil {
@@ -296,7 +296,7 @@ func (m *Manager) Update(ctx context.Context, project, id int64, sp *Spec) (View
 	if err != nil {
 		return View{}, err
 	}
-	now := m.now().UTC()
+	now := m.now().UTC().Truncate(time.Millisecond)
 	st := r.state.clone()
 	st.add(Entry{At: now, Kind: EntryUpdated, From: st.State, To: StateOK, Message: "the rule was changed; its state restarts at ok"})
 	st.State, st.Since, st.Value, st.Group, st.Error, st.Outbox = StateOK, now, nil, nil, "", nil
@@ -382,6 +382,7 @@ func (m *Manager) dueRules(now time.Time) []*rule {
 // and returns when they are done (waiting for a step the loop has begun).
 // Tests drive a fake clock with it; Run calls the same steps.
 func (m *Manager) Tick(ctx context.Context, now time.Time) {
+	now = now.UTC().Truncate(time.Millisecond)
 	var wg sync.WaitGroup
 	for _, r := range m.dueRules(now) {
 		wg.Go(func() {
@@ -411,7 +412,7 @@ func (m *Manager) Run(ctx context.Context) {
 		case <-timer.C:
 		case <-m.wake:
 		}
-		now := m.now()
+		now := m.now().UTC().Truncate(time.Millisecond)
 		for _, r := range m.dueRules(now) {
 			if !r.stepMu.TryLock() {
 				continue
@@ -704,7 +705,7 @@ func (m *Manager) Test(ctx context.Context, project, id int64) ([]TestResult, er
 	}
 	spec, value, group := r.spec, r.state.Value, r.state.Group
 	m.mu.Unlock()
-	now := m.now().UTC()
+	now := m.now().UTC().Truncate(time.Millisecond)
 	msg := m.message(id, project, &spec, "test", value, group, now)
 	out := make([]TestResult, len(spec.Notify))
 	var wg sync.WaitGroup
