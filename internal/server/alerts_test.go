@@ -381,3 +381,75 @@ func TestAlertFiresOnRealClock(t *testing.T) {
 	}
 	t.Fatalf("no notification; rule %+v", e.alert(e.keys[meta.KindRead], 1))
 }
+
+// The seed's rules on a real server and real points, on a fake clock:
+// AI cost today, a new error group, grade passback success, intent
+// accuracy and p95 latency by endpoint all fire with the value expected.
+func TestAlertSeedRules(t *testing.T) {
+	base := time.Now().UTC().Truncate(time.Minute).Add(-30*time.Minute + 30*time.Second)
+	midnight := base.Truncate(24 * time.Hour)
+	clock := func() time.Time { return base }
+	e := newEnv(t, envOptions{server: func(o *server.Options) { o.Clock = clock }})
+	rules := []struct {
+		query, cond string
+		want        float64
+		group       string
+	}{
+		{`{"dataset":"ai_usage","range":"today","aggregations":{"cost":{"type":"sum","field":"cost"}}}`, `{"op":">","value":50}`, 60, ""},
+		{`{"dataset":"errors","range":"1m","aggregations":{"newGroups":{"type":"sum","field":"new_group"}}}`, `{"op":">","value":0}`, 1, ""},
+		{`{"dataset":"grade_passback","range":"1h","aggregations":{"ok":{"type":"percentage","filter":{"field":"success","op":"=","value":1}}}}`, `{"op":"<","value":99}`, 98, ""},
+		{`{"dataset":"intent","range":"1h","filter":[{"field":"kind","op":"=","value":"labelled"}],"aggregations":{"accuracy":{"type":"avg","field":"correct"}}}`, `{"op":"<","value":0.9}`, 0.8, ""},
+		{`{"dataset":"requests","range":"5m","groupBy":["endpoint"],"aggregations":{"p95":{"type":"quantile","field":"duration","q":0.95}}}`, `{"op":">","value":2000}`, 3000, "GET /b"},
+	}
+	at := func(d time.Duration) int64 { return base.Add(-d).UnixMilli() }
+	today := midnight.Add(base.Sub(midnight) / 2).UnixMilli()
+	var pts []map[string]any
+	for range 3 {
+		pts = append(pts, map[string]any{"index": "gpt-4o", "timestamp": today, "fields": map[string]any{"model": "gpt-4o", "tokens": 10, "cost": 20}})
+	}
+	e.writeNamed("ai_usage", pts...)
+	e.writeNamed("errors", map[string]any{"index": "TypeError", "timestamp": at(10 * time.Second), "fields": map[string]any{"count": 1, "new_group": 1}},
+		map[string]any{"index": "TypeError", "timestamp": at(20 * time.Second), "fields": map[string]any{"count": 1}})
+	pts = nil
+	for i := range 100 {
+		pts = append(pts, map[string]any{"index": "canvas", "timestamp": at(time.Minute), "fields": map[string]any{"success": float64(min(1, max(0, i-1)))}})
+	}
+	e.writeNamed("grade_passback", pts...)
+	pts = nil
+	for i := range 10 {
+		pts = append(pts, map[string]any{"index": "clf", "timestamp": at(time.Minute), "fields": map[string]any{"kind": "labelled", "correct": float64(min(1, max(0, i-1)))}})
+	}
+	pts = append(pts, map[string]any{"index": "clf", "timestamp": at(time.Minute), "fields": map[string]any{"kind": "prediction", "correct": 0}})
+	e.writeNamed("intent", pts...)
+	pts = nil
+	for range 10 {
+		pts = append(pts, map[string]any{"index": "GET /a", "timestamp": at(time.Minute), "fields": map[string]any{"duration": 100, "status": 200}},
+			map[string]any{"index": "GET /b", "timestamp": at(time.Minute), "fields": map[string]any{"duration": 3000, "status": 200}})
+	}
+	e.writeNamed("requests", pts...)
+
+	// The rules come after the points: the server's own loop (on the same
+	// fake clock) may evaluate them as soon as they exist.
+	for i, r := range rules {
+		body := fmt.Sprintf(`{"name":"rule %d","query":%s,"condition":%s,"every":"1m"}`, i, r.query, r.cond)
+		if code := e.call("POST", "/api/v1/alerts", e.keys[meta.KindAdmin], body, nil, nil); code != 201 {
+			t.Fatalf("POST %s = %d", body, code)
+		}
+	}
+	e.srv.TickAlerts(context.Background(), base)
+	for i, r := range rules {
+		var a struct {
+			alertRule
+			Group map[string]any
+		}
+		if code := e.call("GET", fmt.Sprintf("/api/v1/alerts/%d", i+1), e.keys[meta.KindRead], nil, nil, &a); code != 200 {
+			t.Fatalf("GET = %d", code)
+		}
+		if a.State != "firing" || a.Value == nil || *a.Value < r.want*0.99 || *a.Value > r.want*1.01 || a.Error != "" {
+			t.Errorf("%s: %s value %v error %q; want firing at %v", r.query, a.State, a.Value, a.Error, r.want)
+		}
+		if r.group != "" && (a.Group == nil || a.Group["endpoint"] != r.group) {
+			t.Errorf("%s: group %v; want endpoint %q", r.query, a.Group, r.group)
+		}
+	}
+}
