@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -72,6 +73,7 @@ func slackText(m Message) string {
 		for k, v := range m.Group {
 			parts = append(parts, fmt.Sprintf("%s=%v", k, v))
 		}
+		sort.Strings(parts)
 		text += " [" + slackEscape(strings.Join(parts, ", ")) + "]"
 	}
 	if m.URL != "" {
