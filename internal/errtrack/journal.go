@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/alidade/alidade/internal/store"
+	"github.com/alidade/alidade/internal/wal"
 )
 
 // Journal makes a Tracker's commits durable before they reach the store:
@@ -20,7 +21,9 @@ import (
 // far the journal is loaded; at start what a crash left unloaded is
 // loaded first, exactly once.
 type Journal interface {
-	AppendRaw(ctx context.Context, payloads ...[]byte) (store.LogPos, error)
+	// AppendFramed logs a record made by wal.ReserveFrame and appending
+	// the payload to it.
+	AppendFramed(ctx context.Context, rec []byte) (store.LogPos, error)
 	ReplayRaw(from store.LogPos, fn func(pos store.LogPos, payload []byte) error) error
 	// Release lets the journal drop what is loaded up to a position.
 	Release(upTo store.LogPos) error
@@ -226,7 +229,8 @@ func (t *Tracker) journalCommit(ctx context.Context, c Commit, points []store.Ba
 		ld.mu.Lock()
 	}
 	ld.mu.Unlock()
-	pos, err := t.opts.Journal.AppendRaw(ctx, appendJournalRecord(nil, &c, points))
+	rec := wal.ReserveFrame(make([]byte, 0, wal.FrameHeaderSize+journalRecordSize(&c)))
+	pos, err := t.opts.Journal.AppendFramed(ctx, appendJournalRecord(rec, &c, points))
 	if err != nil {
 		return fmt.Errorf("write the error journal: %w", err)
 	}

@@ -47,6 +47,18 @@ const (
 // maxJournalRecord bounds a record the decoder reads.
 const maxJournalRecord = 256 << 20
 
+// journalRecordSize estimates a record's size, to allocate it once.
+func journalRecordSize(c *Commit) int {
+	n := 64 + 512*(len(c.New)+len(c.Changed))
+	for i := range c.Events {
+		n += 192 + len(c.Events[i].Payload) + len(c.Events[i].Title)
+	}
+	for i := range c.Attachments {
+		n += 128 + len(c.Attachments[i].Data)
+	}
+	return n
+}
+
 // appendJournalRecord encodes a commit and its requests' points.
 func appendJournalRecord(dst []byte, c *Commit, points []store.Batch) []byte {
 	dst = append(dst, journalVersion)
@@ -71,7 +83,7 @@ func appendJournalRecord(dst []byte, c *Commit, points []store.Batch) []byte {
 			dst = binary.AppendVarint(dst, g.LastSeen)
 			dst = binary.AppendVarint(dst, g.Count)
 			if full {
-				dst = appendStr(dst, string(g.Users.MarshalBinary()))
+				dst = appendBytes(dst, g.Users.MarshalBinary())
 			} else {
 				dst = binary.AppendUvarint(dst, uint64(len(g.usersAdded)))
 				for _, h := range g.usersAdded {
@@ -112,7 +124,7 @@ func appendJournalRecord(dst []byte, c *Commit, points []store.Batch) []byte {
 			dst = appendStr(dst, s)
 		}
 		dst = binary.AppendUvarint(dst, uint64(e.Size))
-		dst = appendStr(dst, string(e.Payload))
+		dst = appendBytes(dst, e.Payload)
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(c.Attachments)))
 	for i := range c.Attachments {
@@ -124,15 +136,20 @@ func appendJournalRecord(dst []byte, c *Commit, points []store.Batch) []byte {
 			dst = appendStr(dst, s)
 		}
 		dst = binary.AppendUvarint(dst, uint64(a.Size))
-		dst = appendStr(dst, string(a.Data))
+		dst = appendBytes(dst, a.Data)
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(points)))
 	var rec []byte
 	for i := range points {
 		rec = wal.AppendRecord(rec[:0], &points[i])
-		dst = appendStr(dst, string(rec))
+		dst = appendBytes(dst, rec)
 	}
 	return dst
+}
+
+func appendBytes(dst, b []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(b)))
+	return append(dst, b...)
 }
 
 func appendStr(dst []byte, s string) []byte {

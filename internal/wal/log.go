@@ -2,8 +2,10 @@ package wal
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"log/slog"
 	"os"
@@ -312,6 +314,19 @@ func (l *Log) AppendRaw(ctx context.Context, payloads ...[]byte) (Pos, error) {
 		recs[i] = AppendFrame(nil, p)
 	}
 	return l.appendRecords(recs)
+}
+
+// AppendFramed logs one record of an opaque log built in place:
+// ReserveFrame, then the payload appended. It fills in the frame's
+// header (rec is the caller's no more) and returns once it is durable.
+func (l *Log) AppendFramed(ctx context.Context, rec []byte) (Pos, error) {
+	if len(rec) < headerSize || len(rec)-headerSize > MaxRecord {
+		return Pos{}, fmt.Errorf("write-ahead log record of %d bytes: not a reserved frame, or over the %d-byte limit", len(rec), MaxRecord)
+	}
+	payload := rec[headerSize:]
+	binary.LittleEndian.PutUint32(rec, uint32(len(payload)))
+	binary.LittleEndian.PutUint32(rec[4:], crc32.Checksum(payload, castagnoli))
+	return l.appendRecords([][]byte{rec})
 }
 
 // appendRecords logs framed records.

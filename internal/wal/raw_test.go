@@ -24,7 +24,10 @@ func TestRawAppendReplay(t *testing.T) {
 	var positions []Pos
 	for i := range 40 {
 		p := bytes.Repeat([]byte{byte(i)}, 50+i*3)
-		pos, err := l.AppendRaw(ctx, p, []byte(fmt.Sprintf("second %d", i)))
+		if _, err := l.AppendFramed(ctx, append(ReserveFrame(nil), p...)); err != nil {
+			t.Fatal(err)
+		}
+		pos, err := l.AppendRaw(ctx, []byte(fmt.Sprintf("second %d", i)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -51,6 +54,9 @@ func TestRawAppendReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
+	if _, err := l.AppendFramed(ctx, []byte{1, 2}); err == nil {
+		t.Error("AppendFramed took a record without a reserved frame")
+	}
 	if l.Recovered() != 12 {
 		t.Errorf("Recovered = %d, want the 12 torn bytes", l.Recovered())
 	}

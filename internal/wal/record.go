@@ -122,6 +122,13 @@ func Decode(data []byte) (store.Batch, int, error) {
 	return b, n, nil
 }
 
+// FrameHeaderSize is the size of a record's header: ReserveFrame's room.
+const FrameHeaderSize = headerSize
+
+// ReserveFrame appends room for a record's header to dst; the payload is
+// appended after it, and Log.AppendFramed fills the header in.
+func ReserveFrame(dst []byte) []byte { return append(dst, make([]byte, headerSize)...) }
+
 // AppendFrame appends a record of an opaque payload (its header and the
 // payload) to dst.
 func AppendFrame(dst, payload []byte) []byte {

@@ -72,6 +72,7 @@ func parsePayloadRef(b []byte) (r payloadRef, ok bool) {
 // payloadLog appends payloads to the day files. Its writes run under the
 // error writer's lock; reads open the files on their own.
 type payloadLog struct {
+	buf  []byte // reused by write
 	dir  string
 	day  int64
 	f    *os.File
@@ -92,7 +93,14 @@ func (l *payloadLog) write(now time.Time, payloads [][]byte) ([]payloadRef, erro
 		}
 	}
 	refs := make([]payloadRef, len(payloads))
-	var buf []byte
+	total := 0
+	for _, p := range payloads {
+		total += len(p)
+	}
+	if cap(l.buf) < total || cap(l.buf) > 4*total+1<<20 {
+		l.buf = make([]byte, 0, total)
+	}
+	buf := l.buf[:0]
 	for i, p := range payloads {
 		refs[i] = payloadRef{day: day, offset: l.size + int64(len(buf)), length: uint32(len(p)), crc: crc32.Checksum(p, castagnoli)}
 		buf = append(buf, p...)
