@@ -25,6 +25,7 @@ import (
 	"github.com/alidade/alidade/internal/server"
 	"github.com/alidade/alidade/internal/store"
 	"github.com/alidade/alidade/internal/store/duckdb"
+	livetail "github.com/alidade/alidade/internal/tail"
 	"github.com/alidade/alidade/internal/wal"
 )
 
@@ -38,6 +39,7 @@ type serveFlags struct {
 	publicURL                                       string
 	sessionIdle, sessionMax                         string
 	alertForbidPrivate                              string
+	tailMaxClients, tailMaxRate                     string
 }
 
 func runServe(ctx context.Context, args []string) error {
@@ -66,6 +68,9 @@ func runServe(ctx context.Context, args []string) error {
 	fs.str(&f.walMax, "wal-max", "ALIDADE_WAL_MAX", "1GB", "with --wal on: disk for acknowledged writes not loaded yet; past it writes get 429")
 	fs.str(&f.walBacklog, "wal-backlog", "ALIDADE_WAL_BACKLOG", "4MB", "with --wal on: past this much log not yet loaded, writes wait (up to 5 s) for the loader, so queries see them within about a second; 0 for no wait")
 	fs.str(&f.queryTimeout, "query-timeout", "ALIDADE_QUERY_TIMEOUT", "30s", "longest a query may run")
+	fs.group("Live tail")
+	fs.str(&f.tailMaxClients, "tail-max-clients", "ALIDADE_TAIL_MAX_CLIENTS", "32", "live tails (GET /api/v1/tail, alidade tail) open at once per project; past it 429")
+	fs.str(&f.tailMaxRate, "tail-max-rate", "ALIDADE_TAIL_MAX_RATE", "1000", "records a second one tail is sent; past it the tail is sampled and told so")
 	fs.group("Browser beacon")
 	fs.str(&f.trustProxy, "trust-proxy", "ALIDADE_TRUST_PROXY", "off", "on: take the client's address from CF-Connecting-IP or X-Forwarded-For and its country from CF-IPCountry or X-Country (only behind a proxy that sets them)")
 	fs.str(&f.geoip, "geoip", "ALIDADE_GEOIP", "", "MaxMind database file (GeoLite2 Country or City) to look up the country of a beacon's client")
@@ -155,6 +160,13 @@ func runServe(ctx context.Context, args []string) error {
 		}
 		sopts.Pricing = pricing.Default().With(pricing.SourceOperator, file)
 		log.Info("operator prices loaded", "file", f.pricing, "entries", len(file.Entries))
+	}
+	topts := livetail.DefaultOptions()
+	if topts.MaxClients, err = strconv.Atoi(f.tailMaxClients); err != nil || topts.MaxClients < 1 {
+		return &usageError{msg: fmt.Sprintf("--tail-max-clients: %q is not a positive number", f.tailMaxClients)}
+	}
+	if topts.MaxRate, err = strconv.Atoi(f.tailMaxRate); err != nil || topts.MaxRate < 1 {
+		return &usageError{msg: fmt.Sprintf("--tail-max-rate: %q is not a positive number of records a second", f.tailMaxRate)}
 	}
 	iopts := ingest.DefaultOptions()
 	iopts.Logger = log
@@ -289,7 +301,16 @@ func runServe(ctx context.Context, args []string) error {
 	metrics := server.NewMetrics(func() int64 { return pipe.QueuedBytes() }, st.SizeBytes)
 	iopts.OnCommit = metrics.ObserveCommit
 	sopts.Live = live.NewHub()
-	iopts.OnAppended = sopts.Live.PublishBatches
+	topts.Schema = st.Schema
+	if sopts.Tail, err = livetail.New(topts); err != nil {
+		return err
+	}
+	iopts.OnAppended = func(bs []store.Batch) {
+		// After the commit (the acknowledgement): the dashboard's live
+		// updates and the live tails.
+		sopts.Live.PublishBatches(bs)
+		sopts.Tail.Publish(bs)
+	}
 	if pipe, err = ingest.New(app, iopts); err != nil {
 		return err
 	}

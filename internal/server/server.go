@@ -30,6 +30,7 @@ import (
 	"github.com/alidade/alidade/internal/query"
 	"github.com/alidade/alidade/internal/session"
 	"github.com/alidade/alidade/internal/store"
+	"github.com/alidade/alidade/internal/tail"
 	"github.com/alidade/alidade/internal/ui"
 	"github.com/alidade/alidade/internal/wal"
 )
@@ -68,6 +69,12 @@ type Options struct {
 	// Live, when set, is told of every commit (ingest.Options.OnAppended)
 	// and feeds the dashboard's live updates (GET /api/v1/live).
 	Live *live.Hub
+	// Tail, when set, is published every commit as Live is and serves
+	// GET /api/v1/tail; nil answers 503 there.
+	Tail *tail.Hub
+	// TailHeartbeat is how often an idle tail gets a heartbeat; 0 means
+	// 15 s.
+	TailHeartbeat time.Duration
 	// Dedupe, when set, drops from a write what an earlier write of its
 	// Idempotency-Key stored, setting Idem.Found (see planner.Dedupe):
 	// writes are acknowledged once logged, before the store sees them.
@@ -318,6 +325,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/alerts/{id}/history", s.withKey(s.handleAlertHistory, meta.KindRead, meta.KindAdmin))
 	mux.HandleFunc("POST /api/v1/alerts/{id}/test", s.withKey(s.handleTestAlert, meta.KindAdmin))
 	mux.HandleFunc("GET /api/v1/live", s.withKey(s.handleLive, meta.KindRead, meta.KindAdmin))
+	mux.HandleFunc("GET /api/v1/tail", s.withKey(s.handleTail, meta.KindRead, meta.KindAdmin))
 	mux.HandleFunc("GET /api/v1/monitors", s.withKey(s.handleListMonitors, meta.KindRead, meta.KindAdmin))
 	mux.HandleFunc("GET /api/v1/error-groups/{id}", s.withKey(s.handleGetErrorGroup, meta.KindRead, meta.KindAdmin))
 	mux.HandleFunc("GET /api/v1/error-groups/{id}/events", s.withKey(s.handleErrorGroupEvents, meta.KindRead, meta.KindAdmin))

@@ -356,3 +356,6 @@ func geometric(r *rand.Rand, p float64) int {
 	}
 	return int(n)
 }
+
+// MaxRate is the records a second a tail is sent before it is sampled.
+func (h *Hub) MaxRate() int { return h.opts.MaxRate }

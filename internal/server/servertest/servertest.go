@@ -19,7 +19,9 @@ import (
 	"github.com/alidade/alidade/internal/planner"
 	"github.com/alidade/alidade/internal/sampling"
 	"github.com/alidade/alidade/internal/server"
+	"github.com/alidade/alidade/internal/store"
 	"github.com/alidade/alidade/internal/store/duckdb"
+	"github.com/alidade/alidade/internal/tail"
 	"github.com/alidade/alidade/internal/wal"
 )
 
@@ -38,6 +40,8 @@ type Options struct {
 	Planner func(*planner.Options)
 	// Dir is the data directory; empty means a new temporary one.
 	Dir string
+	// Tail, when set, edits the live tail hub's options.
+	Tail func(*tail.Options)
 	// WAL, when set, runs the server as `alidade serve --wal on` does:
 	// writes are acknowledged once logged and a loader moves them into
 	// the planner (through Target, when set, which may delay it).
@@ -62,6 +66,7 @@ type Env struct {
 	Server   *server.Server
 	Pipeline *ingest.Pipeline
 	Planner  *planner.Planner
+	Tail     *tail.Hub
 }
 
 // Start starts a server and stops it when the test ends.
@@ -122,13 +127,26 @@ func Start(t testing.TB, o Options) *Env {
 	m := server.NewMetrics(func() int64 { return pipe.QueuedBytes() }, st.SizeBytes)
 	iopts.OnCommit = m.ObserveCommit
 	hub := live.NewHub()
-	iopts.OnAppended = hub.PublishBatches
+	topts := tail.DefaultOptions()
+	topts.Schema = st.Schema
+	if o.Tail != nil {
+		o.Tail(&topts)
+	}
+	th, err := tail.New(topts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iopts.OnAppended = func(bs []store.Batch) {
+		hub.PublishBatches(bs)
+		th.Publish(bs)
+	}
 	if pipe, err = ingest.New(app, iopts); err != nil {
 		t.Fatal(err)
 	}
 	pipe.Start()
 	sopts := server.DefaultOptions()
 	sopts.Live = hub
+	sopts.Tail = th
 	sopts.Listen = "127.0.0.1:0"
 	sopts.Rollups = pl
 	sopts.ErrorJournal = filepath.Join(dir, "errors-wal")
@@ -168,5 +186,5 @@ func Start(t testing.TB, o Options) *Env {
 			t.Error(err)
 		}
 	})
-	return &Env{URL: "http://" + srv.Addr(), Boot: boot, Keys: boot.Keys, Store: st, Server: srv, Pipeline: pipe, Planner: pl}
+	return &Env{URL: "http://" + srv.Addr(), Boot: boot, Keys: boot.Keys, Store: st, Server: srv, Pipeline: pipe, Planner: pl, Tail: th}
 }
