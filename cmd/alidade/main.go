@@ -24,6 +24,7 @@ var commands = []command{
 	{"projects", "create and list projects (root key)", runProjects},
 	{"keys", "create, list and revoke a project's keys (admin key)", runKeys},
 	{"sql", "run a query of the SQL API (Analytics Engine's dialect)", runSQL},
+	{"tail", "stream a project's records live as they are written (read key)", runTail},
 	{"rollups", "rebuild rollups from raw points, or show their specs (admin key)", runRollups},
 	{"bench", "measure ingest and query speed end to end", runBench},
 	{"demo", "fill a project with a realistic week of traffic", runDemo},
