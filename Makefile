@@ -16,7 +16,7 @@ test: vet
 	cd sdk/go && $(GO) vet ./... && $(GO) test -count=1 -race -timeout 10m ./...
 	$(MAKE) test-js
 	$(MAKE) test-browser
-	$(GO) test -count=1 -race -timeout 20m ./internal/ingest/ ./internal/auth/ ./internal/session/ ./internal/beacon/ ./internal/enrich/ ./internal/errtrack/ ./internal/telemetry/ ./internal/query/ ./internal/point/ ./internal/sampling/ ./internal/planner/ ./internal/wal/ ./internal/loader/ ./internal/alert/
+	$(GO) test -count=1 -race -timeout 20m ./internal/ingest/ ./internal/auth/ ./internal/session/ ./internal/beacon/ ./internal/enrich/ ./internal/errtrack/ ./internal/telemetry/ ./internal/query/ ./internal/point/ ./internal/sampling/ ./internal/planner/ ./internal/wal/ ./internal/loader/ ./internal/alert/ ./internal/tail/
 	$(GO) test -count=1 -race -run 'Concurrent' ./internal/rollup/
 	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)
 

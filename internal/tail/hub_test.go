@@ -3,6 +3,7 @@ package tail
 import (
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -230,5 +231,46 @@ func BenchmarkPublishNobodyTails(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		h.Publish(bs)
+	}
+}
+
+// Two committers publish while tails open, read, close and get dropped
+// (run with -race).
+func TestHubConcurrent(t *testing.T) {
+	h, _ := newHub(t, func(o *Options) { o.Buffer, o.Now = 8, time.Now })
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for range 2 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					h.Publish(batch(1, req("GET", "/a", 500), req("POST", "/b", 200)))
+				}
+			}
+		})
+	}
+	for i := range 200 {
+		s, err := h.Subscribe(1, Filter{Status: "error"})
+		if err != nil {
+			continue
+		}
+		if i%2 == 0 {
+			for range 4 {
+				select {
+				case it := <-s.C():
+					s.Taken(it)
+				case <-s.Dropped():
+				}
+			}
+		}
+		s.Close()
+	}
+	close(stop)
+	wg.Wait()
+	if n := h.Clients(1); n != 0 {
+		t.Errorf("Clients after every Close = %d", n)
 	}
 }
