@@ -52,6 +52,14 @@ func (s *Server) handleTail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer sub.Close()
+	// The stream outlives the server's read and write timeouts (the read
+	// one would end the request's context; a hijacked WebSocket keeps
+	// both).
+	rc := http.NewResponseController(w)
+	if err := errors.Join(rc.SetReadDeadline(time.Time{}), rc.SetWriteDeadline(time.Time{})); err != nil {
+		writeError(w, r, http.StatusInternalServerError, "no_streaming", "this connection cannot stream: "+err.Error())
+		return
+	}
 	if isWebSocket(r) {
 		s.tailWebSocket(w, r, sub)
 		return
@@ -107,11 +115,6 @@ func droppedEvent(sub *tail.Sub) tailEvent {
 
 func (s *Server) tailSSE(w http.ResponseWriter, r *http.Request, sub *tail.Sub) {
 	rc := http.NewResponseController(w)
-	// The stream outlives the server's write timeout.
-	if err := rc.SetWriteDeadline(time.Time{}); err != nil {
-		writeError(w, r, http.StatusInternalServerError, "no_streaming", "this connection cannot stream: "+err.Error())
-		return
-	}
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
