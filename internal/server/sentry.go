@@ -378,7 +378,9 @@ func (s *Server) initErrors(st Store) error {
 			if err := pl.AppendAtLog(ctx, bs, store.ErrorJournal, pos); err != nil {
 				return err
 			}
+			// Loaded: the dashboard's live updates and the live tails.
 			s.opts.Live.PublishBatches(bs)
+			s.opts.Tail.Publish(bs)
 			return nil
 		}
 	}

@@ -472,3 +472,19 @@ func TestTailDropsStalledClient(t *testing.T) {
 		}
 	}
 }
+
+// TestTailSeesErrorEvents: a Sentry error event, acknowledged once it is
+// in error tracking's journal, reaches a tail as an errors record when
+// it is loaded.
+func TestTailSeesErrorEvents(t *testing.T) {
+	e, _ := tailEnv(t, nil, nil, nil)
+	c := openSSE(t, e.url, e.keys["read"], "dataset=errors&dataset=client_errors", nil)
+	auth := map[string]string{"X-Sentry-Auth": "Sentry sentry_key=" + e.keys["public"]}
+	if code, a, _ := e.sentryPost("/api/1/envelope/", envelope(`{"event_id":"`+eventID(7)+`"}`, true, [2]string{"event", jsEvent(7, "tailed")}), auth); code != 200 {
+		t.Fatalf("envelope = %d %+v", code, a)
+	}
+	m := c.next(t)
+	if m.Record == nil || m.Record["dataset"] != "errors" && m.Record["dataset"] != "client_errors" || !strings.Contains(m.Raw, "tailed") {
+		t.Fatalf("first tail message = %s; want the error event's record", m.Raw)
+	}
+}
