@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -20,8 +21,9 @@ const (
 // or the server stops.
 func (s *Server) handleLive(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
-	// The stream outlives the server's write timeout.
-	if err := rc.SetWriteDeadline(time.Time{}); err != nil {
+	// The stream outlives the server's read and write timeouts (the read
+	// timeout would end the request's context after 2 minutes).
+	if err := errors.Join(rc.SetReadDeadline(time.Time{}), rc.SetWriteDeadline(time.Time{})); err != nil {
 		writeError(w, r, http.StatusInternalServerError, "no_streaming", "this connection cannot stream: "+err.Error())
 		return
 	}
