@@ -2,6 +2,7 @@
 // the paths under its own ("/errors/12" is the errors page's).
 import type { Page } from '../main';
 import { AI } from './ai';
+import { Alerts } from './alerts';
 import { Backend } from './backend';
 import { Errors } from './errors';
 import { Explore } from './explore';
@@ -14,5 +15,6 @@ export const pages: Page[] = [
   { path: '/frontend', title: 'Frontend', render: (v) => <Frontend view={v} /> },
   { path: '/errors', title: 'Errors', render: (v) => <Errors view={v} /> },
   { path: '/explore', title: 'Explore', render: (v) => <Explore view={v} /> },
+  { path: '/alerts', title: 'Alerts', render: (v) => <Alerts view={v} /> },
   { path: '/settings', title: 'Settings', render: (v) => <Settings view={v} /> },
 ];
