@@ -14,7 +14,7 @@ import (
 func TestAppPages(t *testing.T) {
 	d := newDash(t, dashOptions{})
 	b := d.signIn(d.keys[meta.KindRead])
-	for _, path := range []string{"/backend", "/errors/7", "/explore", "/alerts", "/alerts/12", "/alerts/new", "/settings"} {
+	for _, path := range []string{"/backend", "/errors/7", "/explore", "/tail", "/alerts", "/alerts/12", "/alerts/new", "/settings"} {
 		resp, page := b.do("GET", path+"?project=1", "", nil)
 		if resp.StatusCode != http.StatusOK || !strings.Contains(page, `<div id="app">`) {
 			t.Errorf("GET %s signed in = %d; want 200 and the dashboard's page", path, resp.StatusCode)

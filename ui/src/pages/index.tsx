@@ -8,6 +8,7 @@ import { Errors } from './errors';
 import { Explore } from './explore';
 import { Frontend } from './frontend';
 import { Settings } from './settings';
+import { Tail } from './tail';
 
 export const pages: Page[] = [
   { path: '/backend', title: 'Backend', render: (v) => <Backend view={v} /> },
@@ -15,6 +16,7 @@ export const pages: Page[] = [
   { path: '/frontend', title: 'Frontend', render: (v) => <Frontend view={v} /> },
   { path: '/errors', title: 'Errors', render: (v) => <Errors view={v} /> },
   { path: '/explore', title: 'Explore', render: (v) => <Explore view={v} /> },
+  { path: '/tail', title: 'Live tail', render: (v) => <Tail view={v} /> },
   { path: '/alerts', title: 'Alerts', render: (v) => <Alerts view={v} /> },
   { path: '/settings', title: 'Settings', render: (v) => <Settings view={v} /> },
 ];
