@@ -176,7 +176,7 @@ func TestDashboardAlerts(t *testing.T) {
 	// The list with more rules, for the README's screenshot.
 	for _, r := range []string{
 		`{"name":"p95 latency","query":{"dataset":"requests","range":"5m","aggregations":{"p95":{"type":"quantile","field":"duration","q":0.95}}},"condition":{"op":">","value":2000},"every":"2s"}`,
-		`{"name":"no chat traffic for 10 min","query":{"dataset":"requests","range":"10m","filter":[{"field":"endpoint","op":"=","value":"GET /api/lessons"}],"aggregations":{"n":{"type":"count"}}},"condition":{"op":"==","value":0},"for":"2s","every":"1s"}`,
+		`{"name":"no lesson traffic for 10 min","query":{"dataset":"requests","range":"10m","filter":[{"field":"endpoint","op":"=","value":"GET /api/lessons"}],"aggregations":{"n":{"type":"count"}}},"condition":{"op":"==","value":0},"for":"2s","every":"1s"}`,
 		`{"name":"AI cost today","query":{"dataset":"ai_usage","range":"today","aggregations":{"cost":{"type":"sum","field":"cost"}}},"condition":{"op":">","value":50},"every":"2s","timezone":"Europe/Paris"}`,
 	} {
 		if code, body, err := e.alidade.call("POST", "/api/v1/alerts", p.keys["admin"], r, nil); err != nil || code != http.StatusCreated {
@@ -215,10 +215,14 @@ func TestDashboardAlerts(t *testing.T) {
 	if errs := pageErrors(b, http.StatusBadRequest); len(errs) > 0 {
 		t.Errorf("console errors:\n  %s", strings.Join(errs, "\n  "))
 	}
+	b.mu.Lock()
+	b.console = nil
+	b.mu.Unlock()
 
 	// A read session: the rules, their targets cut to the host, and no
 	// control that changes them.
-	rb := newBrowser(t, e)
+	b.clickAndLoad(`header.top button:last-of-type`) // Sign out
+	rb := b
 	signInAt(t, rb, p.keys["read"], "/alerts")
 	rb.waitFor(`document.querySelectorAll('[data-testid=al-list] tbody tr').length === 3`)
 	if n := eval[int](rb, `document.querySelectorAll('[data-testid=al-new]').length`); n != 0 {

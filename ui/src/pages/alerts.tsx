@@ -69,8 +69,19 @@ function AlertList({ view }: { view: View }) {
     },
     { key: 'state', label: 'State', value: (r) => ['ok', 'resolved', 'pending', 'firing'].indexOf(r.state), render: (r) => <StateCell r={r} /> },
     { key: 'value', label: 'Value', value: (r) => r.value, render: (r) => <span data-testid="al-value">{value(r.value)}</span>, numeric: true },
-    { key: 'condition', label: 'Condition', value: (r) => r.condition.op + r.condition.value, render: (r) => <code>{condition(r.condition)}</code> },
-    { key: 'every', label: 'Every / for', value: (r) => r.every, render: (r) => `${r.every} / ${r.for}` },
+    {
+      key: 'condition',
+      label: 'Condition',
+      value: (r) => r.condition.op + r.condition.value,
+      render: (r) => (
+        <>
+          <code>{condition(r.condition)}</code>
+          <div class="al-what">
+            for {r.for} · every {r.every}
+          </div>
+        </>
+      ),
+    },
     {
       key: 'last',
       label: 'Last evaluation',
