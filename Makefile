@@ -3,7 +3,7 @@ GO       ?= go
 PKGS     := ./...
 FUZZTIME ?= 10s
 
-.PHONY: all build test test-js test-browser test-short race fuzz bench fmt vet lint clean
+.PHONY: all build test test-js test-browser test-lighthouse test-short race fuzz bench fmt vet lint clean
 
 all: build
 
@@ -16,7 +16,8 @@ test: vet
 	cd sdk/go && $(GO) vet ./... && $(GO) test -count=1 -race -timeout 10m ./...
 	$(MAKE) test-js
 	$(MAKE) test-browser
-	$(GO) test -count=1 -race -timeout 20m ./internal/ingest/ ./internal/auth/ ./internal/session/ ./internal/beacon/ ./internal/enrich/ ./internal/errtrack/ ./internal/telemetry/ ./internal/query/ ./internal/point/ ./internal/sampling/ ./internal/planner/ ./internal/wal/ ./internal/loader/ ./internal/alert/ ./internal/tail/
+	$(MAKE) test-lighthouse
+	$(GO) test -count=1 -race -timeout 20m ./internal/ingest/ ./internal/auth/ ./internal/session/ ./internal/beacon/ ./internal/enrich/ ./internal/errtrack/ ./internal/telemetry/ ./internal/query/ ./internal/point/ ./internal/sampling/ ./internal/planner/ ./internal/wal/ ./internal/loader/ ./internal/alert/ ./internal/tail/ ./internal/lighthouse/
 	$(GO) test -count=1 -race -run 'Concurrent' ./internal/rollup/
 	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)
 
@@ -40,6 +41,15 @@ test-browser:
 	fi; \
 	CHROME_PATH="$$chrome" $(GO) test -tags browser -count=1 -v -timeout 10m ./internal/browsertest/
 
+## test-lighthouse: real Lighthouse runs (internal/lighthouse, -tags lighthouse) against a loopback test site:
+## Lighthouse 12.2.3 (installed by .ci/ensure-lighthouse with npm into ~/.cache/alidade when missing) with
+## Chromium (.ci/ensure-chromium), ~1 min. Without them the test skips loudly; with CI=true it fails.
+test-lighthouse:
+	@chrome="$$(.ci/ensure-chromium)" || exit 1; \
+	lh="$$(.ci/ensure-lighthouse)" || exit 1; \
+	if [ -z "$$chrome" ] || [ -z "$$lh" ]; then echo "WARNING: no Chromium or no Lighthouse: the Lighthouse tests will SKIP" >&2; fi; \
+	CHROME_PATH="$$chrome" ALIDADE_LIGHTHOUSE="$$lh" $(GO) test -tags lighthouse -count=1 -v -timeout 10m -run '^TestRealRun$$' ./internal/lighthouse/
+
 ## test-short: the fast unit tests only.
 test-short:
 	$(GO) test -short -count=1 $(PKGS)
@@ -47,7 +57,7 @@ test-short:
 
 ## fuzz: run every fuzz target for FUZZTIME each.
 fuzz:
-	@set -e; for pkg in ./internal/alert ./internal/point ./internal/beacon ./internal/enrich ./internal/errtrack ./internal/meta ./internal/monitors ./internal/query ./internal/pricing ./internal/aesql ./internal/rollup ./internal/planner ./internal/server ./internal/session ./internal/wal; do \
+	@set -e; for pkg in ./internal/alert ./internal/point ./internal/beacon ./internal/enrich ./internal/errtrack ./internal/lighthouse ./internal/meta ./internal/monitors ./internal/query ./internal/pricing ./internal/aesql ./internal/rollup ./internal/planner ./internal/server ./internal/session ./internal/wal; do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
 	    .ci/fuzz-one $$pkg $$t $(FUZZTIME) $(GO); \
@@ -66,6 +76,7 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet $(PKGS)
 	$(GO) vet -tags browser ./internal/browsertest/
+	$(GO) vet -tags lighthouse ./internal/lighthouse/
 
 lint: vet
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@latest $(PKGS)
