@@ -37,7 +37,8 @@ type Options struct {
 	// TempDir holds each run's working directory (its reports and
 	// Chromium's profile), removed after the run; "" is os.TempDir().
 	TempDir string
-	// Logger gets a line per run; nil discards.
+	// Logger gets an info line per finished run (and, at debug level, why a
+	// run failed: Run returns that error); nil discards.
 	Logger *slog.Logger
 }
 

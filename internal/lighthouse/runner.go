@@ -280,8 +280,8 @@ func (r *Runner) run(ctx context.Context, pageURL, device string, args []string)
 			exitErr = <-waited
 		}
 	}
-	signalGroup(cmd.Process.Pid, true) // whatever Lighthouse left behind
-	killMarked(dir)                    // Chromium, in a process group of its own
+	signalGroup(cmd.Process.Pid, true)           // whatever Lighthouse left behind
+	killMarked(dir + string(filepath.Separator)) // Chromium, in a process group of its own
 	took := time.Since(start)
 
 	if runCtx.Err() != nil {
@@ -293,21 +293,21 @@ func (r *Runner) run(ctx context.Context, pageURL, device string, args []string)
 		default:
 			err = fmt.Errorf("%w after %s (%s, %s)", ErrTimeout, r.opts.Timeout, pageURL, device)
 		}
-		r.opts.Logger.Warn("lighthouse run stopped", "url", pageURL, "device", device, "ms", took.Milliseconds(), "err", err)
+		r.opts.Logger.Debug("lighthouse run stopped", "url", pageURL, "device", device, "ms", took.Milliseconds(), "err", err)
 		return nil, err
 	}
 	jsonData, jerr := os.ReadFile(out + ".report.json")
 	htmlData, _ := os.ReadFile(out + ".report.html")
 	if jerr != nil {
 		err := fmt.Errorf("lighthouse: no report (%v): %s", exitErr, tail(logf, 2048))
-		r.opts.Logger.Warn("lighthouse run failed", "url", pageURL, "device", device, "ms", took.Milliseconds(), "err", err)
+		r.opts.Logger.Debug("lighthouse run failed", "url", pageURL, "device", device, "ms", took.Milliseconds(), "err", err)
 		return nil, err
 	}
 	res, err := ParseReport(jsonData)
 	if err != nil {
 		var rt *RuntimeError
 		if errors.As(err, &rt) {
-			r.opts.Logger.Info("lighthouse run: page not tested", "url", pageURL, "device", device, "ms", took.Milliseconds(), "err", err)
+			r.opts.Logger.Debug("lighthouse run: page not tested", "url", pageURL, "device", device, "ms", took.Milliseconds(), "err", err)
 			return &Result{ReportJSON: jsonData, ReportHTML: htmlData}, err
 		}
 		return nil, err

@@ -8,7 +8,8 @@ import (
 )
 
 // killMarked kills every process whose command line contains mark (a run's
-// directory: Chromium's --user-data-dir lies in it), with its process group
+// directory with its trailing slash, so that no other run's directory
+// matches: Chromium's --user-data-dir lies in it), with its process group
 // when that is not ours. chrome-launcher starts Chromium detached, in a
 // process group of its own, so killing Lighthouse's group does not reach it.
 func killMarked(mark string) {
