@@ -9,7 +9,9 @@ import { currentProject } from '../api';
 export type Conn =
   | { kind: 'connecting'; attempt: number }
   | { kind: 'live'; since: number }
-  | { kind: 'waiting'; until: number; attempt: number; why: string }
+  // status and message: an answer that says to come back later (429:
+  // the server's --tail-max-clients), shown as it says it.
+  | { kind: 'waiting'; until: number; attempt: number; why: string; status?: number; message?: string }
   | { kind: 'unavailable'; status: number }
   | { kind: 'refused'; status: number; message: string }
   | { kind: 'closed' };
@@ -27,6 +29,18 @@ export interface Tail {
   retry: () => void;
 }
 
+// HTTPError is an answer that is retried: its status, the server's
+// message and Retry-After (seconds, 0: none).
+class HTTPError extends Error {
+  constructor(
+    public status: number,
+    public detail: string,
+    public retryAfter: number,
+  ) {
+    super(`HTTP ${status}: ${detail}`);
+  }
+}
+
 const MAX_LINE = 1 << 20; // a line longer than 1 MiB ends the stream
 const STEADY = 10_000; // a connection that lasted this long resets the backoff
 
@@ -37,7 +51,8 @@ export function backoff(n: number, base = 1000, rand = Math.random): number {
 }
 
 // openTail connects to path?params and keeps connecting until closed;
-// 404 and 501 (no tail here), 400 and 403 (refused) end it.
+// 404 and 501 (no tail here), 400 and 403 (refused) end it; a 429 (too
+// many tails) is retried, after its Retry-After at the earliest.
 export function openTail(path: string, params: URLSearchParams, h: Handlers): Tail {
   let closed = false;
   let ctrl: AbortController | null = null;
@@ -74,7 +89,15 @@ export function openTail(path: string, params: URLSearchParams, h: Handlers): Ta
         h.state({ kind: 'refused', status: r.status, message: (await errorOf(r)).message });
         return;
       }
-      if (!r.ok) throw new Error(`HTTP ${r.status}: ${(await errorOf(r)).message}`);
+      if (!r.ok) {
+        const e = await errorOf(r);
+        if (e.code === 'tail_off') {
+          // 503 from a server that runs without a hub.
+          h.state({ kind: 'unavailable', status: r.status });
+          return;
+        }
+        throw new HTTPError(r.status, e.message, Number(r.headers.get('Retry-After')) || 0);
+      }
       if (!(r.headers.get('Content-Type') ?? '').startsWith('text/event-stream') || !r.body) {
         mine.abort();
         h.state({ kind: 'unavailable', status: r.status });
@@ -99,10 +122,15 @@ export function openTail(path: string, params: URLSearchParams, h: Handlers): Ta
     } catch (e) {
       if (closed || mine !== ctrl) return;
       if (opened && Date.now() - opened >= STEADY) attempt = 0;
-      const wait = backoff(attempt, base);
+      let wait = backoff(attempt, base);
       attempt++;
-      const why = e instanceof Error ? (e.name === 'TypeError' ? 'the connection failed (' + e.message + ')' : e.message) : String(e);
-      h.state({ kind: 'waiting', until: Date.now() + wait, attempt, why });
+      if (e instanceof HTTPError && e.status === 429) {
+        wait = Math.max(wait, Math.min(e.retryAfter, 60) * 1000);
+        h.state({ kind: 'waiting', until: Date.now() + wait, attempt, why: 'the server refused the stream (429)', status: e.status, message: e.detail });
+      } else {
+        const why = e instanceof Error ? (e.name === 'TypeError' ? 'the connection failed (' + e.message + ')' : e.message) : String(e);
+        h.state({ kind: 'waiting', until: Date.now() + wait, attempt, why });
+      }
       timer = setTimeout(connect, wait);
     }
   };

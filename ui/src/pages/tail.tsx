@@ -37,7 +37,8 @@ interface Filters {
 }
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
-const FIELD_OPS = ['=', '!=', '>', '>=', '<', '<=', 'contains'];
+// The operators GET /api/v1/tail takes (internal/tail's ops).
+const FIELD_OPS = ['=', '!=', '>', '<', '>=', '<=', 'contains', '!contains'];
 const SAMPLINGS = [
   { v: '', label: 'every record' },
   { v: '0.5', label: '50 %' },
@@ -118,8 +119,12 @@ export function Tail({ view }: { view: View }) {
         if (pausedRef.current) heldRef.current++;
         draw();
       },
-      notice: (n, event) =>
-        setNotices((ns) => [{ id: ++seq.current, at: Date.now(), n, event }, ...ns.filter((x) => noticeKind(x.n) !== noticeKind(n))].slice(0, 3)),
+      notice: (n, event) => {
+        const ev = eventOf(n, event);
+        // ready: a new tail, which the server does not sample (yet).
+        if (ev === 'ready') setNotices((ns) => ns.filter((x) => x.event !== 'sampling'));
+        else setNotices((ns) => [{ id: ++seq.current, at: Date.now(), n, event: ev }, ...ns.filter((x) => noticeKind(x.n, x.event) !== noticeKind(n, ev))].slice(0, 3));
+      },
       state: setConn,
     });
     stream.current = s;
@@ -200,9 +205,10 @@ export function Tail({ view }: { view: View }) {
           </button>
         </div>
       ))}
-      {conn.kind === 'refused' && (
+      {(conn.kind === 'refused' || (conn.kind === 'waiting' && conn.status)) && (
         <p class="failure" role="alert" data-testid="tl-refused">
           The server refused the stream ({conn.status}): {conn.message}
+          {conn.kind === 'waiting' ? ' It tries again by itself.' : ''}
         </p>
       )}
       {shown.length === 0 && conn.kind === 'live' && !paused && (
@@ -242,16 +248,23 @@ function toRec(r: Record<string, unknown>, id: number): Rec {
   return { id, t, dataset: String(dataset), fields };
 }
 
-function noticeKind(n: Record<string, unknown>): string {
-  return Object.keys(n).sort().join(',');
+// eventOf is a message's event: its SSE event name, else its "event"
+// field (the server's own events: ready, sampling, dropped).
+function eventOf(n: Record<string, unknown>, event: string): string {
+  return event !== 'message' ? event : typeof n.event === 'string' ? n.event : event;
+}
+
+function noticeKind(n: Record<string, unknown>, event: string): string {
+  return event !== 'message' ? event : Object.keys(n).sort().join(',');
 }
 
 // noticeText says what a message without a dataset means.
 function noticeText(n: Record<string, unknown>, event: string): string {
-  if (typeof n.sampling === 'number') {
-    const pct = n.sampling * 100;
-    const why = typeof n.reason === 'string' ? ' (' + n.reason + ')' : typeof n.message === 'string' ? ' (' + n.message + ')' : '';
-    return n.sampling >= 1 ? 'The server sends every record again.' + why : `Under load: the server sends about ${pct < 1 ? pct.toPrecision(2) : Math.round(pct)} % of the records${why}.`;
+  if (event === 'sampling' && typeof n.rate === 'number') {
+    const pct = n.rate * 100;
+    const m = n.matched_per_second;
+    const why = typeof m === 'number' && typeof n.max_rate === 'number' ? ` (about ${Math.round(m).toLocaleString('en-US')} records a second match; a tail is sent at most ${n.max_rate.toLocaleString('en-US')})` : '';
+    return n.rate >= 1 ? 'The server sends every matching record again.' : `Under load: the server sends about ${pct < 1 ? pct.toPrecision(2) : Math.round(pct)} % of the matching records${why}.`;
   }
   if (typeof n.notice === 'string') return n.notice;
   if (typeof n.message === 'string') return n.message;
@@ -360,7 +373,7 @@ function Controls({ f, datasets, names }: { f: Filters; datasets: string[]; name
       </label>
       <label class="tl-grow">
         Search
-        <input type="search" value={search} placeholder="text in any field (Enter)" onInput={(e) => setSearch((e.target as HTMLInputElement).value)} onBlur={() => search.trim() !== f.search && set('search', search.trim())} data-testid="tl-search" />
+        <input type="search" value={search} placeholder="text in any field (Enter)" onInput={(e) => setSearch((e.target as HTMLInputElement).value)} onKeyDown={(e) => e.key === 'Enter' && (e.preventDefault(), set('search', (e.target as HTMLInputElement).value.trim()))} onBlur={() => search.trim() !== f.search && set('search', search.trim())} data-testid="tl-search" />
       </label>
       <label>
         Sampling
