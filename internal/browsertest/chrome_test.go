@@ -37,6 +37,7 @@ type browser struct {
 	mu         sync.Mutex
 	console    []string
 	beacons    []beaconAnswer
+	tails      []beaconAnswer // the answers to GET /api/v1/tail (their headers)
 	setCookies []string
 }
 
@@ -101,6 +102,9 @@ func (b *browser) listen(ev any) {
 	case *network.EventResponseReceived:
 		if strings.HasPrefix(ev.Response.URL, b.alidade+"/api/v1/events") {
 			b.beacons = append(b.beacons, beaconAnswer{url: ev.Response.URL, status: ev.Response.Status, kind: ev.Type})
+		}
+		if strings.HasPrefix(ev.Response.URL, b.alidade+"/api/v1/tail") {
+			b.tails = append(b.tails, beaconAnswer{url: ev.Response.URL, status: ev.Response.Status, kind: ev.Type})
 		}
 		for k, v := range ev.Response.Headers {
 			if strings.EqualFold(k, "set-cookie") {

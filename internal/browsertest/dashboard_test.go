@@ -22,7 +22,7 @@ import (
 // dashboardPages are the dashboard's pages, as its navigation lists them.
 var dashboardPages = []struct{ path, title string }{
 	{"/", "Overview"}, {"/backend", "Backend"}, {"/ai", "AI"}, {"/frontend", "Frontend"},
-	{"/errors", "Errors"}, {"/explore", "Explore"}, {"/alerts", "Alerts"}, {"/settings", "Settings"},
+	{"/errors", "Errors"}, {"/explore", "Explore"}, {"/tail", "Live tail"}, {"/alerts", "Alerts"}, {"/settings", "Settings"},
 }
 
 // demoProject is a project filled by `alidade demo` (two days at a small

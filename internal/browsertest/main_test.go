@@ -220,6 +220,12 @@ func startServer(bin, dataDir string, args ...string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
+	return startServerAt(bin, addr, dataDir, args...)
+}
+
+// startServerAt is startServer on addr (a restart: the address the
+// browser knows).
+func startServerAt(bin, addr, dataDir string, args ...string) (*server, error) {
 	s := &server{url: "http://" + addr, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	s.cmd = exec.Command(bin, append([]string{"serve", "--listen", addr, "--data-dir", dataDir, "--log-level", "warn"}, args...)...)
 	s.cmd.Env = append(os.Environ(), "ALIDADE_ROOT_KEY="+rootKey)
