@@ -87,6 +87,13 @@ var builtin = map[string]Schema{
 	"logs": {Index: "service_name",
 		Blobs:   []string{"level", "message", "attributes", "trace_id", "span_id", "service", "origin", "environment", "release", "sdk"},
 		Doubles: []string{"severity"}},
+	// The checks' runs (package checks): one point per run of an uptime
+	// (http) or Lighthouse (page) check; the fields a type does not
+	// measure stay unset (0, "").
+	"checks": {Index: "check",
+		Blobs: []string{"name", "type", "url", "error", "device", "check_id", "method", "run_id"},
+		Doubles: []string{"ok", "failed", "consecutive_failures", "status", "duration", "dns", "connect", "tls", "ttfb", "size_bytes",
+			"cert", "cert_days", "score", "lcp", "cls", "fcp", "tbt", "si"}},
 }
 
 // Builtin returns the fixed schema of a built-in dataset, or nil.
@@ -103,5 +110,5 @@ func Builtin(dataset string) *Schema {
 func BuiltinNames() []string {
 	return []string{"requests", "ai_usage", "embeddings", "vector_search", "db_queries", "websocket",
 		"grade_passback", "intent", "pageviews", "events", "web_vitals", "api_calls", "client_errors", "ui_actions",
-		"errors", "transactions", "spans", "sessions", "check_ins", "logs"}
+		"errors", "transactions", "spans", "sessions", "check_ins", "logs", "checks"}
 }

@@ -150,6 +150,9 @@ var builtinSpecs = map[string]Spec{
 		Distributions: []point.Field{double(1)}}, // duration
 	// message and attributes are free text.
 	"logs": {Dimensions: []point.Field{blob(1), blob(7), blob(8)}}, // level, origin, environment
+	// url repeats the check (index1); error is free text; run_id is an id.
+	"checks": {Dimensions: []point.Field{blob(2), blob(5), double(1), double(4)}, // type, device, ok, status
+		Distributions: []point.Field{double(5), double(9), double(13)}}, // duration, ttfb, score
 }
 
 // BuiltinSpec returns the rollup spec of a built-in dataset, or nil.
