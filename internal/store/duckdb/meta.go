@@ -67,6 +67,9 @@ func (s *Store) initMeta(ctx context.Context) error {
 	if err := s.initAlerts(ctx); err != nil {
 		return err
 	}
+	if err := s.initChecks(ctx); err != nil {
+		return err
+	}
 	return s.initErrors(ctx)
 }
 
