@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/alidade/alidade/internal/auth"
+	"github.com/alidade/alidade/internal/checks"
 	"github.com/alidade/alidade/internal/ingest"
 	"github.com/alidade/alidade/internal/live"
 	"github.com/alidade/alidade/internal/loader"
@@ -40,6 +41,8 @@ type serveFlags struct {
 	sessionIdle, sessionMax                         string
 	alertForbidPrivate                              string
 	tailMaxClients, tailMaxRate                     string
+	checksAllow, checksPageConcurrency              string
+	checksPageQueue                                 string
 }
 
 func runServe(ctx context.Context, args []string) error {
@@ -79,6 +82,10 @@ func runServe(ctx context.Context, args []string) error {
 	fs.str(&f.sessionMax, "session-max", "ALIDADE_SESSION_MAX", "7d", "a dashboard session ends this long after its sign-in, however used")
 	fs.group("Alerts")
 	fs.str(&f.alertForbidPrivate, "alert-forbid-private", "ALIDADE_ALERT_FORBID_PRIVATE", "off", "on: never send alert notifications to loopback, private or link-local addresses (checked on each connection, after DNS); set it when untrusted users hold admin keys")
+	fs.group("Checks")
+	fs.str(&f.checksAllow, "checks-allow", "ALIDADE_CHECKS_ALLOW", "", "hosts (status.example.com, *.example.com) and networks (10.0.0.0/8, 192.0.2.7) checks may reach, comma-separated, checked on each connection after DNS; empty: any address the server can reach")
+	fs.str(&f.checksPageConcurrency, "checks-page-concurrency", "ALIDADE_CHECKS_PAGE_CONCURRENCY", "1", "Lighthouse page runs at once on this node")
+	fs.str(&f.checksPageQueue, "checks-page-queue", "ALIDADE_CHECKS_PAGE_QUEUE", "10", "page runs that may wait for one of those; past it a run asked for now gets 503")
 	fs.group("AI cost")
 	fs.str(&f.pricing, "pricing", "ALIDADE_PRICING", "", "JSON price catalog whose entries add to or override the default prices")
 	fs.footer = "\nEnvironment only:\n  ALIDADE_ROOT_KEY           the instance root key (manages projects); generated and printed on first start when unset\n" +
@@ -132,6 +139,19 @@ func runServe(ctx context.Context, args []string) error {
 	default:
 		return &usageError{msg: fmt.Sprintf("--alert-forbid-private: %q: use on or off", f.alertForbidPrivate)}
 	}
+	if sopts.ChecksAllow, err = checks.ParseAllow(f.checksAllow); err != nil {
+		return &usageError{msg: "--checks-allow: " + err.Error()}
+	}
+	if sopts.ChecksPageConcurrency, err = strconv.Atoi(f.checksPageConcurrency); err != nil || sopts.ChecksPageConcurrency < 1 || sopts.ChecksPageConcurrency > 64 {
+		return &usageError{msg: fmt.Sprintf("--checks-page-concurrency: %q is not a number from 1 to 64", f.checksPageConcurrency)}
+	}
+	if sopts.ChecksPageQueue, err = strconv.Atoi(f.checksPageQueue); err != nil || sopts.ChecksPageQueue < 0 || sopts.ChecksPageQueue > 10_000 {
+		return &usageError{msg: fmt.Sprintf("--checks-page-queue: %q is not a number from 0 to 10000", f.checksPageQueue)}
+	}
+	// Page checks need a Lighthouse runner (internal/lighthouse, built
+	// with sopts.ChecksPageConcurrency and sopts.ChecksPageQueue); until
+	// one is wired here, page checks are "unavailable" and say why.
+	sopts.PageRunner = nil
 	if f.publicURL != "" {
 		if err := server.ValidatePublicURL(f.publicURL); err != nil {
 			return &usageError{msg: "--public-url: " + err.Error()}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/alidade/alidade/internal/alert"
 	"github.com/alidade/alidade/internal/auth"
+	"github.com/alidade/alidade/internal/checks"
 	"github.com/alidade/alidade/internal/dashboard"
 	"github.com/alidade/alidade/internal/enrich"
 	"github.com/alidade/alidade/internal/errtrack"
@@ -113,6 +114,18 @@ type Options struct {
 	// AlertForbidPrivate refuses to send alert notifications to loopback,
 	// private and link-local addresses (--alert-forbid-private).
 	AlertForbidPrivate bool
+	// PageRunner runs page checks (Lighthouse); nil makes them
+	// unavailable (http checks run all the same).
+	PageRunner checks.PageRunner
+	// ChecksPageConcurrency and ChecksPageQueue bound the page runs
+	// handed to PageRunner at once (--checks-page-concurrency,
+	// --checks-page-queue): the runner runs the first and queues the
+	// rest; past both, a run asked for now is refused.
+	ChecksPageConcurrency, ChecksPageQueue int
+	// ChecksAllow restricts the checks' targets to its hosts and
+	// networks (--checks-allow), checked on each connection after DNS;
+	// nil allows every address the server can reach.
+	ChecksAllow *checks.Allow
 }
 
 // DefaultOptions returns the documented defaults.
@@ -127,6 +140,9 @@ func DefaultOptions() Options {
 		MaxPointsPerRequest: 1_000_000,
 		SessionIdle:         12 * time.Hour,
 		SessionMax:          7 * 24 * time.Hour,
+
+		ChecksPageConcurrency: 1,
+		ChecksPageQueue:       10,
 	}
 }
 
@@ -146,6 +162,9 @@ func (o *Options) Validate() error {
 	}
 	if o.SessionIdle <= 0 || o.SessionMax <= 0 {
 		return fmt.Errorf("session idle time and lifetime must be positive, got %v and %v", o.SessionIdle, o.SessionMax)
+	}
+	if o.ChecksPageConcurrency < 0 || o.ChecksPageQueue < 0 {
+		return fmt.Errorf("checks page concurrency and queue must not be negative, got %d and %d", o.ChecksPageConcurrency, o.ChecksPageQueue)
 	}
 	if o.SessionIdle > o.SessionMax {
 		return fmt.Errorf("session idle time %v is longer than the session lifetime %v", o.SessionIdle, o.SessionMax)
@@ -203,6 +222,7 @@ type Server struct {
 	errJournal   *wal.Log           // nil without Options.ErrorJournal
 	monitors     *monitors.Registry // nil when the store keeps no cron monitors
 	alerts       *alert.Manager     // nil when the store keeps no alert rules
+	checks       *checks.Manager    // nil when the store keeps no checks
 	errLimits    *errorRateLimits
 	sentryLimits errtrack.Limits
 
@@ -236,6 +256,9 @@ func New(opts Options, st Store, au *auth.Authenticator, pipe *ingest.Pipeline, 
 	if err := s.initAlerts(st, exec); err != nil {
 		return nil, err
 	}
+	if err := s.initChecks(st); err != nil {
+		return nil, err
+	}
 	s.http = &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -261,6 +284,7 @@ func (s *Server) Start() error {
 	go s.maintainSessions(ctx, time.Minute)
 	s.startErrors(ctx)
 	s.runAlerts(ctx)
+	s.runChecks(ctx)
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("http server stopped", "err", err)
@@ -324,6 +348,14 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("DELETE /api/v1/alerts/{id}", s.withKey(s.handleDeleteAlert, meta.KindAdmin))
 	mux.HandleFunc("GET /api/v1/alerts/{id}/history", s.withKey(s.handleAlertHistory, meta.KindRead, meta.KindAdmin))
 	mux.HandleFunc("POST /api/v1/alerts/{id}/test", s.withKey(s.handleTestAlert, meta.KindAdmin))
+	mux.HandleFunc("GET /api/v1/checks", s.withKey(s.handleListChecks, meta.KindRead, meta.KindAdmin))
+	mux.HandleFunc("POST /api/v1/checks", s.withKey(s.handleCreateCheck, meta.KindAdmin))
+	mux.HandleFunc("GET /api/v1/checks/{id}", s.withKey(s.handleGetCheck, meta.KindRead, meta.KindAdmin))
+	mux.HandleFunc("PUT /api/v1/checks/{id}", s.withKey(s.handleUpdateCheck, meta.KindAdmin))
+	mux.HandleFunc("DELETE /api/v1/checks/{id}", s.withKey(s.handleDeleteCheck, meta.KindAdmin))
+	mux.HandleFunc("POST /api/v1/checks/{id}/run", s.withKey(s.handleRunCheck, meta.KindAdmin))
+	mux.HandleFunc("GET /api/v1/checks/{id}/runs", s.withKey(s.handleCheckRuns, meta.KindRead, meta.KindAdmin))
+	mux.HandleFunc("GET /api/v1/checks/{id}/runs/{run}/report", s.withKey(s.handleCheckReport, meta.KindRead, meta.KindAdmin))
 	mux.HandleFunc("GET /api/v1/live", s.withKey(s.handleLive, meta.KindRead, meta.KindAdmin))
 	mux.HandleFunc("GET /api/v1/tail", s.withKey(s.handleTail, meta.KindRead, meta.KindAdmin))
 	mux.HandleFunc("GET /api/v1/monitors", s.withKey(s.handleListMonitors, meta.KindRead, meta.KindAdmin))
