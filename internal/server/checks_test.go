@@ -174,6 +174,9 @@ func TestHTTPCheckUpDownRecovery(t *testing.T) {
 	checkRow(t, "run 3", rows[2], map[string]any{"check": "api health", "type": "http", "ok": 0, "failed": 1, "status": 503, "consecutive_failures": 2,
 		"error": "status 503, expected 200"})
 	checkRow(t, "run 4", rows[3], map[string]any{"ok": 1, "status": 200, "consecutive_failures": 0})
+	// The README's uptime query.
+	row := e.one("SELECT check, 100 * avg(ok) AS uptime, quantile(0.95)(duration) AS p95 FROM checks WHERE timestamp > NOW() - INTERVAL '7' DAY GROUP BY check")
+	checkRow(t, "uptime", row, map[string]any{"check": "api health", "uptime": 50})
 }
 
 // selfSignedCert is a certificate for 127.0.0.1 that expires at notAfter.
