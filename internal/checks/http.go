@@ -36,8 +36,7 @@ func (p *prober) client(insecure bool) *http.Client {
 		DialContext: p.dial,
 		// Every run opens its own connections, so that connect and tls
 		// are measured each time.
-		DisableKeepAlives:  true,
-		DisableCompression: false,
+		DisableKeepAlives: true,
 		// No proxy from the environment: a proxy would hide where a check
 		// really goes, and measure the proxy.
 		TLSClientConfig:        &tls.Config{InsecureSkipVerify: insecure, MinVersion: tls.VersionTLS12}, //nolint:gosec // only with "insecure": true

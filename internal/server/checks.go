@@ -69,7 +69,23 @@ func (s *Server) writeCheckPoints(ctx context.Context, project int64, pts []poin
 // runChecks runs the checks on their schedules until ctx ends.
 func (s *Server) runChecks(ctx context.Context) {
 	if s.checks != nil {
-		go s.checks.Run(ctx)
+		s.checksDone = make(chan struct{})
+		go func() {
+			defer close(s.checksDone)
+			s.checks.Run(ctx)
+		}()
+	}
+}
+
+// waitChecks waits (up to ctx) for the checks loop, once stopped, to end
+// its runs in progress: they write to the store and the pipeline.
+func (s *Server) waitChecks(ctx context.Context) {
+	if s.checksDone == nil {
+		return
+	}
+	select {
+	case <-s.checksDone:
+	case <-ctx.Done():
 	}
 }
 

@@ -223,6 +223,7 @@ type Server struct {
 	monitors     *monitors.Registry // nil when the store keeps no cron monitors
 	alerts       *alert.Manager     // nil when the store keeps no alert rules
 	checks       *checks.Manager    // nil when the store keeps no checks
+	checksDone   chan struct{}      // closed when the checks loop has ended
 	errLimits    *errorRateLimits
 	sentryLimits errtrack.Limits
 
@@ -311,6 +312,7 @@ func (s *Server) Close(ctx context.Context) error {
 		// Requests may still run: the GeoIP database stays mapped.
 		return err
 	}
+	s.waitChecks(ctx)
 	if err := s.closeErrors(ctx); err != nil {
 		return err
 	}
