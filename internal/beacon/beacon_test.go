@@ -107,11 +107,11 @@ func TestPositions(t *testing.T) {
 		"events": "index1 event_name; blob1 name, blob2 path, blob3 props, blob4 visitor, blob5 session, blob6 country, blob7 device, " +
 			"blob8 browser, blob9 os, blob10 host, blob11 user; double1 value",
 		"web_vitals": "index1 metric; blob1 name, blob2 rating, blob3 path, blob4 navigation_type, blob5 attribution, blob6 metric_id, " +
-			"blob7 visitor, blob8 session, blob9 country, blob10 device, blob11 browser, blob12 os, blob13 host, blob14 user; double1 value, double2 delta",
+			"blob7 visitor, blob8 session, blob9 country, blob10 device, blob11 browser, blob12 os, blob13 host, blob14 user, blob15 route, blob16 element; double1 value, double2 delta",
 		"api_calls": "index1 endpoint; blob1 url, blob2 method, blob3 path, blob4 visitor, blob5 session, blob6 country, blob7 device, " +
-			"blob8 browser, blob9 os, blob10 host, blob11 user; double1 duration, double2 status, double3 success",
+			"blob8 browser, blob9 os, blob10 host, blob11 user, blob12 route; double1 duration, double2 status, double3 success",
 		"client_errors": "index1 error_type; blob1 type, blob2 message, blob3 path, blob4 fingerprint, blob5 stack, blob6 source, " +
-			"blob7 visitor, blob8 session, blob9 country, blob10 device, blob11 browser, blob12 os, blob13 host, blob14 user; double1 count, double2 line, double3 column",
+			"blob7 visitor, blob8 session, blob9 country, blob10 device, blob11 browser, blob12 os, blob13 host, blob14 user, blob15 route; double1 count, double2 line, double3 column",
 		"ui_actions": "index1 action_type; blob1 action, blob2 component, blob3 path, blob4 visitor, blob5 session, blob6 country, " +
 			"blob7 device, blob8 browser, blob9 os, blob10 host, blob11 user; double1 duration",
 		"websocket": "index1 event_kind; blob1 event, blob2 channel, blob3 error, blob4 side, blob5 path, blob6 visitor, blob7 session, " +

@@ -172,9 +172,14 @@ var ErrBot = errors.New("the client is a bot or a crawler")
 // in order: visitor, session, country, device, browser and os on every
 // point of a built-in browser dataset; on pageviews the visit fields
 // (entry, visit_page, bounce, since_previous); on client_errors an empty
-// fingerprint. Points of other datasets are left as they are. It returns
-// ErrBot, and fills nothing, when the client is a bot.
+// fingerprint. On web_vitals, api_calls and client_errors it fills route,
+// the path with its ids folded (Route), and on the LCP and INP points of
+// web_vitals element, their attribution with its ids folded (Element);
+// those two even for a bot, as they say nothing of the client. Points of
+// other datasets are left as they are. It returns ErrBot, and fills
+// nothing else, when the client is a bot.
 func (e *Enricher) Apply(ctx context.Context, project int64, c Client, pts []point.Point) error {
+	Routes(pts)
 	ag := e.ParseAgent(c.UserAgent)
 	if ag.Bot {
 		return ErrBot

@@ -37,7 +37,8 @@ var builtin = map[string]Schema{
 		Doubles: []string{"confidence", "correct"}},
 	// The browser's datasets, written by the beacon (package beacon maps
 	// its events here; package enrich fills visitor, session, country,
-	// device, browser and os, and the pageviews' visit fields).
+	// device, browser and os, the pageviews' visit fields, and route and
+	// element, the path and the attribution with their ids folded).
 	"pageviews": {Index: "page",
 		Blobs: []string{"path", "referrer", "country", "device", "browser", "utm_source",
 			"os", "visitor", "session", "host", "referrer_host", "utm_medium", "utm_campaign", "utm_term", "utm_content", "user"},
@@ -49,15 +50,18 @@ var builtin = map[string]Schema{
 		Doubles: []string{"value"}},
 	"web_vitals": {Index: "metric",
 		Blobs: []string{"name", "rating", "path", "navigation_type",
-			"attribution", "metric_id", "visitor", "session", "country", "device", "browser", "os", "host", "user"},
+			"attribution", "metric_id", "visitor", "session", "country", "device", "browser", "os", "host", "user",
+			"route", "element"},
 		Doubles: []string{"value", "delta"}},
 	"api_calls": {Index: "endpoint",
 		Blobs: []string{"url", "method", "path",
-			"visitor", "session", "country", "device", "browser", "os", "host", "user"},
+			"visitor", "session", "country", "device", "browser", "os", "host", "user",
+			"route"},
 		Doubles: []string{"duration", "status", "success"}},
 	"client_errors": {Index: "error_type",
 		Blobs: []string{"type", "message", "path", "fingerprint",
-			"stack", "source", "visitor", "session", "country", "device", "browser", "os", "host", "user"},
+			"stack", "source", "visitor", "session", "country", "device", "browser", "os", "host", "user",
+			"route"},
 		Doubles: []string{"count",
 			"line", "column"}},
 	"ui_actions": {Index: "action_type",

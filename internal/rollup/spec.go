@@ -124,14 +124,19 @@ var builtinSpecs = map[string]Spec{
 	// path and props are open-ended; name repeats event_name.
 	"events": {Dimensions: []point.Field{blob(1)}, // name
 		Distributions: []point.Field{double(1)}}, // value
-	// attribution is a selector, metric_id an id.
-	"web_vitals": {Dimensions: []point.Field{blob(1), blob(2), blob(4), blob(10)}, // name, rating, navigation_type, device
+	// attribution is a selector (CLS's varies with every shift), metric_id
+	// an id, path has an id in it. route is the path with its ids folded
+	// (one per page template) and element the LCP element or INP target
+	// with its ids folded, empty on the other metrics (package enrich): the
+	// per-page report (package insights) is answered from them.
+	"web_vitals": {Dimensions: []point.Field{blob(1), blob(2), blob(4), blob(10), blob(15), blob(16)}, // name, rating, navigation_type, device, route, element
 		Distributions: []point.Field{double(1)}}, // value
-	// url and path are open-ended.
-	"api_calls": {Dimensions: []point.Field{blob(2), double(2), double(3)}, // method, status, success
+	// url and path are open-ended; route is the path with its ids folded.
+	"api_calls": {Dimensions: []point.Field{blob(2), double(2), double(3), blob(12)}, // method, status, success, route
 		Distributions: []point.Field{double(1)}}, // duration
-	// message, path and fingerprint are open-ended: top-error queries read raw points.
-	"client_errors": {Dimensions: []point.Field{blob(1), blob(11)}}, // type, browser
+	// message, path and fingerprint are open-ended: top-error queries read
+	// raw points; route is the path with its ids folded.
+	"client_errors": {Dimensions: []point.Field{blob(1), blob(11), blob(15)}}, // type, browser, route
 	"ui_actions": {Dimensions: []point.Field{blob(1), blob(2)}, // action, component
 		Distributions: []point.Field{double(1)}}, // duration
 	// message, fingerprint, culprit, transaction, user and event_id are
