@@ -22,6 +22,7 @@ import (
 	"github.com/alidade/alidade/internal/enrich"
 	"github.com/alidade/alidade/internal/errtrack"
 	"github.com/alidade/alidade/internal/ingest"
+	"github.com/alidade/alidade/internal/insights"
 	"github.com/alidade/alidade/internal/live"
 	"github.com/alidade/alidade/internal/meta"
 	"github.com/alidade/alidade/internal/monitors"
@@ -87,6 +88,9 @@ type Options struct {
 	// GeoIP is a MaxMind database file the beacon's country is looked up
 	// in (--geoip); "" means none.
 	GeoIP string
+	// Lab gives the per-page report (GET /api/v1/insights) each page's
+	// latest lab run; nil leaves lab null.
+	Lab insights.LabSource
 	// Clock is the server's clock: the beacon's points' receive time, the
 	// UTC day of the visitor salt, and dashboard sessions' expiry. nil
 	// means time.Now.
@@ -375,6 +379,7 @@ func (s *Server) Handler() http.Handler {
 
 	mux.HandleFunc("GET /api/v1/metrics", s.withKey(s.fresh(s.handlePlatformMetrics), meta.KindRead, meta.KindAdmin))
 	mux.HandleFunc("GET /api/v1/web", s.withKey(s.fresh(s.handleWeb), meta.KindRead, meta.KindAdmin))
+	mux.HandleFunc("GET /api/v1/insights", s.withKey(s.fresh(s.handleInsights), meta.KindRead, meta.KindAdmin))
 	mux.HandleFunc("GET /api/v1/pricing", s.withKey(s.handleGetPricing, meta.KindAdmin))
 	mux.HandleFunc("PUT /api/v1/pricing/{model...}", s.withKey(s.handlePutPricing, meta.KindAdmin))
 	mux.HandleFunc("DELETE /api/v1/pricing/{model...}", s.withKey(s.handleDeletePricing, meta.KindAdmin))
