@@ -185,7 +185,7 @@ func TestTailLoopNotesAndReconnects(t *testing.T) {
 		n := conns.Add(1)
 		if n == 2 {
 			w.Header().Set("Retry-After", "0")
-			http.Error(w, `{"error":{"code":"too_many_tails","message":"busy"}}`, 429)
+			http.Error(w, `{"error":{"code":"too_many_tails","message":"busy"}}`, http.StatusTooManyRequests)
 			return
 		}
 		w.Header().Set("Content-Type", "text/event-stream")
