@@ -10,7 +10,7 @@ import (
 
 // dashboardPaths are the dashboard's pages besides "/": each answers the
 // same page, which shows the view its path and query name.
-var dashboardPaths = []string{"/backend", "/ai", "/frontend", "/errors", "/errors/{id}", "/explore", "/tail", "/alerts", "/alerts/{id}", "/settings"}
+var dashboardPaths = []string{"/backend", "/ai", "/frontend", "/performance", "/performance/page", "/performance/checks/{id}", "/errors", "/errors/{id}", "/explore", "/tail", "/alerts", "/alerts/{id}", "/settings"}
 
 // serveApp writes the dashboard's page for a signed-in browser
 // (pageSession(r) is its session): the bundle's tags and the session's

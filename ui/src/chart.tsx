@@ -7,6 +7,8 @@ export interface Line {
   values: (number | null)[];
   color?: string;
   unit?: (v: number | null) => string;
+  points?: boolean; // drawn as points, without a line (e.g. lab runs)
+  spanGaps?: boolean; // a line across missing values
 }
 
 const palette = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7'];
@@ -35,7 +37,8 @@ export function Chart({ times, lines, height = 220, title }: { times: number[]; 
           label: l.label,
           stroke: l.color ?? palette[i % palette.length],
           width: 1.5,
-          spanGaps: false,
+          spanGaps: !!l.spanGaps,
+          ...(l.points ? { paths: () => null, points: { show: true, size: 9, fill: l.color ?? palette[i % palette.length] } } : {}),
           value: (_u: uPlot, v: number | null) => (l.unit ? l.unit(v) : v === null ? '–' : String(v)),
         })),
       ],

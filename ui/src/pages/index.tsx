@@ -7,6 +7,7 @@ import { Backend } from './backend';
 import { Errors } from './errors';
 import { Explore } from './explore';
 import { Frontend } from './frontend';
+import { Performance } from './performance';
 import { Settings } from './settings';
 import { Tail } from './tail';
 
@@ -14,6 +15,7 @@ export const pages: Page[] = [
   { path: '/backend', title: 'Backend', render: (v) => <Backend view={v} /> },
   { path: '/ai', title: 'AI', render: (v) => <AI view={v} /> },
   { path: '/frontend', title: 'Frontend', render: (v) => <Frontend view={v} /> },
+  { path: '/performance', title: 'Performance', render: (v) => <Performance view={v} /> },
   { path: '/errors', title: 'Errors', render: (v) => <Errors view={v} /> },
   { path: '/explore', title: 'Explore', render: (v) => <Explore view={v} /> },
   { path: '/tail', title: 'Live tail', render: (v) => <Tail view={v} /> },
