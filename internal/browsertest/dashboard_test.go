@@ -21,7 +21,7 @@ import (
 
 // dashboardPages are the dashboard's pages, as its navigation lists them.
 var dashboardPages = []struct{ path, title string }{
-	{"/", "Overview"}, {"/backend", "Backend"}, {"/ai", "AI"}, {"/frontend", "Frontend"},
+	{"/", "Overview"}, {"/backend", "Backend"}, {"/ai", "AI"}, {"/frontend", "Frontend"}, {"/performance", "Performance"},
 	{"/errors", "Errors"}, {"/explore", "Explore"}, {"/tail", "Live tail"}, {"/alerts", "Alerts"}, {"/settings", "Settings"},
 }
 
