@@ -170,7 +170,7 @@ export function CheckState({ c }: { c: Check }) {
 // runSummary says what a run found: "200 · 12 ms", "score 84", or its error.
 export function runSummary(r: Run | null): string {
   if (!r) return 'not run yet';
-  if (r.unavailable) return 'could not run: ' + r.error;
+  if (r.unavailable) return 'could not run (no Lighthouse here)';
   if (r.type === 'page') return r.ok ? `score ${r.score ?? '–'}${r.metrics ? ' · LCP ' + ms(r.metrics.lcp) : ''}` : r.error;
   const t = r.timings ? ms(r.timings.total) : '–';
   return r.ok ? `${r.status} · ${t}` : `${r.error}${r.timings?.total ? ' · ' + t : ''}`;

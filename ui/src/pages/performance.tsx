@@ -115,6 +115,8 @@ function Checks({ view }: { view: View }) {
     return out;
   }, [ids, poll, checks?.map((c) => c.lastRun?.id ?? 0).join(',')]);
   const notAvailable = list.error instanceof ApiError && list.error.status === 501;
+  const down = checks?.filter((c) => c.state === 'down').length ?? 0;
+  const unavailable = checks?.filter((c) => c.state === 'unavailable').length ?? 0;
   const columns: Column<Check>[] = [
     {
       key: 'name',
@@ -162,7 +164,7 @@ function Checks({ view }: { view: View }) {
     { key: 'history', label: 'History', value: (c) => c.consecutiveFailures, render: (c) => <History runs={runs.data?.[c.id] ?? []} /> },
     {
       key: 'time',
-      label: 'Response time',
+      label: 'Trend',
       value: (c) => c.lastRun?.timings?.total ?? c.lastRun?.score ?? null,
       render: (c) => {
         const rs = [...(runs.data?.[c.id] ?? [])].reverse().filter((r) => !r.unavailable);
@@ -181,7 +183,11 @@ function Checks({ view }: { view: View }) {
   return (
     <>
       <div class="al-bar pf-bar">
-        <h2 class="pf-h">Checks</h2>
+        <p class="meta" aria-live="polite" data-testid="pf-summary">
+          {checks ? `${checks.length} check${checks.length === 1 ? '' : 's'}` : 'Checks'}
+          {down ? ` · ${down} down` : ''}
+          {unavailable ? ` · ${unavailable} unavailable` : ''}. Http checks test uptime; page checks run Lighthouse.
+        </p>
         {canChange && (
           <PerfLink href="/performance/checks/new" cls="al-new st-primary" testid="pf-new">
             New check
