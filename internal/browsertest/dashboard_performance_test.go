@@ -20,7 +20,7 @@ import (
 // loopback site is created through the form (the API's 400 shown first),
 // run now and up with a response time, then down with the site's 503; a
 // page check is unavailable (no Lighthouse in the test server) with its
-// reason. As a read session: the same, without a control that changes a
+// reason, and deleted. As a read session: the same, without a control that changes a
 // check.
 func TestDashboardPerformance(t *testing.T) {
 	e := setup(t)
@@ -193,10 +193,21 @@ func TestDashboardPerformance(t *testing.T) {
 	b.click(`.al-back a`)
 	b.waitFor(fmt.Sprintf(`document.querySelector('[data-testid=pf-state-%s] [data-state]')?.dataset.state === 'up' && document.querySelectorAll('[data-testid=pf-checks] tbody tr').length === 2`, id))
 	b.waitFor(`document.querySelector('[data-testid=pf-checks] .pf-history .fail') !== null && document.querySelectorAll('main figure.chart canvas').length >= 1`)
+	t.Logf("performance: %s", b.screenshot("dashboard-performance.png"))
+
+	// The page check's own page says why it cannot run; it is deleted
+	// after a confirmation.
+	b.click(fmt.Sprintf(`[data-testid=pf-check-%d]`, pageCheck.ID))
+	b.waitFor(`document.querySelector('[data-testid=pf-unavailable]')?.textContent.includes('Lighthouse')`)
+	b.click(`[data-testid=pf-delete]`)
+	b.click(`[data-testid=pf-delete-yes]`)
+	b.waitFor(fmt.Sprintf(`location.pathname === '/performance' && document.querySelectorAll('[data-testid=pf-checks] tbody tr').length === 1 && !document.querySelector('[data-testid=pf-check-%d]')`, pageCheck.ID))
+	if code, _, _ := e.alidade.call("GET", fmt.Sprintf("/api/v1/checks/%d", pageCheck.ID), p.keys["read"], nil, nil); code != http.StatusNotFound {
+		t.Errorf("GET the deleted check = %d; want 404", code)
+	}
 	if errs := pageErrors(b, http.StatusBadRequest); len(errs) > 0 {
 		t.Errorf("console errors:\n  %s", strings.Join(errs, "\n  "))
 	}
-	t.Logf("performance: %s", b.screenshot("dashboard-performance.png"))
 	b.mu.Lock()
 	b.console = nil
 	b.mu.Unlock()
@@ -204,7 +215,7 @@ func TestDashboardPerformance(t *testing.T) {
 	// A read session: the pages and checks, no control that changes one.
 	b.clickAndLoad(`header.top button:last-of-type`) // Sign out
 	signInAt(t, b, p.keys["read"], "/performance?range=1h")
-	b.waitFor(rows + `.length === 2 && document.querySelectorAll('[data-testid=pf-checks] tbody tr').length === 2`)
+	b.waitFor(rows + `.length === 2 && document.querySelectorAll('[data-testid=pf-checks] tbody tr').length === 1`)
 	if n := eval[int](b, `document.querySelectorAll('[data-testid=pf-new]').length`); n != 0 {
 		t.Error("a read session sees New check")
 	}
