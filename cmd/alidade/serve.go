@@ -17,9 +17,11 @@ import (
 	"github.com/alidade/alidade/internal/auth"
 	"github.com/alidade/alidade/internal/checks"
 	"github.com/alidade/alidade/internal/ingest"
+	"github.com/alidade/alidade/internal/lighthouse"
 	"github.com/alidade/alidade/internal/live"
 	"github.com/alidade/alidade/internal/loader"
 	"github.com/alidade/alidade/internal/meta"
+	"github.com/alidade/alidade/internal/pagerunner"
 	"github.com/alidade/alidade/internal/planner"
 	"github.com/alidade/alidade/internal/pricing"
 	"github.com/alidade/alidade/internal/sampling"
@@ -148,10 +150,25 @@ func runServe(ctx context.Context, args []string) error {
 	if sopts.ChecksPageQueue, err = strconv.Atoi(f.checksPageQueue); err != nil || sopts.ChecksPageQueue < 0 || sopts.ChecksPageQueue > 10_000 {
 		return &usageError{msg: fmt.Sprintf("--checks-page-queue: %q is not a number from 0 to 10000", f.checksPageQueue)}
 	}
-	// Page checks need a Lighthouse runner (internal/lighthouse, built
-	// with sopts.ChecksPageConcurrency and sopts.ChecksPageQueue); until
-	// one is wired here, page checks are "unavailable" and say why.
-	sopts.PageRunner = nil
+	// Page checks run Lighthouse: Node, Lighthouse and Chromium where
+	// lighthouse.Find looks (the data directory's tools, PATH,
+	// ALIDADE_NODE, ALIDADE_LIGHTHOUSE, CHROME_PATH). Without them the
+	// server starts all the same and page checks are "unavailable",
+	// saying what to install.
+	lopts := lighthouse.Find(f.dataDir)
+	lopts.Concurrency, lopts.QueueMax, lopts.Logger = sopts.ChecksPageConcurrency, sopts.ChecksPageQueue, log
+	lh, err := lighthouse.New(lopts)
+	if err != nil {
+		return err
+	}
+	defer lh.Close()
+	if ok, why := lh.Available(); ok {
+		log.Info("page checks available: Lighthouse runs", "node", lopts.Node, "lighthouse", lopts.Lighthouse, "chrome", lopts.Chrome,
+			"concurrency", lopts.Concurrency, "queue", lopts.QueueMax)
+	} else {
+		log.Warn("page checks unavailable (http checks run)", "why", why)
+	}
+	sopts.PageRunner = pagerunner.New(lh)
 	if f.publicURL != "" {
 		if err := server.ValidatePublicURL(f.publicURL); err != nil {
 			return &usageError{msg: "--public-url: " + err.Error()}
@@ -369,6 +386,9 @@ func runServe(ctx context.Context, args []string) error {
 	if err := srv.Close(stopCtx); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}
+	// After the server (a page run asked for over HTTP ends first, up to
+	// the shutdown's wait): stops queued Lighthouse runs, kills running ones.
+	lh.Close()
 	if err := pipe.Close(stopCtx); err != nil {
 		return err
 	}

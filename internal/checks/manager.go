@@ -635,6 +635,7 @@ func (m *Manager) execute(ctx context.Context, sp *Spec, now time.Time, wait boo
 	score := math.Max(0, math.Min(100, float64(res.Score)))
 	r.OK, r.Score = true, &score
 	r.Metrics = &Metrics{LCP: res.Metrics.LCP, CLS: res.Metrics.CLS, FCP: res.Metrics.FCP, TBT: res.Metrics.TBT, SI: res.Metrics.SI, TTFB: res.Metrics.TTFB}
+	r.LCPElement = res.LCPElement
 	r.Recommendations = make([]RecommendationJSON, 0, len(res.Recommendations))
 	for _, rec := range res.Recommendations {
 		r.Recommendations = append(r.Recommendations, RecommendationJSON{Audit: rec.Audit, Title: rec.Title, SavingsMs: rec.SavingsMs, SavingsBytes: rec.SavingsBytes})

@@ -17,6 +17,10 @@ type PageResult struct {
 	Recommendations []Recommendation                               // largest savings first
 	ReportJSON      []byte                                         // the full Lighthouse result (JSON)
 	ReportHTML      []byte                                         // the HTML report
+	// LCPElement is the CSS selector of the page's Largest Contentful
+	// Paint element as Lighthouse gives it (e.g. "body > img.hero"); ""
+	// when unknown.
+	LCPElement string
 }
 
 // Recommendation is one of Lighthouse's failed opportunities or

@@ -29,6 +29,9 @@ type Run struct {
 	Score           *float64             `json:"score,omitempty"`
 	Metrics         *Metrics             `json:"metrics,omitempty"`
 	Recommendations []RecommendationJSON `json:"recommendations,omitempty"`
+	// LCPElement is the lab run's LCP element (a CSS selector), "" when
+	// Lighthouse could not tell (an extension of the issue's run shape).
+	LCPElement string `json:"lcpElement,omitempty"`
 	// HasReport says a Lighthouse report is kept with the run.
 	HasReport bool `json:"hasReport,omitempty"`
 	// DurationMs is how long the run took (an http run's timings.total).
@@ -88,13 +91,15 @@ type pageRunJSON struct {
 	Score           *float64             `json:"score"`
 	Metrics         *Metrics             `json:"metrics"`
 	Recommendations []RecommendationJSON `json:"recommendations"`
+	LCPElement      string               `json:"lcpElement,omitempty"`
 	HasReport       bool                 `json:"hasReport"`
 	DurationMs      float64              `json:"durationMs"`
 }
 
 // MarshalJSON writes the run's API shape: an http run
 // {"id","type","at","ok","status","error","sizeBytes","timings","certExpiresInDays"},
-// a page run {"id","type","at","ok","error","device","score","metrics","recommendations","hasReport","durationMs"}.
+// a page run {"id","type","at","ok","error","device","score","metrics","recommendations","lcpElement","hasReport","durationMs"}
+// (lcpElement only when Lighthouse named one).
 func (r Run) MarshalJSON() ([]byte, error) {
 	at := r.At.UTC()
 	if r.Type == TypePage {
@@ -103,7 +108,7 @@ func (r Run) MarshalJSON() ([]byte, error) {
 			recs = []RecommendationJSON{}
 		}
 		return json.Marshal(pageRunJSON{ID: r.ID, Type: r.Type, At: at, OK: r.OK, Error: r.Error, Unavailable: r.Unavailable, Device: r.Device,
-			Score: r.Score, Metrics: r.Metrics, Recommendations: recs, HasReport: r.HasReport, DurationMs: r.DurationMs})
+			Score: r.Score, Metrics: r.Metrics, Recommendations: recs, LCPElement: r.LCPElement, HasReport: r.HasReport, DurationMs: r.DurationMs})
 	}
 	return json.Marshal(httpRunJSON{ID: r.ID, Type: TypeHTTP, At: at, OK: r.OK, Status: r.Status, Error: r.Error, SizeBytes: r.SizeBytes,
 		Timings: r.Timings, CertExpiresInDays: r.CertExpiresInDays})

@@ -49,8 +49,9 @@ func (s *Server) initChecks(st Store) error {
 		return err
 	}
 	s.checks = m
-	if ok, why := m.PageAvailable(); !ok {
-		s.log.Info("page checks unavailable (http checks run)", "why", why)
+	if s.opts.PageRunner == nil {
+		// With a runner, its owner (alidade serve) says whether it can run.
+		s.log.Info("page checks unavailable (http checks run)", "why", checks.NoRunnerWhy)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/alidade/alidade/internal/auth"
+	"github.com/alidade/alidade/internal/checks"
 	"github.com/alidade/alidade/internal/ingest"
 	"github.com/alidade/alidade/internal/live"
 	"github.com/alidade/alidade/internal/loader"
@@ -42,6 +43,9 @@ type Options struct {
 	Dir string
 	// Tail, when set, edits the live tail hub's options.
 	Tail func(*tail.Options)
+	// PageRunner runs the page checks (a fake, or pagerunner.New over a
+	// real Lighthouse runner); nil leaves them unavailable.
+	PageRunner checks.PageRunner
 	// WAL, when set, runs the server as `alidade serve --wal on` does:
 	// writes are acknowledged once logged and a loader moves them into
 	// the planner (through Target, when set, which may delay it).
@@ -150,6 +154,7 @@ func Start(t testing.TB, o Options) *Env {
 	sopts.Listen = "127.0.0.1:0"
 	sopts.Rollups = pl
 	sopts.ErrorJournal = filepath.Join(dir, "errors-wal")
+	sopts.PageRunner = o.PageRunner
 	if ld != nil {
 		sopts.Fresh = func(ctx context.Context) { ld.Wait(ctx, time.Second) }
 		sopts.Dedupe = pl.Dedupe
