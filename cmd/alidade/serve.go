@@ -266,6 +266,8 @@ func runServe(ctx context.Context, args []string) error {
 			log.Error("close store", "err", err)
 		}
 	}()
+	// The per-page report's lab runs: the page checks' latest runs.
+	sopts.Lab = checks.NewLab(st)
 	popts.Spec = planner.SchemaSpec(st.Schema)
 	smp := sampling.New(st.Sampling, sampling.DefaultOptions())
 	popts.Sample, popts.Flush = smp.Sample, smp.Flush

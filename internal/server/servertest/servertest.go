@@ -155,6 +155,7 @@ func Start(t testing.TB, o Options) *Env {
 	sopts.Rollups = pl
 	sopts.ErrorJournal = filepath.Join(dir, "errors-wal")
 	sopts.PageRunner = o.PageRunner
+	sopts.Lab = checks.NewLab(st)
 	if ld != nil {
 		sopts.Fresh = func(ctx context.Context) { ld.Wait(ctx, time.Second) }
 		sopts.Dedupe = pl.Dedupe
