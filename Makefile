@@ -41,14 +41,17 @@ test-browser:
 	fi; \
 	CHROME_PATH="$$chrome" $(GO) test -tags browser -count=1 -v -timeout 10m ./internal/browsertest/
 
-## test-lighthouse: real Lighthouse runs (internal/lighthouse, -tags lighthouse) against a loopback test site:
+## test-lighthouse: real Lighthouse runs (internal/lighthouse, then page checks through a real server in
+## internal/pagerunner; -tags lighthouse) against a loopback test site:
 ## Lighthouse 12.2.3 (installed by .ci/ensure-lighthouse with npm into ~/.cache/alidade when missing) with
-## Chromium (.ci/ensure-chromium), ~1 min. Without them the test skips loudly; with CI=true it fails.
+## Chromium (.ci/ensure-chromium), ~2 min. Without them the test skips loudly; with CI=true it fails.
 test-lighthouse:
 	@chrome="$$(.ci/ensure-chromium)" || exit 1; \
 	lh="$$(.ci/ensure-lighthouse)" || exit 1; \
 	if [ -z "$$chrome" ] || [ -z "$$lh" ]; then echo "WARNING: no Chromium or no Lighthouse: the Lighthouse tests will SKIP" >&2; fi; \
 	CHROME_PATH="$$chrome" ALIDADE_LIGHTHOUSE="$$lh" $(GO) test -tags lighthouse -count=1 -v -timeout 10m -run '^TestRealRun$$' ./internal/lighthouse/
+	@chrome="$$(.ci/ensure-chromium)" && lh="$$(.ci/ensure-lighthouse)" && \
+	CHROME_PATH="$$chrome" ALIDADE_LIGHTHOUSE="$$lh" $(GO) test -tags lighthouse -count=1 -v -timeout 10m -run '^TestPageChecksRealLighthouse$$' ./internal/pagerunner/
 
 ## test-short: the fast unit tests only.
 test-short:
@@ -76,7 +79,7 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet $(PKGS)
 	$(GO) vet -tags browser ./internal/browsertest/
-	$(GO) vet -tags lighthouse ./internal/lighthouse/
+	$(GO) vet -tags lighthouse ./internal/lighthouse/ ./internal/pagerunner/
 
 lint: vet
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@latest $(PKGS)
