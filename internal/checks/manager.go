@@ -638,7 +638,7 @@ func (m *Manager) execute(ctx context.Context, sp *Spec, now time.Time, wait boo
 	r.LCPElement = res.LCPElement
 	r.Recommendations = make([]RecommendationJSON, 0, len(res.Recommendations))
 	for _, rec := range res.Recommendations {
-		r.Recommendations = append(r.Recommendations, RecommendationJSON{Audit: rec.Audit, Title: rec.Title, SavingsMs: rec.SavingsMs, SavingsBytes: rec.SavingsBytes})
+		r.Recommendations = append(r.Recommendations, RecommendationJSON(rec))
 	}
 	rep := reports{}
 	if len(res.ReportJSON) > 0 {
