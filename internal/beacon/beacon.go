@@ -21,6 +21,7 @@ import (
 
 	"github.com/alidade/alidade/internal/logs"
 	"github.com/alidade/alidade/internal/point"
+	"github.com/alidade/alidade/internal/textlimit"
 )
 
 // The beacon's limits, named in its errors.
@@ -256,7 +257,7 @@ func (ev *Event) check() error {
 		return fmt.Errorf("type is missing; use %s", strings.Join(Types, ", "))
 	}
 	if !slices.Contains(Types, ev.Type) {
-		return fmt.Errorf("unknown type %q; use %s", cutUTF8(ev.Type, 40), strings.Join(Types, ", "))
+		return fmt.Errorf("unknown type %q; use %s", textlimit.Cut(ev.Type, 40), strings.Join(Types, ", "))
 	}
 	if err := checkNumbers(ev); err != nil {
 		return err
@@ -282,10 +283,10 @@ func (ev *Event) check() error {
 			return fmt.Errorf("%s is not valid UTF-8", f.name)
 		}
 	}
-	ev.Message = cutUTF8(ev.Message, MaxMessageBytes)
-	ev.Stack = cutUTF8(ev.Stack, MaxStackBytes)
+	ev.Message = textlimit.Cut(ev.Message, MaxMessageBytes)
+	ev.Stack = textlimit.Cut(ev.Stack, MaxStackBytes)
 	if ev.Path != "" && !strings.HasPrefix(ev.Path, "/") {
-		return fmt.Errorf("path %q must start with /", cutUTF8(ev.Path, 80))
+		return fmt.Errorf("path %q must start with /", textlimit.Cut(ev.Path, 80))
 	}
 	if err := ev.checkProps(); err != nil {
 		return err
@@ -313,11 +314,11 @@ func (ev *Event) check() error {
 	case TypeVital:
 		name := strings.ToUpper(ev.Name)
 		if !slices.Contains(Vitals, name) {
-			return fmt.Errorf("vital name %q is not one of %s", cutUTF8(ev.Name, 40), strings.Join(Vitals, ", "))
+			return fmt.Errorf("vital name %q is not one of %s", textlimit.Cut(ev.Name, 40), strings.Join(Vitals, ", "))
 		}
 		ev.Name = name
 		if ev.Rating != "" && !slices.Contains(Ratings, ev.Rating) {
-			return fmt.Errorf("rating %q is not one of %s", cutUTF8(ev.Rating, 40), strings.Join(Ratings, ", "))
+			return fmt.Errorf("rating %q is not one of %s", textlimit.Cut(ev.Rating, 40), strings.Join(Ratings, ", "))
 		}
 	case TypeAPICall:
 		if ev.Endpoint == "" {
@@ -331,7 +332,7 @@ func (ev *Event) check() error {
 		}
 		if ev.Method != "" {
 			if !isMethod(ev.Method) {
-				return fmt.Errorf("method %q is not an HTTP method", cutUTF8(ev.Method, 40))
+				return fmt.Errorf("method %q is not an HTTP method", textlimit.Cut(ev.Method, 40))
 			}
 			ev.Method = strings.ToUpper(ev.Method)
 		}
@@ -358,7 +359,7 @@ func (ev *Event) check() error {
 	case TypeWebSocket:
 		k, ok := wsKinds[ev.Kind]
 		if !ok {
-			return fmt.Errorf("websocket kind %q is not one of connect, open, close, reconnect, error, message", cutUTF8(ev.Kind, 40))
+			return fmt.Errorf("websocket kind %q is not one of connect, open, close, reconnect, error, message", textlimit.Cut(ev.Kind, 40))
 		}
 		ev.Kind = k
 		if ev.Reconnect && ev.Attempt == 0 {
@@ -433,7 +434,7 @@ func (ev *Event) checkProps() error {
 	if !utf8.Valid(buf.Bytes()) {
 		return errors.New("props is not valid UTF-8")
 	}
-	if d := jsonDepth(buf.Bytes()); d > MaxPropsDepth {
+	if d := textlimit.JSONDepth(buf.Bytes()); d > MaxPropsDepth {
 		return fmt.Errorf("props nests %d levels deep; the limit is %d", d, MaxPropsDepth)
 	}
 	ev.Props = buf.Bytes()
@@ -599,41 +600,4 @@ func jsonType(v any) string {
 		return "null"
 	}
 	return "a number"
-}
-
-// jsonDepth returns the deepest nesting of objects and arrays in valid
-// compact JSON.
-func jsonDepth(b []byte) int {
-	depth, most := 0, 0
-	inStr := false
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		switch {
-		case inStr && c == '\\':
-			i++
-		case c == '"':
-			inStr = !inStr
-		case inStr:
-		case c == '{' || c == '[':
-			depth++
-			most = max(most, depth)
-		case c == '}' || c == ']':
-			depth--
-		}
-	}
-	return most
-}
-
-// cutUTF8 returns s cut to at most n bytes at a character boundary, with
-// "…" (3 bytes, counted in n) marking the cut.
-func cutUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	const mark = "…"
-	end := max(n-len(mark), 0)
-	for end > 0 && !utf8.RuneStart(s[end]) {
-		end--
-	}
-	return s[:end] + mark
 }

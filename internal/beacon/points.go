@@ -7,6 +7,7 @@ import (
 
 	"github.com/alidade/alidade/internal/logs"
 	"github.com/alidade/alidade/internal/point"
+	"github.com/alidade/alidade/internal/textlimit"
 )
 
 // Datasets maps each event type onto the built-in dataset its points go to.
@@ -128,7 +129,7 @@ func (ev *Event) point(now, sentAt, minTimestamp int64) (point.Point, error) {
 	set("user", ev.User)
 	switch ev.Type {
 	case TypePageview:
-		set("page", cutUTF8(page.Path, point.MaxIndexBytes))
+		set("page", textlimit.Cut(page.Path, point.MaxIndexBytes))
 		set("referrer", StripURL(ev.Referrer))
 		set("referrer_host", ReferrerHost(ev.Referrer, page.Host))
 		set("utm_source", page.UTM.Source)

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/alidade/alidade/internal/textlimit"
 )
 
 // MaxUTMBytes bounds each UTM value taken from a page URL; longer ones are
@@ -34,7 +36,7 @@ func ParsePage(raw string) (Page, error) {
 	var p Page
 	u, err := url.Parse(raw)
 	if err != nil {
-		return p, fmt.Errorf("url %q is not a URL", cutUTF8(raw, 80))
+		return p, fmt.Errorf("url %q is not a URL", textlimit.Cut(raw, 80))
 	}
 	p.Host = strings.ToLower(u.Host)
 	p.Path = pathOf(u)
@@ -45,7 +47,7 @@ func ParsePage(raw string) (Page, error) {
 	get := func(names ...string) string {
 		for _, n := range names {
 			if v := strings.TrimSpace(q.Get(n)); v != "" {
-				return cutUTF8(strings.ToValidUTF8(v, "\uFFFD"), MaxUTMBytes)
+				return textlimit.Cut(strings.ToValidUTF8(v, "\uFFFD"), MaxUTMBytes)
 			}
 		}
 		return ""
@@ -125,5 +127,5 @@ func StripURL(raw string) string {
 		return ""
 	}
 	s := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath, Opaque: u.Opaque}).String()
-	return cutUTF8(strings.ToValidUTF8(s, "\uFFFD"), MaxURLBytes)
+	return textlimit.Cut(strings.ToValidUTF8(s, "\uFFFD"), MaxURLBytes)
 }

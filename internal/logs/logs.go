@@ -20,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/alidade/alidade/internal/point"
+	"github.com/alidade/alidade/internal/textlimit"
 )
 
 // Dataset is the built-in dataset log records are stored in.
@@ -243,7 +244,7 @@ func (r *Record) Point(opts *Options) (point.Point, error) {
 			return p, fmt.Errorf("%s is %d bytes; the limit is %d bytes", f.name, len(f.v), f.limit)
 		}
 		if strings.ContainsFunc(f.v, isControl) {
-			return p, fmt.Errorf("%s %q has a control character", f.name, cut(f.v, 40))
+			return p, fmt.Errorf("%s %q has a control character", f.name, textlimit.Cut(f.v, 40))
 		}
 	}
 	p.Index = r.Service
@@ -292,7 +293,7 @@ func Timestamp(raw json.RawMessage, now int64) (int64, error) {
 			return t.UnixMilli(), nil
 		}
 		if _, err := strconv.ParseFloat(s, 64); err != nil || s == "" {
-			return 0, fmt.Errorf(`timestamp %q is neither RFC 3339 (e.g. "2026-01-02T15:04:05.123Z") nor Unix time`, cut(s, 60))
+			return 0, fmt.Errorf(`timestamp %q is neither RFC 3339 (e.g. "2026-01-02T15:04:05.123Z") nor Unix time`, textlimit.Cut(s, 60))
 		}
 		num = s
 	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
@@ -313,10 +314,10 @@ func Timestamp(raw json.RawMessage, now int64) (int64, error) {
 	}
 	f, err := strconv.ParseFloat(num, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, fmt.Errorf("timestamp %s is not a number", cut(num, 40))
+		return 0, fmt.Errorf("timestamp %s is not a number", textlimit.Cut(num, 40))
 	}
 	if f <= 0 {
-		return 0, fmt.Errorf("timestamp %s is not after 1970", cut(num, 40))
+		return 0, fmt.Errorf("timestamp %s is not after 1970", textlimit.Cut(num, 40))
 	}
 	var ms float64
 	switch {
@@ -330,7 +331,7 @@ func Timestamp(raw json.RawMessage, now int64) (int64, error) {
 		ms = f / 1e6
 	}
 	if ms >= 1e15 { // past year 33658: nanoseconds can go no further
-		return 0, fmt.Errorf("timestamp %s is too large", cut(num, 40))
+		return 0, fmt.Errorf("timestamp %s is too large", textlimit.Cut(num, 40))
 	}
 	return int64(ms), nil
 }
@@ -401,12 +402,12 @@ func Level(s string) (string, float64, error) {
 			}
 		}
 	}
-	return "", 0, fmt.Errorf("level %q is not one of %s (or a severity number 1–24)", cut(s, 40), strings.Join(Levels, ", "))
+	return "", 0, fmt.Errorf("level %q is not one of %s (or a severity number 1–24)", textlimit.Cut(s, 40), strings.Join(Levels, ", "))
 }
 
 func severityLevel(f float64, text string) (string, float64, error) {
 	if f != math.Trunc(f) || f < 1 || f > 24 {
-		return "", 0, fmt.Errorf("level %s is not an OpenTelemetry severity number (a whole number from 1 to 24)", cut(text, 40))
+		return "", 0, fmt.Errorf("level %s is not an OpenTelemetry severity number (a whole number from 1 to 24)", textlimit.Cut(text, 40))
 	}
 	return Levels[(int(f)-1)/4], f, nil
 }
@@ -437,7 +438,7 @@ func Attributes(raw json.RawMessage) (string, error) {
 			return "", errors.New("attributes has an empty key")
 		}
 		if len(k) > MaxAttributeKeyBytes {
-			return "", fmt.Errorf("attribute key %q is %d bytes; the limit is %d bytes", cut(k, 40), len(k), MaxAttributeKeyBytes)
+			return "", fmt.Errorf("attribute key %q is %d bytes; the limit is %d bytes", textlimit.Cut(k, 40), len(k), MaxAttributeKeyBytes)
 		}
 		names = append(names, k)
 	}
@@ -452,7 +453,7 @@ func Attributes(raw json.RawMessage) (string, error) {
 		b.Write(kj)
 		b.WriteByte(':')
 		if err := json.Compact(&b, m[k]); err != nil {
-			return "", fmt.Errorf("attribute %q: %v", cut(k, 40), err) // not expected: Unmarshal checked it
+			return "", fmt.Errorf("attribute %q: %v", textlimit.Cut(k, 40), err) // not expected: Unmarshal checked it
 		}
 		if b.Len() > MaxAttributesBytes {
 			break
@@ -462,7 +463,7 @@ func Attributes(raw json.RawMessage) (string, error) {
 	if b.Len() > MaxAttributesBytes {
 		return "", fmt.Errorf("attributes are over %d bytes as compact JSON; the limit is %d bytes", MaxAttributesBytes, MaxAttributesBytes)
 	}
-	if d := jsonDepth(b.Bytes()); d > MaxAttributesDepth+1 {
+	if d := textlimit.JSONDepth(b.Bytes()); d > MaxAttributesDepth+1 {
 		return "", fmt.Errorf("attributes nest %d levels deep; the limit is %d", d-1, MaxAttributesDepth)
 	}
 	if !utf8.Valid(b.Bytes()) {
@@ -512,41 +513,6 @@ func jsonKind(raw []byte) string {
 		return "null"
 	}
 	return "a number"
-}
-
-// jsonDepth returns the deepest nesting of objects and arrays in valid
-// compact JSON.
-func jsonDepth(b []byte) int {
-	depth, most := 0, 0
-	inStr := false
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		switch {
-		case inStr && c == '\\':
-			i++
-		case c == '"':
-			inStr = !inStr
-		case inStr:
-		case c == '{' || c == '[':
-			depth++
-			most = max(most, depth)
-		case c == '}' || c == ']':
-			depth--
-		}
-	}
-	return most
-}
-
-// cut returns s cut to at most n bytes at a character boundary, with "…".
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	end := n
-	for end > 0 && !utf8.RuneStart(s[end]) {
-		end--
-	}
-	return s[:end] + "…"
 }
 
 func fmtMillis(ms int64) string {

@@ -148,7 +148,7 @@ const cutMark = "…"
 
 // pageKey is the pageviews index of a path: the path, or when it is longer
 // than an index may be, its first bytes and cutMark, as the beacon cuts it
-// (package beacon, Event.point: cutUTF8(path, point.MaxIndexBytes)).
+// (package beacon, Event.point: textlimit.Cut(path, point.MaxIndexBytes)).
 func pageKey(path string) string {
 	n := point.MaxIndexBytes
 	if len(path) <= n {
