@@ -260,4 +260,19 @@ func TestRelativeRangesAreExact(t *testing.T) {
 	if got := num(after.Rows[0], "n"); got != before+float64(late.Weight()) || !fromRollups(after.Meta.Source) {
 		t.Errorf("after a late point in the range's first hour: count %v from %s; want %v", got, after.Meta.Source, before+float64(late.Weight()))
 	}
+
+	// The hour after that edge was read ahead (in the background): a late
+	// point into it, then the clock an hour on, its start in that hour.
+	time.Sleep(300 * time.Millisecond)
+	late = mk(c - 23*3_600_000 + 120_000)
+	if err := pl.Append(ctx, []store.Batch{{Project: 1, Points: []point.Point{late}}}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Store(c + 3_600_000)
+	for _, q := range []string{q, `{"dataset":"requests","range":"24h","groupBy":["endpoint"],"aggregations":{"n":{"type":"count"},"s":{"type":"sum","field":"duration"}}}`} {
+		auto, raw := run(q, "auto"), run(q, "raw")
+		if fmt.Sprint(auto.Rows) != fmt.Sprint(raw.Rows) || !fromRollups(auto.Meta.Source) {
+			t.Errorf("an hour on, after a late point in the hour read ahead: %v from %s; raw points say %v", auto.Rows, auto.Meta.Source, raw.Rows)
+		}
+	}
 }

@@ -61,67 +61,101 @@ func (r *Rollup) ExecuteExact(ctx context.Context, sub *query.Sub, scan Scan) (*
 	// Where minutes are compacted, an edge is the part of an hour inside
 	// the range: up to an hour of raw points. That hour's points are rolled
 	// up into minute cells once and kept (hourEdges), so that the query
-	// reads only the part of a minute the edge cuts.
+	// reads only the part of a minute the edge cuts. A relative range's
+	// edges move on with the clock, into the next hour: its cells are
+	// rolled up ahead, in the background (prefetch), so that the first
+	// query after the hour turns does not read an hour of raw points.
 	var hcFrom, hcTo *hourCells
-	hourOf := func(h int64) *hourCells {
-		if b := t.tiers[tierHour].buckets[h]; b != nil {
-			return r.edgeHours.get(t.key, h, b, b.adds)
+	var ahead []*hourCells
+	hourOf := func(h int64, next bool) *hourCells {
+		b := t.tiers[tierHour].buckets[h]
+		if b == nil {
+			return nil
 		}
-		return nil
+		if next {
+			// The hour after an edge, where the edge will be in an hour:
+			// only while it is compacted (past it, minute cells answer).
+			if nb := t.tiers[tierHour].buckets[h+hourMs]; nb != nil && h+hourMs < t.minFrom {
+				ahead = append(ahead, r.edgeHours.get(t.key, h+hourMs, nb, nb.adds))
+			}
+		}
+		return r.edgeHours.get(t.key, h, b, b.adds)
 	}
 	if h := inner.From - hourMs; inner.From%hourMs == 0 && h < sub.From && inner.From-sub.From > minuteMs && h < t.minFrom {
-		hcFrom = hourOf(h)
+		hcFrom = hourOf(h, true)
 	}
 	if h := inner.To; h%hourMs == 0 && sub.To-h > minuteMs && h < t.minFrom && h+hourMs > sub.To {
-		hcTo = hourOf(h)
+		hcTo = hourOf(h, true)
 	}
 	unlock()
+	for _, hc := range ahead {
+		r.edgeHours.prefetch(hc, l, &r.opts, r.seed, scan)
+	}
 
 	// Read the edges without holding the table: a commit may add to it
 	// meanwhile (its points are in the store already, or not yet in
-	// either), and an edge of up to an hour takes a while to read.
-	var edges, rawEdges [][2]int64
-	var srcs []edgeSource
-	// addEdge adds the edge [lo, hi): from a kept hour's whole minutes and
-	// points when hc is set, else from raw points.
-	addEdge := func(lo, hi int64, hc *hourCells) error {
-		edges = append(edges, [2]int64{lo, hi})
-		if hc == nil {
-			rawEdges = append(rawEdges, [2]int64{lo, hi})
-			return nil
-		}
-		ht, err := hc.cells(ctx, l, &r.opts, r.seed, scan)
-		if err != nil {
-			return err
-		}
-		mlo, mhi := ceilTo(lo, minuteMs), floorTo(hi, minuteMs)
-		srcs = append(srcs,
-			newEdgeSource(ht, []*bucket{hc.pts.bucket(ht, lo, mlo)}, sub.Interval),
-			hc.span(ht, mlo, mhi, sub.Interval),
-			newEdgeSource(ht, []*bucket{hc.pts.bucket(ht, mhi, hi)}, sub.Interval))
-		return nil
+	// either), and an edge of up to an hour takes a while to read. The
+	// two edges are read at once.
+	type edgeRead struct {
+		lo, hi int64
+		hc     *hourCells
+		srcs   []edgeSource
+		err    error
 	}
+	var reads []*edgeRead
 	if sub.From < inner.From {
-		if err := addEdge(sub.From, inner.From, hcFrom); err != nil {
-			return nil, err
-		}
+		reads = append(reads, &edgeRead{lo: sub.From, hi: inner.From, hc: hcFrom})
 	}
 	if inner.To < sub.To {
-		if err := addEdge(inner.To, sub.To, hcTo); err != nil {
-			return nil, err
+		reads = append(reads, &edgeRead{lo: inner.To, hi: sub.To, hc: hcTo})
+	}
+	// read reads the edge [lo, hi): from a kept hour's whole minutes and
+	// points when hc is set, else from raw points, rolled up into a table
+	// of its own (a new table keeps minute cells only: it is never sealed).
+	read := func(e *edgeRead) {
+		if e.hc == nil {
+			et := newTable(t.key, l, &r.opts, r.seed, sub.From, sub.To)
+			if err := scan(ctx, e.lo, e.hi, et.add); err != nil {
+				e.err = fmt.Errorf("read the range's edge %s..%s: %w", fmtMs(e.lo), fmtMs(e.hi), err)
+				return
+			}
+			e.srcs = []edgeSource{minuteSource(et, sub.Interval)}
+			return
+		}
+		ht, err := e.hc.cells(ctx, l, &r.opts, r.seed, scan)
+		if err != nil {
+			e.err = err
+			return
+		}
+		mlo, mhi := ceilTo(e.lo, minuteMs), floorTo(e.hi, minuteMs)
+		e.srcs = []edgeSource{
+			newEdgeSource(ht, []*bucket{e.hc.pts.bucket(ht, e.lo, mlo)}, sub.Interval),
+			e.hc.span(ht, mlo, mhi, sub.Interval),
+			newEdgeSource(ht, []*bucket{e.hc.pts.bucket(ht, mhi, e.hi)}, sub.Interval)}
+	}
+	if len(reads) == 2 {
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			read(reads[1])
+		}()
+		read(reads[0])
+		wg.Wait()
+	} else {
+		for _, e := range reads {
+			read(e)
 		}
 	}
-	// A new table keeps minute cells only: it is never sealed.
-	et := newTable(t.key, l, &r.opts, r.seed, sub.From, sub.To)
-	for _, ed := range rawEdges {
-		if ed[0] >= ed[1] {
-			continue
+	var edges [][2]int64
+	var srcs []edgeSource
+	for _, e := range reads {
+		if e.err != nil {
+			return nil, e.err
 		}
-		if err := scan(ctx, ed[0], ed[1], et.add); err != nil {
-			return nil, fmt.Errorf("read the range's edge %s..%s: %w", fmtMs(ed[0]), fmtMs(ed[1]), err)
-		}
+		edges = append(edges, [2]int64{e.lo, e.hi})
+		srcs = append(srcs, e.srcs...)
 	}
-	srcs = append(srcs, minuteSource(et, sub.Interval))
 
 	t, unlock = r.readTable(sub)
 	defer unlock()
@@ -255,41 +289,43 @@ type hourCells struct {
 	bucket *bucket
 	adds   uint64
 
-	once    sync.Once
+	load    sync.Mutex // held while the hour is read
+	ready   atomic.Bool
 	ht      *table
 	pts     hourPoints
-	err     error
 	mu      sync.Mutex
 	merged  map[[2]int64]*bucket // merged minutes [lo, hi)
 	lastUse atomic.Int64
 }
 
-// cells reads the hour's raw points into minute cells, once.
+// cells reads the hour's raw points into minute cells, once: callers
+// meanwhile wait for the first, and a failed read (a query canceled) is
+// not kept, the next caller reads again.
 func (hc *hourCells) cells(ctx context.Context, l *layout, opts *Options, seed maphash.Seed, scan Scan) (*table, error) {
-	hc.once.Do(func() {
+	hc.load.Lock()
+	defer hc.load.Unlock()
+	if hc.ht == nil {
 		ht := newTable(hc.key, l, opts, seed, hc.start, hc.start+hourMs)
+		var pts hourPoints
 		keep := func(p *point.Point) {
 			ht.add(p)
-			hc.pts.add(ht, p)
+			pts.add(ht, p)
 		}
 		if err := scan(ctx, hc.start, hc.start+hourMs, keep); err != nil {
-			hc.err = fmt.Errorf("read hour %s for the range's edge: %w", fmtMs(hc.start), err)
-			return
+			return nil, fmt.Errorf("read hour %s for the range's edge: %w", fmtMs(hc.start), err)
 		}
 		// Frozen, the cells take less than half the memory.
 		for _, b := range ht.tiers[tierMinute].buckets {
 			b.freeze(len(l.dists))
 		}
-		hc.pts.sort()
-		hc.ht = ht
-	})
-	if hc.ht == nil && hc.err == nil {
-		return nil, fmt.Errorf("read hour %s for the range's edge: no cells", fmtMs(hc.start))
+		pts.sort()
+		hc.ht, hc.pts = ht, pts
+		hc.ready.Store(true)
 	}
-	if hc.ht != nil && hc.ht.l != l {
+	if hc.ht.l != l {
 		return nil, fmt.Errorf("%w: the rollup's layout changed", ErrNotCovered)
 	}
-	return hc.ht, hc.err
+	return hc.ht, nil
 }
 
 // span returns the hour's cells of the minutes in [lo, hi): one merged
@@ -385,6 +421,8 @@ func (hp *hourPoints) bucket(ht *table, from, to int64) *bucket {
 type hourEdges struct {
 	mu sync.Mutex
 	m  map[hourKey]*hourCells
+	// reading is set while prefetch reads an hour: one at a time.
+	reading atomic.Bool
 }
 
 type hourKey struct {
@@ -393,8 +431,23 @@ type hourKey struct {
 }
 
 // maxEdgeHours bounds the hours kept: a few periods (24h, 7d, 30d) of a
-// few datasets.
-const maxEdgeHours = 8
+// few datasets, and the hours after them (see prefetch). An hour of
+// 140,000 points (100M over 30 days) takes about 6 MB.
+const maxEdgeHours = 16
+
+// prefetch reads hc's hour in the background, unless it is read already
+// or another hour is being read. The read is bounded by a minute.
+func (he *hourEdges) prefetch(hc *hourCells, l *layout, opts *Options, seed maphash.Seed, scan Scan) {
+	if hc.ready.Load() || !he.reading.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer he.reading.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_, _ = hc.cells(ctx, l, opts, seed, scan) // a failure is read again by the query that needs it
+	}()
+}
 
 // get returns the cells of hour start of table k, made anew when the
 // table's bucket changed.
