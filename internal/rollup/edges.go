@@ -291,6 +291,7 @@ type hourCells struct {
 
 	load    sync.Mutex // held while the hour is read
 	ready   atomic.Bool
+	queued  atomic.Bool // for prefetch
 	ht      *table
 	pts     hourPoints
 	mu      sync.Mutex
@@ -421,8 +422,10 @@ func (hp *hourPoints) bucket(ht *table, from, to int64) *bucket {
 type hourEdges struct {
 	mu sync.Mutex
 	m  map[hourKey]*hourCells
-	// reading is set while prefetch reads an hour: one at a time.
-	reading atomic.Bool
+	// queue holds the reads of hours ahead (see prefetch); reading is
+	// set while a goroutine works through it.
+	queue   []func()
+	reading bool
 }
 
 type hourKey struct {
@@ -435,18 +438,50 @@ type hourKey struct {
 // 140,000 points (100M over 30 days) takes about 6 MB.
 const maxEdgeHours = 16
 
-// prefetch reads hc's hour in the background, unless it is read already
-// or another hour is being read. The read is bounded by a minute.
+// prefetch queues hc's hour to be read in the background, unless it is
+// read or queued already or the queue is full. One goroutine reads the
+// queue, an hour at a time, each read bounded by a minute, and ends when
+// it is empty.
 func (he *hourEdges) prefetch(hc *hourCells, l *layout, opts *Options, seed maphash.Seed, scan Scan) {
-	if hc.ready.Load() || !he.reading.CompareAndSwap(false, true) {
+	if hc.ready.Load() || !hc.queued.CompareAndSwap(false, true) {
 		return
 	}
-	go func() {
-		defer he.reading.Store(false)
+	he.mu.Lock()
+	defer he.mu.Unlock()
+	if len(he.queue) >= maxEdgeHours {
+		hc.queued.Store(false)
+		return
+	}
+	he.queue = append(he.queue, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		_, _ = hc.cells(ctx, l, opts, seed, scan) // a failure is read again by the query that needs it
+	})
+	if he.reading {
+		return
+	}
+	he.reading = true
+	go func() {
+		for {
+			he.mu.Lock()
+			if len(he.queue) == 0 {
+				he.reading = false
+				he.mu.Unlock()
+				return
+			}
+			read := he.queue[0]
+			he.queue = he.queue[1:]
+			he.mu.Unlock()
+			read()
+		}
 	}()
+}
+
+// busy reports whether hours are being read ahead.
+func (he *hourEdges) busy() bool {
+	he.mu.Lock()
+	defer he.mu.Unlock()
+	return he.reading
 }
 
 // get returns the cells of hour start of table k, made anew when the

@@ -64,27 +64,19 @@ func TestEdgeHourPrefetch(t *testing.T) {
 	from, to := T0+hourMs+17*minuteMs+333, T0+4*hourMs+5*minuteMs+1
 	ask(from, to)
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		r.edgeHours.mu.Lock()
-		var ready int
-		for k, hc := range r.edgeHours.m {
-			if (k.start == T0+2*hourMs || k.start == T0+5*hourMs) && hc.ready.Load() {
-				ready++
-			}
-		}
-		r.edgeHours.mu.Unlock()
-		// One hour is read ahead at a time: the other waits for the next query.
-		if ready >= 1 {
-			break
-		}
+	for r.edgeHours.busy() {
 		if time.Now().After(deadline) {
 			t.Fatal("the hours after the edges were not read ahead")
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	ask(from, to) // the second hour ahead, if it was skipped
-	for r.edgeHours.reading.Load() {
-		time.Sleep(5 * time.Millisecond)
+	for _, h := range []int64{T0 + 2*hourMs, T0 + 5*hourMs} {
+		r.edgeHours.mu.Lock()
+		hc := r.edgeHours.m[hourKey{tableKey{1, "requests"}, h}]
+		r.edgeHours.mu.Unlock()
+		if hc == nil || !hc.ready.Load() {
+			t.Errorf("hour %s was not read ahead", fmtMs(h))
+		}
 	}
 	mu.Lock()
 	n := len(reads)
@@ -95,7 +87,7 @@ func TestEdgeHourPrefetch(t *testing.T) {
 	// An hour later: the edges are in hours 2 and 5, read already.
 	ask(from+hourMs, to+hourMs)
 	ask(from+hourMs+29*minuteMs, to+hourMs-4*minuteMs)
-	for r.edgeHours.reading.Load() {
+	for r.edgeHours.busy() {
 		time.Sleep(5 * time.Millisecond)
 	}
 	mu.Lock()
