@@ -436,8 +436,10 @@ type hourKey struct {
 // maxEdgeHours bounds the hours kept: a few periods (24h, 7d, 30d) of a
 // few datasets, and the hours after them (see prefetch). An hour of
 // 140,000 points (100M over 30 days) takes 10–30 MB: its points alone
-// (timestamp, series, weight, doubles) about 6 MB.
-const maxEdgeHours = 16
+// (timestamp, series, weight, doubles) about 6 MB. It stays at 8, as
+// before the hours read ahead, so that the memory the edges may hold
+// (up to ~240 MB at 100M points) is what the RSS budget was measured with.
+const maxEdgeHours = 8
 
 // prefetch queues hc's hour to be read in the background, unless it is
 // read or queued already or the queue is full. One goroutine reads the
