@@ -12,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/alidade/alidade/internal/duration"
 	"github.com/alidade/alidade/internal/point"
 	"github.com/alidade/alidade/internal/query"
 )
@@ -253,46 +254,14 @@ func decodeDuration(top map[string]json.RawMessage, key, def string, lo, hi time
 		}
 		s = strings.TrimSpace(s)
 	}
-	d, err := ParseDuration(s)
+	d, err := duration.Parse(s)
 	if err != nil {
 		return "", 0, fieldErr(key, "%q is not a duration: write e.g. \"30s\", \"2m\", \"1h30m\" or \"1d\"", clip(s))
 	}
 	if d < lo || d > hi {
-		return "", 0, fieldErr(key, "is %s; it must be from %s to %s", s, fmtDuration(lo), fmtDuration(hi))
+		return "", 0, fieldErr(key, "is %s; it must be from %s to %s", s, duration.Format(lo), duration.Format(hi))
 	}
 	return s, d, nil
-}
-
-// ParseDuration reads Go's durations and whole days ("1d", "2d12h").
-func ParseDuration(s string) (time.Duration, error) {
-	var days time.Duration
-	if i := strings.IndexByte(s, 'd'); i > 0 {
-		n, err := strconv.Atoi(s[:i])
-		if err != nil || n < 0 || n > 400 {
-			return 0, errors.New("bad days")
-		}
-		days, s = time.Duration(n)*24*time.Hour, s[i+1:]
-		if s == "" {
-			return days, nil
-		}
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return 0, errors.New("bad duration")
-	}
-	return days + d, nil
-}
-
-func fmtDuration(d time.Duration) string {
-	switch {
-	case d == 0:
-		return "0s"
-	case d%(24*time.Hour) == 0:
-		return strconv.Itoa(int(d/(24*time.Hour))) + "d"
-	case d%time.Hour == 0:
-		return strconv.Itoa(int(d/time.Hour)) + "h"
-	}
-	return d.String()
 }
 
 func (sp *Spec) decodeOptions(top map[string]json.RawMessage) error {
@@ -475,8 +444,8 @@ func TodayRange(now time.Time, loc *time.Location) (from, to int64) {
 
 // Durations returns the parsed for and every.
 func (sp *Spec) Durations() (forD, every time.Duration) {
-	forD, _ = ParseDuration(sp.For)
-	every, _ = ParseDuration(sp.Every)
+	forD, _ = duration.Parse(sp.For)
+	every, _ = duration.Parse(sp.Every)
 	if every < MinEvery {
 		every = MinEvery
 	}

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/alidade/alidade/internal/duration"
 )
 
 // prober runs http checks.
@@ -165,7 +167,7 @@ func (p *prober) run(ctx context.Context, sp *Spec) Run {
 func describe(ctx context.Context, err error, timeout time.Duration, sp *Spec) string {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() == context.DeadlineExceeded:
-		return "timed out after " + fmtDuration(timeout)
+		return "timed out after " + duration.Format(timeout)
 	case errors.Is(err, errTooManyRedirects):
 		return errTooManyRedirects.Error()
 	case errors.Is(err, ErrNotAllowed):

@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/alidade/alidade/internal/duration"
 	"github.com/alidade/alidade/internal/errtrack"
 	"github.com/alidade/alidade/internal/point"
 )
@@ -623,7 +624,7 @@ func (m *Manager) execute(ctx context.Context, sp *Spec, now time.Time, wait boo
 	r.DurationMs = ms(time.Since(start))
 	switch {
 	case err != nil && rctx.Err() == context.DeadlineExceeded && ctx.Err() == nil:
-		r.Error = "timed out after " + fmtDuration(timeout) + " (the wait in the page queue included)"
+		r.Error = "timed out after " + duration.Format(timeout) + " (the wait in the page queue included)"
 		return r, reports{}, nil
 	case err != nil:
 		r.Error = err.Error()

@@ -3,7 +3,6 @@ package checks
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"math"
 	"net/netip"
 	"net/url"
@@ -14,6 +13,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/alidade/alidade/internal/duration"
 )
 
 // The check types.
@@ -88,8 +89,8 @@ type Spec struct {
 
 // Durations returns Every and Timeout parsed (valid once decoded).
 func (sp *Spec) Durations() (every, timeout time.Duration) {
-	every, _ = ParseDuration(sp.Every)
-	timeout, _ = ParseDuration(sp.Timeout)
+	every, _ = duration.Parse(sp.Every)
+	timeout, _ = duration.Parse(sp.Timeout)
 	return every, timeout
 }
 
@@ -310,46 +311,14 @@ func decodeDuration(top map[string]json.RawMessage, key, def string, lo, hi time
 		}
 		s = strings.TrimSpace(s)
 	}
-	d, err := ParseDuration(s)
+	d, err := duration.Parse(s)
 	if err != nil {
 		return "", 0, fieldErr(key, "%q is not a duration: write e.g. \"30s\", \"5m\", \"1h30m\" or \"1d\"", clip(s))
 	}
 	if d < lo || d > hi {
-		return "", 0, fieldErr(key, "is %s; for a %s check it must be from %s to %s", s, typ, fmtDuration(lo), fmtDuration(hi))
+		return "", 0, fieldErr(key, "is %s; for a %s check it must be from %s to %s", s, typ, duration.Format(lo), duration.Format(hi))
 	}
 	return s, d, nil
-}
-
-// ParseDuration reads Go's durations and whole days ("1d", "2d12h").
-func ParseDuration(s string) (time.Duration, error) {
-	var days time.Duration
-	if i := strings.IndexByte(s, 'd'); i > 0 {
-		n, err := strconv.Atoi(s[:i])
-		if err != nil || n < 0 || n > 400 {
-			return 0, errors.New("bad days")
-		}
-		days, s = time.Duration(n)*24*time.Hour, s[i+1:]
-		if s == "" {
-			return days, nil
-		}
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return 0, errors.New("bad duration")
-	}
-	return days + d, nil
-}
-
-func fmtDuration(d time.Duration) string {
-	switch {
-	case d == 0:
-		return "0s"
-	case d%(24*time.Hour) == 0:
-		return strconv.Itoa(int(d/(24*time.Hour))) + "d"
-	case d%time.Hour == 0:
-		return strconv.Itoa(int(d/time.Hour)) + "h"
-	}
-	return d.String()
 }
 
 // clip cuts user text quoted in an error.
