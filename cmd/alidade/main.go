@@ -9,6 +9,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	// Time zones (alert rules' "today", cron monitors' schedules) work on
+	// a host without a zoneinfo database too.
+	_ "time/tzdata"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
