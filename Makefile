@@ -60,7 +60,7 @@ test-short:
 
 ## fuzz: run every fuzz target for FUZZTIME each.
 fuzz:
-	@set -e; for pkg in ./internal/alert ./internal/point ./internal/beacon ./internal/enrich ./internal/errtrack ./internal/lighthouse ./internal/meta ./internal/monitors ./internal/query ./internal/pricing ./internal/aesql ./internal/rollup ./internal/planner ./internal/server ./internal/session ./internal/wal; do \
+	@set -e; for pkg in $$(grep -rl '^func Fuzz' --include='*_test.go' internal | xargs -n1 dirname | sort -u | sed 's|^|./|'); do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
 	    .ci/fuzz-one $$pkg $$t $(FUZZTIME) $(GO); \
