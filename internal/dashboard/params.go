@@ -241,3 +241,26 @@ func clip(s string) string {
 
 // finite reports whether v is a finite number.
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// CheckPeriod checks the period, top and source of a request built by
+// hand (GET /api/v1/web and /api/v1/insights): from before to, at most
+// query.MaxRange long, the period before it after 1970, top within 0 to
+// maxTop, a known source. nil: all good.
+func CheckPeriod(from, to int64, top, maxTop int, source string) *ParamError {
+	switch {
+	case from >= to:
+		return &ParamError{Param: "from", Msg: "must be before to"}
+	case to-from > query.MaxRange.Milliseconds():
+		return &ParamError{Param: "range", Msg: fmt.Sprintf("is longer than %d days", int(query.MaxRange.Hours()/24))}
+	case from-(to-from) < 0:
+		return &ParamError{Param: "from", Msg: "the period and the one before it must start after 1970"}
+	case top < 0 || top > maxTop:
+		return &ParamError{Param: "top", Msg: fmt.Sprintf("must be a whole number from 1 to %d", maxTop)}
+	}
+	switch source {
+	case query.SourceAuto, query.SourceRaw, query.SourceRollup:
+	default:
+		return &ParamError{Param: "source", Msg: "must be auto (the default: rollups where they cover the period), raw or rollup"}
+	}
+	return nil
+}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/alidade/alidade/internal/dashboard"
-	"github.com/alidade/alidade/internal/query"
 )
 
 // Limits of a request.
@@ -72,20 +71,8 @@ func ParseRequest(q url.Values, now time.Time) (Request, error) {
 
 // validate checks a Request built by hand.
 func (r *Request) validate() error {
-	switch {
-	case r.From >= r.To:
-		return &ParamError{Param: "from", Msg: "must be before to"}
-	case r.To-r.From > query.MaxRange.Milliseconds():
-		return &ParamError{Param: "range", Msg: fmt.Sprintf("is longer than %d days", int(query.MaxRange.Hours()/24))}
-	case r.From-(r.To-r.From) < 0:
-		return &ParamError{Param: "from", Msg: "the period and the one before it must start after 1970"}
-	case r.Top < 0 || r.Top > MaxTop:
-		return &ParamError{Param: "top", Msg: fmt.Sprintf("must be a whole number from 1 to %d", MaxTop)}
-	}
-	switch r.Source {
-	case query.SourceAuto, query.SourceRaw, query.SourceRollup:
-	default:
-		return &ParamError{Param: "source", Msg: "must be auto (the default: rollups where they cover the period), raw or rollup"}
+	if pe := dashboard.CheckPeriod(r.From, r.To, r.Top, MaxTop, r.Source); pe != nil {
+		return &ParamError{Param: pe.Param, Msg: pe.Msg}
 	}
 	return nil
 }
