@@ -240,7 +240,7 @@ func decodeEvent(raw json.RawMessage) (Event, error) {
 	var ev Event
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
-		return ev, fmt.Errorf("an event is a JSON object, got %s", jsonKind(raw))
+		return ev, fmt.Errorf("an event is a JSON object, got %s", textlimit.JSONKind(raw))
 	}
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		return ev, errors.New(jsonError(err, "field "))
@@ -422,7 +422,7 @@ func (ev *Event) checkProps() error {
 		return nil
 	}
 	if p[0] != '{' {
-		return fmt.Errorf("props is a JSON object, got %s", jsonKind(p))
+		return fmt.Errorf("props is a JSON object, got %s", textlimit.JSONKind(p))
 	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, p); err != nil {
@@ -563,27 +563,6 @@ func typeName(t reflect.Type) string {
 		return typeName(t.Elem())
 	}
 	return t.String()
-}
-
-// jsonKind names the JSON type of a raw value for an error.
-func jsonKind(raw []byte) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return "nothing"
-	}
-	switch raw[0] {
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case '"':
-		return "a string"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	}
-	return "a number"
 }
 
 func jsonType(v any) string {

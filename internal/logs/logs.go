@@ -188,7 +188,7 @@ var schema = func() *point.Schema {
 func decodeRecord(raw []byte, opts *Options) (point.Point, error) {
 	var p point.Point
 	if raw[0] != '{' {
-		return p, fmt.Errorf("a log record is a JSON object, got %s", jsonKind(raw))
+		return p, fmt.Errorf("a log record is a JSON object, got %s", textlimit.JSONKind(raw))
 	}
 	var r Record
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -299,7 +299,7 @@ func Timestamp(raw json.RawMessage, now int64) (int64, error) {
 	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 		num = string(raw)
 	default:
-		return 0, fmt.Errorf("timestamp is %s; send an RFC 3339 string or Unix time (s, ms, µs or ns) as a number", jsonKind(raw))
+		return 0, fmt.Errorf("timestamp is %s; send an RFC 3339 string or Unix time (s, ms, µs or ns) as a number", textlimit.JSONKind(raw))
 	}
 	if n, err := strconv.ParseInt(num, 10, 64); err == nil && n > 0 {
 		switch { // whole numbers exactly
@@ -371,7 +371,7 @@ func LevelOf(raw json.RawMessage) (string, float64, error) {
 	}
 	f, err := strconv.ParseFloat(string(raw), 64)
 	if err != nil {
-		return "", 0, fmt.Errorf("level is %s; send a name (%s) or a severity number 1–24", jsonKind(raw), strings.Join(Levels, ", "))
+		return "", 0, fmt.Errorf("level is %s; send a name (%s) or a severity number 1–24", textlimit.JSONKind(raw), strings.Join(Levels, ", "))
 	}
 	return severityLevel(f, string(raw))
 }
@@ -420,7 +420,7 @@ func Attributes(raw json.RawMessage) (string, error) {
 		return "", nil
 	}
 	if raw[0] != '{' {
-		return "", fmt.Errorf("attributes is a JSON object, got %s", jsonKind(raw))
+		return "", fmt.Errorf("attributes is a JSON object, got %s", textlimit.JSONKind(raw))
 	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil {
@@ -492,27 +492,6 @@ func jsonError(err error) string {
 		return strings.Replace(msg, "unknown field", "unknown key", 1) + "; a log record has " + keys
 	}
 	return msg
-}
-
-// jsonKind names the JSON type of a raw value for an error.
-func jsonKind(raw []byte) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return "nothing"
-	}
-	switch raw[0] {
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case '"':
-		return "a string"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	}
-	return "a number"
 }
 
 func fmtMillis(ms int64) string {

@@ -3,7 +3,10 @@
 // and measuring how deep a JSON document nests.
 package textlimit
 
-import "unicode/utf8"
+import (
+	"bytes"
+	"unicode/utf8"
+)
 
 // Cut returns s cut to at most n bytes at a character boundary, with "…"
 // (3 bytes, counted in n) marking the cut.
@@ -40,4 +43,26 @@ func JSONDepth(b []byte) int {
 		}
 	}
 	return most
+}
+
+// JSONKind names the JSON type of a raw value, for an error message ("an
+// object", "a string", …; "nothing" for no value).
+func JSONKind(raw []byte) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return "nothing"
+	}
+	switch raw[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
 }

@@ -44,3 +44,12 @@ func TestJSONDepth(t *testing.T) {
 		}
 	}
 }
+
+func TestJSONKind(t *testing.T) {
+	for raw, want := range map[string]string{"": "nothing", " {}": "an object", "[1]": "an array", `"x"`: "a string",
+		"true": "a boolean", "false": "a boolean", "null": "null", "-1.5": "a number"} {
+		if got := JSONKind([]byte(raw)); got != want {
+			t.Errorf("JSONKind(%q) = %q; want %q", raw, got, want)
+		}
+	}
+}
