@@ -13,6 +13,7 @@ import (
 
 // analyzer resolves names and types of a parsed SELECT against a Catalog.
 type analyzer struct {
+	depth   int // the SELECT being analysed: 1 is the outermost
 	src     string
 	cat     Catalog
 	nextSrc int
@@ -207,6 +208,11 @@ func (a *analyzer) resolveTable(f *fromClause) (string, error) {
 }
 
 func (a *analyzer) selectStmt(s *selectStmt) (*queryIR, error) {
+	a.depth++
+	defer func() { a.depth-- }()
+	if s.Totals && a.depth > 1 {
+		return nil, a.errAt(s.TotalsP, "TOTALS", "WITH TOTALS is only allowed in the outermost query").hint("move WITH TOTALS to the outer query")
+	}
 	q := &queryIR{limit: -1}
 	sc := &scope{cols: map[string]colInfo{}, ambiguous: map[string]bool{}, aliases: map[string]*aliasDef{}}
 	if f := s.From; f != nil {
@@ -446,6 +452,32 @@ func (a *analyzer) selectStmt(s *selectStmt) (*queryIR, error) {
 		}
 	}
 	q.distinct = s.Distinct
+	if err := a.groupingModifiers(s, q); err != nil {
+		return nil, err
+	}
+	if l := s.LimitBy; l != nil {
+		lb := &limitByIR{n: l.Count, offset: l.Offset}
+		keys := map[string]bool{}
+		for _, g := range q.groupBy {
+			keys[key(g)] = true
+		}
+		for _, be := range l.By {
+			e, err := a.positional(sc, q, be, exprCtx{clause: "LIMIT BY"})
+			if err != nil {
+				return nil, err
+			}
+			if e.typ().k == kInterval {
+				return nil, a.errExpr(be, "cannot use an INTERVAL in LIMIT BY")
+			}
+			if q.aggregated {
+				if err := a.grouped(e, keys, s, -1); err != nil {
+					return nil, err
+				}
+			}
+			lb.by = append(lb.by, e)
+		}
+		q.limitBy = lb
+	}
 	if l := s.Limit; l != nil {
 		if !l.All {
 			q.limit = l.Count
@@ -454,7 +486,54 @@ func (a *analyzer) selectStmt(s *selectStmt) (*queryIR, error) {
 			q.offset = l.Offset
 		}
 	}
+	if q.distinct && q.limitBy != nil {
+		return a.distinctThenLimitBy(s, q)
+	}
 	return q, nil
+}
+
+// distinctThenLimitBy makes a query with SELECT DISTINCT and LIMIT BY
+// apply them in ClickHouse's order, DISTINCT first: the DISTINCT query
+// becomes the source of one that orders, applies LIMIT BY and LIMIT.
+func (a *analyzer) distinctThenLimitBy(s *selectStmt, q *queryIR) (*queryIR, error) {
+	inner := *q
+	inner.orderBy, inner.limitBy, inner.limit, inner.offset = nil, nil, -1, 0
+	src := a.newSource()
+	src.sub, src.pos, src.tok = &inner, s.Pos, "SELECT"
+	out := &queryIR{src: src, limit: q.limit, offset: q.offset, limitBy: &limitByIR{n: q.limitBy.n, offset: q.limitBy.offset}}
+	cols := make([]irExpr, len(q.items))
+	itemKeys := map[string]int{}
+	for i, it := range q.items {
+		cols[i] = &colRef{p: s.Pos, tok: it.name, src: src, idx: i, t: it.e.typ()}
+		out.items = append(out.items, outItem{e: cols[i], name: it.name})
+		if _, dup := itemKeys[key(it.e)]; !dup {
+			itemKeys[key(it.e)] = i
+		}
+	}
+	for _, o := range q.orderBy {
+		out.orderBy = append(out.orderBy, orderIR{e: cols[o.item], desc: o.desc, nulls: o.nulls, item: o.item})
+	}
+	for i, e := range q.limitBy.by {
+		j, ok := itemKeys[key(e)]
+		if !ok {
+			return nil, a.errExpr(s.LimitBy.By[i], "with SELECT DISTINCT, LIMIT BY expressions must appear in the select list")
+		}
+		out.limitBy.by = append(out.limitBy.by, cols[j])
+	}
+	return out, nil
+}
+
+// groupingModifiers checks and records WITH ROLLUP, WITH CUBE and WITH
+// TOTALS.
+func (a *analyzer) groupingModifiers(s *selectStmt, q *queryIR) error {
+	q.rollup, q.totals = s.Rollup, s.Totals
+	if s.Totals && !q.aggregated {
+		return a.errAt(s.TotalsP, "TOTALS", "WITH TOTALS needs GROUP BY or an aggregate function")
+	}
+	if s.Totals && s.Rollup != "" && s.Having != nil {
+		return a.errAt(s.TotalsP, "TOTALS", "WITH TOTALS and WITH %s are not supported together in presence of HAVING", s.Rollup).hint("as in ClickHouse: drop one of them or the HAVING")
+	}
+	return nil
 }
 
 // grouped checks that e uses columns only inside aggregates or as (part

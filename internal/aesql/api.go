@@ -180,6 +180,12 @@ type Plan struct {
 	// than MaxRows is already part of SQL.
 	Limit int64
 
+	// Totals, when not nil, is the statement of the query's WITH TOTALS
+	// row (ClickHouse's totals): a select plan of its own (own SQL, Args,
+	// hidden columns; the same Columns) that returns exactly one row, to
+	// be run after SQL and given to WriteResult as Result.Totals.
+	Totals *Plan
+
 	// sources are the Catalog.Source texts SQL reads (for tests).
 	sources []string
 	// SQL's hidden columns, after the result's (see Row)

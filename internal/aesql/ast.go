@@ -31,8 +31,12 @@ type selectStmt struct {
 	From     *fromClause // nil without FROM
 	Where    expr
 	GroupBy  []expr
+	Rollup   string // GROUP BY ... WITH ROLLUP or WITH CUBE: "ROLLUP", "CUBE"; ""
+	Totals   bool   // GROUP BY ... WITH TOTALS
+	TotalsP  int    // position of TOTALS
 	Having   expr
 	OrderBy  []*orderItem
+	LimitBy  *limitByClause
 	Limit    *limitClause
 	Format   string // as written; "" when absent
 	FmtPos   int
@@ -68,6 +72,14 @@ type limitClause struct {
 	HasOffset bool
 	Offset    int64
 	OffsetPos int
+}
+
+// limitByClause is LIMIT n [OFFSET m] BY exprs (also LIMIT m, n BY exprs).
+type limitByClause struct {
+	Pos    int
+	Count  int64
+	Offset int64
+	By     []expr
 }
 
 // expr is an expression node.
@@ -397,6 +409,12 @@ func (s *selectStmt) String() string {
 	}
 	if len(s.GroupBy) > 0 {
 		b.WriteString(" GROUP BY " + joinExprs(s.GroupBy))
+		if s.Rollup != "" {
+			b.WriteString(" WITH " + s.Rollup)
+		}
+	}
+	if s.Totals {
+		b.WriteString(" WITH TOTALS")
 	}
 	if s.Having != nil {
 		b.WriteString(" HAVING " + s.Having.String())
@@ -415,6 +433,13 @@ func (s *selectStmt) String() string {
 				b.WriteString(" NULLS " + o.Nulls)
 			}
 		}
+	}
+	if l := s.LimitBy; l != nil {
+		b.WriteString(" LIMIT " + strconv.FormatInt(l.Count, 10))
+		if l.Offset > 0 {
+			b.WriteString(" OFFSET " + strconv.FormatInt(l.Offset, 10))
+		}
+		b.WriteString(" BY " + joinExprs(l.By))
 	}
 	if s.Limit != nil {
 		if s.Limit.All {

@@ -96,8 +96,25 @@ func compileSelect(src string, st *selectStmt, cat Catalog, opts Options, b back
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Kind: KindSelect, SQL: pr.sql, CountSQL: pr.countSQL, Args: pr.args, Format: planFormat(st.Format), FormatGiven: st.Format != "",
-		Limit: opts.MaxRows, sources: pr.sources, zones: pr.zones, countCol: pr.countCol, width: len(q.items)}
+	p := selectPlan(q, pr, opts.MaxRows)
+	p.Format, p.FormatGiven = planFormat(st.Format), st.Format != ""
+	if q.totals {
+		tb := b.totals(q)
+		tpr, err := tb.print(totalsQuery(q), 2)
+		if err != nil {
+			return nil, err
+		}
+		p.Totals = selectPlan(q, tpr, 1)
+		p.Totals.Format = p.Format
+	}
+	return p, nil
+}
+
+// selectPlan makes the plan of a printed query; limit is the most rows
+// its result may have.
+func selectPlan(q *queryIR, pr *printed, limit int64) *Plan {
+	p := &Plan{Kind: KindSelect, SQL: pr.sql, CountSQL: pr.countSQL, Args: pr.args,
+		Limit: limit, sources: pr.sources, zones: pr.zones, countCol: pr.countCol, width: len(q.items)}
 	if pr.countCol >= 0 {
 		p.width = pr.countCol + 1
 	} else if len(pr.zones) > 0 {
@@ -106,7 +123,7 @@ func compileSelect(src string, st *selectStmt, cat Catalog, opts Options, b back
 	for _, it := range q.items {
 		p.Columns = append(p.Columns, Column{Name: it.name, Type: it.e.typ().String()})
 	}
-	return p, nil
+	return p
 }
 
 // GoType names the Go type a value of ClickHouse type t scans into from

@@ -20,6 +20,9 @@ type Result struct {
 	// the query has without its LIMIT and OFFSET (at least; see
 	// Plan.CountSQL). JSON always writes it, never below len(Rows).
 	RowsBeforeLimit int64
+	// Totals is the WITH TOTALS row (nil: the query has none), written by
+	// the formats that ClickHouse writes it in.
+	Totals []any
 }
 
 // WriteResult writes r in format f, rendering every value by its column's

@@ -27,6 +27,10 @@ func fuzzSeeds(t testing.TB) []string {
 		"SELECT toStartOfDay(timestamp, 'Australia/Lord_Howe') + INTERVAL 1 MONTH, toStartOfHour(timestamp, 'Asia/Kathmandu') FROM requests ORDER BY 1 LIMIT 3",
 		"SELECT DISTINCT toDate(timestamp, 'Pacific/Chatham') d, topK(2)(toDateTime(timestamp, 'Asia/Tokyo')) FROM requests GROUP BY d LIMIT 1 OFFSET 1",
 		"SELECT hex(double1), bin(-0.0), bitCount(double1 / 0) FROM weather WHERE bitCount(double1) > 5",
+		"SELECT index1, blob2, count() AS n FROM requests GROUP BY index1, blob2 WITH ROLLUP WITH TOTALS ORDER BY n DESC LIMIT 1 BY index1 LIMIT 5",
+		"SELECT DISTINCT index1, blob2 FROM requests ORDER BY 1, 2 DESC LIMIT 1, 2 BY index1 LIMIT 3 OFFSET 1",
+		"SELECT blob1, sum(double1) FROM requests GROUP BY CUBE(blob1, toDate(timestamp)) HAVING count() > 1",
+		"SELECT count() FROM requests WITH TOTALS FORMAT JSON",
 	)
 	return seeds
 }

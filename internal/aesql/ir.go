@@ -80,6 +80,19 @@ type queryIR struct {
 	limit      int64 // -1: none
 	offset     int64
 	aggregated bool
+	limitBy    *limitByIR
+	rollup     string // "ROLLUP", "CUBE" or ""
+	totals     bool   // GROUP BY ... WITH TOTALS
+	// groupsOf, set on the query that computes a totals row, restricts
+	// its rows to those of the groups of groupsOf that pass its HAVING.
+	groupsOf *queryIR
+}
+
+// limitByIR is LIMIT n OFFSET m BY exprs: at most n rows, after the first
+// m, of each distinct value of exprs, in the query's order.
+type limitByIR struct {
+	n, offset int64
+	by        []irExpr
 }
 
 type outItem struct {

@@ -39,7 +39,6 @@ var refusedClause = map[string]string{
 	"FINAL":     "FINAL is not supported",
 	"WINDOW":    "window functions are not supported",
 	"QUALIFY":   "QUALIFY is not supported",
-	"WITH":      "WITH is not supported",
 }
 
 type parser struct {
@@ -88,6 +87,9 @@ func checkExprDepth(src string, s *selectStmt) error {
 		}
 	}
 	exprs = append(exprs, s.GroupBy...)
+	if s.LimitBy != nil {
+		exprs = append(exprs, s.LimitBy.By...)
+	}
 	for _, o := range s.OrderBy {
 		exprs = append(exprs, o.Expr)
 	}
@@ -412,14 +414,45 @@ func (p *parser) selectStmt() (*selectStmt, error) {
 		if _, err := p.expectKeyword("BY"); err != nil {
 			return nil, err
 		}
-		list, err := p.exprList()
-		if err != nil {
-			return nil, err
+		if t := p.peek(); (t.isKeyword("ROLLUP") || t.isKeyword("CUBE")) && p.peekN(1).isOp("(") {
+			// GROUP BY ROLLUP(a, b): the standard spelling of WITH ROLLUP
+			p.advance()
+			open := p.advance()
+			if err := p.enter(open); err != nil {
+				return nil, err
+			}
+			list, err := p.exprList()
+			p.leave()
+			if err != nil {
+				return nil, err
+			}
+			if _, err := p.expectOp(")"); err != nil {
+				return nil, err
+			}
+			s.GroupBy, s.Rollup = list, asciiUpper(t.Text)
+		} else {
+			list, err := p.exprList()
+			if err != nil {
+				return nil, err
+			}
+			s.GroupBy = list
 		}
-		s.GroupBy = list
-		if t := p.peek(); t.isKeyword("WITH") {
-			return nil, p.errTok(t, "GROUP BY ... WITH ROLLUP/CUBE/TOTALS is not supported")
+	}
+	for p.peek().isKeyword("WITH") {
+		n := p.peekN(1)
+		switch {
+		case (n.isKeyword("ROLLUP") || n.isKeyword("CUBE")) && s.Rollup == "" && !s.Totals:
+			if len(s.GroupBy) == 0 {
+				return nil, p.errTok(n, "WITH %s needs GROUP BY", asciiUpper(n.Text))
+			}
+			s.Rollup = asciiUpper(n.Text)
+		case n.isKeyword("TOTALS") && !s.Totals:
+			s.Totals, s.TotalsP = true, n.Pos
+		default:
+			return nil, p.unexpected(n, "ROLLUP, CUBE or TOTALS after GROUP BY ... WITH").hint("write GROUP BY ... [WITH ROLLUP | WITH CUBE] [WITH TOTALS]")
 		}
+		p.advance()
+		p.advance()
 	}
 	if p.acceptKeyword("HAVING") {
 		e, err := p.expr()
@@ -464,48 +497,8 @@ func (p *parser) selectStmt() (*selectStmt, error) {
 			}
 		}
 	}
-	if t := p.peek(); t.isKeyword("LIMIT") {
-		p.advance()
-		l := &limitClause{Pos: t.Pos}
-		if p.acceptKeyword("ALL") {
-			l.All = true
-		} else {
-			n, _, err := p.count("LIMIT")
-			if err != nil {
-				return nil, err
-			}
-			l.Count = n
-			if p.acceptOp(",") { // LIMIT offset, count
-				m, _, err := p.count("LIMIT")
-				if err != nil {
-					return nil, err
-				}
-				l.HasOffset, l.Offset, l.OffsetPos, l.Count = true, n, t.Pos, m
-			}
-		}
-		if t := p.peek(); t.isKeyword("BY") || t.isKeyword("WITH") {
-			return nil, p.errTok(t, "LIMIT %s is not supported", strings.ToUpper(t.Text))
-		}
-		s.Limit = l
-	}
-	if t := p.peek(); t.isKeyword("OFFSET") {
-		p.advance()
-		if s.Limit != nil && s.Limit.HasOffset {
-			return nil, p.errTok(t, "OFFSET given twice")
-		}
-		n, _, err := p.count("OFFSET")
-		if err != nil {
-			return nil, err
-		}
-		p.acceptKeyword("ROWS")
-		p.acceptKeyword("ROW")
-		if s.Limit == nil {
-			s.Limit = &limitClause{Pos: t.Pos, All: true}
-		}
-		s.Limit.HasOffset, s.Limit.Offset, s.Limit.OffsetPos = true, n, t.Pos
-		if t := p.peek(); t.isKeyword("FETCH") {
-			return nil, p.errTok(t, "FETCH is not supported; use LIMIT")
-		}
+	if err := p.limitClauses(s); err != nil {
+		return nil, err
 	}
 	if err := p.formatClause(&s.Format, &s.FmtPos); err != nil {
 		return nil, err
@@ -517,6 +510,91 @@ func (p *parser) selectStmt() (*selectStmt, error) {
 	}
 	s.End = p.toks[max(p.i-1, 0)].End
 	return s, nil
+}
+
+// limitClauses reads [LIMIT n [OFFSET m] BY exprs] [LIMIT n | ALL | m, n]
+// [OFFSET m [ROWS]]. LIMIT m, n BY exprs is ClickHouse's other spelling of
+// LIMIT n OFFSET m BY exprs.
+func (p *parser) limitClauses(s *selectStmt) error {
+	for p.peek().isKeyword("LIMIT") {
+		t := p.advance()
+		l := &limitClause{Pos: t.Pos}
+		if p.acceptKeyword("ALL") {
+			l.All = true
+		} else {
+			n, _, err := p.count("LIMIT")
+			if err != nil {
+				return err
+			}
+			l.Count = n
+			if p.acceptOp(",") { // LIMIT offset, count
+				m, _, err := p.count("LIMIT")
+				if err != nil {
+					return err
+				}
+				l.HasOffset, l.Offset, l.OffsetPos, l.Count = true, n, t.Pos, m
+			}
+		}
+		if o := p.peek(); o.isKeyword("OFFSET") && !l.HasOffset && !l.All && p.limitByAhead() {
+			// LIMIT n OFFSET m BY ...
+			p.advance()
+			m, _, err := p.count("OFFSET")
+			if err != nil {
+				return err
+			}
+			l.HasOffset, l.Offset, l.OffsetPos = true, m, o.Pos
+		}
+		if b := p.peek(); b.isKeyword("BY") {
+			if l.All {
+				return p.errTok(b, "LIMIT ALL BY is not allowed").hint("give a number of rows, as in LIMIT 1 BY x")
+			}
+			if s.LimitBy != nil {
+				return p.errTok(t, "LIMIT ... BY is given twice")
+			}
+			if s.Limit != nil {
+				return p.errTok(t, "LIMIT ... BY must come before LIMIT")
+			}
+			p.advance()
+			list, err := p.exprList()
+			if err != nil {
+				return err
+			}
+			s.LimitBy = &limitByClause{Pos: t.Pos, Count: l.Count, Offset: l.Offset, By: list}
+			continue
+		}
+		if t := p.peek(); t.isKeyword("WITH") {
+			return p.errTok(t, "LIMIT ... WITH TIES is not supported")
+		}
+		if s.Limit != nil {
+			return p.errTok(t, "LIMIT is given twice")
+		}
+		s.Limit = l
+	}
+	if t := p.peek(); t.isKeyword("OFFSET") {
+		p.advance()
+		if s.Limit != nil && s.Limit.HasOffset {
+			return p.errTok(t, "OFFSET given twice")
+		}
+		n, _, err := p.count("OFFSET")
+		if err != nil {
+			return err
+		}
+		p.acceptKeyword("ROWS")
+		p.acceptKeyword("ROW")
+		if s.Limit == nil {
+			s.Limit = &limitClause{Pos: t.Pos, All: true}
+		}
+		s.Limit.HasOffset, s.Limit.Offset, s.Limit.OffsetPos = true, n, t.Pos
+		if t := p.peek(); t.isKeyword("FETCH") {
+			return p.errTok(t, "FETCH is not supported; use LIMIT")
+		}
+	}
+	return nil
+}
+
+// limitByAhead says the tokens ahead are OFFSET m BY.
+func (p *parser) limitByAhead() bool {
+	return p.peek().isKeyword("OFFSET") && p.peekN(1).Kind == tNumber && p.peekN(2).isKeyword("BY")
 }
 
 // count reads a non-negative integer literal of LIMIT or OFFSET.

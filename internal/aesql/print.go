@@ -10,6 +10,10 @@ type backend interface {
 	// return (the result limit plus one, to tell a result that is too
 	// large).
 	print(q *queryIR, maxRows int64) (*printed, error)
+	// totals returns a printer for the WITH TOTALS query of q (see
+	// totalsQuery): one that prints q's GROUP BY expressions, outside
+	// aggregates, as their types' default values.
+	totals(q *queryIR) backend
 }
 
 // printed is a statement printed for a backend.

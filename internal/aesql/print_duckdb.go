@@ -32,6 +32,14 @@ type duckPrinter struct {
 	cur *sourceIR // the FROM of the query being printed
 
 	letDepth int // lambda parameters bound by let around the text being printed
+
+	// subst, when not nil, holds the keys (see key) of the GROUP BY
+	// expressions printed as their default value outside aggregates (the
+	// totals row), or, with rollup, as their default value in the rows
+	// where ROLLUP or CUBE left them out (ClickHouse fills those with
+	// default values, not NULL).
+	subst  map[string]bool
+	rollup bool
 }
 
 const chunkMin = 1024
@@ -182,9 +190,12 @@ type queryText struct {
 // more, when not nil, is called while q's FROM is current, to print more
 // select items.
 func (p *duckPrinter) parts(q *queryIR, more func()) queryText {
-	saved := p.cur
+	saved, savedSubst, savedRollup := p.cur, p.subst, p.rollup
 	p.cur = q.src
-	defer func() { p.cur = saved }()
+	if q.rollup != "" {
+		p.subst, p.rollup = groupKeys(q), true
+	}
+	defer func() { p.cur, p.subst, p.rollup = saved, savedSubst, savedRollup }()
 	var t queryText
 	for i, it := range q.items {
 		t.items = append(t.items, p.item(it.e)+" AS "+colAlias(i))
@@ -194,49 +205,63 @@ func (p *duckPrinter) parts(q *queryIR, more func()) queryText {
 		b.WriteString(" FROM ")
 		b.WriteString(p.from(q.src))
 	}
+	if g := q.groupsOf; g != nil {
+		b.WriteString(p.groupsJoin(g))
+	}
 	if q.where != nil {
+		// before aggregation: keys are the rows' values
+		saved := p.subst
+		p.subst = nil
 		b.WriteString(" WHERE ")
 		b.WriteString(p.cond(q.where))
+		p.subst = saved
 	}
 	if len(q.groupBy) > 0 {
 		b.WriteString(" GROUP BY ")
+		if q.rollup != "" {
+			b.WriteString(q.rollup + " (")
+		}
+		saved := p.subst
+		p.subst = nil
 		for i, g := range q.groupBy {
 			if i > 0 {
 				b.WriteString(", ")
 			}
 			b.WriteString(p.raw(g))
 		}
+		p.subst = saved
+		if q.rollup != "" {
+			b.WriteString(")")
+		}
 	}
 	if q.having != nil {
 		b.WriteString(" HAVING ")
 		b.WriteString(p.cond(q.having))
 	}
-	t.body = b.String()
-	b.Reset()
-	if len(q.orderBy) > 0 {
-		b.WriteString(" ORDER BY ")
-		for i, o := range q.orderBy {
+	if l := q.limitBy; l != nil {
+		// ClickHouse's LIMIT n OFFSET m BY keys: rows m+1 to m+n of each
+		// key, in the query's order
+		b.WriteString(" QUALIFY row_number() OVER (PARTITION BY ")
+		for i, e := range l.by {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			if o.item >= 0 {
-				b.WriteString(strconv.Itoa(o.item + 1))
-			} else {
-				b.WriteString(p.raw(o.e))
-			}
-			if o.desc {
-				b.WriteString(" DESC")
-			} else {
-				b.WriteString(" ASC")
-			}
-			if o.nulls == "FIRST" {
-				b.WriteString(" NULLS FIRST")
-			} else {
-				b.WriteString(" NULLS LAST")
-			}
+			b.WriteString(p.raw(e))
 		}
+		if len(q.orderBy) > 0 {
+			b.WriteString(" ORDER BY " + p.orderList(q.orderBy, nil))
+		}
+		b.WriteString(") BETWEEN " + strconv.FormatInt(l.offset+1, 10) + " AND " + strconv.FormatInt(l.offset+l.n, 10))
 	}
-	t.order = b.String()
+	t.body = b.String()
+	if len(q.orderBy) > 0 {
+		t.order = " ORDER BY " + p.orderList(q.orderBy, func(o orderIR) string {
+			if o.item >= 0 {
+				return strconv.Itoa(o.item + 1)
+			}
+			return ""
+		})
+	}
 	if more != nil {
 		more()
 	}
@@ -319,6 +344,13 @@ func (p *duckPrinter) top(q *queryIR, maxRows int64, out *printed) (main, count 
 		out.countCol = n
 		items = append(items, "count(*) OVER () AS "+hiddenAlias())
 		full = selectText(false, items) + " FROM (" + inner + ")" + alias + t.order
+	} else if needCount && q.limitBy != nil {
+		items, rest := p.limitByCounted(q, maxSourceID(q)+1, func(outer []irExpr) []string {
+			hidden := zoneItems(outer)
+			out.countCol = n
+			return append(hidden, "count(*) OVER () AS "+hiddenAlias())
+		})
+		full = selectText(false, items) + rest
 	} else {
 		var hidden []string
 		t := p.parts(q, func() {
@@ -368,6 +400,9 @@ func (p *duckPrinter) zoneOffset(e irExpr) (sql, zone string, array bool) {
 func (p *duckPrinter) from(s *sourceIR) string {
 	alias := " AS t" + strconv.Itoa(s.id)
 	if s.sub != nil {
+		saved, savedRollup := p.subst, p.rollup
+		p.subst, p.rollup = nil, false
+		defer func() { p.subst, p.rollup = saved, savedRollup }()
 		return "(" + p.query(s.sub, -1) + ")" + alias
 	}
 	// The analyser admitted the dataset (Catalog.Datasets lists it). A
@@ -505,6 +540,11 @@ func (p *duckPrinter) as(e irExpr, t chType) string {
 const maxSQLBytes = 2 << 20
 
 func (p *duckPrinter) raw(e irExpr) string {
+	if p.subst != nil {
+		if s, ok := p.substitute(e); ok {
+			return s
+		}
+	}
 	var s, tok string
 	switch e := e.(type) {
 	case *colRef:
@@ -512,7 +552,16 @@ func (p *duckPrinter) raw(e irExpr) string {
 	case *constant:
 		s, tok = p.constant(e), e.tok
 	case *call:
-		s, tok = p.call(e), e.tok
+		if e.agg && p.subst != nil {
+			// inside an aggregate, a key expression is the rows' value
+			saved := p.subst
+			p.subst = nil
+			s = p.call(e)
+			p.subst = saved
+		} else {
+			s = p.call(e)
+		}
+		tok = e.tok
 	default:
 		bug("unknown IR node %T", e)
 	}

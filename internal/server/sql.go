@@ -78,6 +78,9 @@ func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), s.opts.QueryTimeout)
 		defer cancel()
 		res.Rows, res.RowsBeforeLimit, err = s.runSQL(ctx, plan)
+		if err == nil && plan.Totals != nil {
+			res.Totals, err = s.totalsRow(ctx, plan.Totals)
+		}
 		if err != nil {
 			switch {
 			case errors.Is(err, context.DeadlineExceeded):
@@ -145,6 +148,18 @@ func (s *Server) runSQL(ctx context.Context, plan *aesql.Plan) ([][]any, int64, 
 		}
 	}
 	return out, max(before, int64(len(out))), nil
+}
+
+// totalsRow runs the plan of a WITH TOTALS row.
+func (s *Server) totalsRow(ctx context.Context, plan *aesql.Plan) ([]any, error) {
+	rows, _, err := s.runSQL(ctx, plan)
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) != 1 {
+		return nil, fmt.Errorf("BUG: the totals query returned %d rows", len(rows))
+	}
+	return rows[0], nil
 }
 
 // countSQL runs plan.CountSQL into n.
