@@ -12,6 +12,7 @@ export interface SQLResult {
   data: Record<string, unknown>[];
   rows: number;
   rows_before_limit_at_least?: number;
+  totals?: Record<string, unknown>; // GROUP BY … WITH TOTALS
 }
 
 export interface Ran {
@@ -190,6 +191,21 @@ export function ResultTable({ result }: { result: SQLResult }) {
               </tr>
             ))}
           </tbody>
+          {result.totals && (
+            <tfoot data-testid="ex-totals">
+              <tr>
+                {cols.map((c, i) => {
+                  const s = shown(result.totals![c.name], kinds[i]);
+                  return (
+                    <td class={kinds[i] === 'number' ? 'num' : ''} title={i === 0 ? 'WITH TOTALS: key columns hold their default values' : undefined}>
+                      {i === 0 && <span class="ex-type">Totals </span>}
+                      {s.length > 200 ? s.slice(0, 200) + '…' : s}
+                    </td>
+                  );
+                })}
+              </tr>
+            </tfoot>
+          )}
         </table>
       </div>
       {rows.length > MAX_SHOWN && (
