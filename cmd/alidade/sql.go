@@ -75,9 +75,10 @@ func runSQL(ctx context.Context, args []string) error {
 // printTable renders a FORMAT JSON answer as an aligned table.
 func printTable(w io.Writer, body []byte, took time.Duration) error {
 	var res struct {
-		Meta []struct{ Name, Type string } `json:"meta"`
-		Data []map[string]json.RawMessage  `json:"data"`
-		Rows int                           `json:"rows"`
+		Meta   []struct{ Name, Type string } `json:"meta"`
+		Data   []map[string]json.RawMessage  `json:"data"`
+		Totals map[string]json.RawMessage    `json:"totals"` // GROUP BY … WITH TOTALS
+		Rows   int                           `json:"rows"`
 	}
 	if err := json.Unmarshal(body, &res); err != nil {
 		return fmt.Errorf("read answer: %w", err)
@@ -90,19 +91,29 @@ func printTable(w io.Writer, body []byte, took time.Duration) error {
 		fmt.Fprint(tw, m.Name)
 	}
 	fmt.Fprintln(tw)
-	for _, row := range res.Data {
+	rows := res.Data
+	if res.Totals != nil {
+		rows = append(rows[:len(rows):len(rows)], nil, res.Totals)
+	}
+	for _, row := range rows {
 		for i, m := range res.Meta {
 			if i > 0 {
 				fmt.Fprint(tw, "\t")
 			}
-			fmt.Fprint(tw, cell(row[m.Name]))
+			if row != nil {
+				fmt.Fprint(tw, cell(row[m.Name]))
+			}
 		}
 		fmt.Fprintln(tw)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "(%d rows, %v)\n", res.Rows, took.Round(time.Millisecond))
+	totals := ""
+	if res.Totals != nil {
+		totals = " and totals"
+	}
+	fmt.Fprintf(w, "(%d rows%s, %v)\n", res.Rows, totals, took.Round(time.Millisecond))
 	return nil
 }
 
