@@ -2,6 +2,7 @@ package aesql
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"math"
@@ -12,6 +13,55 @@ import (
 	"unicode/utf8"
 )
 
+// Output formats beyond api.go's JSON, JSONEachRow and TabSeparated, written
+// as current ClickHouse writes them.
+const (
+	FormatJSONCompact                   Format = "JSONCompact"
+	FormatJSONCompactEachRow            Format = "JSONCompactEachRow"
+	FormatTabSeparatedWithNames         Format = "TabSeparatedWithNames"
+	FormatTabSeparatedWithNamesAndTypes Format = "TabSeparatedWithNamesAndTypes"
+	FormatCSV                           Format = "CSV"
+	FormatCSVWithNames                  Format = "CSVWithNames"
+	FormatCSVWithNamesAndTypes          Format = "CSVWithNamesAndTypes"
+)
+
+// Formats lists the output formats, in the order error hints name them.
+var Formats = []Format{
+	FormatJSON, FormatJSONCompact, FormatJSONEachRow, FormatJSONCompactEachRow,
+	FormatTabSeparated, FormatTabSeparatedWithNames, FormatTabSeparatedWithNamesAndTypes,
+	FormatCSV, FormatCSVWithNames, FormatCSVWithNamesAndTypes,
+}
+
+// formatAliases are ClickHouse's other names of formats.
+var formatAliases = map[string]Format{
+	"tsv":                  FormatTabSeparated,
+	"tsvwithnames":         FormatTabSeparatedWithNames,
+	"tsvwithnamesandtypes": FormatTabSeparatedWithNamesAndTypes,
+}
+
+// ParseFormat resolves a format name (a FORMAT clause's or a client's
+// default_format), ignoring ASCII case; TSV, TSVWithNames and
+// TSVWithNamesAndTypes are ClickHouse's aliases of the TabSeparated ones.
+func ParseFormat(name string) (Format, bool) {
+	low := asciiLower(name)
+	for _, f := range Formats {
+		if asciiLower(string(f)) == low {
+			return f, true
+		}
+	}
+	f, ok := formatAliases[low]
+	return f, ok
+}
+
+// FormatNames names the formats for hints: "JSON, JSONCompact, … or CSVWithNamesAndTypes".
+func FormatNames() string {
+	names := make([]string, len(Formats))
+	for i, f := range Formats {
+		names[i] = string(f)
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
 // Result is an answer ready to be written in a format.
 type Result struct {
 	Columns []Column
@@ -20,8 +70,11 @@ type Result struct {
 	// the query has without its LIMIT and OFFSET (at least; see
 	// Plan.CountSQL). JSON always writes it, never below len(Rows).
 	RowsBeforeLimit int64
-	// Totals is the WITH TOTALS row (nil: the query has none), written by
-	// the formats that ClickHouse writes it in.
+	// Totals is the totals row of GROUP BY ... WITH TOTALS, one value per
+	// column typed like a row's; nil when the query has no totals. The
+	// formats write it where ClickHouse does: "totals" after "data" in
+	// JSON and JSONCompact, after an empty line in TabSeparated* and CSV*;
+	// JSONEachRow and JSONCompactEachRow drop it, as ClickHouse does.
 	Totals []any
 }
 
@@ -29,17 +82,35 @@ type Result struct {
 // ClickHouse type the way ClickHouse does: 64-bit integers as JSON strings,
 // DateTime as "YYYY-MM-DD hh:mm:ss" (UTC; DateTime('tz') in the zone, see
 // Plan.Row), Date as "YYYY-MM-DD", non-finite
-// floats as null in JSON and inf/nan in TabSeparated, NULL as null or \N.
+// floats as null in JSON and inf/nan in TabSeparated and CSV, NULL as null
+// or \N.
 func WriteResult(w io.Writer, f Format, r *Result) error {
+	if r.Totals != nil && len(r.Totals) != len(r.Columns) {
+		return fmt.Errorf("BUG: totals have %d values for %d columns", len(r.Totals), len(r.Columns))
+	}
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var err error
 	switch f {
 	case FormatJSON, "":
-		err = writeJSON(bw, r)
+		err = writeJSON(bw, r, false)
+	case FormatJSONCompact:
+		err = writeJSON(bw, r, true)
 	case FormatJSONEachRow:
 		err = writeJSONEachRow(bw, r)
+	case FormatJSONCompactEachRow:
+		err = writeJSONCompactEachRow(bw, r)
 	case FormatTabSeparated:
-		err = writeTSV(bw, r)
+		err = writeTSV(bw, r, false, false)
+	case FormatTabSeparatedWithNames:
+		err = writeTSV(bw, r, true, false)
+	case FormatTabSeparatedWithNamesAndTypes:
+		err = writeTSV(bw, r, true, true)
+	case FormatCSV:
+		err = writeCSV(bw, r, false, false)
+	case FormatCSVWithNames:
+		err = writeCSV(bw, r, true, false)
+	case FormatCSVWithNamesAndTypes:
+		err = writeCSV(bw, r, true, true)
 	default:
 		return fmt.Errorf("unknown format %q", f)
 	}
@@ -49,18 +120,25 @@ func WriteResult(w io.Writer, f Format, r *Result) error {
 	return bw.Flush()
 }
 
-// ContentType returns the HTTP content type of a format.
+// ContentType returns the HTTP content type ClickHouse gives a format.
 func ContentType(f Format) string {
 	switch f {
 	case FormatJSONEachRow:
-		return "application/x-ndjson; charset=utf-8"
-	case FormatTabSeparated:
-		return "text/tab-separated-values; charset=utf-8"
+		return "application/x-ndjson; charset=UTF-8"
+	case FormatJSONCompactEachRow:
+		return "text/plain; charset=UTF-8"
+	case FormatTabSeparated, FormatTabSeparatedWithNames, FormatTabSeparatedWithNamesAndTypes:
+		return "text/tab-separated-values; charset=UTF-8"
+	case FormatCSV:
+		return "text/csv; charset=UTF-8; header=absent"
+	case FormatCSVWithNames, FormatCSVWithNamesAndTypes:
+		return "text/csv; charset=UTF-8; header=present"
 	}
-	return "application/json; charset=utf-8"
+	return "application/json; charset=UTF-8"
 }
 
-func writeJSON(w *bufio.Writer, r *Result) error {
+// writeJSON writes JSON, or JSONCompact (rows as arrays) when compact.
+func writeJSON(w *bufio.Writer, r *Result, compact bool) error {
 	w.WriteString("{\"meta\":[")
 	for i, c := range r.Columns {
 		if i > 0 {
@@ -72,16 +150,56 @@ func writeJSON(w *bufio.Writer, r *Result) error {
 		writeJSONString(w, c.Type)
 		w.WriteByte('}')
 	}
+	row := writeJSONRow
+	if compact {
+		row = writeJSONArrayRow
+	}
 	w.WriteString("],\"data\":[")
-	for i, row := range r.Rows {
+	for i, vals := range r.Rows {
 		if i > 0 {
 			w.WriteByte(',')
 		}
-		if err := writeJSONRow(w, r.Columns, row); err != nil {
+		if err := row(w, r.Columns, vals); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(w, "],\"rows\":%d,\"rows_before_limit_at_least\":%d}\n", len(r.Rows), max(r.RowsBeforeLimit, int64(len(r.Rows))))
+	w.WriteByte(']')
+	if r.Totals != nil {
+		w.WriteString(",\"totals\":")
+		if err := row(w, r.Columns, r.Totals); err != nil {
+			return fmt.Errorf("totals: %w", err)
+		}
+	}
+	fmt.Fprintf(w, ",\"rows\":%d,\"rows_before_limit_at_least\":%d}\n", len(r.Rows), max(r.RowsBeforeLimit, int64(len(r.Rows))))
+	return nil
+}
+
+// writeJSONArrayRow writes a row as JSONCompact and JSONCompactEachRow do:
+// an array of the values, ", " between them.
+func writeJSONArrayRow(w *bufio.Writer, cols []Column, row []any) error {
+	if len(row) != len(cols) {
+		return fmt.Errorf("BUG: row has %d values for %d columns", len(row), len(cols))
+	}
+	w.WriteByte('[')
+	for i, c := range cols {
+		if i > 0 {
+			w.WriteString(", ")
+		}
+		if err := writeJSONValue(w, c.Type, row[i]); err != nil {
+			return fmt.Errorf("column %s: %w", c.Name, err)
+		}
+	}
+	w.WriteByte(']')
+	return nil
+}
+
+func writeJSONCompactEachRow(w *bufio.Writer, r *Result) error {
+	for _, row := range r.Rows {
+		if err := writeJSONArrayRow(w, r.Columns, row); err != nil {
+			return err
+		}
+		w.WriteByte('\n')
+	}
 	return nil
 }
 
@@ -316,8 +434,28 @@ func formatTime(t string, v any) (string, error) {
 	return tm.Format("2006-01-02 15:04:05"), nil
 }
 
-func writeTSV(w *bufio.Writer, r *Result) error {
-	for _, row := range r.Rows {
+// writeTSV writes TabSeparated, with a line of the column names (names)
+// and one of their types (types) first, and the totals after an empty line.
+func writeTSV(w *bufio.Writer, r *Result, names, types bool) error {
+	header := func(text func(Column) string) {
+		for i, c := range r.Columns {
+			if i > 0 {
+				w.WriteByte('\t')
+			}
+			w.WriteString(escapeTSV(text(c), false))
+		}
+		w.WriteByte('\n')
+	}
+	if names {
+		header(func(c Column) string { return c.Name })
+	}
+	if types {
+		header(func(c Column) string { return c.Type })
+	}
+	line := func(row []any) error {
+		if len(row) != len(r.Columns) {
+			return fmt.Errorf("BUG: row has %d values for %d columns", len(row), len(r.Columns))
+		}
 		for i, c := range r.Columns {
 			if i > 0 {
 				w.WriteByte('\t')
@@ -327,6 +465,18 @@ func writeTSV(w *bufio.Writer, r *Result) error {
 			}
 		}
 		w.WriteByte('\n')
+		return nil
+	}
+	for _, row := range r.Rows {
+		if err := line(row); err != nil {
+			return err
+		}
+	}
+	if r.Totals != nil {
+		w.WriteByte('\n')
+		if err := line(r.Totals); err != nil {
+			return fmt.Errorf("totals: %w", err)
+		}
 	}
 	return nil
 }
@@ -446,7 +596,8 @@ func arrayElem(t string) (string, bool) {
 }
 
 // writeArray writes v, which must be a []any, as [a,b,…] with each item
-// written by item; both ClickHouse formats spell arrays this way.
+// written by item; ClickHouse's JSON and TabSeparated formats spell arrays
+// this way (CSV quotes TabSeparated's spelling).
 func writeArray(w *bufio.Writer, elem string, v any, item func(any) error) error {
 	items, ok := v.([]any)
 	if !ok {
@@ -463,4 +614,95 @@ func writeArray(w *bufio.Writer, elem string, v any, item func(any) error) error
 	}
 	w.WriteByte(']')
 	return nil
+}
+
+// writeCSV writes CSV as ClickHouse does (LF line ends, not RFC 4180's
+// CRLF), with a line of the quoted column names (names) and one of their
+// types (types) first, and the totals after an empty line.
+func writeCSV(w *bufio.Writer, r *Result, names, types bool) error {
+	header := func(text func(Column) string) {
+		for i, c := range r.Columns {
+			if i > 0 {
+				w.WriteByte(',')
+			}
+			writeCSVString(w, text(c))
+		}
+		w.WriteByte('\n')
+	}
+	if names {
+		header(func(c Column) string { return c.Name })
+	}
+	if types {
+		header(func(c Column) string { return c.Type })
+	}
+	line := func(row []any) error {
+		if len(row) != len(r.Columns) {
+			return fmt.Errorf("BUG: row has %d values for %d columns", len(row), len(r.Columns))
+		}
+		for i, c := range r.Columns {
+			if i > 0 {
+				w.WriteByte(',')
+			}
+			if err := writeCSVValue(w, c.Type, row[i]); err != nil {
+				return fmt.Errorf("column %s: %w", c.Name, err)
+			}
+		}
+		w.WriteByte('\n')
+		return nil
+	}
+	for _, row := range r.Rows {
+		if err := line(row); err != nil {
+			return err
+		}
+	}
+	if r.Totals != nil {
+		w.WriteByte('\n')
+		if err := line(r.Totals); err != nil {
+			return fmt.Errorf("totals: %w", err)
+		}
+	}
+	return nil
+}
+
+// writeCSVValue writes a value as ClickHouse's CSV does: NULL as \N,
+// numbers (nan, inf, -inf included) and Bool (true, false) bare, strings,
+// dates and times in double quotes, and an array as its TabSeparated
+// spelling in double quotes (['a','b'] becomes "['a','b']").
+func writeCSVValue(w *bufio.Writer, typ string, v any) error {
+	if v == nil {
+		w.WriteString(`\N`)
+		return nil
+	}
+	t := baseType(typ)
+	if _, ok := arrayElem(t); ok {
+		var b bytes.Buffer
+		bb := bufio.NewWriter(&b)
+		if err := writeTSVValue(bb, typ, v, false); err != nil {
+			return err
+		}
+		bb.Flush()
+		writeCSVString(w, b.String())
+		return nil
+	}
+	switch {
+	case isTimeType(t):
+		s, err := formatTime(t, v)
+		if err != nil {
+			return err
+		}
+		writeCSVString(w, s)
+	case t == "Float64" || t == "Float32" || strings.HasPrefix(t, "UInt") || strings.HasPrefix(t, "Int") || t == "Bool":
+		return writeTSVValue(w, typ, v, false)
+	default:
+		writeCSVString(w, toText(v))
+	}
+	return nil
+}
+
+// writeCSVString writes s in double quotes, doubling the quotes inside;
+// other bytes (commas, line breaks) are written as they are.
+func writeCSVString(w *bufio.Writer, s string) {
+	w.WriteByte('"')
+	w.WriteString(strings.ReplaceAll(s, `"`, `""`))
+	w.WriteByte('"')
 }

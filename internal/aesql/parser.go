@@ -350,17 +350,12 @@ func (p *parser) formatClause(f *string, fpos *int) error {
 	if t.Kind == tQIdent {
 		name = t.Val
 	}
-	// format names are matched ignoring ASCII case; TSV is TabSeparated
-	switch asciiLower(name) {
-	case "json":
-		name = string(FormatJSON)
-	case "jsoneachrow":
-		name = string(FormatJSONEachRow)
-	case "tabseparated", "tsv":
-		name = string(FormatTabSeparated)
-	default:
-		return p.errTok(t, "unsupported format").hint("use JSON, JSONEachRow or TabSeparated")
+	// format names are matched ignoring ASCII case (ParseFormat)
+	fm, ok := ParseFormat(name)
+	if !ok {
+		return p.errTok(t, "unsupported format").hint("use %s", FormatNames())
 	}
+	name = string(fm)
 	*f, *fpos = name, t.Pos
 	return nil
 }

@@ -65,13 +65,12 @@ func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if df := r.URL.Query().Get("default_format"); df != "" && !plan.FormatGiven {
-		switch f := aesql.Format(df); f {
-		case aesql.FormatJSON, aesql.FormatJSONEachRow, aesql.FormatTabSeparated:
-			plan.Format = f
-		default:
-			writeError(w, r, http.StatusBadRequest, "bad_format", fmt.Sprintf("default_format %q: use JSON, JSONEachRow or TabSeparated", df))
+		f, ok := aesql.ParseFormat(df)
+		if !ok {
+			writeError(w, r, http.StatusBadRequest, "bad_format", fmt.Sprintf("default_format %q: use %s", df, aesql.FormatNames()))
 			return
 		}
+		plan.Format = f
 	}
 	res := &aesql.Result{Columns: plan.Columns, Rows: plan.Rows, RowsBeforeLimit: int64(len(plan.Rows))}
 	if plan.Kind == aesql.KindSelect {
