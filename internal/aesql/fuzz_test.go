@@ -31,6 +31,8 @@ func fuzzSeeds(t testing.TB) []string {
 		"SELECT DISTINCT index1, blob2 FROM requests ORDER BY 1, 2 DESC LIMIT 1, 2 BY index1 LIMIT 3 OFFSET 1",
 		"SELECT blob1, sum(double1) FROM requests GROUP BY CUBE(blob1, toDate(timestamp)) HAVING count() > 1",
 		"SELECT count() FROM requests WITH TOTALS FORMAT JSON",
+		"SELECT blob1, count() FROM requests GROUP BY blob1 FORMAT tsvWithNamesAndTypes",
+		"SHOW TABLES FORMAT `CSVWithNames`",
 	)
 	return seeds
 }
