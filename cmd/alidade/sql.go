@@ -17,12 +17,12 @@ import (
 // `wrangler analytics-engine run`.
 func runSQL(ctx context.Context, args []string) error {
 	var u, key, format string
-	fs := newFlagSet("sql", `sql "SELECT …" [--format table|json|tsv] [flags]`)
+	fs := newFlagSet("sql", `sql "SELECT …" [--format table|json|tsv|csv] [flags]`)
 	fs.group("Connection")
 	fs.str(&u, "url", "ALIDADE_URL", "http://127.0.0.1:8080", "server URL")
 	fs.str(&key, "key", "ALIDADE_READ_KEY", "", "a read (or admin) key of the project")
 	fs.group("Output")
-	fs.str(&format, "format", "", "table", "table (readable), json or tsv; a FORMAT clause in the query wins")
+	fs.str(&format, "format", "", "table", "table (readable), json, tsv or csv; a FORMAT clause in the query wins")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -32,9 +32,9 @@ func runSQL(ctx context.Context, args []string) error {
 	if fs.NArg() != 1 {
 		return &usageError{msg: "sql takes one query\nTry: alidade sql \"SELECT index1, count() FROM requests GROUP BY index1\""}
 	}
-	def := map[string]string{"table": "JSON", "json": "JSON", "tsv": "TabSeparated"}[format]
+	def := map[string]string{"table": "JSON", "json": "JSON", "tsv": "TabSeparated", "csv": "CSV"}[format]
 	if def == "" {
-		return &usageError{msg: fmt.Sprintf("unknown --format %q; use table, json or tsv", format)}
+		return &usageError{msg: fmt.Sprintf("unknown --format %q; use table, json, tsv or csv", format)}
 	}
 	c, err := newAPIClient(u, key, "--key or set ALIDADE_READ_KEY (a read key of the project)")
 	if err != nil {
@@ -72,12 +72,13 @@ func runSQL(ctx context.Context, args []string) error {
 	return printTable(os.Stdout, body, time.Since(start))
 }
 
-// printTable renders a FORMAT JSON answer as an aligned table.
+// printTable renders a FORMAT JSON (or JSONCompact) answer as an aligned
+// table.
 func printTable(w io.Writer, body []byte, took time.Duration) error {
 	var res struct {
 		Meta   []struct{ Name, Type string } `json:"meta"`
-		Data   []map[string]json.RawMessage  `json:"data"`
-		Totals map[string]json.RawMessage    `json:"totals"` // GROUP BY … WITH TOTALS
+		Data   []json.RawMessage             `json:"data"`
+		Totals json.RawMessage               `json:"totals"` // GROUP BY … WITH TOTALS
 		Rows   int                           `json:"rows"`
 	}
 	if err := json.Unmarshal(body, &res); err != nil {
@@ -93,15 +94,29 @@ func printTable(w io.Writer, body []byte, took time.Duration) error {
 	fmt.Fprintln(tw)
 	rows := res.Data
 	if res.Totals != nil {
-		rows = append(rows[:len(rows):len(rows)], nil, res.Totals)
+		rows = append(rows[:len(rows):len(rows)], nil, res.Totals) // an empty line, then the totals
 	}
-	for _, row := range rows {
+	for _, raw := range rows {
+		// JSON rows are objects, JSONCompact rows arrays
+		var obj map[string]json.RawMessage
+		var arr []json.RawMessage
+		if raw == nil {
+			fmt.Fprintln(tw, strings.Repeat("\t", len(res.Meta)-1)) // empty cells keep the columns aligned
+			continue
+		}
+		if err := json.Unmarshal(raw, &obj); err != nil {
+			if err := json.Unmarshal(raw, &arr); err != nil {
+				return fmt.Errorf("read answer: a row is neither an object nor an array: %w", err)
+			}
+		}
 		for i, m := range res.Meta {
 			if i > 0 {
 				fmt.Fprint(tw, "\t")
 			}
-			if row != nil {
-				fmt.Fprint(tw, cell(row[m.Name]))
+			if obj != nil {
+				fmt.Fprint(tw, cell(obj[m.Name]))
+			} else if i < len(arr) {
+				fmt.Fprint(tw, cell(arr[i]))
 			}
 		}
 		fmt.Fprintln(tw)
@@ -118,12 +133,12 @@ func printTable(w io.Writer, body []byte, took time.Duration) error {
 }
 
 func cell(raw json.RawMessage) string {
+	if string(raw) == "null" || raw == nil { // before the string: null unmarshals into one
+		return "NULL"
+	}
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
 		return strings.NewReplacer("\t", `\t`, "\n", `\n`).Replace(s)
-	}
-	if string(raw) == "null" || raw == nil {
-		return "NULL"
 	}
 	return string(raw)
 }
