@@ -204,7 +204,7 @@ func (a *analyzer) resolveTable(f *fromClause) (string, error) {
 		quoted[i] = strconv.Quote(d)
 	}
 	return "", a.errAt(f.Pos, a.wordAt(f.Pos), "table name %q is ambiguous: it matches the datasets %s", f.Table, strings.Join(quoted, ", ")).
-		hint("write the dataset's name exactly as SHOW TABLES lists it")
+		hint("write the dataset's name exactly as %s lists it", code("SHOW TABLES"))
 }
 
 func (a *analyzer) selectStmt(s *selectStmt) (*queryIR, error) {
@@ -244,9 +244,9 @@ func (a *analyzer) selectStmt(s *selectStmt) (*queryIR, error) {
 				low := asciiLower(f.Table)
 				switch {
 				case strings.HasPrefix(low, "system") || strings.HasPrefix(low, "information_schema") || strings.HasPrefix(low, "duckdb_") || strings.HasPrefix(low, "pg_") || strings.HasPrefix(low, "sqlite_"):
-					e.hint("only this project's datasets can be queried (SHOW TABLES lists them)")
+					e.hint("only this project's datasets can be queried (%s lists them)", code("SHOW TABLES"))
 				default:
-					e.hint("SHOW TABLES lists this project's datasets")
+					e.hint("%s lists this project's datasets", code("SHOW TABLES"))
 				}
 				return nil, e
 			}
@@ -318,7 +318,7 @@ func (a *analyzer) selectStmt(s *selectStmt) (*queryIR, error) {
 			return nil, err
 		}
 		if e.typ().k == kInterval {
-			return nil, a.errExpr(it.Expr, "an INTERVAL cannot be a result column").hint("add it to or subtract it from a date or time")
+			return nil, a.errExpr(it.Expr, "an INTERVAL cannot be a result column").hint("add it to or subtract it from a date or time, as in %s", code("now() + "+it.Expr.String()))
 		}
 		name := it.Alias
 		if name == "" {
@@ -389,7 +389,11 @@ func (a *analyzer) selectStmt(s *selectStmt) (*queryIR, error) {
 		}
 	}
 	if q.having != nil && !q.aggregated {
-		return nil, a.errExpr(s.Having, "HAVING needs GROUP BY or an aggregate function").hint("filter rows with WHERE")
+		where := "WHERE " + s.Having.String()
+		if s.Where != nil {
+			where = "WHERE " + s.Where.String() + " AND " + s.Having.String()
+		}
+		return nil, a.errExpr(s.Having, "HAVING needs GROUP BY or an aggregate function").hint("filter rows with %s", code(where))
 	}
 	if q.aggregated && len(q.groupBy) == 0 && len(q.orderBy) > 0 {
 		// SELECT first_value(blob1) FROM t ORDER BY timestamp (an example of
@@ -565,8 +569,9 @@ func (a *analyzer) grouped(e irExpr, keys map[string]bool, s *selectStmt, item i
 	err := a.errAt(c.p, c.tok, "column %s is neither aggregated nor in GROUP BY", c.tok)
 	if c.tok == "*" {
 		err.Msg = "SELECT * cannot be combined with aggregation"
+		return err.hint("name the columns, each in GROUP BY or in an aggregate function")
 	}
-	return err.hint("add it to GROUP BY or wrap it in an aggregate function such as any of count, sum, min, max")
+	return err.hint("add it to GROUP BY or wrap it in an aggregate function, as in %s", code("min("+c.tok+")"))
 }
 
 // positional resolves GROUP BY 1 / ORDER BY 2 to select items (ClickHouse
@@ -665,7 +670,7 @@ func (a *analyzer) ident(sc *scope, id *identExpr, ctx exprCtx) (irExpr, error) 
 	}
 	if low := asciiLower(name); low != name {
 		if _, ok := sc.cols[low]; ok {
-			return nil, e.hint("column names are case-sensitive; did you mean %s?", low)
+			return nil, e.hint("column names are case-sensitive; did you mean %s?", code(quoteIdentCanon(low)))
 		}
 	}
 	if sc.src.sub != nil {
@@ -820,7 +825,7 @@ func (a *analyzer) expr(sc *scope, e expr, ctx exprCtx) (irExpr, error) {
 	case *extractExpr:
 		fn := map[string]string{"YEAR": "toYear", "QUARTER": "toQuarter", "MONTH": "toMonth", "DAY": "toDayOfMonth", "HOUR": "toHour", "MINUTE": "toMinute", "SECOND": "toSecond"}[e.Unit]
 		if fn == "" {
-			return nil, a.errAt(e.UnitPos, e.Unit, "unsupported unit for extract").hint("use YEAR, QUARTER, MONTH, DAY, HOUR, MINUTE or SECOND")
+			return nil, a.errAt(e.UnitPos, e.Unit, "unsupported unit for extract").hint("use %s", codeList("or", "YEAR", "QUARTER", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND"))
 		}
 		return a.callNamed(sc, &callExpr{P: e.P, Name: fn, Args: []expr{e.X}}, fn, ctx)
 	case *castExpr:
@@ -830,7 +835,7 @@ func (a *analyzer) expr(sc *scope, e expr, ctx exprCtx) (irExpr, error) {
 			"int64": "toInt64", "date": "toDate", "datetime": "toDateTime",
 		}[asciiLower(e.Type)]
 		if fn == "" {
-			return nil, a.errAt(e.TypePos, e.Type, "unsupported type in CAST").hint("use String, Float64, UInt8..UInt64, Int8..Int64, Date or DateTime")
+			return nil, a.errAt(e.TypePos, e.Type, "unsupported type in CAST").hint("use %s, %s, %s..%s, %s..%s, %s or %s", code("String"), code("Float64"), code("UInt8"), code("UInt64"), code("Int8"), code("Int64"), code("Date"), code("DateTime"))
 		}
 		x, err := a.callNamed(sc, &callExpr{P: e.P, Name: fn, Args: []expr{e.X}}, fn, ctx)
 		if err != nil {
@@ -962,7 +967,7 @@ func (a *analyzer) binary(e *binaryExpr, l, r irExpr) (irExpr, error) {
 	case "||":
 		for i, v := range []irExpr{l, r} {
 			if t := v.typ(); !t.isString() && !t.isNothing() {
-				return nil, a.errExpr([]expr{e.L, e.R}[i], "|| concatenates strings, not %s", t).hint("convert with toString()")
+				return nil, a.errExpr([]expr{e.L, e.R}[i], "|| concatenates strings, not %s", t).hint("convert with %s", code("toString("+[]expr{e.L, e.R}[i].String()+")"))
 			}
 		}
 		return &call{p: e.OpP, tok: "||", fn: "concat", args: []irExpr{l, r}, t: typ(kString).withNull(anyNullable(lt, rt))}, nil
@@ -996,7 +1001,7 @@ func (a *analyzer) binary(e *binaryExpr, l, r irExpr) (irExpr, error) {
 			c.t = rt.withNull(n)
 			return c, nil
 		case lt.isTime() && rt.isTime():
-			return nil, a.errExpr(e, "cannot subtract or add two dates or times").hint("compare toUnixTimestamp() values instead")
+			return nil, a.errExpr(e, "cannot subtract or add two dates or times").hint("work on seconds since 1970: %s", code("toUnixTimestamp("+e.L.String()+") "+e.Op+" toUnixTimestamp("+e.R.String()+")"))
 		}
 	}
 	for i, v := range []irExpr{l, r} {
@@ -1150,7 +1155,11 @@ func (a *analyzer) comparable(le, re expr, l, r irExpr) (irExpr, irExpr, error) 
 	if (lt.isNumeric() && rt.isNumeric()) || (lt.isTime() && rt.isNumeric()) || (lt.isNumeric() && rt.isTime()) {
 		// ClickHouse compares UInt64 with signed integers, and dates with numbers.
 		if lt.isTime() != rt.isTime() {
-			return nil, nil, a.errExpr(re, "cannot compare %s with %s", lt, rt).hint("convert with toDateTime() or toUnixTimestamp()")
+			te := le
+			if rt.isTime() {
+				te = re
+			}
+			return nil, nil, a.errExpr(re, "cannot compare %s with %s", lt, rt).hint("compare seconds since 1970: %s", code("toUnixTimestamp("+te.String()+")"))
 		}
 		return l, r, nil
 	}

@@ -368,7 +368,7 @@ func TestTableNameCase(t *testing.T) {
 func TestZoneErrors(t *testing.T) {
 	_, err := mustCompile("SELECT toHour(timestamp, 'europe/berlin') FROM requests")
 	var e *Error
-	if !errors.As(err, &e) || e.Token != "'europe/berlin'" || !strings.Contains(err.Error(), "did you mean 'Europe/Berlin'") {
+	if !errors.As(err, &e) || e.Token != "'europe/berlin'" || !strings.Contains(err.Error(), "did you mean `'Europe/Berlin'`") {
 		t.Errorf("got %v", err)
 	}
 	_, err = mustCompile("SELECT toHour(timestamp, 'Nowhere') FROM requests")

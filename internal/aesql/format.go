@@ -53,13 +53,19 @@ func ParseFormat(name string) (Format, bool) {
 	return f, ok
 }
 
-// FormatNames names the formats for hints: "JSON, JSONCompact, … or CSVWithNamesAndTypes".
+// FormatNames names the formats for messages: "JSON, JSONCompact, … or
+// CSVWithNamesAndTypes".
 func FormatNames() string {
+	names := formatStrings()
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+func formatStrings() []string {
 	names := make([]string, len(Formats))
 	for i, f := range Formats {
 		names[i] = string(f)
 	}
-	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+	return names
 }
 
 // Result is an answer ready to be written in a format.

@@ -179,7 +179,7 @@ func (a *analyzer) wantNumeric(c *fnCall, i int) error {
 func (a *analyzer) wantInteger(c *fnCall, i int) error {
 	if t := c.t(i); !t.isInt() && t.k != kBool && !t.isNothing() {
 		if t.isFloat() {
-			return a.argErr(c, i, "%s needs an integer, not %s", c.def.name, t).hint("convert with toUInt32() or toInt64()")
+			return a.argErr(c, i, "%s needs an integer, not %s", c.def.name, t).hint("convert with %s", code("toInt64("+c.ast.Args[i].String()+")"))
 		}
 		return a.argErr(c, i, "%s needs an integer, not %s", c.def.name, t)
 	}
@@ -188,7 +188,7 @@ func (a *analyzer) wantInteger(c *fnCall, i int) error {
 
 func (a *analyzer) wantString(c *fnCall, i int) error {
 	if t := c.t(i); !t.isString() && !t.isNothing() {
-		return a.argErr(c, i, "%s needs a string, not %s", c.def.name, t).hint("convert with toString()")
+		return a.argErr(c, i, "%s needs a string, not %s", c.def.name, t).hint("convert with %s", code("toString("+c.ast.Args[i].String()+")"))
 	}
 	return nil
 }
@@ -208,7 +208,7 @@ func (a *analyzer) wantTime(c *fnCall, i int, zone string) error {
 				c.out.args = c.args
 				return nil
 			}
-			return a.argErr(c, i, "%s needs a Date or DateTime, not %s", c.def.name, t).hint("convert with toDateTime()")
+			return a.argErr(c, i, "%s needs a Date or DateTime, not %s", c.def.name, t).hint("convert with %s", code("toDateTime("+c.ast.Args[i].String()+")"))
 		}
 		return a.argErr(c, i, "%s needs a Date or DateTime, not %s", c.def.name, t)
 	}
@@ -242,16 +242,16 @@ func (a *analyzer) zoneArg(c *fnCall, i int) (string, error) {
 	}
 	k, ok := c.args[i].(*constant)
 	if !ok || !k.t.isString() {
-		return "", a.argErr(c, i, "the time zone of %s must be a string literal", c.def.name).hint("SHOW TIMEZONES lists the supported time zones")
+		return "", a.argErr(c, i, "the time zone of %s must be a string literal", c.def.name).hint("%s lists the supported time zones", code("SHOW TIMEZONES"))
 	}
 	name := k.v.(string)
 	z, ok := lookupZone(name)
 	if !ok {
 		e := a.argErr(c, i, "unknown time zone %s", shortLit(name))
 		if s := zoneSuggestion(name); s != "" {
-			return "", e.hint("time zone names are case-sensitive: did you mean '%s'?", s)
+			return "", e.hint("time zone names are case-sensitive: did you mean %s?", code(quoteStringCanon(s)))
 		}
-		return "", e.hint("SHOW TIMEZONES lists the supported time zones")
+		return "", e.hint("%s lists the supported time zones", code("SHOW TIMEZONES"))
 	}
 	c.args = c.args[:i]
 	c.out.args = c.args
@@ -665,7 +665,7 @@ func init() {
 		}
 		pieces, bad := parseCHFormat(k.v.(string))
 		if bad != "" {
-			return nil, a.errAt(k.p, bad, "unsupported format specifier %s in formatDateTime", bad).hint("see ClickHouse's formatDateTime; write %% for a percent sign")
+			return nil, a.errAt(k.p, bad, "unsupported format specifier %s in formatDateTime", bad).hint("see ClickHouse's formatDateTime; write %s for a percent sign", code("%%"))
 		}
 		c.out.fmt = pieces
 		c.out.args = c.args[:1]

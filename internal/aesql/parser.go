@@ -327,7 +327,7 @@ func (p *parser) showStmt() (stmt, error) {
 	case t.isKeyword("TIMEZONE"):
 		s.What = "TIMEZONE"
 	default:
-		return nil, p.errTok(t, "unsupported SHOW statement").hint("use SHOW TABLES, SHOW TIMEZONES or SHOW TIMEZONE")
+		return nil, p.errTok(t, "unsupported SHOW statement").hint("use %s", codeList("or", "SHOW TABLES", "SHOW TIMEZONES", "SHOW TIMEZONE"))
 	}
 	p.advance()
 	if err := p.formatClause(&s.Format, &s.FmtPos); err != nil {
@@ -353,7 +353,7 @@ func (p *parser) formatClause(f *string, fpos *int) error {
 	// format names are matched ignoring ASCII case (ParseFormat)
 	fm, ok := ParseFormat(name)
 	if !ok {
-		return p.errTok(t, "unsupported format").hint("use %s", FormatNames())
+		return p.errTok(t, "unsupported format").hint("use %s", codeList("or", formatStrings()...))
 	}
 	name = string(fm)
 	*f, *fpos = name, t.Pos
@@ -1057,7 +1057,7 @@ func (p *parser) interval() (expr, error) {
 	case tString:
 		f := strings.Fields(t.Val)
 		if len(f) == 0 || len(f) > 2 {
-			return nil, p.errTok(t, "malformed interval %s", quoteStringCanon(t.Val)).hint("write INTERVAL '42' DAY or INTERVAL 42 DAY")
+			return nil, p.errTok(t, "malformed interval %s", quoteStringCanon(t.Val)).hint("write %s", codeList("or", "INTERVAL '42' DAY", "INTERVAL 42 DAY"))
 		}
 		numText = f[0]
 		if strings.HasPrefix(numText, "-") {
@@ -1067,7 +1067,7 @@ func (p *parser) interval() (expr, error) {
 		if len(f) == 2 {
 			u, ok := intervalUnits[asciiUpper(f[1])]
 			if !ok {
-				return nil, p.errTok(t, "unknown interval unit %q", f[1]).hint("use SECOND, MINUTE, HOUR, DAY, WEEK, MONTH, QUARTER or YEAR")
+				return nil, p.errTok(t, "unknown interval unit %q", f[1]).hint("use %s", codeList("or", "SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH", "QUARTER", "YEAR"))
 			}
 			unit = u
 		}
@@ -1291,7 +1291,7 @@ func (p *parser) extract(name token) (expr, error) {
 	case "YEAR", "QUARTER", "MONTH", "WEEK", "DAY", "HOUR", "MINUTE", "SECOND":
 	default:
 		if u.Kind == tIdent {
-			return nil, p.errTok(u, "unsupported unit for extract").hint("use YEAR, MONTH, DAY, HOUR, MINUTE or SECOND")
+			return nil, p.errTok(u, "unsupported unit for extract").hint("use %s", codeList("or", "YEAR", "QUARTER", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND"))
 		}
 		return nil, p.unexpected(u, "a time unit")
 	}

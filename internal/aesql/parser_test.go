@@ -107,7 +107,7 @@ func TestParseErrors(t *testing.T) {
 		{"SELECT * FROM (FROM read_csv('x'))", 1, 16, "FROM", "subquery in FROM must be a SELECT"},
 		{"SELECT 1 SETTINGS max_threads = 1", 1, 10, "SETTINGS", "SETTINGS is not supported"},
 		{"SELECT 1 INTO OUTFILE 'x'", 1, 10, "INTO", "INTO OUTFILE"},
-		{"SELECT 1 FORMAT CSV", 1, 17, "CSV", "unsupported format"},
+		{"SELECT 1 FORMAT XML", 1, 17, "XML", "unsupported format"},
 		{"SELECT (SELECT 1)", 1, 9, "SELECT", "subqueries in expressions"},
 		{"SELECT a IN (SELECT 1)", 1, 14, "SELECT", "subqueries in expressions"},
 		{"SELECT count(*) OVER ()", 1, 17, "OVER", "window functions"},
