@@ -18,7 +18,7 @@
 // the tz database names of zoneTable), SHOW TIMEZONE (column timezone,
 // Etc/UTC); SELECT [DISTINCT] ... [FROM dataset | (subquery) [AS alias]]
 // [WHERE] [GROUP BY] [HAVING] [ORDER BY ... [ASC|DESC] [NULLS FIRST|LAST]]
-// [LIMIT n | ALL | m, n] [OFFSET n] [FORMAT JSON|JSONEachRow|TabSeparated]
+// [LIMIT n | ALL | m, n] [OFFSET n] [FORMAT f] (f: one of Formats, format.go)
 // [;]. Select aliases may be used in WHERE,
 // GROUP BY, HAVING, ORDER BY and other select items (ClickHouse semantics: an
 // alias wins over a column of the same name). GROUP BY 1 and ORDER BY 2 are
