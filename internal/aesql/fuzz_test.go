@@ -118,5 +118,11 @@ func FuzzCompile(f *testing.F) {
 		if err == nil && p.Kind == KindSelect && strings.Count(p.SQL, "$") < len(p.Args) {
 			t.Fatalf("%q: %d args but SQL has fewer parameters", s, len(p.Args))
 		}
+		if err == nil && p.Totals != nil {
+			// the WITH TOTALS statement is held to the same rules
+			if err := checkSafe(s, p.Totals, nil); err != nil {
+				t.Fatalf("%q: totals: %v\nSQL: %s", s, err, p.Totals.SQL)
+			}
+		}
 	})
 }

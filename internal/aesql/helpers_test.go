@@ -129,6 +129,9 @@ var duckKeywords = map[string]bool{
 	// struct fields and lambda parameters of the printer's own expressions
 	"e": true, "a": true, "u": true, "k": true, "s": true, "n": true, "w": true, "v": true, "acc": true, "th": true,
 	"res": true, "d": true, "value": true, "key": true,
+	// LIMIT BY, WITH ROLLUP/CUBE and the totals of the groups that pass HAVING
+	"QUALIFY": true, "row_number": true, "PARTITION": true, "ROLLUP": true, "CUBE": true, "GROUPING": true,
+	"SEMI": true, "JOIN": true, "ON": true,
 }
 
 // checkPrinted loosely parses printed SQL: every FROM is followed by a

@@ -94,9 +94,9 @@ func (p *duckPrinter) groupsJoin(g *queryIR) string {
 	t := p.parts(inner, nil)
 	var on []string
 	for i, k := range g.groupBy {
-		on = append(on, p.raw(k)+" IS NOT DISTINCT FROM h."+colAlias(i))
+		on = append(on, p.raw(k)+" IS NOT DISTINCT FROM v0."+colAlias(i))
 	}
-	return " SEMI JOIN (" + selectText(false, t.items) + t.body + ") AS h ON " + strings.Join(on, " AND ")
+	return " SEMI JOIN (" + selectText(false, t.items) + t.body + ") AS v0 ON " + strings.Join(on, " AND ")
 }
 
 func (p *duckPrinter) totals(q *queryIR) backend {
