@@ -970,7 +970,7 @@ func renderTSV(typ string, raw json.RawMessage, inArray bool) (string, error) {
 			if err := json.Unmarshal(raw, &s); err != nil {
 				return "", fmt.Errorf("%s value %s is not a JSON string (64-bit integers are quoted)", typ, raw)
 			}
-			if _, err := strconv.ParseInt(strings.TrimPrefix(s, "-"), 10, 64); err != nil {
+			if _, err := strconv.ParseInt(s, 10, 64); err != nil {
 				if _, err := strconv.ParseUint(s, 10, 64); err != nil {
 					return "", fmt.Errorf("%s value %q is not an integer", typ, s)
 				}

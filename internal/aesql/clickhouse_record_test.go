@@ -1,0 +1,257 @@
+//go:build clickhouse
+
+package aesql_test
+
+// The recorder of the ClickHouse differential corpus. Not part of the
+// normal suite:
+//
+//	go test -tags clickhouse -run TestRecordClickHouseCorpus ./internal/aesql/
+//
+// starts clickhouse-server (from $CLICKHOUSE_SERVER, else what
+// .ci/ensure-clickhouse prints, installing Debian's package as root) as a
+// process of its own over a temporary directory, listening on a free
+// loopback port only, loads the generated datasets of corpusData into
+// tables of AE's columns, runs every query of testdata/clickhouse/
+// queries.sql over its HTTP interface (FORMAT JSON) and rewrites
+// testdata/clickhouse/answers.txt. TestClickHouseCorpus replays them.
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alidade/alidade/internal/aesql"
+	"github.com/alidade/alidade/internal/point"
+)
+
+func clickhouseServer(t *testing.T) string {
+	if p := os.Getenv("CLICKHOUSE_SERVER"); p != "" {
+		return p
+	}
+	out, err := exec.Command("../../.ci/ensure-clickhouse").Output()
+	if err != nil {
+		t.Fatalf("ensure-clickhouse: %v", err)
+	}
+	p := strings.TrimSpace(string(out))
+	if p == "" {
+		t.Skip("no clickhouse-server (see .ci/ensure-clickhouse)")
+	}
+	return p
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// chServer is a running clickhouse-server.
+type chServer struct {
+	url string
+}
+
+func startClickHouse(t *testing.T) *chServer {
+	bin := clickhouseServer(t)
+	dir := t.TempDir()
+	port := freePort(t)
+	for _, d := range []string{"data", "tmp", "user_files", "format_schemas"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Only the HTTP interface, on loopback; no TCP, interserver or MySQL
+	// ports; the server's zone is UTC, as AE's is.
+	config := fmt.Sprintf(`<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><console>1</console></logger>
+  <http_port>%d</http_port>
+  <listen_host>127.0.0.1</listen_host>
+  <path>%[2]s/data/</path>
+  <tmp_path>%[2]s/tmp/</tmp_path>
+  <user_files_path>%[2]s/user_files/</user_files_path>
+  <format_schema_path>%[2]s/format_schemas/</format_schema_path>
+  <users_config>%[2]s/users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <timezone>UTC</timezone>
+  <mark_cache_size>67108864</mark_cache_size>
+  <uncompressed_cache_size>67108864</uncompressed_cache_size>
+  <max_concurrent_queries>4</max_concurrent_queries>
+</yandex>
+`, port, dir)
+	users := `<?xml version="1.0"?>
+<yandex>
+  <profiles><default><max_memory_usage>2000000000</max_memory_usage><max_execution_time>30</max_execution_time></default></profiles>
+  <users><default><password></password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users>
+  <quotas><default></default></quotas>
+</yandex>
+`
+	if err := os.WriteFile(filepath.Join(dir, "config.xml"), []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "users.xml"), []byte(users), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	cmd := exec.Command(bin, "--config-file="+filepath.Join(dir, "config.xml"))
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	s := &chServer{url: fmt.Sprintf("http://127.0.0.1:%d/", port)}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(s.url + "ping")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return s
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("clickhouse-server did not answer on %s: %v\n%s", s.url, err, log.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// query posts SQL and returns the status and body.
+func (s *chServer) query(t *testing.T, sql string, body io.Reader) (int, []byte) {
+	u := s.url
+	if body != nil {
+		u += "?query=" + url.QueryEscape(sql)
+	} else {
+		body = strings.NewReader(sql)
+	}
+	resp, err := http.Post(u, "text/plain", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, data
+}
+
+func (s *chServer) exec(t *testing.T, sql string, body io.Reader) {
+	if code, out := s.query(t, sql, body); code != 200 {
+		t.Fatalf("%s: %d %s", sql, code, out)
+	}
+}
+
+// chErrorRE reads the code and message of ClickHouse's error body, in
+// 18.16's form ("Code: 47, e.displayText() = DB::Exception: msg, e.what()
+// = DB::Exception") and the current one ("Code: 47. DB::Exception: msg.
+// (UNKNOWN_IDENTIFIER) (version ...)").
+var chErrorRE = regexp.MustCompile(`(?s)^Code: (\d+)[.,] (?:e\.displayText\(\) = )?(?:DB::Exception: )?(.*?)(?:, e\.what\(\) = .*|\s*\(version .*)?\s*$`)
+
+func chError(body []byte) string {
+	m := chErrorRE.FindSubmatch(body)
+	if m == nil {
+		return "? " + strings.TrimSpace(string(body))
+	}
+	msg := strings.Join(strings.Fields(string(m[2])), " ")
+	if len(msg) > 300 {
+		msg = msg[:300] + "..."
+	}
+	return string(m[1]) + " " + msg
+}
+
+// corpusTSV renders a dataset as TabSeparated rows of the table's columns.
+func corpusTSV(d corpusDataset) []byte {
+	var b bytes.Buffer
+	for _, p := range d.Points {
+		b.WriteString(tsvEscape(d.Name, false))
+		b.WriteString("\t" + time.UnixMilli(p.Timestamp).UTC().Format("2006-01-02 15:04:05"))
+		b.WriteString("\t" + strconv.FormatUint(uint64(p.Weight()), 10))
+		b.WriteString("\t" + tsvEscape(p.Index, false))
+		for i := 1; i <= point.MaxBlobs; i++ {
+			b.WriteString("\t" + tsvEscape(p.Blob(i), false))
+		}
+		for i := 1; i <= point.MaxDoubles; i++ {
+			b.WriteString("\t" + strconv.FormatFloat(p.Double(i), 'g', -1, 64))
+		}
+		b.WriteString("\n")
+	}
+	return b.Bytes()
+}
+
+func TestRecordClickHouseCorpus(t *testing.T) {
+	queries, err := aesql.ReadCorpusQueries(corpusQueries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startClickHouse(t)
+	_, ver := s.query(t, "SELECT version()", nil)
+	version := strings.TrimSpace(string(ver))
+	cols := []string{"dataset String", "timestamp DateTime", "_sample_interval UInt32", "index1 String"}
+	for i := 1; i <= point.MaxBlobs; i++ {
+		cols = append(cols, fmt.Sprintf("blob%d String", i))
+	}
+	for i := 1; i <= point.MaxDoubles; i++ {
+		cols = append(cols, fmt.Sprintf("double%d Float64", i))
+	}
+	for _, d := range corpusData() {
+		s.exec(t, "CREATE TABLE "+d.Name+" ("+strings.Join(cols, ", ")+") ENGINE = Memory", nil)
+		s.exec(t, "INSERT INTO "+d.Name+" FORMAT TabSeparated", bytes.NewReader(corpusTSV(d)))
+		_, n := s.query(t, "SELECT count() FROM "+d.Name, nil)
+		if got := strings.TrimSpace(string(n)); got != strconv.Itoa(len(d.Points)) {
+			t.Fatalf("%s holds %s rows, want %d", d.Name, got, len(d.Points))
+		}
+	}
+	answers := map[string]corpusAnswer{}
+	var ids []string
+	fails := 0
+	for _, q := range queries {
+		ids = append(ids, q.ID)
+		code, body := s.query(t, q.SQL+"\nFORMAT JSON", nil)
+		if code != 200 {
+			answers[q.ID] = corpusAnswer{Err: chError(body)}
+			fails++
+			continue
+		}
+		a, err := answerFromJSON(body)
+		if err != nil {
+			// an exception after the first rows were sent
+			i := bytes.LastIndex(body, []byte("Code: "))
+			if i < 0 {
+				t.Fatalf("%s: unreadable answer %v: %s", q.ID, err, body)
+			}
+			a = corpusAnswer{Err: chError(bytes.TrimSpace(body[i:]))}
+			fails++
+		}
+		answers[q.ID] = a
+	}
+	header := []string{
+		"ClickHouse's answers to the queries of queries.sql over the data of corpusData",
+		"(corpus_data_test.go). Recorded by TestRecordClickHouseCorpus (clickhouse_record_test.go):",
+		"  go test -tags clickhouse -run TestRecordClickHouseCorpus ./internal/aesql/",
+		"ClickHouse " + version + ", server time zone UTC; rows as TabSeparated renders FORMAT JSON's values;",
+		"an error is ClickHouse's error code and message. Do not edit by hand.",
+	}
+	if err := writeAnswers(corpusAnswers, header, ids, answers); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("recorded %d answers from ClickHouse %s (%d errors) in %s", len(ids), version, fails, corpusAnswers)
+}
