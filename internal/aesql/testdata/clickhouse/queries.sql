@@ -449,7 +449,7 @@ SELECT topK(3)(blob2) AS t FROM reqs
 SELECT topK(blob2) AS t FROM reqs
 
 -- topk-03
-SELECT topK(2)(index1) AS t FROM weather
+SELECT topK(1)(blob3) AS t FROM reqs
 
 -- topk-04
 SELECT topK(1)(blob2) AS t FROM weather
@@ -1371,7 +1371,7 @@ SELECT index1, any(blob1) AS a FROM weather GROUP BY index1 ORDER BY index1
 SELECT index1, anyLast(blob1) AS a FROM weather GROUP BY index1 ORDER BY index1
 
 -- new-33
-SELECT index1, argMin(timestamp, double1) AS coldest_at, argMax(timestamp, double1) AS hottest_at FROM weather GROUP BY index1 ORDER BY index1
+SELECT index1, argMin(blob2, timestamp) AS first_cond, argMax(blob2, timestamp) AS last_cond FROM weather GROUP BY index1 ORDER BY index1
 
 -- new-34
 SELECT quantileExact(0.5)(double2) AS a, quantileExact(0.25)(double2) AS b FROM weather
@@ -1392,7 +1392,7 @@ SELECT groupArray(index1) AS a FROM (SELECT DISTINCT index1 FROM weather ORDER B
 SELECT groupArray(3)(blob1) AS a FROM weather WHERE index1 = 'Lisbon'
 
 -- new-40
-SELECT topK(2)(blob1) AS a FROM reqs
+SELECT topK(2)(blob2) AS a FROM reqs WHERE double2 >= 400
 
 -- new-41
 SELECT topK(5)(blob3) AS a FROM reqs
