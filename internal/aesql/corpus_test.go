@@ -121,7 +121,7 @@ func TestClickHouseCorpus(t *testing.T) {
 	}
 
 	start := time.Now()
-	same := 0
+	same, bothFail := 0, 0
 	differ := map[string]string{}
 	var order []string
 	for _, q := range queries {
@@ -163,6 +163,9 @@ func TestClickHouseCorpus(t *testing.T) {
 			continue
 		}
 		same++
+		if ch.Err != "" {
+			bothFail++
+		}
 		if l, ok := listed[q.ID]; ok && !*corpusUpdate {
 			t.Errorf("%s:%d: %s now answers as ClickHouse does; remove it from the list", corpusDifferences, l.line, q.ID)
 		}
@@ -176,7 +179,7 @@ func TestClickHouseCorpus(t *testing.T) {
 			t.Errorf("%s:%d: %s is not a query of %s", corpusDifferences, l.line, id, corpusQueries)
 		}
 	}
-	t.Logf("corpus: %d of %d identical (%d differences, listed in %s) in %v", same, len(queries), len(differ), corpusDifferences, time.Since(start).Round(time.Millisecond))
+	t.Logf("corpus: %d of %d identical (%d of them refused by both); %d differences, listed in %s; %v", same, len(queries), bothFail, len(differ), corpusDifferences, time.Since(start).Round(time.Millisecond))
 	if *corpusUpdate {
 		var out []string
 		kept := map[string]bool{}

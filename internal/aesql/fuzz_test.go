@@ -18,6 +18,13 @@ func fuzzSeeds(t testing.TB) []string {
 	for _, g := range goldenQueries {
 		seeds = append(seeds, g.q)
 	}
+	corpus, err := ReadCorpusQueries("testdata/clickhouse/queries.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range corpus {
+		seeds = append(seeds, q.SQL)
+	}
 	seeds = append(seeds,
 		"SELECT a FROM t LIMIT 5, 10",
 		"SELECT CASE x WHEN 1 THEN 'a' END, INTERVAL '5 hours', position('a' IN b)",
