@@ -7,6 +7,9 @@ package aesql_test
 
 import (
 	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"os"
@@ -137,14 +140,52 @@ func corpusData() []corpusDataset {
 	return []corpusDataset{{"reqs", reqs}, {"weather", weather}}
 }
 
+// corpusTSV renders a dataset as TabSeparated rows of the table's columns,
+// as the recorder loads them into ClickHouse.
+func corpusTSV(d corpusDataset) []byte {
+	var b bytes.Buffer
+	for _, p := range d.Points {
+		b.WriteString(tsvEscape(d.Name, false))
+		b.WriteString("\t" + time.UnixMilli(p.Timestamp).UTC().Format("2006-01-02 15:04:05"))
+		b.WriteString("\t" + strconv.FormatUint(uint64(p.Weight()), 10))
+		b.WriteString("\t" + tsvEscape(p.Index, false))
+		for i := 1; i <= point.MaxBlobs; i++ {
+			b.WriteString("\t" + tsvEscape(p.Blob(i), false))
+		}
+		for i := 1; i <= point.MaxDoubles; i++ {
+			b.WriteString("\t" + strconv.FormatFloat(p.Double(i), 'g', -1, 64))
+		}
+		b.WriteString("\n")
+	}
+	return b.Bytes()
+}
+
+// corpusDataHash identifies the generated data; the answers file records
+// it, so that answers recorded over other data are never compared.
+func corpusDataHash() string {
+	h := sha256.New()
+	for _, d := range corpusData() {
+		h.Write(corpusTSV(d))
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// sqlHash identifies a query's text in the answers file, so that an
+// edited query without a new recording is noticed.
+func sqlHash(sql string) string {
+	h := sha256.Sum256([]byte(sql))
+	return hex.EncodeToString(h[:4])
+}
+
 // ---- answers ----
 
 // corpusAnswer is one query's answer: columns and rows in TabSeparated
 // style (rendered from FORMAT JSON by renderTSV), or an error.
 type corpusAnswer struct {
-	Cols []column
-	Rows []string
-	Err  string // "<code> <message>" from ClickHouse; Alidade's message
+	SQLHash string // sqlHash of the query the answer is to (answers file only)
+	Cols    []column
+	Rows    []string
+	Err     string // "<code> <message>" from ClickHouse; Alidade's message
 }
 
 // answerFromJSON renders a FORMAT JSON body.
@@ -168,23 +209,26 @@ func answerFromJSON(body []byte) (corpusAnswer, error) {
 
 // The answers file: a comment header ("# " lines), then per query
 //
-//	=== <id>
+//	=== <id> <sqlHash>
 //	columns: name Type, name Type
 //	rows: N
-//	<N rows, TabSeparated>
+//	<N rows, TabSeparated; sorted when the query has no ORDER BY>
 //
 // or
 //
-//	=== <id>
+//	=== <id> <sqlHash>
 //	error: <ClickHouse error code> <message>
-func writeAnswers(path string, header []string, ids []string, answers map[string]corpusAnswer) error {
+//
+// A header line "data: <corpusDataHash>" names the data.
+func writeAnswers(path string, header []string, dataHash string, ids []string, answers map[string]corpusAnswer) error {
 	var b strings.Builder
 	for _, h := range header {
 		b.WriteString("# " + h + "\n")
 	}
+	b.WriteString("data: " + dataHash + "\n")
 	for _, id := range ids {
 		a := answers[id]
-		b.WriteString("=== " + id + "\n")
+		b.WriteString("=== " + id + " " + a.SQLHash + "\n")
 		if a.Err != "" {
 			b.WriteString("error: " + strings.ReplaceAll(a.Err, "\n", " ") + "\n")
 			continue
@@ -198,13 +242,14 @@ func writeAnswers(path string, header []string, ids []string, answers map[string
 	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
 
-func readAnswers(path string) (map[string]corpusAnswer, error) {
+func readAnswers(path string) (string, map[string]corpusAnswer, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	defer f.Close()
 	out := map[string]corpusAnswer{}
+	dataHash := ""
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<24)
 	n := 0
@@ -226,42 +271,47 @@ func readAnswers(path string) (map[string]corpusAnswer, error) {
 		if strings.HasPrefix(line, "#") || line == "" {
 			continue
 		}
-		id, ok := strings.CutPrefix(line, "=== ")
+		if h, ok := strings.CutPrefix(line, "data: "); ok {
+			dataHash = h
+			continue
+		}
+		head, ok := strings.CutPrefix(line, "=== ")
+		id, hash, _ := strings.Cut(head, " ")
 		if !ok {
-			return nil, bad("want \"=== <id>\", got %q", line)
+			return "", nil, bad("want \"=== <id>\", got %q", line)
 		}
 		line, ok = next()
 		if !ok {
-			return nil, bad("answer %s ends early", id)
+			return "", nil, bad("answer %s ends early", id)
 		}
 		if e, ok := strings.CutPrefix(line, "error: "); ok {
-			out[id] = corpusAnswer{Err: e}
+			out[id] = corpusAnswer{SQLHash: hash, Err: e}
 			continue
 		}
 		c, ok := strings.CutPrefix(line, "columns: ")
 		if !ok {
-			return nil, bad("answer %s: want columns: or error:", id)
+			return "", nil, bad("answer %s: want columns: or error:", id)
 		}
-		var a corpusAnswer
+		a := corpusAnswer{SQLHash: hash}
 		if a.Cols, err = parseColumns(c); err != nil {
-			return nil, bad("%v", err)
+			return "", nil, bad("%v", err)
 		}
 		line, _ = next()
 		rc, ok := strings.CutPrefix(line, "rows: ")
 		cnt, err := strconv.Atoi(rc)
 		if !ok || err != nil {
-			return nil, bad("answer %s: want rows: N", id)
+			return "", nil, bad("answer %s: want rows: N", id)
 		}
 		for i := 0; i < cnt; i++ {
 			r, ok := next()
 			if !ok {
-				return nil, bad("answer %s ends after %d of %d rows", id, i, cnt)
+				return "", nil, bad("answer %s ends after %d of %d rows", id, i, cnt)
 			}
 			a.Rows = append(a.Rows, r)
 		}
 		out[id] = a
 	}
-	return out, sc.Err()
+	return dataHash, out, sc.Err()
 }
 
 // ---- comparison ----

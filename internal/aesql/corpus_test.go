@@ -75,9 +75,12 @@ func TestClickHouseCorpus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	answers, err := readAnswers(corpusAnswers)
+	dataHash, answers, err := readAnswers(corpusAnswers)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if want := corpusDataHash(); dataHash != want {
+		t.Fatalf("%s was recorded over other data (data %q; corpusData now gives %q): re-record it (go test -tags clickhouse -run TestRecordClickHouseCorpus ./internal/aesql/)", corpusAnswers, dataHash, want)
 	}
 	diffLines, listed, err := readDifferences(corpusDifferences)
 	if err != nil {
@@ -128,6 +131,10 @@ func TestClickHouseCorpus(t *testing.T) {
 		ch, ok := answers[q.ID]
 		if !ok {
 			t.Errorf("%s:%d: %s has no recorded answer; run the recorder (go test -tags clickhouse -run TestRecordClickHouseCorpus ./internal/aesql/)", corpusQueries, q.Line, q.ID)
+			continue
+		}
+		if ch.SQLHash != sqlHash(q.SQL) {
+			t.Errorf("%s:%d: %s changed since its answer was recorded; re-record (go test -tags clickhouse -run TestRecordClickHouseCorpus ./internal/aesql/)", corpusQueries, q.Line, q.ID)
 			continue
 		}
 		code, body := do("/api/v1/sql", proj.Keys["read"], q.SQL)
