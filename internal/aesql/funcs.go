@@ -776,12 +776,20 @@ func init() {
 				return nil, err
 			}
 		}
+		// ClickHouse's ResultOfIntegerDivision: an integer as wide as the
+		// dividend (Float64: 64 bits), signed when either side is (a float
+		// counts as signed): intDiv(toInt8(7), 2.0) is Int8.
 		l, r := c.t(0), c.t(1)
-		n := anyNullable(l, r)
-		if l.isFloat() || r.isFloat() {
-			return done(c, typ(kInt64).withNull(n))
+		if l.isNothing() || r.isNothing() {
+			return done(c, typ(kNothing))
 		}
-		return done(c, intType(l.isSigned() || r.isSigned(), max(l.bits(), 8)).withNull(n))
+		n := anyNullable(l, r)
+		bits := max(l.bits(), 8)
+		if l.isFloat() {
+			bits = 64
+		}
+		signed := l.isSigned() || r.isSigned() || l.isFloat() || r.isFloat()
+		return done(c, intType(signed, bits).withNull(n))
 	}})
 	def([]string{"modulo"}, fnDef{args: [2]int{2, 2}, infer: func(a *analyzer, c *fnCall) (irExpr, error) {
 		return a.binary(&binaryExpr{P: c.ast.P, OpP: c.ast.P, Op: "%", L: c.ast.Args[0], R: c.ast.Args[1]}, c.args[0], c.args[1])

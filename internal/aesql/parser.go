@@ -1182,7 +1182,10 @@ func (p *parser) call(name token) (expr, error) {
 	lname := asciiLower(name.Text)
 	switch lname {
 	case "extract":
-		return p.extract(name)
+		// extract(UNIT FROM t), else ClickHouse's extract(haystack, pattern)
+		if u := p.peek(); u.Kind == tIdent && p.peekN(1).isKeyword("FROM") {
+			return p.extract(name)
+		}
 	case "cast":
 		return p.cast(name)
 	case "position", "locate":

@@ -876,8 +876,11 @@ func (p *duckPrinter) call(c *call) string {
 		}
 		return "(" + p.dbl(a[0]) + " % " + p.dbl(a[1]) + ")"
 	case "intDiv":
+		if c.t.k == kNothing {
+			return "NULL"
+		}
 		if a[0].typ().isFloat() || a[1].typ().isFloat() {
-			return "CASE WHEN " + p.dbl(a[1]) + " = 0 THEN error('Division by zero') ELSE CAST(trunc(" + p.dbl(a[0]) + " / " + p.dbl(a[1]) + ") AS BIGINT) END"
+			return "CASE WHEN " + p.dbl(a[1]) + " = 0 THEN error('Division by zero') ELSE CAST(trunc(" + p.dbl(a[0]) + " / " + p.dbl(a[1]) + ") AS " + duckType(c.t) + ") END"
 		}
 		return "CASE WHEN " + p.val(a[1]) + " = 0 THEN error('Division by zero') ELSE CAST((CAST(" + p.val(a[0]) + " AS HUGEINT) // CAST(" + p.val(a[1]) + " AS HUGEINT)) AS " + duckType(c.t) + ") END"
 	case "multiIf":
@@ -1104,6 +1107,9 @@ func (p *duckPrinter) call(c *call) string {
 		return "bit_count(xor(" + p.as(a[0], t) + ", " + p.as(a[1], t) + "))"
 	case "bitShiftLeft", "bitShiftRight", "bitRotateLeft", "bitRotateRight", "bitTest":
 		return p.shift(c)
+	}
+	if s, ok := p.callMore(c); ok {
+		return s
 	}
 	bug("no DuckDB mapping for function %s", c.fn)
 	return ""
