@@ -35,9 +35,9 @@ var ifBase = map[string]string{
 	"groupArrayIf": "groupArray", "argMinIf": "argMin", "argMaxIf": "argMax",
 }
 
-// regexFlags are prepended to the patterns of extract, extractAll and
-// match: in ClickHouse their "." matches line breaks too (RE2's dot_nl);
-// replaceRegexpOne/All use RE2's defaults.
+// regexFlagsDotNL is prepended to every pattern: in ClickHouse "."
+// matches line breaks too (RE2's dot_nl, set by OptimizedRegularExpression
+// and by replaceRegexpOne/All).
 const regexFlagsDotNL = "(?s)"
 
 // regexPattern checks that argument i of c is a string literal holding a

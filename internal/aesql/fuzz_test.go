@@ -40,6 +40,10 @@ func fuzzSeeds(t testing.TB) []string {
 		"SELECT count() FROM requests WITH TOTALS FORMAT JSON",
 		"SELECT blob1, count() FROM requests GROUP BY blob1 FORMAT tsvWithNamesAndTypes",
 		"SHOW TABLES FORMAT `CSVWithNames`",
+		"SELECT any(blob1), anyLast(double1), quantileExact(0.9)(double1), quantilesExact(0.1, 1)(timestamp), groupArray(3)(blob2), medianExact(double2) FROM requests",
+		"SELECT quantileExactIf(0.5)(double1, blob1 = 'a'), medianIf(double1, double2 > 1), groupArrayIf(blob1, 1), argMinIf(blob1, double1, index1 = 'x'), uniqExactIf(blob2, 0) FROM requests",
+		`SELECT extract(blob1, 'id=([0-9]+)'), extractAll(blob1, '\\d+'), match(blob1, '(?-s)^a.b$'), replaceRegexpAll(blob1, '(a)(b)?', '<\\2|\\1|\\0|\\\\>') FROM requests`,
+		"SELECT dateDiff('week', toDate('2024-01-07'), timestamp, 'Asia/Kolkata'), date_diff('MS', timestamp, now()), toTypeName(intDiv(toInt8(7), 2.0)), extract(DAY FROM timestamp) FROM requests",
 	)
 	return seeds
 }

@@ -882,7 +882,7 @@ func (p *duckPrinter) call(c *call) string {
 		if a[0].typ().isFloat() || a[1].typ().isFloat() {
 			return "CASE WHEN " + p.dbl(a[1]) + " = 0 THEN error('Division by zero') ELSE CAST(trunc(" + p.dbl(a[0]) + " / " + p.dbl(a[1]) + ") AS " + duckType(c.t) + ") END"
 		}
-		return "CASE WHEN " + p.val(a[1]) + " = 0 THEN error('Division by zero') ELSE CAST((CAST(" + p.val(a[0]) + " AS HUGEINT) // CAST(" + p.val(a[1]) + " AS HUGEINT)) AS " + duckType(c.t) + ") END"
+		return p.intDivInts(c)
 	case "multiIf":
 		var b strings.Builder
 		b.WriteString("CASE")

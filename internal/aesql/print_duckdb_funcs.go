@@ -72,10 +72,15 @@ func (p *duckPrinter) callMore(c *call) (string, bool) {
 		}), true
 	case "match":
 		return "CAST(regexp_matches(" + p.raw(a[0]) + ", " + p.pattern(a[1], regexFlagsDotNL) + ") AS UTINYINT)", true
-	case "replaceRegexpOne":
-		return "regexp_replace(" + p.raw(a[0]) + ", " + p.pattern(a[1], "(?-s)") + ", " + p.raw(a[2]) + ")", true
-	case "replaceRegexpAll":
-		return "regexp_replace(" + p.raw(a[0]) + ", " + p.pattern(a[1], "(?-s)") + ", " + p.raw(a[2]) + ", 'g')", true
+	case "replaceRegexpOne", "replaceRegexpAll":
+		if a[1].(*constant).v.(string) == "" {
+			return p.raw(a[0]), true // ClickHouse: an empty pattern replaces nothing
+		}
+		g := ""
+		if c.fn == "replaceRegexpAll" {
+			g = ", 'g'"
+		}
+		return "regexp_replace(" + p.raw(a[0]) + ", " + p.pattern(a[1], regexFlagsDotNL) + ", " + p.raw(a[2]) + g + ")", true
 
 	case "dateDiff":
 		return p.dateDiff(c), true
@@ -165,4 +170,26 @@ func (p *duckPrinter) dateDiff(c *call) string {
 	}
 	bug("dateDiff unit %s", unit)
 	return ""
+}
+
+// intDivInts prints intDiv of two integers as ClickHouse computes it (its
+// DivideIntegralImpl): when either is signed, the dividend is read as the
+// signed integer of its width, and so is an unsigned divisor at least as
+// wide as the dividend (intDiv(toUInt8(200), toInt8(-1)) is -56 / -1 =
+// 56); the quotient truncates toward zero.
+func (p *duckPrinter) intDivInts(c *call) string {
+	a, b := c.args[0], c.args[1]
+	ta, tb := bitOperandType(a.typ()), bitOperandType(b.typ())
+	x := "CAST(" + p.val(a) + " AS HUGEINT)"
+	y := p.chunk(p.val(b))
+	yh := "CAST(" + y + " AS HUGEINT)"
+	if ta.isSigned() || tb.isSigned() {
+		if !ta.isSigned() {
+			x = wrapHuge(x, intType(true, ta.bits()))
+		}
+		if !tb.isSigned() && ta.bits() <= tb.bits() {
+			yh = wrapHuge(yh, intType(true, tb.bits()))
+		}
+	}
+	return "CASE WHEN " + y + " = 0 THEN error('Division by zero') ELSE CAST((" + x + " // " + yh + ") AS " + duckType(c.t) + ") END"
 }
