@@ -3,6 +3,7 @@ package aesql
 import (
 	"strconv"
 	"strings"
+	"time"
 )
 
 // DuckDB SQL of the functions of funcs_more.go.
@@ -119,11 +120,22 @@ func (p *duckPrinter) pattern(e irExpr, flags string) string {
 	return p.str(flags + k.v.(string))
 }
 
-// dateDiff counts unit boundaries from a[0] to a[1] as ClickHouse does:
-// calendar units on the dates in each argument's zone (a Date is its own
-// date), seconds on the time line (a Date is the start of its day), hours
-// and minutes on the UTC time line in zones whose offsets are whole hours
-// (minutes), else on the zone's wall clock.
+// epochOffset is zone z's UTC offset at 1970-01-01 00:00:00 UTC, in
+// seconds east (its fixed offset when the tz database cannot be read).
+func epochOffset(z *zoneInfo) int {
+	if loc, err := time.LoadLocation(z.name); err == nil {
+		_, off := time.Unix(0, 0).In(loc).Zone()
+		return off
+	}
+	return int(z.offset)
+}
+
+// dateDiff counts unit boundaries from a[0] to a[1] as ClickHouse does
+// (toRelative*Num of each, subtracted): calendar units on the dates in
+// each argument's zone (a Date is its own date), seconds and minutes on
+// the time line (a Date is the start of its day in the zone), hours on the
+// time line in zones whose offsets are whole hours, else counted from the
+// zone's offset at 1970-01-01 as ClickHouse does.
 func (p *duckPrinter) dateDiff(c *call) string {
 	unit := c.params[0].v.(string)
 	zones := [2]string{}
@@ -140,10 +152,12 @@ func (p *duckPrinter) dateDiff(c *call) string {
 		return "(epoch_ms(" + p.instant(c.args[i], zones[i]) + ") // 1000)"
 	}
 	count := func(i int, per int64) string {
-		z := zoneOf(zones[i])
 		s := secs(i)
-		if z != nil && !(per == 3600 && z.wholeHours) && !(per == 60 && z.wholeMinutes) {
-			s = "(epoch_ms(" + p.local(c.args[i], zones[i]) + ") // 1000)"
+		if z := zoneOf(zones[i]); per == 3600 && z != nil && !z.wholeHours {
+			// ClickHouse's toRelativeHourNum: in a zone with offsets of
+			// fractions of an hour, hours count from the zone's offset at
+			// 1970-01-01 (its NOTE: wrong where the fraction changed since).
+			s = "(" + s + " - " + strconv.Itoa(epochOffset(z)) + ")"
 		}
 		return "CAST(floor(" + s + " / " + strconv.FormatInt(per, 10) + ") AS BIGINT)"
 	}
