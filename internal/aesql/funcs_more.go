@@ -301,11 +301,11 @@ func init() {
 			return nil, err
 		}
 		for i := 1; i <= 2; i++ {
-			zi := z
-			if zi == "" && c.t(i).k == kDateTime {
-				zi = c.t(i).tz
+			if c.t(i).isString() {
+				// ClickHouse takes only Date and DateTime here
+				return nil, a.argErr(c, i, "dateDiff needs a Date or DateTime, not %s", c.t(i)).hint("convert with toDateTime() or toDate()")
 			}
-			if err := a.wantTime(c, i, zi); err != nil {
+			if err := a.wantTime(c, i, ""); err != nil {
 				return nil, err
 			}
 		}
