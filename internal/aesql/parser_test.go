@@ -25,6 +25,8 @@ func TestParseCanonical(t *testing.T) {
 		{"SELECT topK(10)(blob1), quantiles(0.5, 0.9)(x)", "SELECT topK(10)(blob1), quantiles(0.5, 0.9)(x)"},
 		{"SELECT position(':' IN blob1), position(blob1, ':')", "SELECT position(blob1, ':'), position(blob1, ':')"},
 		{"SELECT extract(day FROM timestamp), CAST(x AS UInt32)", "SELECT extract(DAY FROM timestamp), CAST(x AS UInt32)"},
+		{"SELECT extract(blob1, 'id=(\\\\d+)'), extract(day, '[0-9]'), Extract(hour FROM t)", "SELECT extract(blob1, 'id=(\\\\d+)'), extract(day, '[0-9]'), extract(HOUR FROM t)"},
+		{"SELECT quantileExactIf(0.5)(x, y > 1), groupArray(10)(z)", "SELECT quantileExactIf(0.5)(x, (y > 1)), groupArray(10)(z)"},
 		{"SELECT INTERVAL '1' DAY, INTERVAL 42 minute, INTERVAL '5 hours', INTERVAL -1 WEEK", "SELECT INTERVAL 1 DAY, INTERVAL 42 MINUTE, INTERVAL 5 HOUR, INTERVAL -1 WEEK"},
 		{"SELECT timestamp > now() - INTERVAL '1' DAY", "SELECT (timestamp > (now() - INTERVAL 1 DAY))"},
 		{"SELECT CASE WHEN a THEN 1 WHEN b THEN 2 ELSE 3 END, CASE x WHEN 1 THEN 'a' END", "SELECT CASE WHEN a THEN 1 WHEN b THEN 2 ELSE 3 END, CASE x WHEN 1 THEN 'a' END"},
