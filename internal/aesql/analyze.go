@@ -13,12 +13,14 @@ import (
 
 // analyzer resolves names and types of a parsed SELECT against a Catalog.
 type analyzer struct {
-	depth   int // the SELECT being analysed: 1 is the outermost
 	src     string
 	cat     Catalog
 	nextSrc int
 	nodes   int // IR nodes produced, counting every expansion of an alias
 	sets    map[string]bool
+	// subqueries (subquery.go): the nesting of queries being analysed,
+	// and its limit (Options.MaxDepth)
+	depth, maxDepth int
 }
 
 // aeColumns are the columns of every dataset, in SELECT * order.
@@ -64,6 +66,9 @@ type scope struct {
 	ambiguous map[string]bool
 	aliases   map[string]*aliasDef
 	hasFrom   bool
+	env       *withLink // the WITH names visible (subquery.go)
+	outer     *scope    // the query around a scalar or IN subquery
+	withOf    string    // analysing the named expression of an outer query's WITH
 }
 
 type colInfo struct {
@@ -117,6 +122,8 @@ func (a *analyzer) tokenOf(e expr) (int, string) {
 		return e.P, "extract"
 	case *castExpr:
 		return e.P, "CAST"
+	case *subqueryExpr:
+		return e.P, "("
 	}
 	return e.pos(), a.wordAt(e.pos())
 }
@@ -208,19 +215,42 @@ func (a *analyzer) resolveTable(f *fromClause) (string, error) {
 }
 
 func (a *analyzer) selectStmt(s *selectStmt) (*queryIR, error) {
-	a.depth++
+	return a.query(s, nil, nil)
+}
+
+// query analyses a SELECT that sees the WITH names of env; outer is the
+// query around a scalar or IN subquery.
+func (a *analyzer) query(s *selectStmt, env *withLink, outer *scope) (*queryIR, error) {
+	if err := a.enterQuery(s); err != nil {
+		return nil, err
+	}
 	defer func() { a.depth-- }()
 	if s.Totals && a.depth > 1 {
 		return nil, a.errAt(s.TotalsP, "TOTALS", "WITH TOTALS is only allowed in the outermost query").hint("move WITH TOTALS to the outer query")
 	}
 	q := &queryIR{limit: -1}
-	sc := &scope{cols: map[string]colInfo{}, ambiguous: map[string]bool{}, aliases: map[string]*aliasDef{}}
+	sc := &scope{cols: map[string]colInfo{}, ambiguous: map[string]bool{}, aliases: map[string]*aliasDef{}, outer: outer}
+	env, err := a.with(sc, s, env)
+	if err != nil {
+		return nil, err
+	}
+	sc.env = env
 	if f := s.From; f != nil {
 		sc.hasFrom = true
 		src := a.newSource()
 		src.pos = f.Pos
-		if f.Sub != nil {
-			sub, err := a.selectStmt(f.Sub)
+		var cte *withLink
+		if f.Sub == nil {
+			cte = findWith(env, f.Table, true) // a CTE wins over a dataset of the same name
+		}
+		if f.Sub != nil || cte != nil {
+			var sub *queryIR
+			var err error
+			if cte != nil {
+				sub, err = a.cte(cte)
+			} else {
+				sub, err = a.query(f.Sub, env, nil)
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -290,7 +320,10 @@ func (a *analyzer) selectStmt(s *selectStmt) (*queryIR, error) {
 		if it.Alias == "" {
 			continue
 		}
-		if _, dup := sc.aliases[it.Alias]; dup {
+		if d, dup := sc.aliases[it.Alias]; dup {
+			if d.item.Pos < s.Pos {
+				return nil, a.errAt(it.AliasPos, a.wordAt(it.AliasPos), "alias %q is defined twice (by WITH and in SELECT)", it.Alias)
+			}
 			return nil, a.errAt(it.AliasPos, a.wordAt(it.AliasPos), "alias %q is defined twice", it.Alias)
 		}
 		sc.aliases[it.Alias] = &aliasDef{item: it}
@@ -647,6 +680,9 @@ func (a *analyzer) ident(sc *scope, id *identExpr, ctx exprCtx) (irExpr, error) 
 	name := id.Parts[len(id.Parts)-1]
 	if len(id.Parts) == 2 {
 		if !sc.hasFrom || id.Parts[0] != sc.qual {
+			if correlated(sc, id.Parts[0], name) {
+				return nil, a.errAt(id.P, tok, "unknown table qualifier %q", id.Parts[0]).hint(correlatedHint)
+			}
 			return nil, a.errAt(id.P, tok, "unknown table qualifier %q", id.Parts[0]).hint("qualify columns with the FROM table's name or alias, or not at all")
 		}
 	} else if d, ok := sc.aliases[name]; ok && d.state != 1 {
@@ -661,10 +697,23 @@ func (a *analyzer) ident(sc *scope, id *identExpr, ctx exprCtx) (irExpr, error) 
 		}
 		return &colRef{p: id.P, tok: tok, src: sc.src, col: ci.col, idx: ci.idx, t: ci.t}, nil
 	}
+	if len(id.Parts) == 1 {
+		for l := findWith(sc.env, name, false); l != nil; l = findWith(l.parent, name, false) {
+			if l.owner != sc {
+				return a.outerWith(sc, l, id, ctx)
+			}
+		}
+	}
 	if d, ok := sc.aliases[name]; ok && d.state == 1 && len(id.Parts) == 1 {
 		return nil, a.errAt(id.P, tok, "alias %q refers to itself", name).hint("aliases may not be defined in terms of themselves")
 	}
 	e := a.errAt(id.P, tok, "unknown column %q", name)
+	if sc.withOf != "" {
+		return nil, e.hint("%s is a WITH name of an outer query: a subquery may use it only when it needs no column", quoteIdentCanon(sc.withOf))
+	}
+	if correlated(sc, "", name) {
+		return nil, e.hint(correlatedHint)
+	}
 	if !sc.hasFrom {
 		return nil, e.hint("the query has no FROM clause")
 	}
@@ -756,7 +805,12 @@ func (a *analyzer) expr(sc *scope, e expr, ctx exprCtx) (irExpr, error) {
 			fn = "notBetween"
 		}
 		return &call{p: e.KeywordPos, tok: "BETWEEN", fn: fn, args: []irExpr{x1, lo, hi}, t: typ(kUInt8).withNull(anyNullable(x.typ(), lo.typ(), hi.typ()))}, nil
+	case *subqueryExpr:
+		return a.scalarSubquery(sc, e)
 	case *inExpr:
+		if e.Sub != nil || e.Table != "" {
+			return a.inSubquery(sc, e, ctx)
+		}
 		x, err := a.expr(sc, e.X, ctx)
 		if err != nil {
 			return nil, err

@@ -24,6 +24,7 @@ func (*showStmt) stmtNode()   {}
 func (*selectStmt) stmtNode() {}
 
 type selectStmt struct {
+	With     []*withItem // WITH ... before SELECT (subquery.go)
 	Pos      int
 	End      int // offset just past the statement's last token
 	Distinct bool
@@ -138,11 +139,14 @@ type betweenExpr struct {
 }
 
 type inExpr struct {
-	P    int
-	Not  bool
-	X    expr
-	List []expr
-	OpP  int
+	P     int
+	Not   bool
+	X     expr
+	List  []expr
+	OpP   int
+	Sub   *selectStmt // x IN (SELECT ...); List is nil
+	Table string      // x IN name (a common table expression); List is nil
+	TPos  int
 }
 
 type likeExpr struct {
@@ -301,6 +305,12 @@ func (e *inExpr) String() string {
 	if e.Not {
 		not = "NOT "
 	}
+	switch {
+	case e.Sub != nil:
+		return "(" + e.X.String() + " " + not + "IN (" + e.Sub.String() + "))"
+	case e.Table != "":
+		return "(" + e.X.String() + " " + not + "IN " + quoteIdentCanon(e.Table) + ")"
+	}
 	return "(" + e.X.String() + " " + not + "IN (" + joinExprs(e.List) + "))"
 }
 func (e *likeExpr) String() string {
@@ -376,6 +386,7 @@ func (s *showStmt) String() string {
 
 func (s *selectStmt) String() string {
 	var b strings.Builder
+	writeWith(&b, s.With)
 	b.WriteString("SELECT ")
 	if s.Distinct {
 		b.WriteString("DISTINCT ")

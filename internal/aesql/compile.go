@@ -87,7 +87,7 @@ func compileShow(st *showStmt, cat Catalog, opts Options) *Plan {
 }
 
 func compileSelect(src string, st *selectStmt, cat Catalog, opts Options, b backend) (*Plan, error) {
-	a := &analyzer{src: src, cat: cat}
+	a := &analyzer{src: src, cat: cat, maxDepth: opts.MaxDepth}
 	q, err := a.selectStmt(st)
 	if err != nil {
 		return nil, err

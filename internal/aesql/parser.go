@@ -103,6 +103,9 @@ func checkExprDepth(src string, s *selectStmt) error {
 			return errAt(src, at.pos(), tokenText(src, at.pos()), "the expression is nested more than %d levels deep", maxExprDepth)
 		}
 	}
+	if err := checkNestedDepth(src, s, exprs); err != nil {
+		return err
+	}
 	if s.From != nil && s.From.Sub != nil {
 		return checkExprDepth(src, s.From.Sub)
 	}
@@ -263,8 +266,8 @@ func (p *parser) statement() (stmt, error) {
 	var s stmt
 	var err error
 	switch {
-	case t.isKeyword("SELECT"):
-		s, err = p.selectStmt()
+	case t.isKeyword("SELECT") || t.isKeyword("WITH"):
+		s, err = p.query()
 	case t.isKeyword("SHOW"):
 		s, err = p.showStmt()
 	case t.Kind == tEOF:
@@ -653,21 +656,15 @@ func (p *parser) from() (*fromClause, error) {
 	switch {
 	case t.isOp("("):
 		p.advance()
-		if !p.peek().isKeyword("SELECT") {
+		if !isStartOfQuery(p.peek()) {
 			n := p.peek()
-			if n.isKeyword("FROM") || n.isKeyword("VALUES") || n.isKeyword("WITH") || n.isKeyword("TABLE") {
+			if n.isKeyword("FROM") || n.isKeyword("VALUES") || n.isKeyword("TABLE") {
 				return nil, p.errTok(n, "a subquery in FROM must be a SELECT")
 			}
 			return nil, p.unexpected(n, "SELECT")
 		}
-		sub, err := p.selectStmt()
+		sub, err := p.nested()
 		if err != nil {
-			return nil, err
-		}
-		if sub.Format != "" {
-			return nil, errAt(p.src, sub.FmtPos, sub.Format, "FORMAT is only allowed at the end of the query")
-		}
-		if _, err := p.expectOp(")"); err != nil {
 			return nil, err
 		}
 		f.Sub = sub
@@ -838,14 +835,17 @@ func (p *parser) comparison() (expr, error) {
 	switch {
 	case t.isKeyword("IN") && !(p.noIn && !not):
 		p.advance()
+		in := &inExpr{P: l.pos(), Not: not, X: l, OpP: t.Pos}
+		if ok, err := p.inSubquery(in); err != nil {
+			return nil, err
+		} else if ok {
+			return in, p.count1(t)
+		}
 		open := p.peek()
 		if !open.isOp("(") {
 			return nil, p.unexpected(open, "\"(\" and a list of values after IN")
 		}
 		p.advance()
-		if n := p.peek(); n.isKeyword("SELECT") {
-			return nil, p.errTok(n, "subqueries in expressions are not supported").hint("only FROM may hold a subquery")
-		}
 		if err := p.enter(open); err != nil {
 			return nil, err
 		}
@@ -983,8 +983,12 @@ func (p *parser) primary() (expr, error) {
 	case tOp:
 		if t.isOp("(") {
 			p.advance()
-			if n := p.peek(); n.isKeyword("SELECT") {
-				return nil, p.errTok(n, "subqueries in expressions are not supported").hint("only FROM may hold a subquery")
+			if isStartOfQuery(p.peek()) {
+				sub, err := p.nested()
+				if err != nil {
+					return nil, err
+				}
+				return &subqueryExpr{P: t.Pos, Sel: sub}, nil
 			}
 			if err := p.enter(t); err != nil {
 				return nil, err
@@ -1022,11 +1026,11 @@ func (p *parser) primary() (expr, error) {
 		return p.interval()
 	case "CASE":
 		return p.caseExpr()
-	case "SELECT":
-		return nil, p.errTok(t, "subqueries in expressions are not supported").hint("only FROM may hold a subquery")
+	case "SELECT", "WITH":
+		return nil, p.errTok(t, "a subquery in an expression must be in parentheses").hint("write (SELECT ...)")
 	case "EXISTS":
 		if p.peekN(1).isOp("(") {
-			return nil, p.errTok(t, "subqueries in expressions are not supported").hint("only FROM may hold a subquery")
+			return nil, p.errTok(t, "EXISTS is not supported").hint("compare a count instead: (SELECT count() FROM ... WHERE ...) > 0")
 		}
 	case "ARRAY":
 		return nil, p.errTok(t, "arrays literals are not supported")
@@ -1274,8 +1278,8 @@ func (p *parser) callArgs() (args []expr, distinct, star bool, err error) {
 		p.advance()
 		return nil, distinct, true, nil
 	}
-	if t := p.peek(); t.isKeyword("SELECT") {
-		return nil, false, false, p.errTok(t, "subqueries in expressions are not supported").hint("only FROM may hold a subquery")
+	if t := p.peek(); isStartOfQuery(t) {
+		return nil, false, false, p.errTok(t, "a subquery as an argument must be in parentheses").hint("write f((SELECT ...))")
 	}
 	args, err = p.exprList()
 	if err != nil {

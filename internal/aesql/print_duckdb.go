@@ -370,16 +370,6 @@ func (p *duckPrinter) top(q *queryIR, maxRows int64, out *printed) (main, count 
 	return main, count
 }
 
-// maxSourceID is the largest source id of q and its subqueries.
-func maxSourceID(q *queryIR) int {
-	m := -1
-	for q != nil && q.src != nil {
-		m = max(m, q.src.id)
-		q = q.src.sub
-	}
-	return m
-}
-
 // zoneOffset prints the UTC offset (seconds) of e, when e is a DateTime
 // (or an array of them) of a zone that is not UTC, and names the zone.
 func (p *duckPrinter) zoneOffset(e irExpr) (sql, zone string, array bool) {
@@ -562,6 +552,12 @@ func (p *duckPrinter) raw(e irExpr) string {
 			s = p.call(e)
 		}
 		tok = e.tok
+	case *subquery:
+		// a query of its own: the keys of the query around it mean nothing there
+		saved, savedRollup := p.subst, p.rollup
+		p.subst, p.rollup = nil, false
+		s, tok = p.scalarSubquery(e), e.tok
+		p.subst, p.rollup = saved, savedRollup
 	default:
 		bug("unknown IR node %T", e)
 	}
@@ -832,6 +828,9 @@ func (p *duckPrinter) call(c *call) string {
 		}
 		return "(" + p.cmpArg(a[0], a[1]) + " " + not + "BETWEEN " + p.cmpArg(a[1], a[0]) + " AND " + p.cmpArg(a[2], a[0]) + ")"
 	case "in", "notIn":
+		if s, ok := a[1].(*subquery); ok {
+			return p.inSubquery(c, s)
+		}
 		not := ""
 		if c.fn == "notIn" {
 			not = "NOT "
