@@ -376,7 +376,11 @@ func oneRow(q *queryIR) bool {
 	if q.src == nil {
 		return q.where == nil
 	}
-	return q.aggregated
+	if q.aggregated {
+		return true
+	}
+	// SELECT m FROM (SELECT max(x) AS m FROM t)
+	return q.src.sub != nil && q.where == nil && oneRow(q.src.sub)
 }
 
 func (a *analyzer) scalarSubquery(sc *scope, e *subqueryExpr) (irExpr, error) {

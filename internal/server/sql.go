@@ -186,6 +186,11 @@ func cleanBackendError(err error) string {
 	if i := strings.Index(msg, "\n"); i > 0 {
 		msg = msg[:i]
 	}
+	// a scalar subquery of several rows: ClickHouse's words, not DuckDB's
+	// (which suggest a DuckDB setting)
+	if strings.Contains(msg, "More than one row returned by a subquery used as an expression") {
+		return "Scalar subquery returned more than one row"
+	}
 	return msg
 }
 
