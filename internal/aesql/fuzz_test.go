@@ -44,6 +44,12 @@ func fuzzSeeds(t testing.TB) []string {
 		"SELECT quantileExactIf(0.5)(double1, blob1 = 'a'), medianIf(double1, double2 > 1), groupArrayIf(blob1, 1), argMinIf(blob1, double1, index1 = 'x'), uniqExactIf(blob2, 0) FROM requests",
 		`SELECT extract(blob1, 'id=([0-9]+)'), extractAll(blob1, '\\d+'), match(blob1, '(?-s)^a.b$'), replaceRegexpAll(blob1, '(a)(b)?', '<\\2|\\1|\\0|\\\\>') FROM requests`,
 		"SELECT dateDiff('week', toDate('2024-01-07'), timestamp, 'Asia/Kolkata'), date_diff('MS', timestamp, now()), toTypeName(intDiv(toInt8(7), 2.0)), extract(DAY FROM timestamp) FROM requests",
+		// subqueries and WITH (subquery.go)
+		"SELECT blob1, count() * 100 / (SELECT count() FROM requests) AS pct FROM requests WHERE double1 > (SELECT avg(double1) FROM requests) GROUP BY blob1 HAVING pct > (SELECT 1)",
+		"SELECT count() FROM requests WHERE index1 IN (SELECT index1 FROM requests GROUP BY index1 ORDER BY count() DESC LIMIT 2) AND blob2 NOT IN (SELECT NULL)",
+		"WITH 10 AS ten, (SELECT max(double1) FROM weather) AS m, busiest AS (SELECT index1 FROM requests LIMIT 2), b2 AS (WITH 1 AS one SELECT index1 FROM busiest) SELECT m / ten FROM busiest WHERE index1 IN b2 AND index1 NOT IN `busiest`",
+		"SELECT abs((SELECT -1)), (WITH a AS (SELECT 1 AS x) SELECT x FROM a), double1 AS d, (SELECT count() FROM requests WHERE double1 > d) FROM requests",
+		"SELECT * FROM (WITH w AS (SELECT blob1 FROM weather) SELECT * FROM w) WHERE blob1 IN ((SELECT 'x'), 'y')",
 	)
 	return seeds
 }
