@@ -104,7 +104,7 @@ func sqlTokens(s string) ([]string, error) {
 // duckFunctions are the function names the DuckDB printer may emit.
 var duckFunctions = map[string]bool{
 	"count": true, "sum": true, "avg": true, "min": true, "max": true, "coalesce": true, "arg_max": true, "arg_min": true,
-	"first": true, "last": true, "quantile_cont": true, "list_reduce": true, "list_sort": true, "list": true,
+	"first": true, "last": true, "quantile_cont": true, "list_reduce": true, "list_sort": true, "list": true, "list_contains": true,
 	"list_transform": true, "map_entries": true, "histogram": true, "unnest": true, "make_timestamp": true,
 	"epoch_us": true, "now": true, "epoch_ms": true, "floor": true, "strftime": true, "lpad": true, "year": true,
 	"day": true, "isoyear": true, "quarter": true, "time_bucket": true, "date_trunc": true, "make_date": true,

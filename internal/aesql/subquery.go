@@ -476,14 +476,33 @@ func (p *duckPrinter) inSubquery(c *call, s *subquery) string {
 		}
 	} else {
 		col := &colRef{p: s.p, tok: s.tok, src: s.src, idx: 0, t: s.t}
-		set := "SELECT " + p.cmpArg(col, x) + " FROM (" + p.query(s.src.sub, -1) + ") AS t" + strconv.Itoa(s.src.id) +
-			" WHERE " + p.col(col) + " IS NOT NULL"
-		in = "(" + p.cmpArg(x, col) + " " + not + "IN (" + set + "))"
+		from := " FROM (" + p.query(s.src.sub, -1) + ") AS t" + strconv.Itoa(s.src.id) + " WHERE " + p.col(col) + " IS NOT NULL"
+		if smallSet(s.src.sub) {
+			// A set of a few rows (IN (SELECT ... LIMIT 2)) is one list,
+			// computed once: DuckDB then filters the rows as it does for a
+			// list of constants, where a semi join would probe a hash
+			// table for every row. No row gives a NULL list: nothing
+			// matches.
+			in = "coalesce(list_contains((SELECT list(" + p.cmpArg(col, x) + ")" + from + "), " + p.cmpArg(x, col) + "), FALSE)"
+			if not != "" {
+				in = "(NOT " + in + ")"
+			}
+		} else {
+			in = "(" + p.cmpArg(x, col) + " " + not + "IN (SELECT " + p.cmpArg(col, x) + from + "))"
+		}
 	}
 	if anyNullable(x.typ()) {
 		in = "(CASE WHEN " + p.raw(x) + " IS NULL THEN CAST(NULL AS BOOLEAN) ELSE " + in + " END)"
 	}
 	return in
+}
+
+// maxSmallSet is the most rows of an IN subquery printed as a list.
+const maxSmallSet = 100
+
+// smallSet says that q returns at most maxSmallSet rows.
+func smallSet(q *queryIR) bool {
+	return oneRow(q) || (q.limit >= 0 && q.limit <= maxSmallSet)
 }
 
 // maxSourceID is the largest source id of q and of every query inside it.

@@ -96,6 +96,21 @@ func TestSubqueryDuckDB(t *testing.T) {
 		{"SELECT count() AS n FROM requests WHERE index1 IN (SELECT index1 FROM requests GROUP BY index1 ORDER BY count() DESC LIMIT 2)", "n:UInt64", "4"},
 		{"SELECT count() AS n FROM requests WHERE index1 NOT IN (SELECT index1 FROM requests WHERE double1 < 0)", "n:UInt64", "4"},
 		{"WITH w AS (SELECT blob1 FROM weather) SELECT count() AS n, (SELECT count() FROM w) AS k FROM w", "n:UInt64, k:UInt64", "2|2"},
+		// IN a small set (a list) and IN a large one (a semi join) compare
+		// by value across types: 1.5 is not 1, 1.0 is; UInt64 max is not -1
+		{"SELECT 1.5 IN (SELECT 1) AS a, 1.0 IN (SELECT 1 LIMIT 5) AS b, 18446744073709551615 IN (SELECT -1) AS c, -1 NOT IN (SELECT 18446744073709551615) AS d", "a:UInt8, b:UInt8, c:UInt8, d:UInt8", "0|1|0|1"},
+		{"SELECT 1.5 IN (SELECT toUInt8(1) FROM requests) AS a, 1.0 IN (SELECT toUInt8(1) FROM requests) AS b, 18446744073709551615 IN (SELECT toInt8(-1) FROM requests) AS c", "a:UInt8, b:UInt8, c:UInt8", "0|1|0"},
+		// no row: nothing matches, in both forms
+		{"SELECT count() AS n FROM requests WHERE double1 NOT IN (SELECT double1 FROM requests WHERE double1 > 1e6 LIMIT 3)", "n:UInt64", "5"},
+		{"SELECT count() AS n FROM requests WHERE double1 IN (SELECT double1 FROM requests WHERE double1 > 1e6 LIMIT 3)", "n:UInt64", "0"},
+		{"SELECT count() AS n FROM requests WHERE double1 NOT IN (SELECT double1 FROM requests WHERE double1 > 1e6)", "n:UInt64", "5"},
+		// NULLs of the set never match: {12.5, 2.5, -7.5}, so 480 and 33
+		{"SELECT count() AS n FROM requests WHERE double1 NOT IN (SELECT CASE WHEN double1 > 20 THEN NULL ELSE double1 END FROM requests LIMIT 10)", "n:UInt64", "2"},
+		{"SELECT count() AS n FROM requests WHERE double1 NOT IN (SELECT CASE WHEN double1 > 20 THEN NULL ELSE double1 END FROM requests)", "n:UInt64", "2"},
+		// a Date is its midnight: the request of 2025-10-29 00:00:00; and
+		// among all timestamps, the midnights of 2025-10-29 and 2026-01-01
+		{"SELECT count() AS n FROM requests WHERE toDate(timestamp) IN (SELECT toDateTime('2025-10-29 00:00:00'))", "n:UInt64", "1"},
+		{"SELECT count() AS n FROM requests WHERE toDate(timestamp) IN (SELECT timestamp FROM requests)", "n:UInt64", "2"},
 		// no row: NULL
 		{"SELECT (SELECT blob1 FROM weather WHERE double1 > 100) AS b", "b:Nullable(String)", "NULL"},
 	}
