@@ -16,7 +16,8 @@
 //
 // Statements: SHOW TABLES (column dataset), SHOW TIMEZONES (column name:
 // the tz database names of zoneTable), SHOW TIMEZONE (column timezone,
-// Etc/UTC); SELECT [DISTINCT] ... [FROM dataset | (subquery) [AS alias]]
+// Etc/UTC); [WITH expr AS name | name AS (subquery), ...] (subquery.go)
+// SELECT [DISTINCT] ... [FROM dataset | (subquery) | cte [AS alias]]
 // [WHERE] [GROUP BY] [HAVING] [ORDER BY ... [ASC|DESC] [NULLS FIRST|LAST]]
 // [LIMIT n | ALL | m, n] [OFFSET n] [FORMAT f] (f: one of Formats, format.go)
 // [;]. Select aliases may be used in WHERE,
@@ -25,8 +26,9 @@
 // positions in the select list. A table name is the dataset of that name,
 // else the one dataset whose name differs only in ASCII case (AE's
 // documentation queries FROM WEATHER); a name matching several is refused.
-// Joins, UNION, WITH, SETTINGS, INTO OUTFILE, table functions, qualified
-// table names and subqueries outside FROM are refused.
+// Scalar subqueries and x IN (SELECT ...) may be used in expressions
+// (subquery.go). Joins, UNION, SETTINGS, INTO OUTFILE, table functions,
+// qualified table names and correlated subqueries are refused.
 //
 // Semantics chosen where ClickHouse, AE and DuckDB differ (AE's
 // documentation first, then ClickHouse's):
