@@ -133,6 +133,9 @@ func writeKey(b *strings.Builder, e irExpr) {
 		} else {
 			fmt.Fprintf(b, "$%d.%s", e.src.id, e.col)
 		}
+	case *subquery:
+		// each analysed subquery is its own value (no two compare equal)
+		fmt.Fprintf(b, "$q%d", e.src.id)
 	case *constant:
 		b.WriteString(e.t.String())
 		b.WriteByte(':')

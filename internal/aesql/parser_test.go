@@ -50,6 +50,7 @@ func TestParseCanonical(t *testing.T) {
 		{"WITH 5 AS n, (SELECT max(x) FROM t) AS m, c AS (SELECT a FROM t), `d e` AS (WITH 1 + 1 AS two SELECT two FROM c) SELECT n FROM c", "WITH 5 AS n, (SELECT max(x) FROM t) AS m, c AS (SELECT a FROM t), `d e` AS (WITH (1 + 1) AS two SELECT two FROM c) SELECT n FROM c"},
 		{"SELECT * FROM (WITH x AS (SELECT 1 AS a) SELECT a FROM x) WHERE a IN ((SELECT 1), 2)", "SELECT * FROM (WITH x AS (SELECT 1 AS a) SELECT a FROM x) WHERE (a IN ((SELECT 1), 2))"},
 		{"WITH a AS b SELECT b", "WITH a AS b SELECT b"},
+		{"SELECT position((SELECT 'a' WHERE 1 IN (1)) IN b)", "SELECT position(b, (SELECT 'a' WHERE (1 IN (1))))"},
 		{"SHOW TABLES", "SHOW TABLES"},
 		{"show tables format TabSeparated;", "SHOW TABLES FORMAT TabSeparated"},
 		{"SHOW TIMEZONES", "SHOW TIMEZONES"},

@@ -143,7 +143,10 @@ func (p *parser) withItem() (*withItem, error) {
 
 // nested parses a subquery after its "(" up to and including its ")".
 func (p *parser) nested() (*selectStmt, error) {
+	savedNoIn := p.noIn
+	p.noIn = false
 	sub, err := p.query()
+	p.noIn = savedNoIn
 	if err != nil {
 		return nil, err
 	}
