@@ -401,8 +401,9 @@ func (a *analyzer) query(s *selectStmt, env *withLink, outer *scope) (*queryIR, 
 		if err != nil {
 			return nil, err
 		}
-		if !e.typ().isComparable() {
-			return nil, a.errExpr(o.Expr, "cannot order by a value of type %s", e.typ())
+		if t := e.typ(); !t.isComparable() && !(t.k == kArray && t.elem.isComparable()) {
+			// arrays order lexicographically, as in ClickHouse
+			return nil, a.errExpr(o.Expr, "cannot order by a value of type %s", t)
 		}
 		q.orderBy = append(q.orderBy, orderIR{e: e, desc: o.Desc, nulls: o.Nulls, item: -1})
 	}
@@ -1053,6 +1054,10 @@ func (a *analyzer) binary(e *binaryExpr, l, r irExpr) (irExpr, error) {
 		case fn == "plus" && lt.isInt() && rt.isTime():
 			c.args = []irExpr{r, l}
 			c.t = rt.withNull(n)
+			return c, nil
+		case fn == "minus" && lt.isTime() && lt.k == rt.k:
+			// ClickHouse: the seconds (DateTime) or days (Date) between them
+			c.t = typ(kInt32).withNull(n)
 			return c, nil
 		case lt.isTime() && rt.isTime():
 			return nil, a.errExpr(e, "cannot subtract or add two dates or times").hint("work on seconds since 1970: %s", code("toUnixTimestamp("+e.L.String()+") "+e.Op+" toUnixTimestamp("+e.R.String()+")"))

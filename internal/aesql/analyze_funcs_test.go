@@ -45,7 +45,6 @@ func TestAnalyzeErrorsMore(t *testing.T) {
 		{"SELECT replaceRegexpAll(blob1, '(a)', '\\\\2') FROM requests", 39, "'\\\\2'", "refers to group \\2, but the pattern has 1"},
 		{"SELECT dateDiff('fortnight', timestamp, now()) FROM requests", 17, "'fortnight'", "unknown unit"},
 		{"SELECT groupArray(0)(blob1) FROM requests", 19, "0", "from 1 to 100000"},
-		{"SELECT toTypeName(sum(double1)) FROM requests", 19, "sum", "aggregate"},
 		{"SELECT anyIf(blob1, blob2) FROM requests", 21, "blob2", "condition"},
 	}
 	for _, c := range cases {

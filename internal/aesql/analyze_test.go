@@ -44,8 +44,11 @@ func TestAnalyzeTypes(t *testing.T) {
 			"now():DateTime, today():Date, now() - INTERVAL 1 DAY:DateTime, today() + 1:Date, today() + INTERVAL 1 HOUR:DateTime, toDateTime('2024-01-01 00:00:00'):DateTime, toDate('2024-01-01'):Date"},
 		{"SELECT length(blob1), empty(blob1), lower(blob1), lowerUTF8(blob1), startsWith(blob1, 'x'), position(blob1, 'x'), substring(blob1, 1, 2), format('{}', 1), formatDateTime(timestamp, '%F') FROM requests",
 			"length(blob1):UInt64, empty(blob1):UInt8, lower(blob1):String, lowerUTF8(blob1):String, startsWith(blob1, 'x'):UInt8, position(blob1, 'x'):UInt64, substring(blob1, 1, 2):String, format('{}', 1):String, formatDateTime(timestamp, '%F'):String"},
-		{"SELECT if(1, 'a', 'b'), if(1, 1, -1), if(1, 1, 2.5), if(1, NULL, 1), multiIf(1, 'a', 'b'), CASE WHEN 1 THEN 1 END, coalesce(NULL, 1), ifNull(blob1, '') FROM requests",
-			"if(1, 'a', 'b'):String, if(1, 1, -1):Int16, if(1, 1, 2.5):Float64, if(1, NULL, 1):Nullable(UInt8), multiIf(1, 'a', 'b'):String, CASE WHEN 1 THEN 1 END:Nullable(UInt8), coalesce(NULL, 1):UInt8, ifNull(blob1, ''):String"},
+		// a constant condition: ClickHouse folds if into the branch it takes
+		{"SELECT if(1, 'a', 'b'), if(1, 1, -1), if(1, 1, 2.5), if(1, NULL, 1), if(0, 1, -1), if(NULL, 1, 2.5), multiIf(1, 'a', 'b'), CASE WHEN 1 THEN 1 END, coalesce(NULL, 1), ifNull(blob1, '') FROM requests",
+			"if(1, 'a', 'b'):String, if(1, 1, -1):UInt8, if(1, 1, 2.5):UInt8, if(1, NULL, 1):Nullable(Nothing), if(0, 1, -1):Int8, if(NULL, 1, 2.5):Float64, multiIf(1, 'a', 'b'):String, CASE WHEN 1 THEN 1 END:Nullable(UInt8), coalesce(NULL, 1):UInt8, ifNull(blob1, ''):String"},
+		{"SELECT if(double1 > 1, 1, -1), if(double1 > 1, 1, 2.5), if(double1 > 1, NULL, 1) FROM requests",
+			"if(double1 > 1, 1, -1):Int16, if(double1 > 1, 1, 2.5):Float64, if(double1 > 1, NULL, 1):Nullable(UInt8)"},
 		{"SELECT toUInt8(double1), toUInt32(blob1), toFloat64(1), hex(1), bin('a'), bitAnd(1, 256), bitNot(toUInt32(1)), bitTest(1, 0), bitCount(1) FROM requests",
 			"toUInt8(double1):UInt8, toUInt32(blob1):UInt32, toFloat64(1):Float64, hex(1):String, bin('a'):String, bitAnd(1, 256):UInt16, bitNot(toUInt32(1)):UInt32, bitTest(1, 0):UInt8, bitCount(1):UInt8"},
 		{"SELECT log(2), ln(2), pow(2, 3), round(double1), round(1), floor(double1, 1), ceil(2.5), abs(-1) FROM requests",
@@ -172,7 +175,8 @@ func TestAnalyzeErrors(t *testing.T) {
 		{"SELECT toStartOfInterval(timestamp, 5) FROM requests", "5", "needs an interval"},
 		{"SELECT toStartOfInterval(timestamp, INTERVAL 0 MINUTE) FROM requests", "INTERVAL", "must be positive"},
 		{"SELECT INTERVAL 1 DAY", "INTERVAL", "cannot be a result column"},
-		{"SELECT now() - now()", "-", "cannot subtract or add two dates"},
+		{"SELECT now() + now()", "+", "cannot subtract or add two dates"},
+		{"SELECT toDate(now()) - now()", "-", "cannot subtract or add two dates"},
 		{"SELECT formatDateTime(now(), '%Q %x')", "%x", "unsupported format specifier"},
 		{"SELECT formatDateTime(now(), blob1) FROM requests", "blob1", "must be a string literal"},
 		{"SELECT toDateTime('2024-01-01', 'America/NewYork')", "'America/NewYork'", "unknown time zone 'America/NewYork'"},
@@ -202,7 +206,7 @@ func TestAnalyzeErrors(t *testing.T) {
 		{"SELECT blob1 FROM (SELECT blob2 FROM requests)", "blob1", "unknown column"},
 		{"SELECT url FROM weather", "url", "unknown column"},
 		{"SELECT * FROM (SELECT * FROM requests) WHERE endpoint = ''", "endpoint", "unknown column"},
-		{"SELECT 1 FROM requests ORDER BY topK(blob1)", "topK", "cannot order by"},
+		{"SELECT 1 FROM requests ORDER BY groupArray(topK(blob1))", "topK", "is inside aggregate function"},
 	}
 	for _, c := range cases {
 		_, err := mustCompile(c.q)

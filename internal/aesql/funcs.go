@@ -135,8 +135,24 @@ func (a *analyzer) callNamed(sc *scope, e *callExpr, name string, ctx exprCtx) (
 	return res, nil
 }
 
+// truthy says a constant condition holds: a number other than 0, true;
+// NULL does not.
+func truthy(k *constant) bool {
+	switch v := k.v.(type) {
+	case bool:
+		return v
+	case uint64:
+		return v != 0
+	case int64:
+		return v != 0
+	case float64:
+		return v != 0
+	}
+	return false
+}
+
 // nullAware functions decide themselves what NULL arguments give.
-var nullAware = map[string]bool{"coalesce": true, "ifNull": true, "isNull": true, "isNotNull": true, "multiIf": true}
+var nullAware = map[string]bool{"coalesce": true, "ifNull": true, "isNull": true, "isNotNull": true, "multiIf": true, "toTypeName": true}
 
 func countRange(r [2]int) string {
 	switch {
@@ -430,16 +446,23 @@ func init() {
 	def([]string{"minIf"}, fnDef{agg: true, args: [2]int{2, 2}, infer: minMaxIf})
 	def([]string{"maxIf"}, fnDef{agg: true, args: [2]int{2, 2}, infer: minMaxIf})
 	uniq := func(a *analyzer, c *fnCall) (irExpr, error) {
-		if err := a.noNullAgg(c, 0); err != nil {
-			return nil, err
+		n := len(c.args)
+		if c.def.name == "uniqIf" {
+			n = 1
 		}
-		if t := c.t(0); t.k == kArray {
-			return nil, a.argErr(c, 0, "%s of arrays is not supported", c.def.name)
+		for i := 0; i < n; i++ {
+			if err := a.noNullAgg(c, i); err != nil {
+				return nil, err
+			}
+			if t := c.t(i); t.k == kArray {
+				return nil, a.argErr(c, i, "%s of arrays is not supported", c.def.name)
+			}
 		}
 		return done(c, typ(kUInt64))
 	}
-	def([]string{"uniq"}, fnDef{agg: true, args: [2]int{1, 1}, infer: uniq})
-	def([]string{"uniqExact"}, fnDef{agg: true, args: [2]int{1, 1}, infer: uniq})
+	// uniq(a, b, ...) counts the distinct combinations, as ClickHouse does
+	def([]string{"uniq"}, fnDef{agg: true, args: [2]int{1, 32}, infer: uniq})
+	def([]string{"uniqExact"}, fnDef{agg: true, args: [2]int{1, 32}, infer: uniq})
 	def([]string{"uniqIf"}, fnDef{agg: true, args: [2]int{2, 2}, infer: func(a *analyzer, c *fnCall) (irExpr, error) {
 		if err := a.wantCond(c, 1); err != nil {
 			return nil, err
@@ -960,6 +983,15 @@ func init() {
 		t, ok := supertype(c.t(1), c.t(2))
 		if !ok {
 			return nil, a.argErr(c, 2, "the branches of if have types %s and %s with no common type", c.t(1), c.t(2))
+		}
+		if k, ok := c.args[0].(*constant); ok && !k.t.nullable {
+			// ClickHouse folds if with a constant condition into the branch
+			// it takes, type included: if(1, 1, 2.5) is UInt8 1, and a NULL
+			// condition takes the else branch
+			if truthy(k) {
+				return c.args[1], nil
+			}
+			return c.args[2], nil
 		}
 		c.out.fn = "multiIf"
 		return done(c, t)

@@ -317,9 +317,13 @@ func init() {
 
 	// ---- toTypeName: the type as the analyzer types it, a constant.
 	def([]string{"toTypeName"}, fnDef{args: [2]int{1, 1}, infer: func(a *analyzer, c *fnCall) (irExpr, error) {
-		if ag := containsAgg(c.args[0]); ag != nil {
-			return nil, a.argErr(c, 0, "toTypeName of an aggregate is not supported").hint("name the aggregate in a subquery: SELECT toTypeName(c) FROM (SELECT count() AS c)")
+		name := &constant{p: c.ast.P, tok: c.ast.Name, t: typ(kString), v: c.t(0).String()}
+		if containsAgg(c.args[0]) != nil {
+			// a constant computed after aggregation: the aggregate stays in
+			// the IR so that the query aggregates (one row without GROUP BY)
+			c.out.args = []irExpr{c.args[0], name}
+			return done(c, typ(kString))
 		}
-		return &constant{p: c.ast.P, tok: c.ast.Name, t: typ(kString), v: c.t(0).String()}, nil
+		return name, nil
 	}})
 }

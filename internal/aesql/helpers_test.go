@@ -132,6 +132,8 @@ var duckKeywords = map[string]bool{
 	// LIMIT BY, WITH ROLLUP/CUBE and the totals of the groups that pass HAVING
 	"QUALIFY": true, "row_number": true, "PARTITION": true, "ROLLUP": true, "CUBE": true, "GROUPING": true,
 	"SEMI": true, "JOIN": true, "ON": true,
+	// uniq of several arguments, DateTime - DateTime
+	"row": true, "epoch": true,
 }
 
 // checkPrinted loosely parses printed SQL: every FROM is followed by a

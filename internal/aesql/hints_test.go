@@ -38,7 +38,7 @@ var hintCases = []struct {
 	{"SELECT extract(FORTNIGHT FROM timestamp) FROM requests", []string{"FORTNIGHT"}},
 	{"SELECT CAST(_sample_interval AS Decimal) FROM requests", []string{"Decimal"}},
 	{"SELECT double1 || 'x' FROM requests", []string{"double1"}},
-	{"SELECT timestamp - toStartOfDay(timestamp) FROM requests", []string{"timestamp - toStartOfDay(timestamp)"}},
+	{"SELECT toDate(timestamp) - toStartOfDay(timestamp) FROM requests", []string{"toDate(timestamp) - toStartOfDay(timestamp)"}},
 	{"SELECT count() FROM requests WHERE timestamp > double1", []string{"timestamp"}},
 	{"SELECT count() FROM requests WHERE double1 < timestamp", []string{"timestamp"}},
 	{"SELECT bitShiftLeft(1, double1) FROM requests", []string{"double1"}},

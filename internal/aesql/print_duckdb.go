@@ -921,6 +921,15 @@ func (p *duckPrinter) call(c *call) string {
 	case "minIf", "maxIf":
 		return "coalesce(" + c.fn[:3] + "(" + p.val(a[0]) + ")" + p.filter(a[1]) + ", " + defaultOf(c.t) + ")"
 	case "uniq", "uniqExact":
+		if len(a) > 1 {
+			// the distinct combinations: a row of the values, skipping the
+			// rows where one is NULL (as ClickHouse's aggregates do)
+			var nn []string
+			for _, x := range a {
+				nn = append(nn, p.val(x)+" IS NOT NULL")
+			}
+			return "count(DISTINCT CASE WHEN " + strings.Join(nn, " AND ") + " THEN row(" + p.args2(c, p.val, ", ") + ") END)"
+		}
 		return "count(DISTINCT " + p.val(a[0]) + ")"
 	case "uniqIf":
 		return "count(DISTINCT " + p.val(a[0]) + ")" + p.filter(a[1])
@@ -1203,6 +1212,12 @@ func (p *duckPrinter) plusMinus(c *call) string {
 		return "(" + p.raw(a) + op + "to_seconds(" + p.as(b, typ(kInt64)) + "))"
 	case at.k == kDate && bt.isNumeric():
 		return "(" + p.raw(a) + op + p.as(b, typ(kInt32)) + ")"
+	case at.k == kDateTime && bt.k == kDateTime:
+		// ClickHouse: the seconds between two times, Int32
+		return "CAST(epoch(" + p.raw(a) + ") - epoch(" + p.raw(b) + ") AS INTEGER)"
+	case at.k == kDate && bt.k == kDate:
+		// ClickHouse: the days between two dates, Int32
+		return "CAST(" + p.raw(a) + " - " + p.raw(b) + " AS INTEGER)"
 	case at.isTime() || bt.isTime():
 		bug("unexpected time arithmetic %s %s %s", at, c.fn, bt)
 	}

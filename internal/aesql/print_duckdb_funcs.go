@@ -25,6 +25,10 @@ func (p *duckPrinter) callMore(c *call) (string, bool) {
 		return p.call(&cc), true
 	}
 	switch c.fn {
+	case "toTypeName":
+		// of an aggregate: its type's name, evaluating the aggregate so
+		// that the query aggregates
+		return "CASE WHEN (" + p.val(a[0]) + ") IS NULL THEN " + p.raw(a[1]) + " ELSE " + p.raw(a[1]) + " END", true
 	case "_ifThen":
 		return "CASE WHEN " + p.cond(a[0]) + " THEN " + p.val(a[1]) + " END", true
 	case "any":
