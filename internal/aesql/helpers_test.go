@@ -134,6 +134,8 @@ var duckKeywords = map[string]bool{
 	"SEMI": true, "JOIN": true, "ON": true,
 	// uniq of several arguments, DateTime - DateTime
 	"row": true, "epoch": true,
+	// toString of a Float64 (floatText)
+	"replace": true, "repeat": true, "ends_with": true,
 }
 
 // checkPrinted loosely parses printed SQL: every FROM is followed by a

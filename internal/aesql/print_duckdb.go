@@ -1331,8 +1331,7 @@ func (p *duckPrinter) toStrIn(e irExpr, tz string) string {
 	case t.isInt():
 		return "CAST(" + p.val(e) + " AS VARCHAR)"
 	case t.isFloat():
-		v := p.raw(e)
-		return "CASE WHEN " + v + " = trunc(" + v + ") AND abs(" + v + ") < 1e15 THEN CAST(CAST(" + v + " AS BIGINT) AS VARCHAR) ELSE CAST(" + v + " AS VARCHAR) END"
+		return p.floatText(p.raw(e))
 	case t.k == kDate:
 		return "strftime(" + p.raw(e) + ", '%Y-%m-%d')"
 	case t.k == kDateTime:
@@ -1340,6 +1339,26 @@ func (p *duckPrinter) toStrIn(e irExpr, tz string) string {
 	}
 	bug("toString of %s", t)
 	return ""
+}
+
+// floatText spells a DOUBLE as ClickHouse's toString does (formatFloat):
+// the shortest digits that read back to the value, in plain decimal when
+// the scientific exponent is in [-6, 21), else as 1.5e-7 or 1e21. DuckDB
+// spells the same shortest digits as 1.5e-07, 1e+21 or 1e+20 and
+// integral values as 1000000000000000.0: its text is respelt.
+func (p *duckPrinter) floatText(v string) string {
+	return p.bind("CAST("+v+" AS VARCHAR)", func(s string) string {
+		m := "regexp_extract(" + s + ", '^-?([0-9.]+)e', 1)"                   // mantissa
+		x := "CAST(regexp_extract(" + s + ", 'e([-+][0-9]+)$', 1) AS INTEGER)" // exponent
+		d := "replace(" + m + ", '.', '')"                                     // its digits
+		k := "length(" + d + ")"
+		sign := "CASE WHEN starts_with(" + s + ", '-') THEN '-' ELSE '' END"
+		plain := "CASE WHEN " + x + " >= " + k + " - 1 THEN " + d + " || repeat('0', " + x + " - " + k + " + 1)" +
+			" WHEN " + x + " < 0 THEN '0.' || repeat('0', -" + x + " - 1) || " + d +
+			" ELSE substring(" + d + ", 1, " + x + " + 1) || '.' || substring(" + d + ", " + x + " + 2) END"
+		sci := "CASE WHEN " + x + " BETWEEN -6 AND 20 THEN " + sign + " || (" + plain + ") ELSE " + sign + " || " + m + " || 'e' || CAST(" + x + " AS VARCHAR) END"
+		return "CASE WHEN " + s + " LIKE '%e%' THEN " + sci + " WHEN ends_with(" + s + ", '.0') THEN substring(" + s + ", 1, length(" + s + ") - 2) ELSE " + s + " END"
+	})
 }
 
 func (p *duckPrinter) format(c *call) string {

@@ -104,6 +104,16 @@ func (p *duckPrinter) let(e string, body func(v string) string) string {
 	return p.chunk("list_transform([" + e + "], lambda " + v + ": " + b + ")[1]")
 }
 
+// bind is let, binding e to a lambda parameter however short e is: for
+// bodies that use their value many times.
+func (p *duckPrinter) bind(e string, body func(v string) string) string {
+	v := "v" + strconv.Itoa(p.letDepth)
+	p.letDepth++
+	b := body(v)
+	p.letDepth--
+	return p.chunk("list_transform([" + e + "], lambda " + v + ": " + b + ")[1]")
+}
+
 // chunk keeps a long printed expression as a placeholder, so that
 // repeating it costs its length once (see duckPrinter.chunks).
 func (p *duckPrinter) chunk(s string) string {
