@@ -439,7 +439,16 @@ func (a *analyzer) query(s *selectStmt, env *withLink, outer *scope) (*queryIR, 
 				rowOrder = append(rowOrder, o)
 			}
 		}
-		if len(rowOrder) > 0 {
+		usesOrder := false
+		for _, it := range q.items {
+			walk(it.e, func(x irExpr) bool {
+				if c, ok := x.(*call); ok && (c.fn == "first_value" || c.fn == "last_value") {
+					usesOrder = true
+				}
+				return !usesOrder
+			})
+		}
+		if len(rowOrder) > 0 && usesOrder {
 			set := func(e irExpr) {
 				walk(e, func(x irExpr) bool {
 					if c, ok := x.(*call); ok && (c.fn == "first_value" || c.fn == "last_value") {

@@ -146,6 +146,10 @@ func TestGroupingModifierErrors(t *testing.T) {
 		{"SELECT blob1, count() FROM requests GROUP BY blob1 ORDER BY 2 LIMIT 1 BY double1", "double1", "neither aggregated nor in GROUP BY"},
 		{"SELECT DISTINCT blob1 FROM requests LIMIT 1 BY blob2", "blob2", "must appear in the select list"},
 		{"SELECT count() FROM requests WITH ROLLUP", "ROLLUP", "needs GROUP BY"},
+		// ORDER BY a column in a query that aggregates into one row orders
+		// nothing (ClickHouse refuses it), unless first_value/last_value read
+		// the rows in that order (AE's documented example)
+		{"SELECT count() FROM requests ORDER BY _sample_interval", "_sample_interval", "neither aggregated nor in GROUP BY"},
 	} {
 		_, err := Compile(c.q, duckCat(), DefaultOptions())
 		var e *Error
