@@ -117,6 +117,25 @@ ORDER BY t, model`, from.Format("2006-01-02 15:04:05"), to.Format("2006-01-02 15
 		t.Errorf("the editor after a load of the link = %q", got)
 	}
 
+	// WITH TOTALS: the totals row is the table's footer; its calls are every
+	// row's, its key column the default (empty) value.
+	totalsQuery := fmt.Sprintf(`SELECT model, count() AS calls FROM ai_usage WHERE timestamp >= toDateTime('%s') AND timestamp < toDateTime('%s') GROUP BY model WITH TOTALS ORDER BY model`,
+		from.Format("2006-01-02 15:04:05"), to.Format("2006-01-02 15:04:05"))
+	byModel := e.alidade.sql(t, p, totalsQuery)
+	calls := 0.0
+	for _, r := range byModel {
+		calls += r.num("calls")
+	}
+	b.open(b.alidade+"/explore?live=0&q="+url.QueryEscape(totalsQuery), "")
+	b.waitFor(`document.querySelector('[data-testid=ex-totals]') !== null`)
+	if n := eval[int](b, `document.querySelectorAll('[data-testid=ex-table] tbody tr').length`); n != len(byModel) {
+		t.Errorf("the totals query's table has %d rows; the SQL API answers %d", n, len(byModel))
+	}
+	foot := eval[[]string](b, `[...document.querySelectorAll('[data-testid=ex-totals] td')].map(e => e.textContent)`)
+	if len(foot) != 2 || strings.TrimSpace(foot[0]) != "Totals" || parseF(foot[1]) != calls {
+		t.Errorf("totals footer = %q; want [Totals %v]", foot, calls)
+	}
+
 	// A bad query: the server's message, with its position.
 	bad := "SELECT count() FROM requests WHERE"
 	var apiErr struct {
