@@ -241,3 +241,38 @@ func TestRecordClickHouseCorpus(t *testing.T) {
 	}
 	t.Logf("recorded %d answers from ClickHouse %s (%d errors) in %s", len(ids), version, fails, corpusAnswers)
 }
+
+// The answers file: a comment header ("# " lines), then per query
+//
+//	=== <id> <sqlHash>
+//	columns: name Type, name Type
+//	rows: N
+//	<N rows, TabSeparated; sorted when the query has no ORDER BY>
+//
+// or
+//
+//	=== <id> <sqlHash>
+//	error: <ClickHouse error code> <message>
+//
+// A header line "data: <corpusDataHash>" names the data.
+func writeAnswers(path string, header []string, dataHash string, ids []string, answers map[string]corpusAnswer) error {
+	var b strings.Builder
+	for _, h := range header {
+		b.WriteString("# " + h + "\n")
+	}
+	b.WriteString("data: " + dataHash + "\n")
+	for _, id := range ids {
+		a := answers[id]
+		b.WriteString("=== " + id + " " + a.SQLHash + "\n")
+		if a.Err != "" {
+			b.WriteString("error: " + strings.ReplaceAll(a.Err, "\n", " ") + "\n")
+			continue
+		}
+		b.WriteString("columns: " + fmtCols(a.Cols) + "\n")
+		b.WriteString("rows: " + strconv.Itoa(len(a.Rows)) + "\n")
+		for _, r := range a.Rows {
+			b.WriteString(r + "\n")
+		}
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
