@@ -443,20 +443,29 @@ func formatTime(t string, v any) (string, error) {
 // writeTSV writes TabSeparated, with a line of the column names (names)
 // and one of their types (types) first, and the totals after an empty line.
 func writeTSV(w *bufio.Writer, r *Result, names, types bool) error {
-	header := func(text func(Column) string) {
+	return writeDelimited(w, r, names, types, '\t',
+		func(s string) { w.WriteString(escapeTSV(s, false)) },
+		func(typ string, v any) error { return writeTSVValue(w, typ, v, false) })
+}
+
+// writeDelimited writes the formats of one line a row, values separated
+// by sep (TabSeparated*, CSV*): the optional names and types lines, the
+// rows, and the totals row after an empty line, as ClickHouse does.
+func writeDelimited(w *bufio.Writer, r *Result, names, types bool, sep byte, header func(string), value func(typ string, v any) error) error {
+	headerLine := func(text func(Column) string) {
 		for i, c := range r.Columns {
 			if i > 0 {
-				w.WriteByte('\t')
+				w.WriteByte(sep)
 			}
-			w.WriteString(escapeTSV(text(c), false))
+			header(text(c))
 		}
 		w.WriteByte('\n')
 	}
 	if names {
-		header(func(c Column) string { return c.Name })
+		headerLine(func(c Column) string { return c.Name })
 	}
 	if types {
-		header(func(c Column) string { return c.Type })
+		headerLine(func(c Column) string { return c.Type })
 	}
 	line := func(row []any) error {
 		if len(row) != len(r.Columns) {
@@ -464,9 +473,9 @@ func writeTSV(w *bufio.Writer, r *Result, names, types bool) error {
 		}
 		for i, c := range r.Columns {
 			if i > 0 {
-				w.WriteByte('\t')
+				w.WriteByte(sep)
 			}
-			if err := writeTSVValue(w, c.Type, row[i], false); err != nil {
+			if err := value(c.Type, row[i]); err != nil {
 				return fmt.Errorf("column %s: %w", c.Name, err)
 			}
 		}
@@ -626,48 +635,9 @@ func writeArray(w *bufio.Writer, elem string, v any, item func(any) error) error
 // CRLF), with a line of the quoted column names (names) and one of their
 // types (types) first, and the totals after an empty line.
 func writeCSV(w *bufio.Writer, r *Result, names, types bool) error {
-	header := func(text func(Column) string) {
-		for i, c := range r.Columns {
-			if i > 0 {
-				w.WriteByte(',')
-			}
-			writeCSVString(w, text(c))
-		}
-		w.WriteByte('\n')
-	}
-	if names {
-		header(func(c Column) string { return c.Name })
-	}
-	if types {
-		header(func(c Column) string { return c.Type })
-	}
-	line := func(row []any) error {
-		if len(row) != len(r.Columns) {
-			return fmt.Errorf("BUG: row has %d values for %d columns", len(row), len(r.Columns))
-		}
-		for i, c := range r.Columns {
-			if i > 0 {
-				w.WriteByte(',')
-			}
-			if err := writeCSVValue(w, c.Type, row[i]); err != nil {
-				return fmt.Errorf("column %s: %w", c.Name, err)
-			}
-		}
-		w.WriteByte('\n')
-		return nil
-	}
-	for _, row := range r.Rows {
-		if err := line(row); err != nil {
-			return err
-		}
-	}
-	if r.Totals != nil {
-		w.WriteByte('\n')
-		if err := line(r.Totals); err != nil {
-			return fmt.Errorf("totals: %w", err)
-		}
-	}
-	return nil
+	return writeDelimited(w, r, names, types, ',',
+		func(s string) { writeCSVString(w, s) },
+		func(typ string, v any) error { return writeCSVValue(w, typ, v) })
 }
 
 // writeCSVValue writes a value as ClickHouse's CSV does: NULL as \N,

@@ -415,16 +415,8 @@ func (p *parser) selectStmt() (*selectStmt, error) {
 		if t := p.peek(); (t.isKeyword("ROLLUP") || t.isKeyword("CUBE")) && p.peekN(1).isOp("(") {
 			// GROUP BY ROLLUP(a, b): the standard spelling of WITH ROLLUP
 			p.advance()
-			open := p.advance()
-			if err := p.enter(open); err != nil {
-				return nil, err
-			}
-			list, err := p.exprList()
-			p.leave()
+			list, err := p.parenList(p.advance())
 			if err != nil {
-				return nil, err
-			}
-			if _, err := p.expectOp(")"); err != nil {
 				return nil, err
 			}
 			s.GroupBy, s.Rollup = list, asciiUpper(t.Text)
@@ -508,6 +500,23 @@ func (p *parser) selectStmt() (*selectStmt, error) {
 	}
 	s.End = p.toks[max(p.i-1, 0)].End
 	return s, nil
+}
+
+// parenList reads a list of expressions and the ")" that closes the "("
+// open already read, one nesting level deeper.
+func (p *parser) parenList(open token) ([]expr, error) {
+	if err := p.enter(open); err != nil {
+		return nil, err
+	}
+	list, err := p.exprList()
+	p.leave()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.expectOp(")"); err != nil {
+		return nil, err
+	}
+	return list, nil
 }
 
 // limitClauses reads [LIMIT n [OFFSET m] BY exprs] [LIMIT n | ALL | m, n]
@@ -846,15 +855,8 @@ func (p *parser) comparison() (expr, error) {
 			return nil, p.unexpected(open, "\"(\" and a list of values after IN")
 		}
 		p.advance()
-		if err := p.enter(open); err != nil {
-			return nil, err
-		}
-		list, err := p.exprList()
-		p.leave()
+		list, err := p.parenList(open)
 		if err != nil {
-			return nil, err
-		}
-		if _, err := p.expectOp(")"); err != nil {
 			return nil, err
 		}
 		return &inExpr{P: l.pos(), Not: not, X: l, List: list, OpP: t.Pos}, p.count1(t)
