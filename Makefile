@@ -3,7 +3,7 @@ GO       ?= go
 PKGS     := ./...
 FUZZTIME ?= 10s
 
-.PHONY: all build test test-js test-browser test-lighthouse test-short race fuzz bench fmt vet lint clean
+.PHONY: all build test test-js test-browser test-lighthouse test-cluster test-short race fuzz bench fmt vet lint clean
 
 all: build
 
@@ -17,6 +17,7 @@ test: vet
 	$(MAKE) test-js
 	$(MAKE) test-browser
 	$(MAKE) test-lighthouse
+	$(MAKE) test-cluster
 	$(GO) test -count=1 -race -timeout 20m ./internal/ingest/ ./internal/auth/ ./internal/session/ ./internal/beacon/ ./internal/enrich/ ./internal/errtrack/ ./internal/telemetry/ ./internal/query/ ./internal/point/ ./internal/sampling/ ./internal/planner/ ./internal/wal/ ./internal/loader/ ./internal/alert/ ./internal/tail/ ./internal/lighthouse/
 	$(GO) test -count=1 -race -run 'Concurrent' ./internal/rollup/
 	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)
@@ -53,6 +54,17 @@ test-lighthouse:
 	@chrome="$$(.ci/ensure-chromium)" && lh="$$(.ci/ensure-lighthouse)" && \
 	CHROME_PATH="$$chrome" ALIDADE_LIGHTHOUSE="$$lh" $(GO) test -tags lighthouse -count=1 -v -timeout 10m -run '^TestPageChecksRealLighthouse$$' ./internal/pagerunner/
 
+## test-cluster: the scale-out test infrastructure (internal/testinfra; -tags cluster) against real servers on
+## 127.0.0.1: PostgreSQL 15, two clickhouse-server 18.16 shards and the ZooKeeper their ON CLUSTER DDL needs
+## (Debian's packages, installed by .ci/ensure-postgres, .ci/ensure-clickhouse and .ci/ensure-zookeeper when
+## missing), ~15 s. Without them the tests skip loudly; with CI=true they fail.
+test-cluster:
+	@pg="$$(.ci/ensure-postgres)" || exit 1; \
+	ch="$$(.ci/ensure-clickhouse)" || exit 1; \
+	zk="$$(.ci/ensure-zookeeper)" || exit 1; \
+	if [ -z "$$pg" ] || [ -z "$$ch" ] || [ -z "$$zk" ]; then echo "WARNING: no PostgreSQL, ClickHouse or ZooKeeper: the cluster tests will SKIP" >&2; fi; \
+	ALIDADE_PG_BIN="$$pg" CLICKHOUSE_SERVER="$$ch" ALIDADE_ZOOKEEPER="$$zk" $(GO) test -tags cluster -count=1 -v -timeout 10m ./internal/testinfra/
+
 ## test-short: the fast unit tests only.
 test-short:
 	$(GO) test -short -count=1 $(PKGS)
@@ -80,6 +92,7 @@ vet:
 	$(GO) vet $(PKGS)
 	$(GO) vet -tags browser ./internal/browsertest/
 	$(GO) vet -tags lighthouse ./internal/lighthouse/ ./internal/pagerunner/
+	$(GO) vet -tags cluster ./internal/testinfra/
 
 lint: vet
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@latest $(PKGS)

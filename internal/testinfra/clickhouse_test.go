@@ -1,3 +1,5 @@
+//go:build cluster
+
 package testinfra
 
 import (
@@ -8,6 +10,7 @@ import (
 )
 
 func TestClickHouseCluster(t *testing.T) {
+	t.Parallel()
 	start := time.Now()
 	c := StartClickHouseCluster(t, 2)
 	t.Logf("zookeeper and 2 clickhouse shards ready in %v", time.Since(start).Round(time.Millisecond))

@@ -1,3 +1,5 @@
+//go:build cluster
+
 package testinfra
 
 import (
@@ -9,6 +11,7 @@ import (
 )
 
 func TestPostgres(t *testing.T) {
+	t.Parallel()
 	pg := StartPostgres(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

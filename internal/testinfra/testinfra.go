@@ -8,7 +8,9 @@
 // The binaries are the Debian packages that .ci/ensure-postgres,
 // .ci/ensure-clickhouse and .ci/ensure-zookeeper install (make test-cluster
 // runs them). When one is missing the test is skipped with a loud message,
-// except with CI=true, where it fails.
+// except with CI=true, where it fails. Tests that start servers carry the
+// build tag cluster (this package's own: go test -tags cluster
+// ./internal/testinfra/), so that go test ./... needs none of them.
 package testinfra
 
 import (
