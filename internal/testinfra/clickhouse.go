@@ -256,7 +256,10 @@ func (ch *ClickHouse) start() error {
 		if err != nil {
 			return err
 		}
-		if int64(len(data)) < logStart || !bytes.Contains(data[logStart:], []byte("DDLWorker: Processing tasks")) {
+		if int64(len(data)) >= logStart { // else the log was rotated: all of it is new
+			data = data[logStart:]
+		}
+		if !bytes.Contains(data, []byte("DDLWorker: Processing tasks")) {
 			return fmt.Errorf("no \"DDLWorker: Processing tasks\" in %s yet", logFile)
 		}
 		return nil
@@ -293,7 +296,11 @@ type ClickHouseCluster struct {
 // StartClickHouseCluster starts a ZooKeeper and shards clickhouse-servers
 // (in parallel) that share the remote_servers cluster ClusterName, shard i
 // (1-based) with macros shard=i and replica=r1, and waits until all answer
-// /ping. Distributed tables connect to the shards' native TCP ports.
+// /ping and their DDL workers run. Distributed tables connect to the shards'
+// native TCP ports. A shard down makes every query through a Distributed
+// table fail with code 279 (ALL_CONNECTION_TRIES_FAILED) naming the shard's
+// host:port, unless the query sets skip_unavailable_shards = 1, which
+// silently leaves that shard's rows out.
 func StartClickHouseCluster(t testing.TB, shards int) *ClickHouseCluster {
 	t.Helper()
 	if shards < 1 {
