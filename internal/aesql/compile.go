@@ -18,6 +18,24 @@ import (
 // MaxRows+1 rows so that the executor can tell a result that is too large.
 // A zero field takes its value from DefaultOptions.
 func Compile(sql string, cat Catalog, opts Options) (plan *Plan, err error) {
+	return compile(sql, cat, opts, func() backend { return newDuckPrinter(cat, sql) })
+}
+
+// CompileClickHouse is Compile for the ClickHouse backend (print_clickhouse.go):
+// the same statement, checked and scoped to the project the same way,
+// printed as ClickHouse SQL for ClickHouse 18.16 and later, over a server
+// whose time zone is UTC. cat.Source must return ClickHouse SQL without
+// parameters (see ClickHouseSource); Plan.Args is empty (string constants
+// are ClickHouse literals). The plan has no hidden columns: ClickHouse
+// shows DateTime('tz') values in their zone itself, and reports the rows
+// before LIMIT (rows_before_limit_at_least) in its FORMAT JSON answer, so
+// CountSQL is empty. What ClickHouse 18.16 cannot run and the printer does
+// not emulate is refused with an *Error.
+func CompileClickHouse(sql string, cat Catalog, opts Options) (plan *Plan, err error) {
+	return compile(sql, cat, opts, func() backend { return newCHPrinter(cat, sql) })
+}
+
+func compile(sql string, cat Catalog, opts Options, newBackend func() backend) (plan *Plan, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			plan, err = nil, fmt.Errorf("aesql: BUG: compiling failed: %v", r)
@@ -49,7 +67,7 @@ func Compile(sql string, cat Catalog, opts Options) (plan *Plan, err error) {
 	case *showStmt:
 		return compileShow(st, cat, opts), nil
 	case *selectStmt:
-		return compileSelect(sql, st, cat, opts, newDuckPrinter(cat, sql))
+		return compileSelect(sql, st, cat, opts, newBackend())
 	}
 	return nil, fmt.Errorf("aesql: BUG: statement %T", st)
 }

@@ -1,0 +1,257 @@
+//go:build clickhouse
+
+package aesql_test
+
+// TestClickHouseBackend proves the ClickHouse backend of the SQL API
+// (print_clickhouse.go, CompileClickHouse): it starts clickhouse-server
+// (as the recorder does, clickhouse_record_test.go), loads the corpus
+// data into one table of points with a project column (the corpus's
+// points under project 1, and the same points again under project 2, so
+// that a query that escaped its project would count twice), runs every
+// query of testdata/clickhouse/queries.sql compiled for ClickHouse over
+// its HTTP interface, and compares each answer with Alidade's DuckDB
+// answer to the same query over the same points (a real in-process
+// server, as corpus_test.go replays). It logs how many are identical and
+// fails on a difference that testdata/clickhouse/backend_differences.txt
+// does not list with its reason, and on a listed one that has gone.
+//
+//	make test-clickhouse-sql
+//	go test -tags clickhouse -run TestClickHouseBackend ./internal/aesql/ [-args -corpus-update]
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alidade/alidade/internal/aesql"
+	"github.com/alidade/alidade/internal/planner"
+	"github.com/alidade/alidade/internal/point"
+	"github.com/alidade/alidade/internal/server/servertest"
+	"github.com/alidade/alidade/internal/store"
+)
+
+const backendDifferences = "testdata/clickhouse/backend_differences.txt"
+
+// chCatalog is the project's datasets in the points table.
+type chCatalog struct {
+	project  int64
+	datasets []string
+}
+
+func (c *chCatalog) Datasets() []string          { return c.datasets }
+func (c *chCatalog) Schema(string) *point.Schema { return nil }
+func (c *chCatalog) Source(d string, _ int) (string, []any, bool) {
+	for _, x := range c.datasets {
+		if x == d {
+			s, err := aesql.ClickHouseSource("points", c.project, d)
+			if err != nil {
+				panic(err)
+			}
+			return s, nil, true
+		}
+	}
+	return "", nil, false
+}
+
+// duckAnswers runs queries through a real in-process Alidade server (the
+// DuckDB backend) holding the corpus's points.
+func duckAnswers(t *testing.T, queries []aesql.CorpusQuery) map[string]corpusAnswer {
+	se := servertest.Start(t, servertest.Options{RootKey: scriptRootKey, Planner: func(o *planner.Options) {
+		o.Retention = 100 * 365 * 24 * time.Hour
+	}})
+	do := func(path, key, body string) (int, []byte) {
+		req, err := http.NewRequest("POST", se.URL+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, data
+	}
+	code, body := do("/api/v1/projects", scriptRootKey, `{"name":"clickhouse-backend"}`)
+	var proj struct {
+		ID   int64             `json:"id"`
+		Keys map[string]string `json:"keys"`
+	}
+	if code != 201 || json.Unmarshal(body, &proj) != nil {
+		t.Fatalf("create project = %d %s", code, body)
+	}
+	for _, d := range corpusData() {
+		pts := make([]point.Point, len(d.Points))
+		copy(pts, d.Points)
+		if err := se.Store.Append(context.Background(), []store.Batch{{Project: proj.ID, Points: pts}}); err != nil {
+			t.Fatalf("append %s: %v", d.Name, err)
+		}
+	}
+	out := map[string]corpusAnswer{}
+	for _, q := range queries {
+		code, body := do("/api/v1/sql", proj.Keys["read"], q.SQL)
+		var a corpusAnswer
+		if code == 200 {
+			var err error
+			if a, err = answerFromJSON(body); err != nil {
+				t.Fatalf("%s: unreadable DuckDB answer: %v\n%s", q.ID, err, body)
+			}
+		} else {
+			var eb struct {
+				Error struct{ Code, Message string } `json:"error"`
+			}
+			json.Unmarshal(body, &eb)
+			a.Err = fmt.Sprintf("%d %s", code, eb.Error.Message)
+		}
+		out[q.ID] = a
+	}
+	return out
+}
+
+// loadPoints makes the points table: the corpus's datasets under
+// projects 1 and 2.
+func loadPoints(t *testing.T, s *chServer) []string {
+	cols := []string{"dataset String", "timestamp DateTime", "_sample_interval UInt32", "index1 String"}
+	for i := 1; i <= point.MaxBlobs; i++ {
+		cols = append(cols, fmt.Sprintf("blob%d String", i))
+	}
+	for i := 1; i <= point.MaxDoubles; i++ {
+		cols = append(cols, fmt.Sprintf("double%d Float64", i))
+	}
+	s.exec(t, "CREATE TABLE points (project UInt64, "+strings.Join(cols, ", ")+") ENGINE = MergeTree() ORDER BY (project, dataset, timestamp)", nil)
+	var names []string
+	for _, d := range corpusData() {
+		names = append(names, d.Name)
+		s.exec(t, "CREATE TABLE load_"+d.Name+" ("+strings.Join(cols, ", ")+") ENGINE = Memory", nil)
+		s.exec(t, "INSERT INTO load_"+d.Name+" FORMAT TabSeparated", bytes.NewReader(corpusTSV(d)))
+		for _, project := range []string{"1", "2"} {
+			s.exec(t, "INSERT INTO points SELECT "+project+", * FROM load_"+d.Name, nil)
+		}
+	}
+	return names
+}
+
+// chAnswer runs a plan on ClickHouse: the result's columns are the plan's
+// (names and the dialect's types), the values ClickHouse's.
+func chAnswer(t *testing.T, s *chServer, p *aesql.Plan) corpusAnswer {
+	code, body := s.query(t, p.SQL+"\nFORMAT JSON", nil)
+	if code != 200 {
+		return corpusAnswer{Err: "ClickHouse " + chError(body)}
+	}
+	a, err := answerFromJSON(body)
+	if err != nil {
+		if i := bytes.LastIndex(body, []byte("Code: ")); i >= 0 {
+			return corpusAnswer{Err: "ClickHouse " + chError(bytes.TrimSpace(body[i:]))}
+		}
+		t.Fatalf("unreadable ClickHouse answer %v: %s", err, body)
+	}
+	if len(a.Cols) != len(p.Columns) {
+		return corpusAnswer{Err: fmt.Sprintf("BUG: %d columns from ClickHouse for %d", len(a.Cols), len(p.Columns))}
+	}
+	for i, c := range p.Columns {
+		a.Cols[i] = column{Name: c.Name, Type: c.Type}
+	}
+	return a
+}
+
+func TestClickHouseBackend(t *testing.T) {
+	queries, err := aesql.ReadCorpusQueries(corpusQueries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diffLines, listed, err := readDifferences(backendDifferences)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	s := startClickHouse(t)
+	_, ver := s.query(t, "SELECT version()", nil)
+	cat := &chCatalog{project: 1, datasets: loadPoints(t, s)}
+	started := time.Since(start)
+
+	start = time.Now()
+	duck := duckAnswers(t, queries)
+	duckTime := time.Since(start)
+
+	start = time.Now()
+	same, bothFail := 0, 0
+	differ := map[string]string{}
+	var order []string
+	for _, q := range queries {
+		var got corpusAnswer
+		p, err := aesql.CompileClickHouse(q.SQL, cat, aesql.Options{})
+		var ae *aesql.Error
+		switch {
+		case errors.As(err, &ae):
+			got.Err = "400 " + ae.Error()
+		case err != nil:
+			t.Errorf("%s: %v", q.ID, err)
+			continue
+		case p.Kind == aesql.KindConst:
+			// SHOW: answered without the backend, as on DuckDB
+			same++
+			continue
+		default:
+			got = chAnswer(t, s, p)
+		}
+		if d := sameAnswer(duck[q.ID], got, isOrdered(q.SQL)); d != "" {
+			d = strings.ReplaceAll(strings.ReplaceAll(d, "ClickHouse fails", "DuckDB fails"), "Alidade fails", "ClickHouse fails")
+			differ[q.ID] = d
+			order = append(order, q.ID)
+			if l, ok := listed[q.ID]; !ok || strings.HasPrefix(l.reason, "NEW:") {
+				if !*corpusUpdate {
+					t.Errorf("%s:%d: %s: the ClickHouse backend differs from DuckDB, and %s gives no reason:\n  %s\n  %s", corpusQueries, q.Line, q.ID, backendDifferences, oneLine(q.SQL), d)
+				}
+			}
+			continue
+		}
+		same++
+		if got.Err != "" {
+			bothFail++
+		}
+		if l, ok := listed[q.ID]; ok && !*corpusUpdate {
+			t.Errorf("%s:%d: %s now answers as DuckDB does; remove it from the list", backendDifferences, l.line, q.ID)
+		}
+	}
+	t.Logf("clickhouse backend (ClickHouse %s): %d of %d identical to the DuckDB backend (%d of them refused by both); %d differences, listed in %s; server start and load %v, DuckDB replay %v, ClickHouse %v",
+		strings.TrimSpace(string(ver)), same, len(queries), bothFail, len(differ), backendDifferences,
+		started.Round(time.Millisecond), duckTime.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	if *corpusUpdate {
+		var out []string
+		kept := map[string]bool{}
+		for _, l := range diffLines {
+			id, _, _ := strings.Cut(l, " ")
+			if strings.TrimSpace(l) == "" || strings.HasPrefix(l, "#") {
+				out = append(out, l)
+				continue
+			}
+			if _, still := differ[id]; still {
+				if strings.HasPrefix(listed[id].reason, "NEW:") {
+					l = id + " NEW: " + oneLine(differ[id])
+				}
+				out = append(out, l)
+				kept[id] = true
+			}
+		}
+		for _, id := range order {
+			if !kept[id] {
+				out = append(out, id+" NEW: "+oneLine(differ[id]))
+			}
+		}
+		if err := os.WriteFile(backendDifferences, []byte(strings.Join(out, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

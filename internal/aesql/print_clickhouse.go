@@ -1,0 +1,890 @@
+package aesql
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// chPrinter prints the IR as ClickHouse SQL that runs on ClickHouse 18.16
+// (Debian's clickhouse-server, what the tests run) and on current
+// ClickHouse, over a server whose time zone is UTC (AE's; functions given
+// no zone compute in it).
+//
+// The dialect is ClickHouse's, so most IR functions print as themselves.
+// Where AE's semantics (api.go) differ from ClickHouse's defaults the
+// printer picks the function that has them (length, substring and
+// position count characters: lengthUTF8, substringUTF8, positionUTF8;
+// toStartOfWeek starts on Monday), and where 18.16 lacks a function or a
+// construct it is emulated with what 18.16 has (toStartOfWeek through
+// toMonday, toStartOfInterval through integer arithmetic, NOT BETWEEN,
+// ILIKE through lowerUTF8, first_value/last_value through any/anyLast or
+// argMin/argMax, sum(DISTINCT) through sumDistinct, format through
+// concat, true/false as 1/0, the minutes and names of formatDateTime
+// through toMinute and arrays of names). What cannot reasonably be
+// emulated is refused with an *Error naming it (chUnsupported): bitCount,
+// bitHammingDistance, bin, topKWeighted, LIMIT n OFFSET m BY.
+//
+// Text is built only from the IR: identifiers from the closed set (the
+// dataset columns, t<N> source aliases, s<N>c<i> and r<i> column
+// aliases), function names from this printer's own mapping, string
+// constants as ClickHouse string literals with every byte outside
+// printable ASCII, the quote and the backslash escaped (ClickHouse's HTTP
+// interface takes query parameters only in newer versions), and every
+// dataset read through Catalog.Source.
+//
+// Column aliases are unique in the whole statement (r<i> for the result,
+// s<N>c<i> for the columns of the subquery t<N>): ClickHouse's aliases
+// are visible across the query, so an alias equal to a column name of a
+// subquery would capture the references to that column.
+type chPrinter struct {
+	cat     Catalog
+	src     string
+	sources []string
+	cur     *sourceIR
+	// subst: the keys of the GROUP BY expressions printed as their
+	// default value outside aggregates (the totals row).
+	subst map[string]bool
+}
+
+func newCHPrinter(cat Catalog, src string) *chPrinter {
+	return &chPrinter{cat: cat, src: src}
+}
+
+// chUnsupported refuses, as a user error at e, what ClickHouse 18.16
+// cannot run and the printer does not emulate.
+func (p *chPrinter) unsupported(pos int, tok, what string) {
+	panic(printError{errAt(p.src, pos, tok, "%s is not supported on the ClickHouse backend", what).
+		hint("the embedded (DuckDB) backend runs it; ClickHouse 18.16 lacks it")})
+}
+
+func (p *chPrinter) print(q *queryIR, maxRows int64) (out *printed, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			pe, ok := r.(printError)
+			if !ok {
+				panic(r)
+			}
+			out, err = nil, pe.err
+		}
+	}()
+	out = &printed{countCol: -1}
+	out.sql = p.query(q, maxRows, "r")
+	if len(out.sql) > maxSQLBytes {
+		panic(printError{errAt(p.src, 0, "SELECT", "the query is too complex: its backend SQL would be longer than %d bytes", maxSQLBytes)})
+	}
+	out.sources = p.sources
+	return out, nil
+}
+
+func (p *chPrinter) totals(q *queryIR) backend {
+	t := newCHPrinter(p.cat, p.src)
+	t.subst = groupKeys(q)
+	return t
+}
+
+func chItemAlias(prefix string, i int) string { return prefix + strconv.Itoa(i) }
+
+func chSubAlias(src *sourceIR, i int) string {
+	return "s" + strconv.Itoa(src.id) + "c" + strconv.Itoa(i)
+}
+
+// query prints q; limit >= 0 bounds its rows; aliases name its columns
+// (prefix + index).
+func (p *chPrinter) query(q *queryIR, limit int64, prefix string) string {
+	saved := p.cur
+	p.cur = q.src
+	defer func() { p.cur = saved }()
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	if q.distinct {
+		b.WriteString("DISTINCT ")
+	}
+	for i, it := range q.items {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(p.item(it.e))
+		b.WriteString(" AS ")
+		b.WriteString(chItemAlias(prefix, i))
+	}
+	if q.src != nil {
+		b.WriteString(" FROM ")
+		b.WriteString(p.from(q.src))
+	}
+	var conds []string
+	if q.where != nil {
+		savedSubst := p.subst
+		p.subst = nil
+		conds = append(conds, p.cond(q.where))
+		p.subst = savedSubst
+	}
+	if g := q.groupsOf; g != nil {
+		conds = append(conds, p.groupsIn(g))
+	}
+	if len(conds) > 0 {
+		b.WriteString(" WHERE " + strings.Join(conds, " AND "))
+	}
+	if len(q.groupBy) > 0 {
+		savedSubst := p.subst
+		p.subst = nil
+		b.WriteString(" GROUP BY ")
+		for i, g := range q.groupBy {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(p.raw(g))
+		}
+		p.subst = savedSubst
+		switch q.rollup {
+		case "ROLLUP":
+			b.WriteString(" WITH ROLLUP")
+		case "CUBE":
+			b.WriteString(" WITH CUBE")
+		}
+	}
+	if q.having != nil {
+		b.WriteString(" HAVING " + p.cond(q.having))
+	}
+	if len(q.orderBy) > 0 {
+		b.WriteString(" ORDER BY ")
+		for i, o := range q.orderBy {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			if o.item >= 0 {
+				b.WriteString(chItemAlias(prefix, o.item))
+			} else {
+				b.WriteString(p.raw(o.e))
+			}
+			if o.desc {
+				b.WriteString(" DESC")
+			} else {
+				b.WriteString(" ASC")
+			}
+			if o.nulls != "" {
+				b.WriteString(" NULLS " + o.nulls)
+			}
+		}
+	}
+	if l := q.limitBy; l != nil {
+		if l.offset > 0 {
+			p.unsupported(0, "LIMIT", "LIMIT n OFFSET m BY")
+		}
+		b.WriteString(" LIMIT " + strconv.FormatInt(l.n, 10) + " BY ")
+		for i, e := range l.by {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(p.raw(e))
+		}
+	}
+	if q.limit >= 0 && (limit < 0 || q.limit < limit) {
+		limit = q.limit
+	}
+	switch {
+	case limit >= 0:
+		b.WriteString(" LIMIT " + strconv.FormatInt(q.offset, 10) + ", " + strconv.FormatInt(limit, 10))
+	case q.offset > 0:
+		b.WriteString(" LIMIT " + strconv.FormatInt(q.offset, 10) + ", 18446744073709551615")
+	}
+	return b.String()
+}
+
+// groupsIn keeps the rows of the groups of g that pass g's HAVING
+// (ClickHouse's totals_mode after_having_exclusive).
+func (p *chPrinter) groupsIn(g *queryIR) string {
+	saved := p.subst
+	p.subst = nil
+	defer func() { p.subst = saved }()
+	inner := &queryIR{items: make([]outItem, len(g.groupBy)), src: g.src, where: g.where, groupBy: g.groupBy, having: g.having, limit: -1, aggregated: true}
+	keys := make([]string, len(g.groupBy))
+	for i, k := range g.groupBy {
+		inner.items[i] = outItem{e: k}
+		keys[i] = p.raw(k)
+	}
+	return "(" + strings.Join(keys, ", ") + ") IN (" + p.query(inner, -1, "g"+strconv.Itoa(g.src.id)+"_") + ")"
+}
+
+func (p *chPrinter) from(s *sourceIR) string {
+	alias := " AS t" + strconv.Itoa(s.id)
+	if s.sub != nil {
+		saved := p.subst
+		p.subst = nil
+		defer func() { p.subst = saved }()
+		return "(" + p.query(s.sub, -1, "s"+strconv.Itoa(s.id)+"c") + ")" + alias
+	}
+	sql, args, _ := p.cat.Source(s.dataset, 0)
+	if strings.TrimSpace(sql) == "" {
+		panic(printError{errAt(p.src, s.pos, s.tok, "unknown table %q", s.dataset).hint("SHOW TABLES lists this project's datasets")})
+	}
+	if len(args) > 0 {
+		bug("a ClickHouse source with %d parameters (ClickHouse sources are literal SQL)", len(args))
+	}
+	p.sources = append(p.sources, sql)
+	if t := strings.TrimSpace(sql); !strings.HasPrefix(t, "(") || !strings.HasSuffix(t, ")") {
+		sql = "(" + sql + ")"
+	}
+	return sql + alias
+}
+
+func (p *chPrinter) item(e irExpr) string {
+	return p.raw(e)
+}
+
+func (p *chPrinter) col(c *colRef) string {
+	t := "t" + strconv.Itoa(c.src.id) + "."
+	if c.src.sub != nil {
+		return t + chSubAlias(c.src, c.idx)
+	}
+	if !isAEColumn[c.col] {
+		bug("column %q is not a dataset column", c.col)
+	}
+	return t + c.col
+}
+
+// cond prints e where a condition is needed.
+func (p *chPrinter) cond(e irExpr) string {
+	return p.raw(e)
+}
+
+func (p *chPrinter) raw(e irExpr) string {
+	if p.subst != nil {
+		if s, ok := p.substitute(e); ok {
+			return s
+		}
+	}
+	switch e := e.(type) {
+	case *colRef:
+		return p.col(e)
+	case *constant:
+		return p.constant(e)
+	case *call:
+		if e.agg && p.subst != nil {
+			saved := p.subst
+			p.subst = nil
+			defer func() { p.subst = saved }()
+		}
+		s := p.call(e)
+		if len(s) > maxSQLBytes {
+			panic(printError{errAt(p.src, e.p, e.tok, "the query is too complex: its backend SQL would be longer than %d bytes", maxSQLBytes).hint("nest fewer functions, or reuse fewer aliases")})
+		}
+		return s
+	case *subquery:
+		saved := p.subst
+		p.subst = nil
+		defer func() { p.subst = saved }()
+		return "(" + p.query(e.src.sub, -1, "s"+strconv.Itoa(e.src.id)+"c") + ")"
+	}
+	bug("unknown IR node %T", e)
+	return ""
+}
+
+// substitute prints a GROUP BY expression outside aggregates as its
+// type's default value (the totals row).
+func (p *chPrinter) substitute(e irExpr) (string, bool) {
+	if _, ok := e.(*constant); ok {
+		return "", false
+	}
+	if !p.subst[key(e)] {
+		return "", false
+	}
+	return chDefault(e.typ()), true
+}
+
+// chDefault is ClickHouse's default value of t, typed.
+func chDefault(t chType) string {
+	if t.nullable || t.k == kNothing {
+		return "NULL"
+	}
+	switch {
+	case t.k == kBool:
+		return "toUInt8(0)"
+	case t.isInt() || t.isFloat():
+		return "to" + t.notNull().String() + "(0)"
+	case t.isString():
+		return "''"
+	case t.k == kDate:
+		return "toDate(0)"
+	case t.k == kDateTime:
+		if t.tz != "" {
+			return "toDateTime(0, " + chString(t.tz) + ")"
+		}
+		return "toDateTime(0)"
+	case t.k == kArray:
+		return "CAST([] AS " + t.notNull().String() + ")"
+	}
+	return "NULL"
+}
+
+// chString is a ClickHouse string literal of s: printable ASCII as
+// itself, the quote, the backslash and every other byte as \xHH.
+func chString(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte('\'')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c > 0x7e || c == '\'' || c == '\\' {
+			fmt.Fprintf(&b, `\x%02X`, c)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	b.WriteByte('\'')
+	return b.String()
+}
+
+func chFloat(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "nan"
+	case math.IsInf(v, 1):
+		return "inf"
+	case math.IsInf(v, -1):
+		return "-inf"
+	}
+	// always with an exponent, so that ClickHouse reads a Float64
+	return strconv.FormatFloat(v, 'e', -1, 64)
+}
+
+func (p *chPrinter) constant(c *constant) string {
+	switch v := c.v.(type) {
+	case nil:
+		return "NULL"
+	case bool:
+		// 18.16 has no true/false: UInt8 1/0
+		if v {
+			return "1"
+		}
+		return "0"
+	case uint64:
+		return strconv.FormatUint(v, 10)
+	case int64:
+		if c.t.k == kInterval {
+			bug("interval printed as a value")
+		}
+		if v < 0 {
+			return "(" + strconv.FormatInt(v, 10) + ")"
+		}
+		return strconv.FormatInt(v, 10)
+	case float64:
+		if v < 0 || (v == 0 && math.Signbit(v)) {
+			return "(" + chFloat(v) + ")"
+		}
+		return chFloat(v)
+	case string:
+		return chString(v)
+	case time.Time:
+		if c.t.k == kDate {
+			return "toDate('" + v.UTC().Format("2006-01-02") + "')"
+		}
+		return "toDateTime('" + v.UTC().Format("2006-01-02 15:04:05") + "')"
+	}
+	bug("constant of type %T", c.v)
+	return ""
+}
+
+func (p *chPrinter) list(a []irExpr) string {
+	parts := make([]string, len(a))
+	for i, x := range a {
+		parts[i] = p.raw(x)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// fn prints name(args).
+func (p *chPrinter) fn(name string, a []irExpr) string {
+	return name + "(" + p.list(a) + ")"
+}
+
+// zoned prints name(args, 'tz') when the call computes in a zone.
+func (p *chPrinter) zoned(name string, c *call, a ...irExpr) string {
+	s := p.list(a)
+	if c.tz != "" && a[0].typ().k == kDateTime {
+		s += ", " + chString(c.tz)
+	}
+	return name + "(" + s + ")"
+}
+
+// dt prints x as a DateTime in zone tz (a Date: its first instant there).
+func (p *chPrinter) dt(x irExpr, tz string) string {
+	if x.typ().k == kDate || (tz != "" && x.typ().tz != tz) {
+		if tz == "" {
+			return "toDateTime(" + p.raw(x) + ")"
+		}
+		return "toDateTime(" + p.raw(x) + ", " + chString(tz) + ")"
+	}
+	return p.raw(x)
+}
+
+var chOps = map[string]string{"equals": " = ", "notEquals": " != ", "less": " < ", "greater": " > ", "lessOrEquals": " <= ", "greaterOrEquals": " >= "}
+
+func (p *chPrinter) call(c *call) string {
+	a := c.args
+	if base, ok := ifBase[c.fn]; ok {
+		return p.aggParams(c, base+"If")
+	}
+	switch c.fn {
+	// ---- operators
+	case "and", "or":
+		parts := make([]string, len(a))
+		for i, x := range a {
+			parts[i] = p.cond(x)
+		}
+		return "(" + strings.Join(parts, " "+strings.ToUpper(c.fn)+" ") + ")"
+	case "not":
+		return "(NOT " + p.cond(a[0]) + ")"
+	case "equals", "notEquals", "less", "greater", "lessOrEquals", "greaterOrEquals":
+		return "(" + p.cmpArg(a[0], a[1]) + chOps[c.fn] + p.cmpArg(a[1], a[0]) + ")"
+	case "between":
+		return "(" + p.cmpArg(a[0], a[1]) + " BETWEEN " + p.cmpArg(a[1], a[0]) + " AND " + p.cmpArg(a[2], a[0]) + ")"
+	case "notBetween":
+		// 18.16's parser has no NOT BETWEEN
+		return "(NOT (" + p.cmpArg(a[0], a[1]) + " BETWEEN " + p.cmpArg(a[1], a[0]) + " AND " + p.cmpArg(a[2], a[0]) + "))"
+	case "in", "notIn":
+		not := ""
+		if c.fn == "notIn" {
+			not = "NOT "
+		}
+		if s, ok := a[1].(*subquery); ok {
+			return "(" + p.raw(a[0]) + " " + not + "IN " + p.raw(s) + ")"
+		}
+		list := make([]string, len(a)-1)
+		for i, x := range a[1:] {
+			list[i] = p.cmpArg(x, a[0])
+		}
+		return "(" + p.raw(a[0]) + " " + not + "IN (" + strings.Join(list, ", ") + "))"
+	case "like", "notLike":
+		return p.fn(c.fn, a)
+	case "ilike", "notILike":
+		// 18.16 has no ILIKE: both sides in lower case
+		fn := map[string]string{"ilike": "like", "notILike": "notLike"}[c.fn]
+		return fn + "(lowerUTF8(" + p.raw(a[0]) + "), lowerUTF8(" + p.raw(a[1]) + "))"
+	case "isNull", "isNotNull", "negate", "plus", "minus", "multiply", "divide", "modulo", "intDiv":
+		if c.t.k == kNothing {
+			return "NULL"
+		}
+		if c.fn == "plus" || c.fn == "minus" {
+			return p.plusMinus(c)
+		}
+		if c.fn == "modulo" && c.t.isFloat() {
+			// 18.16 gives an integer for a float dividend; Float64 as current ClickHouse
+			return "modulo(toFloat64(" + p.raw(a[0]) + "), toFloat64(" + p.raw(a[1]) + "))"
+		}
+		return p.fn(c.fn, a)
+	case "concat":
+		parts := make([]string, len(a))
+		for i, x := range a {
+			parts[i] = p.toStr(x, x.typ().tz)
+		}
+		return "concat(" + strings.Join(parts, ", ") + ")"
+	case "multiIf", "coalesce":
+		parts := make([]string, len(a))
+		for i, x := range a {
+			if c.fn == "multiIf" && i%2 == 0 && i+1 < len(a) {
+				parts[i] = p.cond(x)
+				continue
+			}
+			parts[i] = p.branch(x, c.t)
+		}
+		return c.fn + "(" + strings.Join(parts, ", ") + ")"
+	case "_ifThen":
+		return "if(" + p.cond(a[0]) + ", " + p.raw(a[1]) + ", NULL)"
+	case "toTypeName":
+		t := p.raw(a[1])
+		return "if(isNull(" + p.raw(a[0]) + "), " + t + ", " + t + ")"
+
+	// ---- aggregates
+	case "count":
+		if len(a) == 0 {
+			return "count()"
+		}
+		if c.distinct {
+			return "uniqExact(" + p.raw(a[0]) + ")"
+		}
+		return p.fn("count", a)
+	case "sum", "avg":
+		if c.distinct {
+			return p.fn(c.fn+"Distinct", a)
+		}
+		return p.fn(c.fn, a)
+	case "countIf", "sumIf", "avgIf", "min", "max", "minIf", "maxIf", "uniq", "uniqExact", "uniqIf", "argMax", "argMin",
+		"any", "anyLast", "quantile", "quantiles", "quantileExactWeighted", "quantileExact", "quantilesExact", "topK", "groupArray":
+		return p.aggParams(c, c.fn)
+	case "first_value", "last_value":
+		return p.firstLast(c)
+	case "topKWeighted":
+		p.unsupported(c.p, c.tok, "topKWeighted")
+
+	// ---- dates and times
+	case "now":
+		if c.tz != "" {
+			return "now(" + chString(c.tz) + ")"
+		}
+		return "now()"
+	case "today":
+		return "today()"
+	case "toDateTime":
+		if a[0].typ().k == kNothing {
+			return "NULL"
+		}
+		if a[0].typ().isFloat() {
+			return p.withTZ("toDateTime", "toInt64(trunc("+p.raw(a[0])+"))", c.tz)
+		}
+		return p.withTZ("toDateTime", p.raw(a[0]), c.tz)
+	case "_fromLocal":
+		// the wall clock time a[0] (computed in UTC) read in zone c.tz
+		return "toDateTime(toString(" + p.raw(a[0]) + ", 'UTC'), " + chString(c.tz) + ")"
+	case "toDate":
+		if a[0].typ().k == kNothing {
+			return "NULL"
+		}
+		if a[0].typ().k == kDateTime {
+			return p.zoned("toDate", c, a[0])
+		}
+		return p.fn("toDate", a)
+	case "toUnixTimestamp":
+		return "toUnixTimestamp(" + p.dt(a[0], "") + ")"
+	case "formatDateTime":
+		return p.formatDateTime(c)
+	case "toStartOfInterval":
+		return p.startOfInterval(c)
+	case "toStartOfYear", "toStartOfQuarter", "toStartOfMonth", "toMonday", "toStartOfDay", "toStartOfHour", "toStartOfMinute",
+		"toYear", "toQuarter", "toMonth", "toDayOfYear", "toDayOfMonth", "toDayOfWeek", "toHour", "toMinute", "toSecond", "toYYYYMM", "toYYYYMMDD":
+		return p.zoned(c.fn, c, a[0])
+	case "toStartOfWeek":
+		// 18.16 lacks toStartOfWeek: toMonday, a day later for weeks
+		// starting on Sunday (even modes)
+		d := p.zoned("toDate", c, a[0])
+		if c.params[0].v.(uint64)%2 == 1 {
+			return "toMonday(" + d + ")"
+		}
+		return "subtractDays(toMonday(addDays(" + d + ", 1)), 1)"
+	case "toStartOfFifteenMinutes", "toStartOfTenMinutes", "toStartOfFiveMinutes":
+		n := map[string]int{"toStartOfFifteenMinutes": 900, "toStartOfTenMinutes": 600, "toStartOfFiveMinutes": 300}[c.fn]
+		return p.withTZ("toDateTime", "intDiv(toUInt32("+p.raw(a[0])+"), "+strconv.Itoa(n)+") * "+strconv.Itoa(n), c.t.tz)
+	case "dateDiff":
+		return p.dateDiff(c)
+
+	// ---- mathematics
+	case "log", "log2", "log10", "sqrt", "exp", "pow", "abs", "round", "floor", "ceil", "trunc":
+		return p.fn(c.fn, a)
+
+	// ---- strings
+	case "length":
+		if a[0].typ().k == kArray {
+			return p.fn("length", a)
+		}
+		return p.fn("lengthUTF8", a)
+	case "empty", "notEmpty", "lower", "upper", "lowerUTF8", "upperUTF8", "startsWith", "endsWith":
+		return p.fn(c.fn, a)
+	case "position":
+		return p.fn("positionUTF8", a)
+	case "substring":
+		return p.fn("substringUTF8", a)
+	case "format":
+		var parts []string
+		for _, f := range c.fmt {
+			if f.spec == '{' {
+				i, _ := strconv.Atoi(f.lit)
+				parts = append(parts, p.toStr(a[i], a[i].typ().tz))
+				continue
+			}
+			parts = append(parts, chString(f.lit))
+		}
+		switch len(parts) {
+		case 0:
+			return "''"
+		case 1:
+			return parts[0]
+		}
+		return "concat(" + strings.Join(parts, ", ") + ")"
+	case "toString":
+		return p.toStr(a[0], c.tz)
+
+	// ---- conversions
+	case "toUInt8", "toUInt16", "toUInt32", "toUInt64", "toInt8", "toInt16", "toInt32", "toInt64", "toFloat64":
+		if a[0].typ().k == kNothing {
+			return "NULL"
+		}
+		return p.fn(c.fn, a)
+
+	// ---- encoding and bits
+	case "hex", "bitAnd", "bitOr", "bitXor", "bitNot", "bitShiftLeft", "bitShiftRight", "bitRotateLeft", "bitRotateRight", "bitTest":
+		return p.fn(c.fn, a)
+	case "bin", "bitCount", "bitHammingDistance":
+		p.unsupported(c.p, c.tok, c.fn)
+
+	// ---- regular expressions
+	case "extract", "extractAll", "match", "replaceRegexpOne", "replaceRegexpAll":
+		return p.fn(c.fn, a)
+	}
+	bug("no ClickHouse mapping for function %s", c.fn)
+	return ""
+}
+
+// withTZ prints fn(x) or fn(x, 'tz').
+func (p *chPrinter) withTZ(fn, x, tz string) string {
+	if tz == "" {
+		return fn + "(" + x + ")"
+	}
+	return fn + "(" + x + ", " + chString(tz) + ")"
+}
+
+// aggParams prints an aggregate with its parameters: name(params)(args).
+func (p *chPrinter) aggParams(c *call, name string) string {
+	if len(c.params) > 0 {
+		ps := make([]string, len(c.params))
+		for i := range c.params {
+			ps[i] = p.constant(&c.params[i])
+		}
+		return name + "(" + strings.Join(ps, ", ") + ")(" + p.list(c.args) + ")"
+	}
+	return p.fn(name, c.args)
+}
+
+// firstLast prints first_value/last_value: any/anyLast over the rows as
+// they come, argMin/argMax by the query's ORDER BY when it has one whose
+// keys all go the same way.
+func (p *chPrinter) firstLast(c *call) string {
+	first := c.fn == "first_value"
+	if len(c.order) == 0 {
+		if first {
+			return p.fn("any", c.args)
+		}
+		return p.fn("anyLast", c.args)
+	}
+	desc := c.order[0].desc
+	keys := make([]string, len(c.order))
+	for i, o := range c.order {
+		if o.desc != desc || o.nulls != "" || o.e.typ().nullable {
+			p.unsupported(c.p, c.tok, c.fn+" ordered by keys in both directions or with NULLs")
+		}
+		keys[i] = p.raw(o.e)
+	}
+	k := keys[0]
+	if len(keys) > 1 {
+		k = "tuple(" + strings.Join(keys, ", ") + ")"
+	}
+	fn := "argMin"
+	if first == desc {
+		fn = "argMax"
+	}
+	return fn + "(" + p.raw(c.args[0]) + ", " + k + ")"
+}
+
+// cmpArg prints one side of a comparison with other.
+func (p *chPrinter) cmpArg(e, other irExpr) string {
+	if e.typ().k == kDate && other.typ().k == kDateTime {
+		return p.dt(e, other.typ().tz)
+	}
+	return p.raw(e)
+}
+
+// branch prints a value of a conditional whose result has type t.
+func (p *chPrinter) branch(e irExpr, t chType) string {
+	if t.k == kDateTime && e.typ().k == kDate {
+		return p.dt(e, t.tz)
+	}
+	return p.raw(e)
+}
+
+var chIntervalFn = map[string]string{"SECOND": "toIntervalSecond", "MINUTE": "toIntervalMinute", "HOUR": "toIntervalHour",
+	"DAY": "toIntervalDay", "WEEK": "toIntervalWeek", "MONTH": "toIntervalMonth", "QUARTER": "toIntervalMonth", "YEAR": "toIntervalYear"}
+
+func (p *chPrinter) plusMinus(c *call) string {
+	a, b := c.args[0], c.args[1]
+	op := " + "
+	if c.fn == "minus" {
+		op = " - "
+	}
+	at, bt := a.typ(), b.typ()
+	if at.isTime() && bt.k == kInterval {
+		n := b.(*constant).v.(int64)
+		if bt.unit == "QUARTER" {
+			n *= 3
+		}
+		return "(" + p.raw(a) + op + chIntervalFn[bt.unit] + "(" + strconv.FormatInt(n, 10) + "))"
+	}
+	if at.k == kDateTime && bt.k == kDateTime {
+		return "toInt32(" + p.raw(a) + " - " + p.raw(b) + ")"
+	}
+	if at.k == kDate && bt.k == kDate {
+		return "toInt32(" + p.raw(a) + " - " + p.raw(b) + ")"
+	}
+	return c.fn + "(" + p.raw(a) + ", " + p.raw(b) + ")"
+}
+
+// toStr prints a value as toString would, times in zone tz.
+func (p *chPrinter) toStr(e irExpr, tz string) string {
+	t := e.typ()
+	switch {
+	case t.isString():
+		return p.raw(e)
+	case t.k == kNothing:
+		return "NULL"
+	case t.k == kBool:
+		return "if(" + p.raw(e) + ", 'true', 'false')"
+	case t.k == kDateTime:
+		return p.withTZ("toString", p.raw(e), tz)
+	}
+	return "toString(" + p.raw(e) + ")"
+}
+
+// dateDiff: 18.16's dateDiff counts second..year; smaller units are
+// seconds scaled.
+func (p *chPrinter) dateDiff(c *call) string {
+	unit := c.params[0].v.(string)
+	scale := map[string]string{"millisecond": "1000", "microsecond": "1000000", "nanosecond": "1000000000"}[unit]
+	if scale != "" {
+		unit = "second"
+	}
+	s := "dateDiff(" + chString(unit) + ", " + p.raw(c.args[0]) + ", " + p.raw(c.args[1])
+	if c.tz != "" {
+		s += ", " + chString(c.tz)
+	}
+	s += ")"
+	if scale != "" {
+		return "(" + s + " * " + scale + ")"
+	}
+	return s
+}
+
+var chMonths = "['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December']"
+var chDays = "['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday']"
+
+// chFormatSpecs are the formatDateTime specifiers with the same meaning in
+// 18.16 and in current ClickHouse.
+const chFormatSpecs = "dDFHIjmpRSTuVwyY%"
+
+// formatDateTime prints the pattern piece by piece: specifiers both
+// versions share through formatDateTime, the others (%i minutes, %M the
+// month's name, %W the day's, %a/%b their abbreviations) computed.
+func (p *chPrinter) formatDateTime(c *call) string {
+	x := p.raw(c.args[0])
+	tz := ""
+	if c.tz != "" {
+		tz = ", " + chString(c.tz)
+	}
+	var parts []string
+	pat := ""
+	flush := func() {
+		if pat != "" {
+			parts = append(parts, "formatDateTime("+x+", "+chString(pat)+tz+")")
+			pat = ""
+		}
+	}
+	for _, f := range c.fmt {
+		if f.spec == 0 {
+			pat += strings.ReplaceAll(f.lit, "%", "%%")
+			continue
+		}
+		if strings.IndexByte(chFormatSpecs, f.spec) >= 0 {
+			pat += "%" + string(f.spec)
+			continue
+		}
+		flush()
+		switch f.spec {
+		case 'i':
+			parts = append(parts, "substring(toString(100 + toMinute("+x+tz+")), 2)")
+		case 'M':
+			parts = append(parts, chMonths+"[toMonth("+x+tz+")]")
+		case 'b':
+			parts = append(parts, "substring("+chMonths+"[toMonth("+x+tz+")], 1, 3)")
+		case 'W':
+			parts = append(parts, chDays+"[toDayOfWeek("+x+tz+")]")
+		case 'a':
+			parts = append(parts, "substring("+chDays+"[toDayOfWeek("+x+tz+")], 1, 3)")
+		default:
+			p.unsupported(c.p, c.tok, "formatDateTime's %"+string(f.spec))
+		}
+	}
+	flush()
+	switch len(parts) {
+	case 0:
+		return "''"
+	case 1:
+		return parts[0]
+	}
+	return "concat(" + strings.Join(parts, ", ") + ")"
+}
+
+// startOfInterval emulates toStartOfInterval (18.16 lacks it) from
+// ClickHouse's origins: seconds and minutes on the time line, hours from
+// the start of the day, days from 1970-01-01, weeks from Monday
+// 1970-01-05, months from 1900-01 (reckoned from 1970-01, which is month
+// 840 of that count).
+func (p *chPrinter) startOfInterval(c *call) string {
+	k := c.args[1].(*constant)
+	n := k.v.(int64)
+	x := c.args[0]
+	tz := c.tz
+	if tz == "" && x.typ().k == kDateTime {
+		tz = x.typ().tz
+	}
+	z := ""
+	if tz != "" {
+		z = ", " + chString(tz)
+	}
+	v := p.raw(x)
+	ns := strconv.FormatInt(n, 10)
+	months := func(m int64) string {
+		mn := strconv.FormatInt(m, 10)
+		rel := "(toYear(" + v + z + ") * 12 + toMonth(" + v + z + ") - 1 - 22800)"
+		return "addMonths(toDate('1970-01-01'), intDiv(" + rel + " + 840, " + mn + ") * " + mn + " - 840)"
+	}
+	switch k.t.unit {
+	case "SECOND", "MINUTE":
+		s := n
+		if k.t.unit == "MINUTE" {
+			s *= 60
+		}
+		ss := strconv.FormatInt(s, 10)
+		return "toDateTime(intDiv(toUInt32(" + p.dt(x, tz) + "), " + ss + ") * " + ss + z + ")"
+	case "HOUR":
+		return "(toStartOfDay(" + p.dt(x, tz) + z + ") + toIntervalHour(intDiv(toHour(" + p.dt(x, tz) + z + "), " + ns + ") * " + ns + "))"
+	case "DAY":
+		d := "toDate(" + v + z + ")"
+		if x.typ().k == kDate {
+			d = v
+		}
+		return "toDateTime(subtractDays(" + d + ", toRelativeDayNum(" + d + ") % " + ns + ")" + z + ")"
+	case "WEEK":
+		d := "toMonday(" + v + z + ")"
+		if x.typ().k == kDate {
+			d = "toMonday(" + v + ")"
+		}
+		w := strconv.FormatInt(7*n, 10)
+		return "subtractDays(" + d + ", (toRelativeDayNum(" + d + ") - 4) % " + w + ")"
+	case "MONTH":
+		return months(n)
+	case "QUARTER":
+		return months(3 * n)
+	case "YEAR":
+		return months(12 * n)
+	}
+	p.unsupported(c.p, c.tok, "toStartOfInterval by "+k.t.unit)
+	return ""
+}
+
+// chIdent is a ClickHouse identifier the printer may write unquoted.
+var chIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// ClickHouseSource is the Catalog.Source text of the ClickHouse backend
+// for the points of a project's dataset in table (database.table or
+// table, plain identifiers) whose columns are project UInt64, and AE's:
+// dataset String, timestamp DateTime (UTC), _sample_interval UInt32,
+// index1 String, blob1..blob20 String, double1..double20 Float64.
+func ClickHouseSource(table string, project int64, dataset string) (string, error) {
+	for _, part := range strings.Split(table, ".") {
+		if !chIdent.MatchString(part) {
+			return "", fmt.Errorf("aesql: ClickHouse table name %q is not a plain identifier (database.table)", table)
+		}
+	}
+	return "(SELECT " + strings.Join(aeColumns, ", ") + " FROM " + table + " WHERE project = " + strconv.FormatInt(project, 10) +
+		" AND dataset = " + chString(dataset) + ")", nil
+}
