@@ -3,7 +3,7 @@ GO       ?= go
 PKGS     := ./...
 FUZZTIME ?= 10s
 
-.PHONY: all build test test-js test-browser test-lighthouse test-cluster test-short race fuzz bench fmt vet lint clean
+.PHONY: all build test test-js test-browser test-lighthouse test-cluster test-clickhouse-sql test-short race fuzz bench fmt vet lint clean
 
 all: build
 
@@ -18,6 +18,7 @@ test: vet
 	$(MAKE) test-browser
 	$(MAKE) test-lighthouse
 	$(MAKE) test-cluster
+	$(MAKE) test-clickhouse-sql
 	$(GO) test -count=1 -race -timeout 20m ./internal/ingest/ ./internal/auth/ ./internal/session/ ./internal/beacon/ ./internal/enrich/ ./internal/errtrack/ ./internal/telemetry/ ./internal/query/ ./internal/point/ ./internal/sampling/ ./internal/planner/ ./internal/wal/ ./internal/loader/ ./internal/alert/ ./internal/tail/ ./internal/lighthouse/
 	$(GO) test -count=1 -race -run 'Concurrent' ./internal/rollup/
 	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)
@@ -64,6 +65,14 @@ test-cluster:
 	zk="$$(.ci/ensure-zookeeper)" || exit 1; \
 	if [ -z "$$pg" ] || [ -z "$$ch" ] || [ -z "$$zk" ]; then echo "WARNING: no PostgreSQL, ClickHouse or ZooKeeper: the cluster tests will SKIP" >&2; fi; \
 	ALIDADE_PG_BIN="$$pg" CLICKHOUSE_SERVER="$$ch" ALIDADE_ZOOKEEPER="$$zk" $(GO) test -tags cluster -count=1 -v -timeout 10m ./internal/testinfra/
+
+## test-clickhouse-sql: the SQL API on the ClickHouse backend: every corpus query compiled for ClickHouse
+## (aesql.CompileClickHouse) against a real clickhouse-server (Debian's 18.16, installed by
+## .ci/ensure-clickhouse when missing) on loopback, compared with the DuckDB backend's answers (~15 s).
+test-clickhouse-sql:
+	@ch="$$(.ci/ensure-clickhouse)" || exit 1; \
+	if [ -z "$$ch" ]; then echo "WARNING: no clickhouse-server: the ClickHouse SQL backend test will SKIP" >&2; fi; \
+	CLICKHOUSE_SERVER="$$ch" $(GO) test -tags clickhouse -count=1 -v -timeout 10m -run '^TestClickHouseBackend$$' ./internal/aesql/
 
 ## test-short: the fast unit tests only.
 test-short:

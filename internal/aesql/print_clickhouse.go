@@ -472,8 +472,9 @@ func (p *chPrinter) call(c *call) string {
 			return p.plusMinus(c)
 		}
 		if c.fn == "modulo" && c.t.isFloat() {
-			// 18.16 gives an integer for a float dividend; Float64 as current ClickHouse
-			return "modulo(toFloat64(" + p.raw(a[0]) + "), toFloat64(" + p.raw(a[1]) + "))"
+			// 18.16 truncates a float dividend: fmod, as current ClickHouse
+			x, y := "toFloat64("+p.raw(a[0])+")", "toFloat64("+p.raw(a[1])+")"
+			return "(" + x + " - " + y + " * trunc(" + x + " / " + y + "))"
 		}
 		return p.fn(c.fn, a)
 	case "concat":
@@ -509,7 +510,12 @@ func (p *chPrinter) call(c *call) string {
 		return p.fn("count", a)
 	case "sum", "avg":
 		if c.distinct {
-			return p.fn(c.fn+"Distinct", a)
+			// 18.16 has no sumDistinct: the distinct values as an array
+			u := "groupUniqArray(" + p.raw(a[0]) + ")"
+			if c.fn == "sum" {
+				return "arraySum(" + u + ")"
+			}
+			return "(arraySum(" + u + ") / length(" + u + "))"
 		}
 		return p.fn(c.fn, a)
 	case "countIf", "sumIf", "avgIf", "min", "max", "minIf", "maxIf", "uniq", "uniqExact", "uniqIf", "argMax", "argMin",
@@ -585,7 +591,7 @@ func (p *chPrinter) call(c *call) string {
 	case "position":
 		return p.fn("positionUTF8", a)
 	case "substring":
-		return p.fn("substringUTF8", a)
+		return p.substring(c)
 	case "format":
 		var parts []string
 		for _, f := range c.fmt {
@@ -759,7 +765,7 @@ var chDays = "['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday
 
 // chFormatSpecs are the formatDateTime specifiers with the same meaning in
 // 18.16 and in current ClickHouse.
-const chFormatSpecs = "dDFHIjmpRSTuVwyY%"
+const chFormatSpecs = "CdDeFHIjmnpRStTuVwyY%"
 
 // formatDateTime prints the pattern piece by piece: specifiers both
 // versions share through formatDateTime, the others (%i minutes, %M the
@@ -835,7 +841,7 @@ func (p *chPrinter) startOfInterval(c *call) string {
 	months := func(m int64) string {
 		mn := strconv.FormatInt(m, 10)
 		rel := "(toYear(" + v + z + ") * 12 + toMonth(" + v + z + ") - 1 - 22800)"
-		return "addMonths(toDate('1970-01-01'), intDiv(" + rel + " + 840, " + mn + ") * " + mn + " - 840)"
+		return "addMonths(toDate('1970-01-01'), intDiv(" + rel + ", " + mn + ") * " + mn + " - 840)"
 	}
 	switch k.t.unit {
 	case "SECOND", "MINUTE":
@@ -887,4 +893,23 @@ func ClickHouseSource(table string, project int64, dataset string) (string, erro
 	}
 	return "(SELECT " + strings.Join(aeColumns, ", ") + " FROM " + table + " WHERE project = " + strconv.FormatInt(project, 10) +
 		" AND dataset = " + chString(dataset) + ")", nil
+}
+
+// substring counts characters as AE documents: offsets from 1, negative
+// ones from the end, offset 0 gives the empty string, a negative length
+// stops that many characters before the end (18.16's substringUTF8 takes
+// only positive offsets and always a length).
+func (p *chPrinter) substring(c *call) string {
+	s := p.raw(c.args[0])
+	o := "toInt64(" + p.raw(c.args[1]) + ")"
+	n := "lengthUTF8(" + s + ")"
+	start := "greatest(if(" + o + " > 0, " + o + ", " + n + " + " + o + " + 1), 1)"
+	length := n
+	if len(c.args) == 3 {
+		l := "toInt64(" + p.raw(c.args[2]) + ")"
+		length = "if(" + l + " >= 0, " + l + ", " + n + " - " + start + " + 1 + " + l + ")"
+		// a negative offset before the start shortens a length counted from it
+		length = "if(" + l + " >= 0 AND " + o + " < 0 AND " + n + " + " + o + " + 1 < 1, " + l + " + (" + n + " + " + o + "), " + length + ")"
+	}
+	return "if(" + o + " = 0, '', substringUTF8(" + s + ", toUInt64(" + start + "), toUInt64(greatest(" + length + ", 0))))"
 }
