@@ -1,0 +1,167 @@
+package aesql
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// chMarkerCatalog's sources are recognisable ClickHouse text.
+type chMarkerCatalog struct{ *markerCatalog }
+
+func (c chMarkerCatalog) Source(d string, _ int) (string, []any, bool) {
+	for _, x := range c.datasets {
+		if x == d {
+			return "(SELECT * FROM __scoped_marker_" + fmt.Sprint(len(d)) + " WHERE project = 7)", nil, true
+		}
+	}
+	return "", nil, false
+}
+
+var chGenerated = regexp.MustCompile(`^(t\d+|r\d+|s\d+c\d+|g\d+_\d+)$`)
+
+// chWords are the words the ClickHouse printer writes: keywords and the
+// functions of its mapping.
+var chWords = map[string]bool{}
+
+func init() {
+	for _, w := range strings.Fields(`SELECT DISTINCT AS FROM WHERE GROUP BY WITH ROLLUP CUBE HAVING ORDER ASC DESC NULLS FIRST LAST
+		LIMIT AND OR NOT IN BETWEEN NULL CAST Array nan inf
+		equals notEquals less greater like notLike lowerUTF8 upperUTF8 isNull isNotNull negate plus minus multiply divide modulo intDiv
+		concat multiIf coalesce if count uniqExact sum avg groupUniqArray arraySum length countIf sumIf avgIf min max minIf maxIf
+		uniq uniqIf argMax argMin any anyLast quantile quantiles quantileExactWeighted quantileExact quantilesExact topK groupArray
+		anyIf anyLastIf quantileIf quantilesIf quantileExactIf quantilesExactIf uniqExactIf groupArrayIf argMinIf argMaxIf
+		tuple now today toDateTime toDate toString toUnixTimestamp formatDateTime toStartOfYear toStartOfQuarter toStartOfMonth toMonday
+		toStartOfDay toStartOfHour toStartOfMinute toYear toQuarter toMonth toDayOfYear toDayOfMonth toDayOfWeek toHour toMinute toSecond
+		toYYYYMM toYYYYMMDD subtractDays addDays addMonths toUInt32 toInt32 toInt64 toUInt64 toUInt8 toUInt16 toInt8 toInt16 toFloat64 trunc
+		toIntervalSecond toIntervalMinute toIntervalHour toIntervalDay toIntervalWeek toIntervalMonth toIntervalYear toRelativeDayNum
+		dateDiff log log2 log10 sqrt exp pow abs round floor ceil lengthUTF8 empty notEmpty lower upper startsWith endsWith positionUTF8
+		substringUTF8 substring greatest hex bitAnd bitOr bitXor bitNot bitShiftLeft bitShiftRight bitRotateLeft bitRotateRight bitTest
+		extract extractAll match replaceRegexpOne replaceRegexpAll`) {
+		chWords[w] = true
+	}
+}
+
+// checkPrintedCH checks ClickHouse SQL as checkPrinted does DuckDB's: it
+// reads only the recorded Catalog.Source texts, and every other word is
+// a keyword, a mapped function, a dataset column or a generated alias.
+func checkPrintedCH(sql string, sources []string) error {
+	rest := sql
+	for _, s := range sources {
+		i := strings.Index(rest, s)
+		if i < 0 {
+			return fmt.Errorf("source %q not in SQL", s)
+		}
+		rest = rest[:i] + " __SOURCE__ " + rest[i+len(s):]
+	}
+	if strings.Contains(rest, "__scoped_marker_") {
+		return fmt.Errorf("marker text outside a recorded source")
+	}
+	var toks []string
+	for i := 0; i < len(rest); {
+		c := rest[i]
+		switch {
+		case c == ' ' || c == '\n' || c == '\t':
+			i++
+		case c == '\'':
+			j := i + 1
+			for j < len(rest) && rest[j] != '\'' {
+				if rest[j] == '\\' {
+					j++
+				}
+				if rest[j] < 0x20 || rest[j] > 0x7e {
+					return fmt.Errorf("unescaped byte %q in a string literal", rest[j])
+				}
+				j++
+			}
+			if j >= len(rest) {
+				return fmt.Errorf("unterminated string")
+			}
+			toks = append(toks, rest[i:j+1])
+			i = j + 1
+		case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			j := i
+			for j < len(rest) && (rest[j] == '_' || rest[j] >= 'a' && rest[j] <= 'z' || rest[j] >= 'A' && rest[j] <= 'Z' || isDigit(rest[j])) {
+				j++
+			}
+			toks = append(toks, rest[i:j])
+			i = j
+		case isDigit(c):
+			j := i
+			for j < len(rest) && (isDigit(rest[j]) || rest[j] == '.' || rest[j] == 'e' || (rest[j] == '+' || rest[j] == '-') && rest[j-1] == 'e') {
+				j++
+			}
+			toks = append(toks, rest[i:j])
+			i = j
+		case strings.IndexByte("()[],.+-*/%=<>!", c) >= 0:
+			toks = append(toks, string(c))
+			i++
+		default:
+			return fmt.Errorf("unexpected character %q", c)
+		}
+	}
+	for i, t := range toks {
+		switch {
+		case t == "FROM":
+			if i+1 >= len(toks) || !(toks[i+1] == "__SOURCE__" || toks[i+1] == "(" && i+2 < len(toks) && toks[i+2] == "SELECT") {
+				return fmt.Errorf("FROM %v: not a scoped source", toks[i+1:min(i+3, len(toks))])
+			}
+		case t == "__SOURCE__", t[0] == '\'', isDigit(t[0]), len(t) == 1 && !isLetter(t[0]):
+		case isAEColumn[t], chGenerated.MatchString(t), chWords[t]:
+		default:
+			return fmt.Errorf("word %q is neither a keyword, a mapped function nor a generated name", t)
+		}
+	}
+	return nil
+}
+
+func isLetter(c byte) bool { return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// TestClickHousePrintedIsScoped compiles every corpus query (and the
+// injection corpus's) for ClickHouse and checks the printed SQL reads only
+// the catalog's sources and is built only from the printer's own words.
+func TestClickHousePrintedIsScoped(t *testing.T) {
+	qs, err := ReadCorpusQueries("testdata/clickhouse/queries.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := chMarkerCatalog{newMarkerCatalog()}
+	cat.datasets = append(cat.datasets, "reqs")
+	n := 0
+	for _, q := range qs {
+		p, err := CompileClickHouse(q.SQL, cat, Options{})
+		if err != nil || p.Kind != KindSelect {
+			continue
+		}
+		n++
+		for _, pl := range []*Plan{p, p.Totals} {
+			if pl == nil {
+				continue
+			}
+			if len(pl.Args) > 0 {
+				t.Errorf("%s: %d parameters", q.ID, len(pl.Args))
+			}
+			if err := checkPrintedCH(pl.SQL, pl.sources); err != nil {
+				t.Errorf("%s: %v\n%s", q.ID, err, pl.SQL)
+			}
+		}
+	}
+	if n < 300 {
+		t.Fatalf("only %d corpus queries compiled for ClickHouse", n)
+	}
+	t.Logf("%d printed queries checked", n)
+}
+
+func TestClickHouseSourceAndLiterals(t *testing.T) {
+	if _, err := ClickHouseSource("db.points; DROP", 1, "x"); err == nil {
+		t.Error("a table name with punctuation was accepted")
+	}
+	s, err := ClickHouseSource("alidade.points", 3, "it's\\\n☃")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(s, `dataset = 'it\x27s\x5C\x0A\xE2\x98\x83'`) || !strings.Contains(s, "project = 3") {
+		t.Errorf("source %s", s)
+	}
+}
