@@ -102,6 +102,7 @@ vet:
 	$(GO) vet -tags browser ./internal/browsertest/
 	$(GO) vet -tags lighthouse ./internal/lighthouse/ ./internal/pagerunner/
 	$(GO) vet -tags cluster ./internal/testinfra/
+	$(GO) vet -tags clickhouse ./internal/aesql/
 
 lint: vet
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@latest $(PKGS)

@@ -548,6 +548,11 @@ func maxSourceID(q *queryIR) int {
 		for _, o := range q.orderBy {
 			visitE(o.e)
 		}
+		if q.limitBy != nil {
+			for _, e := range q.limitBy.by {
+				visitE(e)
+			}
+		}
 	}
 	visitQ(q)
 	return m
