@@ -140,7 +140,8 @@ func TestDashboardPerformance(t *testing.T) {
 
 	// An http check through the form: every 5s is the server's 400.
 	b.click(`.al-back a`)
-	b.waitFor(`document.querySelector('[data-testid=pf-new]') !== null`)
+	// the list page itself (under load the old page may still be there)
+	b.waitFor(`location.pathname === '/performance' && document.querySelector('.al-back') === null && document.querySelector('[data-testid=pf-new]') !== null`)
 	b.click(`[data-testid=pf-new]`)
 	b.waitFor(`location.pathname === '/performance/checks/new' && document.querySelector('[data-testid=pf-form]') !== null`)
 	setText(b, `[data-testid=pf-f-name]`, "site health")
