@@ -1,0 +1,193 @@
+package clickhouse
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/alidade/alidade/internal/aesql"
+	"github.com/alidade/alidade/internal/point"
+)
+
+// SQLSource returns the SQL API's source of a project's dataset for
+// aesql.CompileClickHouse (Catalog.Source): a subquery over the points
+// table with the project and dataset filters inside it, and no
+// parameters (the ClickHouse printer writes constants as literals: 18.16's
+// HTTP interface has no query parameters). ok is always true: whether the
+// dataset exists is the metadata store's to say (the SQL API asks it
+// first), and a dataset without points is an empty subquery.
+func (s *Store) SQLSource(project int64, dataset string, argBase int) (string, []any, bool) {
+	src, err := aesql.ClickHouseSource(s.table, project, dataset)
+	if err != nil { // the table name is the store's own identifiers
+		panic(err)
+	}
+	return src, nil, true
+}
+
+// Column is a result column: its name and ClickHouse type.
+type Column struct {
+	Name string
+	Type string
+}
+
+// Result is the answer of Query.
+type Result struct {
+	Columns []Column
+	Rows    [][]any
+}
+
+// QuerySQL runs backend SQL that the SQL API printed from an AST (never
+// user text) and returns its rows as Go values: String string, UInt*
+// uint64, Int* int64, Float* float64 (NaN for nan), Date and DateTime
+// time.Time (UTC), Array(T) []any, Nullable(T) T or nil. args must be
+// empty (the ClickHouse printer has none).
+func (s *Store) QuerySQL(ctx context.Context, query string, args []any) (*Result, error) {
+	if len(args) > 0 {
+		return nil, fmt.Errorf("clickhouse: QuerySQL: %d parameters; the ClickHouse backend takes none", len(args))
+	}
+	var buf bytes.Buffer
+	err := s.do(ctx, query+"\nFORMAT JSONCompact", nil, &buf,
+		"output_format_json_quote_64bit_integers", "1", "output_format_json_quote_denormals", "1")
+	if err != nil {
+		return nil, err
+	}
+	var raw struct {
+		Meta []Column            `json:"meta"`
+		Data [][]json.RawMessage `json:"data"`
+	}
+	dec := json.NewDecoder(&buf)
+	dec.UseNumber()
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("clickhouse %s: unreadable answer: %w", s.cfg.HTTP, err)
+	}
+	res := &Result{Columns: raw.Meta, Rows: make([][]any, len(raw.Data))}
+	for i, r := range raw.Data {
+		if len(r) != len(raw.Meta) {
+			return nil, fmt.Errorf("clickhouse: a row of %d values for %d columns", len(r), len(raw.Meta))
+		}
+		row := make([]any, len(r))
+		for j, v := range r {
+			if row[j], err = decodeValue(raw.Meta[j].Type, v); err != nil {
+				return nil, fmt.Errorf("clickhouse: column %s (%s): %w", raw.Meta[j].Name, raw.Meta[j].Type, err)
+			}
+		}
+		res.Rows[i] = row
+	}
+	return res, nil
+}
+
+// decodeValue turns a JSONCompact value of ClickHouse type typ into Go.
+func decodeValue(typ string, v json.RawMessage) (any, error) {
+	if inner, ok := strings.CutPrefix(typ, "Nullable("); ok {
+		if string(v) == "null" {
+			return nil, nil
+		}
+		return decodeValue(strings.TrimSuffix(inner, ")"), v)
+	}
+	if inner, ok := strings.CutPrefix(typ, "LowCardinality("); ok {
+		return decodeValue(strings.TrimSuffix(inner, ")"), v)
+	}
+	if inner, ok := strings.CutPrefix(typ, "Array("); ok {
+		inner = strings.TrimSuffix(inner, ")")
+		var elems []json.RawMessage
+		if err := json.Unmarshal(v, &elems); err != nil {
+			return nil, err
+		}
+		out := make([]any, len(elems))
+		for i, e := range elems {
+			var err error
+			if out[i], err = decodeValue(inner, e); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	var str string
+	if len(v) > 0 && v[0] == '"' {
+		if err := json.Unmarshal(v, &str); err != nil {
+			return nil, err
+		}
+	} else {
+		str = string(v)
+	}
+	switch {
+	case typ == "String" || strings.HasPrefix(typ, "FixedString(") || strings.HasPrefix(typ, "Enum"):
+		return str, nil
+	case strings.HasPrefix(typ, "UInt"):
+		return strconv.ParseUint(str, 10, 64)
+	case strings.HasPrefix(typ, "Int"):
+		return strconv.ParseInt(str, 10, 64)
+	case strings.HasPrefix(typ, "Float"):
+		switch str {
+		case "nan", "-nan":
+			return math.NaN(), nil
+		case "inf", "+inf":
+			return math.Inf(1), nil
+		case "-inf":
+			return math.Inf(-1), nil
+		}
+		return strconv.ParseFloat(str, 64)
+	case typ == "Date":
+		return time.Parse(time.DateOnly, str)
+	case typ == "DateTime" || strings.HasPrefix(typ, "DateTime("):
+		return time.Parse(time.DateTime, str)
+	}
+	return nil, fmt.Errorf("type %s is not read yet", typ)
+}
+
+// ScanRange calls fn with every point of the project's dataset with
+// from <= timestamp < to (ms), in no particular order. The point's
+// slices are fn's to keep.
+func (s *Store) ScanRange(ctx context.Context, project int64, dataset string, from, to int64, fn func(p *point.Point)) error {
+	if from >= to {
+		return nil
+	}
+	from, to = max(from, 0), min(to, maxTimestamp)
+	cols := "toUInt64(timestamp) * 1000 + timestamp_ms, _sample_interval, index1"
+	for i := 1; i <= point.MaxBlobs; i++ {
+		cols += ", blob" + strconv.Itoa(i)
+	}
+	for i := 1; i <= point.MaxDoubles; i++ {
+		cols += ", double" + strconv.Itoa(i)
+	}
+	ds, err := aesql.ClickHouseSource("x", 0, dataset) // only for its quoting of dataset
+	if err != nil {
+		return err
+	}
+	lit := ds[strings.LastIndex(ds, "dataset = ")+len("dataset = ") : len(ds)-1]
+	q := fmt.Sprintf("SELECT %s FROM %s WHERE project = %d AND dataset = %s AND timestamp >= toDateTime(%d) AND timestamp <= toDateTime(%d) "+
+		"AND toUInt64(timestamp) * 1000 + timestamp_ms >= %d AND toUInt64(timestamp) * 1000 + timestamp_ms < %d",
+		cols, s.table, project, lit, from/1000, (to-1)/1000, from, to)
+	res, err := s.QuerySQL(ctx, q, nil)
+	if err != nil {
+		return err
+	}
+	for _, r := range res.Rows {
+		p := &point.Point{Dataset: dataset, Timestamp: int64(r[0].(uint64)), SampleInterval: uint32(r[1].(uint64)), Index: r[2].(string)}
+		nb := 0
+		for i := 1; i <= point.MaxBlobs; i++ {
+			if r[2+i].(string) != "" {
+				nb = i
+			}
+		}
+		for i := 1; i <= nb; i++ {
+			p.Blobs = append(p.Blobs, r[2+i].(string))
+		}
+		nd := 0
+		for i := 1; i <= point.MaxDoubles; i++ {
+			if r[2+point.MaxBlobs+i].(float64) != 0 {
+				nd = i
+			}
+		}
+		for i := 1; i <= nd; i++ {
+			p.Doubles = append(p.Doubles, r[2+point.MaxBlobs+i].(float64))
+		}
+		fn(p)
+	}
+	return nil
+}
