@@ -236,9 +236,12 @@ func (s *Store) query(ctx context.Context, sql string, body io.Reader, settings 
 
 func (s *Store) do(ctx context.Context, sql string, body io.Reader, w io.Writer, settings ...string) error {
 	params := url.Values{}
-	// wait_end_of_query buffers the answer on the server so that an error
-	// in the middle of a result is an HTTP error, not a truncated 200.
-	params.Set("wait_end_of_query", "1")
+	if body == nil {
+		// wait_end_of_query buffers the answer on the server so that an
+		// error in the middle of a result is an HTTP error, not a
+		// truncated 200 (an INSERT has no answer to buffer).
+		params.Set("wait_end_of_query", "1")
+	}
 	for i := 0; i+1 < len(settings); i += 2 {
 		params.Set(settings[i], settings[i+1])
 	}
