@@ -56,15 +56,16 @@ test-lighthouse:
 	CHROME_PATH="$$chrome" ALIDADE_LIGHTHOUSE="$$lh" $(GO) test -tags lighthouse -count=1 -v -timeout 10m -run '^TestPageChecksRealLighthouse$$' ./internal/pagerunner/
 
 ## test-cluster: the scale-out test infrastructure (internal/testinfra; -tags cluster) against real servers on
-## 127.0.0.1: PostgreSQL 15, two clickhouse-server 18.16 shards and the ZooKeeper their ON CLUSTER DDL needs
+## 127.0.0.1: PostgreSQL 15, two clickhouse-server 18.16 shards and the ZooKeeper their ON CLUSTER DDL needs;
+## and the ClickHouse points store (internal/store/clickhouse) against a server and a 2-shard cluster
 ## (Debian's packages, installed by .ci/ensure-postgres, .ci/ensure-clickhouse and .ci/ensure-zookeeper when
-## missing), ~15 s. Without them the tests skip loudly; with CI=true they fail.
+## missing), ~25 s. Without them the tests skip loudly; with CI=true they fail.
 test-cluster:
 	@pg="$$(.ci/ensure-postgres)" || exit 1; \
 	ch="$$(.ci/ensure-clickhouse)" || exit 1; \
 	zk="$$(.ci/ensure-zookeeper)" || exit 1; \
 	if [ -z "$$pg" ] || [ -z "$$ch" ] || [ -z "$$zk" ]; then echo "WARNING: no PostgreSQL, ClickHouse or ZooKeeper: the cluster tests will SKIP" >&2; fi; \
-	ALIDADE_PG_BIN="$$pg" CLICKHOUSE_SERVER="$$ch" ALIDADE_ZOOKEEPER="$$zk" $(GO) test -tags cluster -count=1 -v -timeout 10m ./internal/testinfra/
+	ALIDADE_PG_BIN="$$pg" CLICKHOUSE_SERVER="$$ch" ALIDADE_ZOOKEEPER="$$zk" $(GO) test -tags cluster -count=1 -v -timeout 10m ./internal/testinfra/ ./internal/store/clickhouse/
 
 ## test-clickhouse-sql: the SQL API on the ClickHouse backend: every corpus query compiled for ClickHouse
 ## (aesql.CompileClickHouse) against a real clickhouse-server (Debian's 18.16, installed by
