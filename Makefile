@@ -102,7 +102,8 @@ vet:
 	$(GO) vet $(PKGS)
 	$(GO) vet -tags browser ./internal/browsertest/
 	$(GO) vet -tags lighthouse ./internal/lighthouse/ ./internal/pagerunner/
-	$(GO) vet -tags cluster ./internal/testinfra/
+	$(GO) vet -tags cluster ./internal/testinfra/ ./internal/store/clickhouse/
+	$(GO) vet -tags 'cluster chconformance' ./internal/store/clickhouse/
 	$(GO) vet -tags clickhouse ./internal/aesql/
 
 lint: vet
