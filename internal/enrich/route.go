@@ -186,12 +186,14 @@ func foldName(name string, isIDAttr bool) string {
 	}
 }
 
-// cut shortens s to at most n bytes, at a rune boundary.
+// cut shortens s to at most n bytes, at a rune boundary when s is UTF-8.
 func cut(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
+	// back to the start of the rune cut in two: at most 3 continuation
+	// bytes (a longer run is not UTF-8, and cutting it anywhere is as good)
+	for i := 0; i < 3 && n > 0 && s[n]&0xC0 == 0x80; i++ {
 		n--
 	}
 	return s[:n]
