@@ -20,22 +20,16 @@ package aesql_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/alidade/alidade/internal/aesql"
-	"github.com/alidade/alidade/internal/planner"
 	"github.com/alidade/alidade/internal/point"
-	"github.com/alidade/alidade/internal/server/servertest"
-	"github.com/alidade/alidade/internal/store"
 )
 
 const backendDifferences = "testdata/clickhouse/backend_differences.txt"
@@ -64,44 +58,10 @@ func (c *chCatalog) Source(d string, _ int) (string, []any, bool) {
 // duckAnswers runs queries through a real in-process Alidade server (the
 // DuckDB backend) holding the corpus's points.
 func duckAnswers(t *testing.T, queries []aesql.CorpusQuery) map[string]corpusAnswer {
-	se := servertest.Start(t, servertest.Options{RootKey: scriptRootKey, Planner: func(o *planner.Options) {
-		o.Retention = 100 * 365 * 24 * time.Hour
-	}})
-	do := func(path, key, body string) (int, []byte) {
-		req, err := http.NewRequest("POST", se.URL+path, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+key)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		data, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp.StatusCode, data
-	}
-	code, body := do("/api/v1/projects", scriptRootKey, `{"name":"clickhouse-backend"}`)
-	var proj struct {
-		ID   int64             `json:"id"`
-		Keys map[string]string `json:"keys"`
-	}
-	if code != 201 || json.Unmarshal(body, &proj) != nil {
-		t.Fatalf("create project = %d %s", code, body)
-	}
-	for _, d := range corpusData() {
-		pts := make([]point.Point, len(d.Points))
-		copy(pts, d.Points)
-		if err := se.Store.Append(context.Background(), []store.Batch{{Project: proj.ID, Points: pts}}); err != nil {
-			t.Fatalf("append %s: %v", d.Name, err)
-		}
-	}
+	sqlAPI := corpusServer(t, "clickhouse-backend")
 	out := map[string]corpusAnswer{}
 	for _, q := range queries {
-		code, body := do("/api/v1/sql", proj.Keys["read"], q.SQL)
+		code, body := sqlAPI(q.SQL)
 		var a corpusAnswer
 		if code == 200 {
 			var err error

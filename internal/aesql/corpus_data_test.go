@@ -8,17 +8,25 @@ package aesql_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 
+	"github.com/alidade/alidade/internal/planner"
 	"github.com/alidade/alidade/internal/point"
+	"github.com/alidade/alidade/internal/server/servertest"
+	"github.com/alidade/alidade/internal/store"
 )
 
 const (
@@ -362,4 +370,49 @@ func sameFloat(want, got string) bool {
 // has an ORDER BY (a query without one compares as a multiset).
 func isOrdered(sql string) bool {
 	return strings.Contains(strings.ToUpper(strings.Join(strings.Fields(sql), " ")), "ORDER BY")
+}
+
+// corpusServer starts a real in-process Alidade server (the DuckDB backend)
+// holding the corpus's points in a new project named name, and returns a
+// function that runs one query through its SQL API with the project's
+// read key. The data is from 2025: the server keeps it (retention of a
+// century).
+func corpusServer(t *testing.T, name string) func(sql string) (status int, body []byte) {
+	t.Helper()
+	se := servertest.Start(t, servertest.Options{RootKey: scriptRootKey, Planner: func(o *planner.Options) {
+		o.Retention = 100 * 365 * 24 * time.Hour
+	}})
+	do := func(path, key, body string) (int, []byte) {
+		req, err := http.NewRequest("POST", se.URL+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, data
+	}
+	code, body := do("/api/v1/projects", scriptRootKey, `{"name":"`+name+`"}`)
+	var proj struct {
+		ID   int64             `json:"id"`
+		Keys map[string]string `json:"keys"`
+	}
+	if code != 201 || json.Unmarshal(body, &proj) != nil {
+		t.Fatalf("create project = %d %s", code, body)
+	}
+	for _, d := range corpusData() {
+		pts := make([]point.Point, len(d.Points))
+		copy(pts, d.Points)
+		if err := se.Store.Append(context.Background(), []store.Batch{{Project: proj.ID, Points: pts}}); err != nil {
+			t.Fatalf("append %s: %v", d.Name, err)
+		}
+	}
+	return func(sql string) (int, []byte) { return do("/api/v1/sql", proj.Keys["read"], sql) }
 }

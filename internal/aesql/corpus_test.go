@@ -16,22 +16,15 @@ package aesql_test
 // test until a person writes the reason.
 
 import (
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/alidade/alidade/internal/aesql"
-	"github.com/alidade/alidade/internal/planner"
-	"github.com/alidade/alidade/internal/point"
-	"github.com/alidade/alidade/internal/server/servertest"
-	"github.com/alidade/alidade/internal/store"
 )
 
 var corpusUpdate = flag.Bool("corpus-update", false, "rewrite testdata/clickhouse/differences.txt from this run")
@@ -86,42 +79,7 @@ func TestClickHouseCorpus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The data is from 2025: the server keeps it (retention of a century).
-	se := servertest.Start(t, servertest.Options{RootKey: scriptRootKey, Planner: func(o *planner.Options) {
-		o.Retention = 100 * 365 * 24 * time.Hour
-	}})
-	do := func(path, key, body string) (int, []byte) {
-		req, err := http.NewRequest("POST", se.URL+path, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+key)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		data, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp.StatusCode, data
-	}
-	code, body := do("/api/v1/projects", scriptRootKey, `{"name":"clickhouse-corpus"}`)
-	var proj struct {
-		ID   int64             `json:"id"`
-		Keys map[string]string `json:"keys"`
-	}
-	if code != 201 || json.Unmarshal(body, &proj) != nil {
-		t.Fatalf("create project = %d %s", code, body)
-	}
-	for _, d := range corpusData() {
-		pts := make([]point.Point, len(d.Points))
-		copy(pts, d.Points)
-		if err := se.Store.Append(context.Background(), []store.Batch{{Project: proj.ID, Points: pts}}); err != nil {
-			t.Fatalf("append %s: %v", d.Name, err)
-		}
-	}
+	sqlAPI := corpusServer(t, "clickhouse-corpus")
 
 	start := time.Now()
 	same, bothFail := 0, 0
@@ -137,7 +95,7 @@ func TestClickHouseCorpus(t *testing.T) {
 			t.Errorf("%s:%d: %s changed since its answer was recorded; re-record (go test -tags clickhouse -run TestRecordClickHouseCorpus ./internal/aesql/)", corpusQueries, q.Line, q.ID)
 			continue
 		}
-		code, body := do("/api/v1/sql", proj.Keys["read"], q.SQL)
+		code, body := sqlAPI(q.SQL)
 		var got corpusAnswer
 		if code == 200 {
 			if got, err = answerFromJSON(body); err != nil {

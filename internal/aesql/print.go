@@ -47,3 +47,15 @@ type zoneColumn struct {
 // printError is raised (with panic) inside printers and turned into an
 // error by the caller; it carries a user *Error or an internal bug.
 type printError struct{ err error }
+
+// recoverPrint, deferred by a printer's print, turns a printError panic
+// into the error it carries (and no result); other panics go on.
+func recoverPrint(out **printed, err *error) {
+	if r := recover(); r != nil {
+		pe, ok := r.(printError)
+		if !ok {
+			panic(r)
+		}
+		*out, *err = nil, pe.err
+	}
+}

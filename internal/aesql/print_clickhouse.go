@@ -62,15 +62,7 @@ func (p *chPrinter) unsupported(pos int, tok, what string) {
 }
 
 func (p *chPrinter) print(q *queryIR, maxRows int64) (out *printed, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			pe, ok := r.(printError)
-			if !ok {
-				panic(r)
-			}
-			out, err = nil, pe.err
-		}
-	}()
+	defer recoverPrint(&out, &err)
 	out = &printed{countCol: -1}
 	out.sql = p.query(q, maxRows, "r")
 	if len(out.sql) > maxSQLBytes {

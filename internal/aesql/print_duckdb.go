@@ -49,15 +49,7 @@ func newDuckPrinter(cat Catalog, src string) *duckPrinter {
 }
 
 func (p *duckPrinter) print(q *queryIR, maxRows int64) (out *printed, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			pe, ok := r.(printError)
-			if !ok {
-				panic(r)
-			}
-			out, err = nil, pe.err
-		}
-	}()
+	defer recoverPrint(&out, &err)
 	out = &printed{countCol: -1}
 	main, count := p.top(q, maxRows, out)
 	out.sql = p.finish(main)
