@@ -99,8 +99,14 @@ func startLogging(t *testing.T, dataDir, level string, extraEnv ...string) *proc
 // launch runs alidade serve on dataDir without waiting for it to be ready.
 func launch(t *testing.T, dataDir, level string, extraEnv ...string) *proc {
 	t.Helper()
+	return launchArgs(t, dataDir, level, nil, extraEnv...)
+}
+
+// launchArgs is launch with more flags.
+func launchArgs(t *testing.T, dataDir, level string, args []string, extraEnv ...string) *proc {
+	t.Helper()
 	addr := freePort(t)
-	cmd := exec.Command(binary, "serve", "--listen", addr, "--data-dir", dataDir, "--log-level", level)
+	cmd := exec.Command(binary, append([]string{"serve", "--listen", addr, "--data-dir", dataDir, "--log-level", level}, args...)...)
 	cmd.Env = append(os.Environ(), "ALIDADE_ROOT_KEY="+e2eRoot)
 	cmd.Env = append(cmd.Env, extraEnv...)
 	p := &proc{t: t, cmd: cmd, url: "http://" + addr, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan error, 1)}

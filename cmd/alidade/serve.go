@@ -45,6 +45,7 @@ type serveFlags struct {
 	tailMaxClients, tailMaxRate                     string
 	checksAllow, checksPageConcurrency              string
 	checksPageQueue                                 string
+	storeURL, metaURL                               string
 }
 
 func runServe(ctx context.Context, args []string) error {
@@ -57,6 +58,8 @@ func runServe(ctx context.Context, args []string) error {
 	fs.str(&f.publicURL, "public-url", "ALIDADE_PUBLIC_URL", "", "the URL browsers and SDKs reach the server at, e.g. https://alidade.example.com: the host of the projects' Sentry DSNs (default http:// and the listen address)")
 	fs.group("Storage")
 	fs.str(&f.dataDir, "data-dir", "ALIDADE_DATA_DIR", "./alidade-data", "directory holding the embedded store")
+	fs.str(&f.storeURL, "store", "ALIDADE_STORE", "", "clickhouse://HOST:8123/DATABASE[?cluster=NAME&user=U&password=P]: keep points in ClickHouse (with --meta); unset: the embedded store in --data-dir")
+	fs.str(&f.metaURL, "meta", "ALIDADE_META", "", "postgres://USER@HOST:5432/DB?sslmode=...: keep projects, keys, schemas and sessions in PostgreSQL (with --store)")
 	fs.str(&f.retention, "retention", "ALIDADE_RETENTION", "90d", "default retention of points (e.g. 30d, 720h)")
 	fs.str(&f.retentionEvery, "retention-interval", "ALIDADE_RETENTION_INTERVAL", "10m", "how often expired data is removed")
 	fs.str(&f.memoryLimit, "memory-limit", "ALIDADE_MEMORY_LIMIT", duckdb.DefaultMemoryLimit, "memory limit of the embedded DuckDB (its cache of day files, hash tables, sorts)")
@@ -257,9 +260,30 @@ func runServe(ctx context.Context, args []string) error {
 		popts.CheckpointIdle, popts.SnapshotEvery = d, d
 	}
 
-	st, err := duckdb.Open(ctx, dopts)
-	if err != nil {
-		return err
+	var st nodeStore
+	if f.storeURL != "" || f.metaURL != "" {
+		if f.storeURL == "" || f.metaURL == "" {
+			return &usageError{msg: "--store and --meta go together: points in ClickHouse (--store clickhouse://…), metadata in PostgreSQL (--meta postgres://…)"}
+		}
+		if walOn {
+			return &usageError{msg: "--wal on is not supported with --store clickhouse://… yet: run without it"}
+		}
+		cs, err := openCluster(ctx, f.storeURL, f.metaURL, log)
+		if err != nil {
+			return err
+		}
+		st = cs
+		// Rollups live in each node's memory: a node would not see the
+		// points written to the others. A cluster answers from ClickHouse.
+		popts.Disabled = true
+		sopts.ErrorJournal = ""
+		log.Info("cluster store", "points", cs.PointsURL(), "meta", cs.MetaURL(), "rollups", "off (each node would see only its own writes)")
+	} else {
+		d, err := duckdb.Open(ctx, dopts)
+		if err != nil {
+			return err
+		}
+		st = d
 	}
 	defer func() {
 		if err := st.Close(); err != nil {
@@ -267,7 +291,9 @@ func runServe(ctx context.Context, args []string) error {
 		}
 	}()
 	// The per-page report's lab runs: the page checks' latest runs.
-	sopts.Lab = checks.NewLab(st)
+	if cs, ok := st.(checks.Store); ok {
+		sopts.Lab = checks.NewLab(cs)
+	}
 	popts.Spec = planner.SchemaSpec(st.Schema)
 	smp := sampling.New(st.Sampling, sampling.DefaultOptions())
 	popts.Sample, popts.Flush = smp.Sample, smp.Flush
@@ -335,6 +361,9 @@ func runServe(ctx context.Context, args []string) error {
 	au, err := auth.New(ctx, st, boot.RootHash)
 	if err != nil {
 		return err
+	}
+	if sh, ok := st.(sharedMeta); ok {
+		followSharedMeta(ctx, sh, au, log)
 	}
 	var pipe *ingest.Pipeline
 	metrics := server.NewMetrics(func() int64 { return pipe.QueuedBytes() }, st.SizeBytes)

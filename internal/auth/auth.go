@@ -104,6 +104,9 @@ type Authenticator struct {
 	byHash map[[sha256.Size]byte]Principal
 	byID   map[int64]Principal
 	root   []byte // hash of the root key; nil disables root access
+	// shared, when set (Share), looks up what the table misses in the
+	// metadata store several nodes share.
+	shared *shared
 }
 
 // New loads every live key.
@@ -177,6 +180,9 @@ func (a *Authenticator) Authenticate(secret string) (Principal, error) {
 	p, ok := a.byHash[h]
 	a.mu.RUnlock()
 	if !ok {
+		if a.shared != nil {
+			return a.lookup(h)
+		}
 		return Principal{}, ErrUnknownKey
 	}
 	return p, nil

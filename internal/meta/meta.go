@@ -86,6 +86,8 @@ type DatasetStats struct {
 var (
 	ErrNotFound = errors.New("not found")
 	ErrExists   = errors.New("already exists")
+	// ErrUnavailable: the metadata store cannot be reached now.
+	ErrUnavailable = errors.New("metadata store unavailable")
 )
 
 // ValidateProjectName checks a project name: 1–64 bytes of letters, digits, '-', '_' or '.'.
@@ -101,3 +103,25 @@ func ValidateProjectName(name string) error {
 	}
 	return nil
 }
+
+// Change is a metadata change another node (or this one) committed.
+// PLACEHOLDER until the postgres branch lands (it defines these).
+type Change struct {
+	Kind    ChangeKind
+	Project int64
+	ID      int64
+	Name    string
+}
+
+// ChangeKind says what changed.
+type ChangeKind string
+
+const (
+	ChangeProject         ChangeKind = "project"
+	ChangeKeyCreated      ChangeKind = "key_created"
+	ChangeKeyRevoked      ChangeKind = "key_revoked"
+	ChangeDataset         ChangeKind = "dataset"
+	ChangeSetting         ChangeKind = "setting"
+	ChangeSessionsDeleted ChangeKind = "sessions_deleted"
+	ChangeResync          ChangeKind = "resync"
+)

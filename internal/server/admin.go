@@ -389,6 +389,7 @@ func (s *Server) writeStoreError(w http.ResponseWriter, r *http.Request, err err
 		writeError(w, r, http.StatusNotFound, "not_found", err.Error())
 	case errors.Is(err, meta.ErrExists):
 		writeError(w, r, http.StatusConflict, "exists", err.Error())
+	case writeUnavailable(w, r, err):
 	default:
 		s.log.Error("store error", "id", requestID(r), "err", err)
 		writeError(w, r, http.StatusInternalServerError, "internal", "store error; request id "+requestID(r))

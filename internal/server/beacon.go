@@ -93,6 +93,9 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	p, err := s.auth.Authenticate(key)
 	if err != nil {
+		if writeUnavailable(w, r, err) {
+			return
+		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="alidade"`)
 		writeError(w, r, http.StatusUnauthorized, "unauthorized", err.Error())
 		return

@@ -145,6 +145,9 @@ func (s *Server) caller(w http.ResponseWriter, r *http.Request) (auth.Principal,
 	}
 	p, err := s.auth.Authenticate(auth.BearerToken(r.Header.Get("Authorization")))
 	if err != nil {
+		if writeUnavailable(w, r, err) {
+			return p, nil, false
+		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="alidade"`)
 		writeError(w, r, http.StatusUnauthorized, "unauthorized", err.Error())
 		return p, nil, false

@@ -15,6 +15,7 @@ import (
 
 	"github.com/alidade/alidade/internal/ingest"
 	"github.com/alidade/alidade/internal/logs"
+	"github.com/alidade/alidade/internal/meta"
 	"github.com/alidade/alidade/internal/point"
 	"github.com/alidade/alidade/internal/store"
 	"github.com/alidade/alidade/internal/wal"
@@ -289,6 +290,11 @@ func (s *Server) writeSubmitError(w http.ResponseWriter, r *http.Request, err er
 	case errors.Is(err, ingest.ErrClosed):
 		w.Header().Set("Retry-After", "5")
 		writeError(w, r, http.StatusServiceUnavailable, "shutting_down", err.Error()+" (nothing in this request was stored)")
+	case errors.Is(err, store.ErrUnavailable), errors.Is(err, meta.ErrUnavailable):
+		s.log.Warn("write refused: store unavailable", "id", requestID(r), "points", points, "err", err)
+		w.Header().Set("Retry-After", unavailableRetry)
+		writeError(w, r, http.StatusServiceUnavailable, "store_unavailable",
+			"the store cannot be reached: nothing in this request was stored; retry later ("+cleanBackendError(err)+")")
 	default:
 		s.log.Error("write failed", "id", requestID(r), "points", points, "err", err)
 		writeError(w, r, http.StatusInternalServerError, "commit_failed",

@@ -26,6 +26,7 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var qe *query.Error
 		switch {
+		case writeUnavailable(w, r, err):
 		case errors.As(err, &qe):
 			writeError(w, r, http.StatusBadRequest, "bad_query", err.Error())
 		case errors.Is(err, context.DeadlineExceeded):

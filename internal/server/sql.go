@@ -53,7 +53,11 @@ func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
 		text = string(body)
 	}
 	opts := s.sqlOptions()
-	plan, err := aesql.Compile(text, sqlCatalog{st: s.store, project: principal(r).Project}, opts)
+	compile := aesql.Compile
+	if _, ok := s.store.(clickhouseSQLStore); ok {
+		compile = aesql.CompileClickHouse
+	}
+	plan, err := compile(text, sqlCatalog{st: s.store, project: principal(r).Project}, opts)
 	if err != nil {
 		var ce *aesql.Error
 		if errors.As(err, &ce) {
@@ -82,6 +86,7 @@ func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
 		}
 		if err != nil {
 			switch {
+			case writeUnavailable(w, r, err):
 			case errors.Is(err, context.DeadlineExceeded):
 				writeError(w, r, http.StatusGatewayTimeout, "query_timeout", fmt.Sprintf("the query ran past the %v limit", s.opts.QueryTimeout))
 			case errors.Is(err, errTooManyRows):
@@ -105,7 +110,14 @@ var errTooManyRows = errors.New("too many rows")
 // rows_before_limit_at_least): the count the backend reports with the rows,
 // the answer of Plan.CountSQL when no row came back, else the rows returned.
 func (s *Server) runSQL(ctx context.Context, plan *aesql.Plan) ([][]any, int64, error) {
-	rows, err := s.store.QuerySQL(ctx, plan.SQL, plan.Args)
+	if ch, ok := s.store.(clickhouseSQLStore); ok {
+		return runClickHouseSQL(ctx, ch, plan)
+	}
+	st, ok := s.store.(duckSQLStore)
+	if !ok {
+		return nil, 0, errors.New("BUG: the store runs no SQL")
+	}
+	rows, err := st.QuerySQL(ctx, plan.SQL, plan.Args)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -163,7 +175,11 @@ func (s *Server) totalsRow(ctx context.Context, plan *aesql.Plan) ([]any, error)
 
 // countSQL runs plan.CountSQL into n.
 func (s *Server) countSQL(ctx context.Context, plan *aesql.Plan, n *int64) error {
-	rows, err := s.store.QuerySQL(ctx, plan.CountSQL, plan.Args)
+	st, ok := s.store.(duckSQLStore)
+	if !ok {
+		return errors.New("BUG: the store runs no SQL")
+	}
+	rows, err := st.QuerySQL(ctx, plan.CountSQL, plan.Args)
 	if err != nil {
 		return err
 	}
@@ -202,8 +218,40 @@ func (s *Server) sqlOptions() aesql.Options {
 	return o
 }
 
-// sqlStore is what the SQL API needs of the store.
+// sqlStore is what the SQL API needs of every store: the source of a
+// dataset's table in the store's SQL. The store runs the SQL either as
+// duckSQLStore (DuckDB's, the embedded store) or as clickhouseSQLStore.
 type sqlStore interface {
 	SQLSource(project int64, dataset string, argBase int) (string, []any, bool)
+}
+
+// duckSQLStore runs DuckDB SQL (aesql.Compile's).
+type duckSQLStore interface {
 	QuerySQL(ctx context.Context, query string, args []any) (*sql.Rows, error)
+}
+
+// clickhouseSQLStore runs ClickHouse SQL (aesql.CompileClickHouse's), the
+// store of a cluster node: QueryRows returns the rows as Go values and
+// ClickHouse's count of the rows before the LIMIT (-1 without one).
+type clickhouseSQLStore interface {
+	SQLDialect() string
+	QueryRows(ctx context.Context, sql string) ([][]any, int64, error)
+}
+
+// runClickHouseSQL is runSQL on a ClickHouse store.
+func runClickHouseSQL(ctx context.Context, st clickhouseSQLStore, plan *aesql.Plan) ([][]any, int64, error) {
+	rows, before, err := st.QueryRows(ctx, plan.SQL)
+	if err != nil {
+		return nil, 0, err
+	}
+	if plan.Limit > 0 && int64(len(rows)) > plan.Limit {
+		return nil, 0, errTooManyRows
+	}
+	out := make([][]any, len(rows))
+	for i, vals := range rows {
+		if out[i], _, err = plan.Row(vals); err != nil {
+			return nil, 0, err
+		}
+	}
+	return out, max(before, int64(len(out))), nil
 }

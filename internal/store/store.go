@@ -6,6 +6,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/alidade/alidade/internal/point"
@@ -105,3 +106,20 @@ func (p LogPos) Less(q LogPos) bool { return p.Seg < q.Seg || p.Seg == q.Seg && 
 func (p LogPos) IsZero() bool { return p == LogPos{} }
 
 func (p LogPos) String() string { return fmt.Sprintf("%020d.wal@%d", p.Seg, p.Off) }
+
+// ErrUnavailable says that a backend holding the data (a ClickHouse server
+// or shard, the PostgreSQL of the metadata) cannot be reached now: the
+// answer would be partial or missing, so the caller answers 503 and the
+// client retries. Errors wrap it through UnavailableError.
+var ErrUnavailable = errors.New("store unavailable")
+
+// UnavailableError is an error of an unreachable backend (What names it).
+type UnavailableError struct {
+	What string
+	Err  error
+}
+
+func (e *UnavailableError) Error() string { return e.What + " unavailable: " + e.Err.Error() }
+
+// Unwrap lets errors.Is find both ErrUnavailable and the cause.
+func (e *UnavailableError) Unwrap() []error { return []error{ErrUnavailable, e.Err} }

@@ -39,6 +39,10 @@ type Column struct {
 type Result struct {
 	Columns []Column
 	Rows    [][]any
+	// RowsBeforeLimit is ClickHouse's rows_before_limit_at_least: the rows
+	// the query has before its LIMIT, or -1 when it has no LIMIT (the
+	// answer then carries no count).
+	RowsBeforeLimit int64
 }
 
 // QuerySQL runs backend SQL that the SQL API printed from an AST (never
@@ -57,15 +61,19 @@ func (s *Store) QuerySQL(ctx context.Context, query string, args []any) (*Result
 		return nil, err
 	}
 	var raw struct {
-		Meta []Column            `json:"meta"`
-		Data [][]json.RawMessage `json:"data"`
+		Meta   []Column            `json:"meta"`
+		Data   [][]json.RawMessage `json:"data"`
+		Before *int64              `json:"rows_before_limit_at_least"`
 	}
 	dec := json.NewDecoder(&buf)
 	dec.UseNumber()
 	if err := dec.Decode(&raw); err != nil {
 		return nil, fmt.Errorf("clickhouse %s: unreadable answer: %w", s.cfg.HTTP, err)
 	}
-	res := &Result{Columns: raw.Meta, Rows: make([][]any, len(raw.Data))}
+	res := &Result{Columns: raw.Meta, Rows: make([][]any, len(raw.Data)), RowsBeforeLimit: -1}
+	if raw.Before != nil {
+		res.RowsBeforeLimit = *raw.Before
+	}
 	for i, r := range raw.Data {
 		if len(r) != len(raw.Meta) {
 			return nil, fmt.Errorf("clickhouse: a row of %d values for %d columns", len(r), len(raw.Meta))
@@ -134,8 +142,15 @@ func decodeValue(typ string, v json.RawMessage) (any, error) {
 		return strconv.ParseFloat(str, 64)
 	case typ == "Date":
 		return time.Parse(time.DateOnly, str)
-	case typ == "DateTime" || strings.HasPrefix(typ, "DateTime("):
+	case typ == "DateTime":
 		return time.Parse(time.DateTime, str)
+	case strings.HasPrefix(typ, "DateTime('") && strings.HasSuffix(typ, "')"):
+		// ClickHouse writes the wall clock time of the column's zone.
+		loc, err := time.LoadLocation(typ[len("DateTime('") : len(typ)-2])
+		if err != nil {
+			return nil, err
+		}
+		return time.ParseInLocation(time.DateTime, str, loc)
 	}
 	return nil, fmt.Errorf("type %s is not read yet", typ)
 }

@@ -1,0 +1,236 @@
+//go:build cluster
+
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alidade/alidade/internal/testinfra"
+)
+
+// clusterEnv is a ClickHouse cluster of two shards and a PostgreSQL, and
+// the flags a node takes to use them.
+type clusterEnv struct {
+	ch    *testinfra.ClickHouseCluster
+	pg    *testinfra.Postgres
+	flags []string
+}
+
+func startClusterEnv(t *testing.T) *clusterEnv {
+	t.Helper()
+	e := &clusterEnv{ch: testinfra.StartClickHouseCluster(t, 2), pg: testinfra.StartPostgres(t)}
+	e.flags = []string{
+		"--store", fmt.Sprintf("clickhouse://127.0.0.1:%d/alidade?cluster=%s", e.ch.Shards[0].HTTPPort, e.ch.Name),
+		"--meta", e.pg.DSN,
+	}
+	return e
+}
+
+// node starts an Alidade node of the cluster (its data dir holds nothing
+// of the data: it is there for Lighthouse's reports dir and the like).
+func (e *clusterEnv) node(t *testing.T, flags ...string) *proc {
+	t.Helper()
+	p := launchArgs(t, t.TempDir(), "warn", append(append([]string{}, e.flags...), flags...))
+	p.waitReady()
+	return p
+}
+
+// do sends a request with a key and returns the status and body.
+func do(t *testing.T, method, url, key, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	b.ReadFrom(resp.Body)
+	return resp.StatusCode, b.String()
+}
+
+// clusterPoints is a day of requests points with names (the built-in
+// requests dataset), the same for every node that gets them.
+func clusterPoints(now time.Time, n int) string {
+	r := rand.New(rand.NewPCG(7, 11))
+	eps := []string{"/api/chat", "/api/grade", "/api/search", "/login"}
+	var b strings.Builder
+	for i := range n {
+		ts := now.Add(-time.Duration(r.IntN(23*3600*1000)) * time.Millisecond).UnixMilli()
+		ep := eps[r.IntN(len(eps))]
+		status := 200
+		if r.IntN(10) == 0 {
+			status = 500
+		}
+		fmt.Fprintf(&b, `{"timestamp":%d,"index":%q,"fields":{"url":%q,"method":"GET","duration":%g,"status":%d}}`+"\n",
+			ts, ep, ep, float64(r.IntN(20000))/8, status)
+		_ = i
+	}
+	return b.String()
+}
+
+// TestClusterTwoNodes: two Alidade nodes over a 2-shard ClickHouse cluster
+// and one PostgreSQL answer as one server — and as the embedded store,
+// byte for byte, on the same points.
+func TestClusterTwoNodes(t *testing.T) {
+	e := startClusterEnv(t)
+	a := e.node(t)
+	keys := bannerKeys(t, a)
+	if len(keys) != 4 {
+		t.Fatalf("node A's first start printed keys %v; want 4\n%s", keys, stdoutOf(a))
+	}
+	b := e.node(t)
+	if strings.Contains(stdoutOf(b), "ald_write_") {
+		t.Fatalf("node B printed keys: it is not the cluster's first start\n%s", stdoutOf(b))
+	}
+	embedded := start(t, t.TempDir())
+	ekeys := bannerKeys(t, embedded)
+
+	now := time.Now()
+	body := clusterPoints(now, 5000)
+	for _, w := range []struct {
+		p   *proc
+		key string
+	}{{a, keys["write"]}, {embedded, ekeys["write"]}} {
+		code, resp := do(t, "POST", w.p.url+"/api/v1/datasets/requests/points", w.key, body)
+		if code != 200 || !strings.Contains(resp, `"accepted":5000`) {
+			t.Fatalf("write to %s = %d %s", w.p.url, code, resp)
+		}
+	}
+
+	// Written to A, counted by B: structured query, SQL, metrics.
+	q := `{"dataset":"requests","range":"24h","groupBy":["endpoint"],"aggregations":{"n":{"type":"count"},` +
+		`"avg":{"type":"avg","field":"duration"},"p95":{"type":"quantile","field":"duration","q":0.95},` +
+		`"err":{"type":"percentage","filter":{"field":"status","operator":">=","value":500}}},"orderBy":[{"by":"endpoint"}]}`
+	rowsOf := func(p *proc, key string) string {
+		code, resp := do(t, "POST", p.url+"/api/v1/query", key, q)
+		if code != 200 {
+			t.Fatalf("query on %s = %d %s", p.url, code, resp)
+		}
+		var r struct {
+			Rows json.RawMessage `json:"rows"`
+		}
+		if err := json.Unmarshal([]byte(resp), &r); err != nil {
+			t.Fatal(err)
+		}
+		return string(r.Rows)
+	}
+	onB, onEmbedded := rowsOf(b, keys["read"]), rowsOf(embedded, ekeys["read"])
+	if onB != onEmbedded {
+		t.Errorf("structured query on node B:\n%s\nembedded store:\n%s", onB, onEmbedded)
+	}
+	if !strings.Contains(onB, `"endpoint":"/api/chat"`) {
+		t.Errorf("node B's answer lacks the written endpoints: %s", onB)
+	}
+	for _, sql := range []string{
+		"SELECT count() AS n, sum(double1) AS total FROM requests",
+		"SELECT index1, count() AS n, round(avg(duration), 3) AS avg FROM requests GROUP BY index1 ORDER BY index1",
+		"SELECT toStartOfHour(timestamp) AS h, count() AS n FROM requests GROUP BY h ORDER BY h DESC LIMIT 3",
+		"SELECT blob1, countIf(double2 >= 500) AS errors FROM requests WHERE timestamp > now() - INTERVAL '1' DAY GROUP BY blob1 ORDER BY errors DESC, blob1 FORMAT TabSeparatedWithNames",
+	} {
+		cb, rb := do(t, "POST", b.url+"/api/v1/sql", keys["read"], sql)
+		ce, re := do(t, "POST", embedded.url+"/api/v1/sql", ekeys["read"], sql)
+		if cb != 200 || cb != ce || stripStats(rb) != stripStats(re) {
+			t.Errorf("%s\nnode B: %d %s\nembedded: %d %s", sql, cb, rb, ce, re)
+		}
+	}
+
+	// A project made on A is usable on B at once; a key revoked on A is
+	// refused on B within a second.
+	code, resp := do(t, "POST", a.url+"/api/v1/projects", e2eRoot, `{"name":"web"}`)
+	if code != 201 {
+		t.Fatalf("create project on A = %d %s", code, resp)
+	}
+	var proj struct {
+		ID   int64             `json:"id"`
+		Keys map[string]string `json:"keys"`
+	}
+	if err := json.Unmarshal([]byte(resp), &proj); err != nil {
+		t.Fatal(err)
+	}
+	code, resp = do(t, "POST", b.url+"/api/v1/datasets/clicks/points", proj.Keys["write"], `{"index":"x","doubles":[1]}`)
+	if code != 200 {
+		t.Fatalf("the new project's write key on B at once = %d %s", code, resp)
+	}
+	code, resp = do(t, "POST", b.url+"/api/v1/sql", proj.Keys["read"], "SELECT count() FROM clicks FORMAT TabSeparated")
+	if code != 200 || strings.TrimSpace(resp) != "1" {
+		t.Fatalf("the new project's read key on B = %d %q; want 1", code, resp)
+	}
+	code, resp = do(t, "POST", b.url+"/api/v1/sql", keys["read"], "SELECT count() FROM clicks FORMAT TabSeparated")
+	if code != 400 {
+		t.Fatalf("project 1 reads project %d's dataset on B = %d %q; want 400 (unknown dataset)", proj.ID, code, resp)
+	}
+	code, resp = do(t, "POST", a.url+"/api/v1/keys", proj.Keys["admin"], `{"kind":"read","name":"temp"}`)
+	if code != 201 {
+		t.Fatalf("create key on A = %d %s", code, resp)
+	}
+	var k struct {
+		ID  int64  `json:"id"`
+		Key string `json:"key"`
+	}
+	json.Unmarshal([]byte(resp), &k)
+	if code, resp := do(t, "POST", b.url+"/api/v1/sql", k.Key, "SELECT 1"); code != 200 {
+		t.Fatalf("a key made on A, on B at once = %d %s", code, resp)
+	}
+	if code, resp := do(t, "DELETE", fmt.Sprintf("%s/api/v1/keys/%d", a.url, k.ID), proj.Keys["admin"], ""); code != 204 && code != 200 {
+		t.Fatalf("revoke on A = %d %s", code, resp)
+	}
+	revoked := time.Now()
+	for {
+		code, _ := do(t, "POST", b.url+"/api/v1/sql", k.Key, "SELECT 1")
+		if code == 401 {
+			t.Logf("a key revoked on A was refused on B after %v", time.Since(revoked).Round(time.Millisecond))
+			break
+		}
+		if time.Since(revoked) > time.Second {
+			t.Fatalf("a key revoked on A still opens B after %v (%d)", time.Since(revoked), code)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	// A shard down: 503 with Retry-After, never a smaller count; back up,
+	// the same count again.
+	e.ch.Shards[1].Stop()
+	for _, p := range []*proc{a, b} {
+		req, _ := http.NewRequest("POST", p.url+"/api/v1/query", strings.NewReader(q))
+		req.Header.Set("Authorization", "Bearer "+keys["read"])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body bytes.Buffer
+		body.ReadFrom(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" || !strings.Contains(body.String(), "store_unavailable") {
+			t.Errorf("structured query with a shard down = %d (Retry-After %q) %s; want 503", resp.StatusCode, resp.Header.Get("Retry-After"), body.String())
+		}
+		code, resp := do(t, "POST", p.url+"/api/v1/sql", keys["read"], "SELECT count() FROM requests")
+		if code != 503 {
+			t.Errorf("SQL with a shard down = %d %s; want 503", code, resp)
+		}
+	}
+	e.ch.Shards[1].Start()
+	if got := rowsOf(b, keys["read"]); got != onEmbedded {
+		t.Errorf("after the shard came back:\n%s\nwant\n%s", got, onEmbedded)
+	}
+}
+
+// stripStats drops the figures that differ between runs of the same
+// answer (ClickHouse's JSON statistics: elapsed time, bytes read).
+func stripStats(s string) string {
+	if i := strings.Index(s, `"statistics"`); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

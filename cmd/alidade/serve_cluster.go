@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/alidade/alidade/internal/auth"
+	"github.com/alidade/alidade/internal/meta"
+	"github.com/alidade/alidade/internal/planner"
+	"github.com/alidade/alidade/internal/server"
+	"github.com/alidade/alidade/internal/store/clickhouse"
+	"github.com/alidade/alidade/internal/store/cluster"
+	"github.com/alidade/alidade/internal/store/postgres"
+)
+
+// nodeStore is what serve needs of a store: the embedded DuckDB store, or
+// a cluster node's (points in ClickHouse, metadata in PostgreSQL).
+type nodeStore interface {
+	server.Store
+	planner.Store
+	Sampling(project int64, dataset string) float64
+	Setting(ctx context.Context, name string) (string, error)
+	SetSetting(ctx context.Context, name, value string) error
+	Close() error
+}
+
+// clusterStore is a cluster node's store, with the URLs it was opened
+// with (passwords removed) for the logs.
+type clusterStore struct {
+	*cluster.Store
+	pointsURL, metaURL string
+}
+
+func (c *clusterStore) PointsURL() string { return c.pointsURL }
+func (c *clusterStore) MetaURL() string   { return c.metaURL }
+
+// openCluster opens the metadata store, then the points store.
+func openCluster(ctx context.Context, storeURL, metaURL string, log *slog.Logger) (*clusterStore, error) {
+	pg, err := postgres.Open(ctx, postgres.Options{URL: metaURL, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	ch, err := clickhouse.Open(ctx, clickhouse.Options{URL: storeURL})
+	if err != nil {
+		pg.Close()
+		return nil, err
+	}
+	cfg, _ := clickhouse.ParseURL(storeURL)
+	return &clusterStore{Store: cluster.Open(pg, ch), pointsURL: cfg.HTTP + cfg.Database, metaURL: redactURL(metaURL)}, nil
+}
+
+// sharedMeta is a metadata store several nodes share, which tells each
+// of them what the others changed.
+type sharedMeta interface {
+	Watch(fn func(meta.Change))
+	Key(ctx context.Context, hash []byte) (*meta.Key, error)
+	Keys(ctx context.Context, project int64) ([]meta.Key, error)
+}
+
+// followSharedMeta keeps the key table of au current with the shared
+// metadata: a key made on another node is found on its first use, one
+// revoked there is refused here as soon as its notification arrives.
+func followSharedMeta(ctx context.Context, sh sharedMeta, au *auth.Authenticator, log *slog.Logger) {
+	au.Share(sh)
+	sh.Watch(func(c meta.Change) {
+		lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := au.Apply(lctx, sh, c); err != nil {
+			// The table stays as it was; revocations apply without a load.
+			log.Warn("keys: change not applied", "change", c.Kind, "project", c.Project, "err", err)
+		}
+	})
+}
+
+// redactURL drops a URL's password (and its query, which may hold one).
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	u.RawQuery = ""
+	return u.String()
+}

@@ -1,0 +1,191 @@
+// Package cluster is the store of an Alidade node in a cluster (issue 18):
+// its metadata in PostgreSQL (package postgres), its points in ClickHouse
+// (package clickhouse), nothing of either on the node itself. It joins the
+// two halves into the one store the server, the planner and the ingest
+// pipeline take: the metadata methods are PostgreSQL's, promoted; the
+// points methods are ClickHouse's, with what the two must agree on — a
+// dataset is recorded in PostgreSQL before its first points go to
+// ClickHouse, retention reads every dataset's own — done here.
+//
+// Errors of a backend that cannot be reached wrap store.ErrUnavailable
+// (ClickHouse's through clickhouse.Classify, PostgreSQL's through
+// meta.ErrUnavailable), which the server answers with 503.
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/alidade/alidade/internal/meta"
+	"github.com/alidade/alidade/internal/point"
+	"github.com/alidade/alidade/internal/query"
+	"github.com/alidade/alidade/internal/store"
+	"github.com/alidade/alidade/internal/store/clickhouse"
+	"github.com/alidade/alidade/internal/store/postgres"
+)
+
+// Points is what the node needs of the ClickHouse store.
+type Points interface {
+	Ping(ctx context.Context) error
+	Close() error
+	Append(ctx context.Context, batches []store.Batch) error
+	Execute(ctx context.Context, sub *query.Sub) (*query.SubResult, error)
+	ScanRange(ctx context.Context, project int64, dataset string, from, to int64, fn func(p *point.Point)) error
+	DatasetStats(ctx context.Context, project int64, dataset string) (meta.DatasetStats, error)
+	SizeBytes() int64
+	Expire(ctx context.Context, now time.Time, defaultRetention time.Duration, datasets []meta.Dataset) (store.ExpireReport, error)
+	Days() []int64
+	DayCounts(ctx context.Context, dayStart int64) (map[store.TableDay]int64, error)
+	ScanDay(ctx context.Context, dayStart int64, project int64, dataset string, fn func(project int64, p *point.Point) error) error
+	SQLSource(project int64, dataset string, argBase int) (string, []any, bool)
+	QuerySQL(ctx context.Context, query string, args []any) (*clickhouse.Result, error)
+}
+
+var _ Points = (*clickhouse.Store)(nil)
+
+// Store is a cluster node's store. Its metadata methods are the
+// PostgreSQL store's.
+type Store struct {
+	*postgres.Store
+	points Points
+}
+
+// Open joins a metadata store and a points store; Close closes both.
+func Open(m *postgres.Store, p Points) *Store {
+	return &Store{Store: m, points: p}
+}
+
+// Ping checks both halves.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.Store.Ping(ctx); err != nil {
+		return err
+	}
+	return s.points.Ping(ctx)
+}
+
+// Close closes both halves.
+func (s *Store) Close() error {
+	return errors.Join(s.points.Close(), s.Store.Close())
+}
+
+// Append records each batch's datasets in PostgreSQL (once: the dataset
+// cache answers later writes) and writes the points to ClickHouse.
+func (s *Store) Append(ctx context.Context, batches []store.Batch) error {
+	for _, b := range batches {
+		if err := s.ensureDatasets(ctx, b); err != nil {
+			return err
+		}
+		if b.Idem != nil {
+			return errors.New("idempotency keys are not kept by the ClickHouse store yet: send the write without Idempotency-Key")
+		}
+	}
+	return clickhouse.Classify(s.points.Append(ctx, batches))
+}
+
+func (s *Store) ensureDatasets(ctx context.Context, b store.Batch) error {
+	var last string
+	for i := range b.Points {
+		name := b.Points[i].Dataset
+		if name == last {
+			continue
+		}
+		last = name
+		if s.Dataset(b.Project, name) != nil {
+			continue
+		}
+		if err := s.EnsureDataset(ctx, b.Project, name); err != nil {
+			return fmt.Errorf("record dataset %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// AppendAt is Append for the write-ahead log's loader; ClickHouse does not
+// record log positions yet, so a node in a cluster runs without --wal.
+func (s *Store) AppendAt(ctx context.Context, batches []store.Batch, pos store.LogPos) error {
+	return s.AppendAtLog(ctx, batches, store.MainLog, pos)
+}
+
+// AppendAtLog is AppendAt for one of Alidade's logs.
+func (s *Store) AppendAtLog(ctx context.Context, batches []store.Batch, log int, pos store.LogPos) error {
+	if !pos.IsZero() {
+		return errors.New("the write-ahead log is not supported on the ClickHouse store yet: run without --wal")
+	}
+	return s.Append(ctx, batches)
+}
+
+// LoadedPositions is empty: no day was loaded from a log.
+func (s *Store) LoadedPositions(ctx context.Context) (map[int64]store.LogPos, error) {
+	return map[int64]store.LogPos{}, nil
+}
+
+// LoadedPositionsOf is empty for every log.
+func (s *Store) LoadedPositionsOf(ctx context.Context, log int) (map[int64]store.LogPos, error) {
+	return map[int64]store.LogPos{}, nil
+}
+
+// IdemLookup finds no record: Append refuses writes that carry one.
+func (s *Store) IdemLookup(ctx context.Context, project int64, key string, days []int64, since int64) (map[int64]store.Idem, error) {
+	return nil, nil
+}
+
+// Execute answers a structured query's part from ClickHouse.
+func (s *Store) Execute(ctx context.Context, sub *query.Sub) (*query.SubResult, error) {
+	res, err := s.points.Execute(ctx, sub)
+	return res, clickhouse.Classify(err)
+}
+
+// ScanRange reads a dataset's points in [from, to).
+func (s *Store) ScanRange(ctx context.Context, project int64, dataset string, from, to int64, fn func(p *point.Point)) error {
+	return clickhouse.Classify(s.points.ScanRange(ctx, project, dataset, from, to, fn))
+}
+
+// DatasetStats counts a dataset's points.
+func (s *Store) DatasetStats(ctx context.Context, project int64, dataset string) (meta.DatasetStats, error) {
+	st, err := s.points.DatasetStats(ctx, project, dataset)
+	return st, clickhouse.Classify(err)
+}
+
+// SizeBytes is the disk ClickHouse's tables take.
+func (s *Store) SizeBytes() int64 { return s.points.SizeBytes() }
+
+// Expire removes points past their dataset's retention.
+func (s *Store) Expire(ctx context.Context, now time.Time, defaultRetention time.Duration) (store.ExpireReport, error) {
+	r, err := s.points.Expire(ctx, now, defaultRetention, s.AllDatasets())
+	return r, clickhouse.Classify(err)
+}
+
+// Days lists the days holding points.
+func (s *Store) Days() []int64 { return s.points.Days() }
+
+// DayCounts counts a day's points by project and dataset.
+func (s *Store) DayCounts(ctx context.Context, dayStart int64) (map[store.TableDay]int64, error) {
+	m, err := s.points.DayCounts(ctx, dayStart)
+	return m, clickhouse.Classify(err)
+}
+
+// ScanDay reads a day's points.
+func (s *Store) ScanDay(ctx context.Context, dayStart int64, project int64, dataset string, fn func(project int64, p *point.Point) error) error {
+	return clickhouse.Classify(s.points.ScanDay(ctx, dayStart, project, dataset, fn))
+}
+
+// SQLSource is the SQL API's source of a dataset in ClickHouse SQL.
+func (s *Store) SQLSource(project int64, dataset string, argBase int) (string, []any, bool) {
+	return s.points.SQLSource(project, dataset, argBase)
+}
+
+// SQLDialect says that the SQL API prints ClickHouse SQL for this store.
+func (s *Store) SQLDialect() string { return "clickhouse" }
+
+// QueryRows runs SQL the SQL API printed for ClickHouse and returns its
+// rows as Go values and ClickHouse's count of the rows before the LIMIT
+// (-1 when the query has none).
+func (s *Store) QueryRows(ctx context.Context, sql string) ([][]any, int64, error) {
+	res, err := s.points.QuerySQL(ctx, sql, nil)
+	if err != nil {
+		return nil, 0, clickhouse.Classify(err)
+	}
+	return res.Rows, res.RowsBeforeLimit, nil
+}
