@@ -51,6 +51,7 @@ func TestPostgres(t *testing.T) {
 	t.Run("KeyLookup", srv.testKeyLookup)
 	t.Run("Nodes", srv.testNodes)
 	t.Run("ListenerDropped", srv.testListenerDropped)
+	t.Run("ListenerIdle", srv.testListenerIdle)
 	// Last: it stops the server, which closes the admin connection.
 	t.Run("Restart", srv.testRestart)
 	admin.Close(ctx)
@@ -475,5 +476,25 @@ func (srv *server) testRestart(t *testing.T) {
 	}
 	if err := a.Ping(ctx); err != nil {
 		t.Fatalf("Ping after the restart = %v", err)
+	}
+}
+
+// testListenerIdle lets the listener wait past its idle time several
+// times (each a timed-out wait and a ping on its connection): it must
+// keep its connection and hear what comes after.
+func (srv *server) testListenerIdle(t *testing.T) {
+	ctx := context.Background()
+	defer func(old time.Duration) { listenIdle = old }(listenIdle)
+	listenIdle = 50 * time.Millisecond
+	a := srv.closeAtEnd(t, srv.open(t, srv.database(t)))
+	wa := watch(t, a)
+	pid := a.listenPID.Load()
+	time.Sleep(500 * time.Millisecond)
+	if err := a.SetSetting(ctx, "after_idle", "1"); err != nil {
+		t.Fatal(err)
+	}
+	wa.expect(meta.Change{Kind: meta.ChangeSetting, Name: "after_idle"})
+	if got := a.listenPID.Load(); got != pid {
+		t.Fatalf("listener's server process %d after idling; want %d (the same connection)", got, pid)
 	}
 }
