@@ -86,9 +86,57 @@ type DatasetStats struct {
 var (
 	ErrNotFound = errors.New("not found")
 	ErrExists   = errors.New("already exists")
-	// ErrUnavailable: the metadata store cannot be reached now.
+	// ErrUnavailable is wrapped by the errors of a store that cannot
+	// reach its database (a PostgreSQL server down or unreachable), so
+	// that the server answers 503 rather than 500: the request may
+	// succeed once it is back. SQL errors do not wrap it.
 	ErrUnavailable = errors.New("metadata store unavailable")
 )
+
+// Change is a metadata change another node (or this one) committed, as a
+// shared metadata store (PostgreSQL) reports it to every node, so that
+// each can drop or reload what it keeps in memory.
+type Change struct {
+	Kind ChangeKind
+	// Project is the project's id; 0 for settings, sessions and resyncs.
+	Project int64
+	// ID is the key's id for ChangeKeyCreated and ChangeKeyRevoked, 0
+	// for every other kind.
+	ID int64
+	// Name is the project's name (ChangeProject), the dataset's
+	// (ChangeDataset), the setting's (ChangeSetting), or the lowercase
+	// hex SHA-256 of a deleted session's id (ChangeSessionsDeleted: one
+	// Change per session, never the id itself); "" otherwise.
+	Name string
+}
+
+// ChangeKind says what a Change is about.
+type ChangeKind string
+
+// The kinds of Change.
+const (
+	// ChangeProject: a project was created.
+	ChangeProject ChangeKind = "project"
+	// ChangeKeyCreated: a key was created.
+	ChangeKeyCreated ChangeKind = "key-created"
+	// ChangeKeyRevoked: a key was revoked; a node that cached it must
+	// refuse it from now on.
+	ChangeKeyRevoked ChangeKind = "key-revoked"
+	// ChangeDataset: a dataset was created, or its schema, retention or
+	// sampling set.
+	ChangeDataset ChangeKind = "dataset"
+	// ChangeSetting: a setting was set.
+	ChangeSetting ChangeKind = "setting"
+	// ChangeSessionsDeleted: a dashboard session was deleted (signed out,
+	// expired or its key revoked).
+	ChangeSessionsDeleted ChangeKind = "sessions-deleted"
+	// ChangeResync: the store lost its connection and got it back; what
+	// changed meanwhile is unknown, so everything cached must be reloaded.
+	ChangeResync ChangeKind = "resync"
+)
+
+// ChangeKinds lists every kind of Change.
+var ChangeKinds = []ChangeKind{ChangeProject, ChangeKeyCreated, ChangeKeyRevoked, ChangeDataset, ChangeSetting, ChangeSessionsDeleted, ChangeResync}
 
 // ValidateProjectName checks a project name: 1–64 bytes of letters, digits, '-', '_' or '.'.
 func ValidateProjectName(name string) error {
@@ -103,25 +151,3 @@ func ValidateProjectName(name string) error {
 	}
 	return nil
 }
-
-// Change is a metadata change another node (or this one) committed.
-// PLACEHOLDER until the postgres branch lands (it defines these).
-type Change struct {
-	Kind    ChangeKind
-	Project int64
-	ID      int64
-	Name    string
-}
-
-// ChangeKind says what changed.
-type ChangeKind string
-
-const (
-	ChangeProject         ChangeKind = "project"
-	ChangeKeyCreated      ChangeKind = "key_created"
-	ChangeKeyRevoked      ChangeKind = "key_revoked"
-	ChangeDataset         ChangeKind = "dataset"
-	ChangeSetting         ChangeKind = "setting"
-	ChangeSessionsDeleted ChangeKind = "sessions_deleted"
-	ChangeResync          ChangeKind = "resync"
-)

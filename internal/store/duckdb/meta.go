@@ -273,6 +273,18 @@ func (s *Store) Datasets(project int64) []meta.Dataset {
 	return out
 }
 
+// AllDatasets lists every project's datasets, by project and name, as
+// Datasets does (the metadata stores' common method for retention passes).
+func (s *Store) AllDatasets() []meta.Dataset {
+	out := s.allDatasets()
+	for i := range out {
+		if out[i].Schema == nil {
+			out[i].Schema = point.Builtin(out[i].Name)
+		}
+	}
+	return out
+}
+
 // EnsureDataset creates the dataset record when it does not exist.
 func (s *Store) EnsureDataset(ctx context.Context, project int64, name string) error {
 	s.metaMu.Lock()
