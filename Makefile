@@ -57,7 +57,8 @@ test-lighthouse:
 
 ## test-cluster: the scale-out test infrastructure (internal/testinfra; -tags cluster) against real servers on
 ## 127.0.0.1: PostgreSQL 15, two clickhouse-server 18.16 shards and the ZooKeeper their ON CLUSTER DDL needs;
-## and the ClickHouse points store (internal/store/clickhouse) against a server and a 2-shard cluster
+## the ClickHouse points store (internal/store/clickhouse) against a server and a 2-shard cluster, the
+## PostgreSQL metadata store (internal/store/postgres), and two Alidade nodes over both (cmd/alidade TestCluster*)
 ## (Debian's packages, installed by .ci/ensure-postgres, .ci/ensure-clickhouse and .ci/ensure-zookeeper when
 ## missing), ~25 s. Without them the tests skip loudly; with CI=true they fail.
 test-cluster:
@@ -65,7 +66,9 @@ test-cluster:
 	ch="$$(.ci/ensure-clickhouse)" || exit 1; \
 	zk="$$(.ci/ensure-zookeeper)" || exit 1; \
 	if [ -z "$$pg" ] || [ -z "$$ch" ] || [ -z "$$zk" ]; then echo "WARNING: no PostgreSQL, ClickHouse or ZooKeeper: the cluster tests will SKIP" >&2; fi; \
-	ALIDADE_PG_BIN="$$pg" CLICKHOUSE_SERVER="$$ch" ALIDADE_ZOOKEEPER="$$zk" $(GO) test -tags cluster -count=1 -v -timeout 10m ./internal/testinfra/ ./internal/store/clickhouse/
+	export ALIDADE_PG_BIN="$$pg" CLICKHOUSE_SERVER="$$ch" ALIDADE_ZOOKEEPER="$$zk"; \
+	$(GO) test -tags cluster -count=1 -v -timeout 10m ./internal/testinfra/ ./internal/store/clickhouse/ ./internal/store/postgres/ && \
+	$(GO) test -tags cluster -count=1 -v -timeout 10m -run '^TestCluster' ./cmd/alidade/
 
 ## test-clickhouse-sql: the SQL API on the ClickHouse backend: every corpus query compiled for ClickHouse
 ## (aesql.CompileClickHouse) against a real clickhouse-server (Debian's 18.16, installed by
@@ -102,7 +105,7 @@ vet:
 	$(GO) vet $(PKGS)
 	$(GO) vet -tags browser ./internal/browsertest/
 	$(GO) vet -tags lighthouse ./internal/lighthouse/ ./internal/pagerunner/
-	$(GO) vet -tags cluster ./internal/testinfra/ ./internal/store/clickhouse/
+	$(GO) vet -tags cluster ./internal/testinfra/ ./internal/store/clickhouse/ ./internal/store/postgres/ ./internal/store/cluster/ ./cmd/alidade/
 	$(GO) vet -tags 'cluster chconformance' ./internal/store/clickhouse/
 	$(GO) vet -tags clickhouse ./internal/aesql/
 

@@ -386,6 +386,9 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if sh, ok := st.(sharedMeta); ok {
+		sh.Watch(srv.ApplyMetaChange)
+	}
 	pipe.Start()
 	if err := srv.Start(); err != nil {
 		_ = pipe.Close(context.Background())

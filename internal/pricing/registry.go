@@ -152,3 +152,16 @@ func (r *Registry) update(ctx context.Context, project int64, change func([]Entr
 	r.mu.Unlock()
 	return nil
 }
+
+// Forget drops what the registry read of project's entries (all projects'
+// when project is 0): another node changed them, and the next use reads
+// them again.
+func (r *Registry) Forget(project int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if project == 0 {
+		clear(r.projects)
+		return
+	}
+	delete(r.projects, project)
+}

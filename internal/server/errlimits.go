@@ -136,3 +136,18 @@ func (e *errorRateLimits) take(ctx context.Context, project, key int64, now time
 	kw.n++
 	return 0, true
 }
+
+// forget drops what was read of project's limit (every project's when
+// project is 0): another node changed it. The windows' counts stay.
+func (e *errorRateLimits) forget(project int64) {
+	if e == nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if project == 0 {
+		clear(e.limits)
+		return
+	}
+	delete(e.limits, project)
+}

@@ -132,6 +132,9 @@ func (s *Server) caller(w http.ResponseWriter, r *http.Request) (auth.Principal,
 		if c, err := r.Cookie(sessionCookie); err == nil && s.sessions != nil {
 			sess, err := s.sessions.Get(r.Context(), c.Value)
 			if err != nil {
+				if writeUnavailable(w, r, err) { // the cookie may be good
+					return auth.Principal{}, nil, false
+				}
 				s.clearSessionCookie(w, r)
 				writeError(w, r, http.StatusUnauthorized, "unauthorized", sessionEndedMessage(err))
 				return auth.Principal{}, nil, false

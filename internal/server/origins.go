@@ -224,3 +224,18 @@ func (s *Server) handlePatchProject(w http.ResponseWriter, r *http.Request, p me
 	}
 	s.handleGetProject(w, r, p)
 }
+
+// forget drops what was read of project's list (every project's when
+// project is 0): another node changed it.
+func (o *origins) forget(project int64) {
+	if o == nil {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if project == 0 {
+		clear(o.lists)
+		return
+	}
+	delete(o.lists, project)
+}

@@ -194,7 +194,15 @@ func (m *Manager) Get(ctx context.Context, id string) (Session, error) {
 	e, ok := m.byHash[h]
 	if !ok {
 		m.mu.Unlock()
-		return Session{}, ErrNotFound
+		found, ok, err := m.lookup(ctx, h)
+		if err != nil {
+			return Session{}, err
+		}
+		if !ok {
+			return Session{}, ErrNotFound
+		}
+		m.mu.Lock()
+		e = found
 	}
 	var ended error
 	switch {
@@ -301,4 +309,46 @@ func (m *Manager) Len() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.byHash)
+}
+
+// Finder is a Store that reads one session: a store several nodes share,
+// where a session opened on another node is found on its first use here.
+type Finder interface {
+	// Session returns the session of a hash, or an error wrapping
+	// meta.ErrNotFound when there is none.
+	Session(ctx context.Context, h Hash) (Session, error)
+}
+
+// lookup reads a session missing from memory from a shared store, and
+// keeps it; ok is false when the store has none (or is not shared).
+func (m *Manager) lookup(ctx context.Context, h Hash) (*entry, bool, error) {
+	f, ok := m.opts.Store.(Finder)
+	if !ok {
+		return nil, false, nil
+	}
+	s, err := f.Session(ctx, h)
+	if errors.Is(err, meta.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.byHash[h]
+	if !ok {
+		e = &entry{s: s, stored: s.LastSeen}
+		m.byHash[h] = e
+	}
+	return e, true, nil
+}
+
+// Drop forgets sessions in memory without touching the store: another
+// node ended them (a sign-out there).
+func (m *Manager) Drop(hs ...Hash) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, h := range hs {
+		delete(m.byHash, h)
+	}
 }

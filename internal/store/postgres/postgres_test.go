@@ -49,6 +49,7 @@ func TestPostgres(t *testing.T) {
 	})
 	t.Run("Migrations", srv.testMigrations)
 	t.Run("KeyLookup", srv.testKeyLookup)
+	t.Run("SessionLookup", srv.testSessionLookup)
 	t.Run("Nodes", srv.testNodes)
 	t.Run("ListenerDropped", srv.testListenerDropped)
 	t.Run("ListenerIdle", srv.testListenerIdle)
@@ -176,6 +177,61 @@ func (srv *server) testKeyLookup(t *testing.T) {
 	}
 	if _, err := s.Key(ctx, hash[:]); !errors.Is(err, meta.ErrNotFound) {
 		t.Fatalf("Key(revoked) = %v; want meta.ErrNotFound", err)
+	}
+}
+
+// testSessionLookup: a session opened through one node is found by
+// another's session manager on its first use, and a sign-out there ends it
+// here (a notification).
+func (srv *server) testSessionLookup(t *testing.T) {
+	ctx := context.Background()
+	url := srv.database(t)
+	a, b := srv.closeAtEnd(t, srv.open(t, url)), srv.closeAtEnd(t, srv.open(t, url))
+	opts := func(st session.Store) session.Options {
+		return session.Options{Store: st, Idle: time.Hour, Max: 24 * time.Hour, TouchEvery: time.Minute}
+	}
+	ma, err := session.New(ctx, opts(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := session.New(ctx, opts(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, x, err := ma.Create(ctx, session.Session{Project: 4, Kind: meta.KindRead, KeyID: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := mb.Get(ctx, id)
+	if err != nil || got.Hash != x.Hash || got.Project != 4 || got.KeyID != 9 || got.CSRF != x.CSRF || got.Kind != meta.KindRead {
+		t.Fatalf("node B's Get of node A's session = %+v, %v; want %+v", got, err, x)
+	}
+	if _, err := b.Session(ctx, session.Hash{1}); !errors.Is(err, meta.ErrNotFound) {
+		t.Fatalf("Session(unknown) = %v; want meta.ErrNotFound", err)
+	}
+	w := watch(t, b)
+	b.Watch(func(c meta.Change) {
+		if c.Kind == meta.ChangeSessionsDeleted {
+			if h, err := hex.DecodeString(c.Name); err == nil {
+				var sh session.Hash
+				copy(sh[:], h)
+				mb.Drop(sh)
+			}
+		}
+	})
+	if err := ma.Delete(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	w.expect(meta.Change{Kind: meta.ChangeSessionsDeleted, Name: hex.EncodeToString(x.Hash[:])})
+	deadline := time.Now().Add(time.Second)
+	for {
+		if _, err := mb.Get(ctx, id); errors.Is(err, session.ErrNotFound) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a session ended on node A still opens node B after 1 s")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -18,34 +19,59 @@ import (
 
 var _ session.Store = (*Store)(nil)
 
+const sessionColumns = `id_sha256, key_id, root, root_tag, project, kind, csrf_token, created, last_seen`
+
 // Sessions returns every stored dashboard session, oldest first.
 func (s *Store) Sessions(ctx context.Context) ([]session.Session, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id_sha256, key_id, root, root_tag, project, kind, csrf_token, created, last_seen
-		FROM dashboard_sessions ORDER BY created, id_sha256`)
+	rows, err := s.pool.Query(ctx, `SELECT `+sessionColumns+` FROM dashboard_sessions ORDER BY created, id_sha256`)
 	if err != nil {
 		return nil, s.fail("read dashboard sessions", err)
 	}
 	defer rows.Close()
 	var out []session.Session
 	for rows.Next() {
-		var x session.Session
-		var h []byte
-		var kind string
-		if err := rows.Scan(&h, &x.KeyID, &x.Root, &x.RootTag, &x.Project, &kind, &x.CSRF, &x.Created, &x.LastSeen); err != nil {
+		x, err := scanSession(rows)
+		if err != nil {
 			return nil, s.fail("read dashboard sessions", err)
 		}
-		if len(h) != len(x.Hash) {
-			return nil, fmt.Errorf("dashboard session hash of %d bytes; want %d", len(h), len(x.Hash))
-		}
-		copy(x.Hash[:], h)
-		x.Kind = meta.KeyKind(kind)
-		x.Created, x.LastSeen = x.Created.UTC(), x.LastSeen.UTC()
 		out = append(out, x)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, s.fail("read dashboard sessions", err)
 	}
 	return out, nil
+}
+
+var _ session.Finder = (*Store)(nil)
+
+// Session returns the session of a hash (meta.ErrNotFound when none): a
+// node finds a session opened on another node on its first use.
+func (s *Store) Session(ctx context.Context, h session.Hash) (session.Session, error) {
+	x, err := scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionColumns+` FROM dashboard_sessions WHERE id_sha256 = $1`, h[:]))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return session.Session{}, fmt.Errorf("dashboard session: %w", meta.ErrNotFound)
+	}
+	if err != nil {
+		return session.Session{}, s.fail("read a dashboard session", err)
+	}
+	return x, nil
+}
+
+// scanSession reads a row of sessionColumns.
+func scanSession(row pgx.Row) (session.Session, error) {
+	var x session.Session
+	var h []byte
+	var kind string
+	if err := row.Scan(&h, &x.KeyID, &x.Root, &x.RootTag, &x.Project, &kind, &x.CSRF, &x.Created, &x.LastSeen); err != nil {
+		return x, err
+	}
+	if len(h) != len(x.Hash) {
+		return x, fmt.Errorf("dashboard session hash of %d bytes; want %d", len(h), len(x.Hash))
+	}
+	copy(x.Hash[:], h)
+	x.Kind = meta.KeyKind(kind)
+	x.Created, x.LastSeen = x.Created.UTC(), x.LastSeen.UTC()
+	return x, nil
 }
 
 // PutSession stores a new dashboard session (replacing one of the same
