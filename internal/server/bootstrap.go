@@ -37,7 +37,25 @@ const (
 // "default" (id 1) with one key of each kind. envRoot is ALIDADE_ROOT_KEY; when
 // set it is the root key, otherwise the stored root hash is, and a first start
 // without it generates one.
-func Prepare(ctx context.Context, st bootstrapStore, envRoot string) (*Bootstrap, error) {
+func Prepare(ctx context.Context, st bootstrapStore, envRoot string) (b *Bootstrap, err error) {
+	if ex, ok := st.(exclusiveStore); ok {
+		// Nodes of a cluster starting together: one makes the default
+		// project, the others find it made.
+		err = ex.Exclusive(ctx, "bootstrap", func(ctx context.Context) error {
+			b, err = prepare(ctx, st, envRoot)
+			return err
+		})
+		return b, err
+	}
+	return prepare(ctx, st, envRoot)
+}
+
+// exclusiveStore is a store several nodes share, with a lock they share.
+type exclusiveStore interface {
+	Exclusive(ctx context.Context, name string, fn func(ctx context.Context) error) error
+}
+
+func prepare(ctx context.Context, st bootstrapStore, envRoot string) (*Bootstrap, error) {
 	b := &Bootstrap{}
 	stored, err := st.Setting(ctx, settingRootHash)
 	if err != nil {

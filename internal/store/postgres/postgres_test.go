@@ -50,6 +50,7 @@ func TestPostgres(t *testing.T) {
 	t.Run("Migrations", srv.testMigrations)
 	t.Run("KeyLookup", srv.testKeyLookup)
 	t.Run("SessionLookup", srv.testSessionLookup)
+	t.Run("Exclusive", srv.testExclusive)
 	t.Run("Nodes", srv.testNodes)
 	t.Run("ListenerDropped", srv.testListenerDropped)
 	t.Run("ListenerIdle", srv.testListenerIdle)
@@ -232,6 +233,53 @@ func (srv *server) testSessionLookup(t *testing.T) {
 			t.Fatal("a session ended on node A still opens node B after 1 s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// testExclusive: two nodes' Exclusive of one name never overlap; other
+// names do not wait.
+func (srv *server) testExclusive(t *testing.T) {
+	ctx := context.Background()
+	url := srv.database(t)
+	a, b := srv.closeAtEnd(t, srv.open(t, url)), srv.closeAtEnd(t, srv.open(t, url))
+	var inside, most atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 6 {
+		st := a
+		if i%2 == 1 {
+			st = b
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := st.Exclusive(ctx, "bootstrap", func(context.Context) error {
+				n := inside.Add(1)
+				for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+				}
+				time.Sleep(20 * time.Millisecond)
+				inside.Add(-1)
+				return nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	// Another name runs while "bootstrap" is held.
+	held, release := make(chan struct{}), make(chan struct{})
+	go a.Exclusive(ctx, "bootstrap", func(context.Context) error { close(held); <-release; return nil })
+	<-held
+	if err := b.Exclusive(ctx, "other", func(context.Context) error { return nil }); err != nil {
+		t.Errorf("Exclusive(other) while bootstrap is held = %v", err)
+	}
+	close(release) // had "other" waited for "bootstrap", this is never reached
+	wg.Wait()
+	if most.Load() != 1 {
+		t.Fatalf("%d Exclusive(bootstrap) ran at once; want 1", most.Load())
+	}
+	wantErr := errors.New("boom")
+	if err := a.Exclusive(ctx, "bootstrap", func(context.Context) error { return wantErr }); !errors.Is(err, wantErr) {
+		t.Fatalf("Exclusive's error = %v; want fn's", err)
 	}
 }
 
