@@ -45,6 +45,7 @@ func (s *Store) Append(ctx context.Context, batches []store.Batch) error {
 	if s.cfg.Cluster != "" {
 		settings = []string{"insert_distributed_sync", "1"}
 	}
+	defer s.forgetSize()
 	if _, err := s.query(ctx, "INSERT INTO "+s.table+" FORMAT TabSeparated", &buf, settings...); err != nil {
 		return fmt.Errorf("append %d points: %w", n, err)
 	}

@@ -39,6 +39,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -159,6 +161,16 @@ type Store struct {
 	// the shards' db.points_local.
 	table string
 	local string
+
+	mu   sync.Mutex
+	days []int64 // as DaysContext last read them
+	// size is SizeBytes's answer, read at sizeAt when writes was
+	// sizeGen; every write of this store adds to writes.
+	writes  atomic.Int64
+	sizeMu  sync.Mutex
+	size    int64
+	sizeAt  time.Time
+	sizeGen int64
 }
 
 // Open connects, checks the server (time zone UTC, version) and creates

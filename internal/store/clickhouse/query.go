@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/alidade/alidade/internal/aesql"
-	"github.com/alidade/alidade/internal/point"
 )
 
 // SQLSource returns the SQL API's source of a project's dataset for
@@ -153,56 +152,4 @@ func decodeValue(typ string, v json.RawMessage) (any, error) {
 		return time.ParseInLocation(time.DateTime, str, loc)
 	}
 	return nil, fmt.Errorf("type %s is not read yet", typ)
-}
-
-// ScanRange calls fn with every point of the project's dataset with
-// from <= timestamp < to (ms), in no particular order. The point's
-// slices are fn's to keep.
-func (s *Store) ScanRange(ctx context.Context, project int64, dataset string, from, to int64, fn func(p *point.Point)) error {
-	if from >= to {
-		return nil
-	}
-	from, to = max(from, 0), min(to, maxTimestamp)
-	cols := "toUInt64(timestamp) * 1000 + timestamp_ms, _sample_interval, index1"
-	for i := 1; i <= point.MaxBlobs; i++ {
-		cols += ", blob" + strconv.Itoa(i)
-	}
-	for i := 1; i <= point.MaxDoubles; i++ {
-		cols += ", double" + strconv.Itoa(i)
-	}
-	ds, err := aesql.ClickHouseSource("x", 0, dataset) // only for its quoting of dataset
-	if err != nil {
-		return err
-	}
-	lit := ds[strings.LastIndex(ds, "dataset = ")+len("dataset = ") : len(ds)-1]
-	q := fmt.Sprintf("SELECT %s FROM %s WHERE project = %d AND dataset = %s AND timestamp >= toDateTime(%d) AND timestamp <= toDateTime(%d) "+
-		"AND toUInt64(timestamp) * 1000 + timestamp_ms >= %d AND toUInt64(timestamp) * 1000 + timestamp_ms < %d",
-		cols, s.table, project, lit, from/1000, (to-1)/1000, from, to)
-	res, err := s.QuerySQL(ctx, q, nil)
-	if err != nil {
-		return err
-	}
-	for _, r := range res.Rows {
-		p := &point.Point{Dataset: dataset, Timestamp: int64(r[0].(uint64)), SampleInterval: uint32(r[1].(uint64)), Index: r[2].(string)}
-		nb := 0
-		for i := 1; i <= point.MaxBlobs; i++ {
-			if r[2+i].(string) != "" {
-				nb = i
-			}
-		}
-		for i := 1; i <= nb; i++ {
-			p.Blobs = append(p.Blobs, r[2+i].(string))
-		}
-		nd := 0
-		for i := 1; i <= point.MaxDoubles; i++ {
-			if r[2+point.MaxBlobs+i].(float64) != 0 {
-				nd = i
-			}
-		}
-		for i := 1; i <= nd; i++ {
-			p.Doubles = append(p.Doubles, r[2+point.MaxBlobs+i].(float64))
-		}
-		fn(p)
-	}
-	return nil
 }

@@ -3,9 +3,11 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/alidade/alidade/internal/meta"
 	"github.com/alidade/alidade/internal/store"
 )
 
@@ -13,38 +15,192 @@ import (
 // or before cutoff: whole UTC days older than it, never a part of a day.
 // It returns the days dropped (their starts, Unix ms). With a cluster the
 // partitions are dropped ON CLUSTER from every shard's points_local.
-// Per-project and per-dataset retention shorter than the default is not
-// a partition drop (a later slice: ALTER ... DELETE, or TTL on 19.6+).
 func (s *Store) DropDaysBefore(ctx context.Context, cutoff time.Time) ([]int64, error) {
+	days, _, err := s.dropDaysBefore(ctx, cutoff)
+	return days, err
+}
+
+// dropDaysBefore is DropDaysBefore, also returning the bytes on disk of the
+// active parts dropped (summed over the shards).
+func (s *Store) dropDaysBefore(ctx context.Context, cutoff time.Time) ([]int64, int64, error) {
+	defer s.forgetSize()
 	last := store.DayStart(cutoff.UnixMilli()) // days before this one end at or before cutoff
-	_, localName, _ := strings.Cut(s.local, ".")
-	// system.parts of the server asked; with a cluster the days of all
-	// shards (clusterAllReplicas does not exist in 18.16: the shards'
-	// partitions are read through remote() on the cluster).
-	from := "system.parts"
-	if s.cfg.Cluster != "" {
-		from = "cluster(" + s.cfg.Cluster + ", system.parts)"
+	if last <= 0 {
+		return nil, 0, nil
 	}
-	q := fmt.Sprintf("SELECT DISTINCT partition FROM %s WHERE database = '%s' AND table = '%s' AND active "+
-		"AND toDate(partition) < toDate(%d) ORDER BY partition", from, s.cfg.Database, localName, last/1000)
+	_, localName, _ := strings.Cut(s.local, ".")
+	q := fmt.Sprintf("SELECT partition, sum(bytes_on_disk) FROM %s WHERE database = %s AND table = %s AND active "+
+		"AND toDate(partition) < toDate(toDateTime(%d)) GROUP BY partition ORDER BY partition FORMAT TabSeparated",
+		s.partsFrom(), chString(s.cfg.Database), chString(localName), min(last, maxTimestamp-1)/1000)
 	out, err := s.query(ctx, q, nil)
 	if err != nil {
-		return nil, fmt.Errorf("retention: list the day partitions: %w", err)
+		return nil, 0, fmt.Errorf("retention: list the day partitions: %w", err)
 	}
 	on := ""
 	if s.cfg.Cluster != "" {
 		on = " ON CLUSTER " + s.cfg.Cluster
 	}
 	var days []int64
-	for _, part := range strings.Fields(out) {
-		d, err := time.Parse(time.DateOnly, part)
-		if err != nil {
-			return days, fmt.Errorf("retention: unreadable partition %q", part)
+	var freed int64
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if line == "" {
+			continue
 		}
-		if _, err := s.query(ctx, "ALTER TABLE "+s.local+on+" DROP PARTITION '"+part+"'", nil); err != nil {
-			return days, fmt.Errorf("retention: drop day %s: %w", part, err)
+		part, size, _ := strings.Cut(line, "\t")
+		d, err := time.Parse(time.DateOnly, part)
+		n, err2 := strconv.ParseInt(size, 10, 64)
+		if err != nil || err2 != nil {
+			return days, freed, fmt.Errorf("retention: unreadable partition %q", line)
+		}
+		if _, err := s.query(ctx, "ALTER TABLE "+s.local+on+" DROP PARTITION "+chString(part), nil); err != nil {
+			return days, freed, fmt.Errorf("retention: drop day %s: %w", part, err)
 		}
 		days = append(days, d.UnixMilli())
+		freed += n
 	}
-	return days, nil
+	return days, freed, nil
 }
+
+// Expire enforces retention at now. The metadata (which datasets exist,
+// their retention; meta.Dataset.Retention 0 means defaultRetention) is not
+// the points store's: the caller passes every dataset of every project.
+//
+// Whole UTC days older than the longest retention in force are dropped by
+// partition (DropDaysBefore): FilesRemoved counts the days, BytesFreed
+// their parts' bytes on disk. A dataset whose retention is shorter has its
+// older points deleted by one ALTER TABLE ... DELETE (a mutation; ON
+// CLUSTER with a cluster) covering every such dataset: RowsDeleted counts
+// the rows it matched, DatasetsTrimmed the datasets that had any.
+//
+// Mutations run in the background; Expire waits until the server (every
+// shard) has finished them, polling system.mutations, so that when it
+// returns the points are gone from every answer, as with the DuckDB store.
+// Polling works on every version: 18.16 has no mutations_sync. A mutation
+// rewrites every part of the table that holds points older than the
+// earliest cutoff (18.16 cannot limit it to partitions: DELETE IN
+// PARTITION is 20.x), so its cost is a rewrite of the table's data up to
+// the day of the longest cut; one mutation per pass, not one per dataset.
+// Points of those datasets written between the count and the mutation are
+// deleted too but not counted.
+func (s *Store) Expire(ctx context.Context, now time.Time, defaultRetention time.Duration, datasets []meta.Dataset) (store.ExpireReport, error) {
+	var rep store.ExpireReport
+	defer s.forgetSize()
+	longest := defaultRetention
+	for _, d := range datasets {
+		longest = max(longest, d.Retention)
+	}
+	nowMs := now.UnixMilli()
+	days, freed, err := s.dropDaysBefore(ctx, time.UnixMilli(nowMs-longest.Milliseconds()))
+	rep.FilesRemoved, rep.BytesFreed = len(days), freed
+	if err != nil {
+		return rep, err
+	}
+
+	var conds []string
+	for _, d := range datasets {
+		ret := d.Retention
+		if ret == 0 {
+			ret = defaultRetention
+		}
+		if ret >= longest {
+			continue
+		}
+		cutoff := min(nowMs-ret.Milliseconds(), maxTimestamp)
+		if cutoff <= 0 {
+			continue
+		}
+		cond := fmt.Sprintf("project = %d AND dataset = %s AND timestamp <= toDateTime(%d) AND %s < %d",
+			d.ProjectID, chString(d.Name), (cutoff-1)/1000, tsMs, cutoff)
+		out, err := s.query(ctx, "SELECT count() FROM "+s.table+" WHERE "+cond, nil)
+		if err != nil {
+			return rep, fmt.Errorf("retention: count the expired points of %s: %w", d.Name, err)
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(out), 10, 64)
+		if err != nil {
+			return rep, fmt.Errorf("clickhouse %s: retention: unreadable count %q", s.cfg.HTTP, out)
+		}
+		if n > 0 {
+			conds = append(conds, "("+cond+")")
+			rep.RowsDeleted += n
+			rep.DatasetsTrimmed++
+		}
+	}
+	if len(conds) == 0 {
+		return rep, nil
+	}
+	on := ""
+	if s.cfg.Cluster != "" {
+		on = " ON CLUSTER " + s.cfg.Cluster
+	}
+	if _, err := s.query(ctx, "ALTER TABLE "+s.local+on+" DELETE WHERE "+strings.Join(conds, " OR "), nil); err != nil {
+		return store.ExpireReport{FilesRemoved: rep.FilesRemoved, BytesFreed: rep.BytesFreed},
+			fmt.Errorf("retention: delete the expired points of %d datasets: %w", len(conds), err)
+	}
+	if err := s.waitMutations(ctx); err != nil {
+		return rep, err
+	}
+	return rep, nil
+}
+
+// waitMutations waits until no mutation of the points table is pending on
+// any shard.
+func (s *Store) waitMutations(ctx context.Context) error {
+	from := "system.mutations"
+	if s.cfg.Cluster != "" {
+		from = "cluster(" + s.cfg.Cluster + ", system.mutations)"
+	}
+	_, localName, _ := strings.Cut(s.local, ".")
+	q := fmt.Sprintf("SELECT count() FROM %s WHERE database = %s AND table = %s AND NOT is_done",
+		from, chString(s.cfg.Database), chString(localName))
+	wait := 20 * time.Millisecond
+	for {
+		out, err := s.query(ctx, q, nil)
+		if err != nil {
+			return fmt.Errorf("retention: wait for the deletion: %w", err)
+		}
+		if strings.TrimSpace(out) == "0" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("retention: the deletion of expired points is still running on the server: %w", ctx.Err())
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Second)
+	}
+}
+
+// sizeTTL is how long SizeBytes answers from its last reading: a scrape
+// every few seconds costs one query of system.parts per sizeTTL. The
+// store's own writes make it read again; other nodes' show within sizeTTL.
+const sizeTTL = 10 * time.Second
+
+// SizeBytes is the bytes on disk of the active parts of Alidade's tables
+// (the database in the URL), summed over every shard with a cluster; -1
+// when the server cannot say. Parts a merge, mutation or drop made
+// outdated are not counted: the server deletes them itself (after
+// old_parts_lifetime, 8 minutes by default).
+func (s *Store) SizeBytes() int64 {
+	s.sizeMu.Lock()
+	defer s.sizeMu.Unlock()
+	gen := s.writes.Load()
+	if !s.sizeAt.IsZero() && time.Since(s.sizeAt) < sizeTTL && s.sizeGen == gen {
+		return s.size
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	q := fmt.Sprintf("SELECT sum(bytes_on_disk) FROM %s WHERE database = %s AND active", s.partsFrom(), chString(s.cfg.Database))
+	out, err := s.query(ctx, q, nil)
+	if err != nil {
+		return -1
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(out), 10, 64)
+	if err != nil {
+		return -1
+	}
+	s.size, s.sizeAt, s.sizeGen = n, time.Now(), gen
+	return n
+}
+
+// forgetSize makes the next SizeBytes read the size again.
+func (s *Store) forgetSize() { s.writes.Add(1) }
