@@ -178,6 +178,9 @@ func aggregate(a query.Agg) (string, error) {
 		}
 		return "if(count() = 0, NULL, 100 * sumIf(_sample_interval, " + cond + ") / sum(_sample_interval))", nil
 	case query.AggUniq:
+		if a.Field.Kind == point.KindDouble {
+			x = "(" + x + " + 0)" // -0 and 0 are one value, as for groups
+		}
 		u := ifAgg("uniqExact", x, cond)
 		return "if(" + u + " = 0, NULL, toFloat64(" + u + "))", nil
 	}
@@ -207,8 +210,9 @@ type plan struct {
 // printSub prints a Sub as one SELECT over table.
 //
 // Quantiles equal DuckDB's quantile_cont over the points repeated by their
-// weight (linear interpolation between the order statistics around rank
-// q·(Σw-1)). 18.16 has no interpolating weighted quantile (quantileExact
+// weight, bit for bit: linear interpolation between the order statistics
+// lo and hi at ranks floor(P) and ceil(P), P = q·(Σw-1), computed as DuckDB
+// computes it for a DOUBLE, lo·(1-d) + hi·d with d = P - floor(P). 18.16 has no interpolating weighted quantile (quantileExact
 // picks a rank and ignores weights, quantileExactWeighted picks a rank,
 // quantileTDigest approximates), so the query gathers each group's
 // (value, weight) pairs with groupArray, sorts them, takes the running sum
@@ -217,8 +221,8 @@ type plan struct {
 //	inner: keys, plain aggregates, count() AS n_,
 //	       arraySort(groupArrayIf((x, w), cond)) AS qaK ... GROUP BY keys
 //	mid:   qxK = the values, qcK = arrayCumSum(the weights)
-//	outer: per fraction q, with P = q·(qcK[-1] - 1):
-//	       x[first i with qcK[i] > floor(P)] + (x[first i with qcK[i] > ceil(P)] - that)·(P - floor(P))
+//	outer: per fraction q, with P = q·(qcK[-1] - 1) and d = P - floor(P):
+//	       x[first i with qcK[i] > floor(P)]·(1-d) + x[first i with qcK[i] > ceil(P)]·d
 //
 // The cost: memory for every point of a group that the quantile sees
 // (about 16 bytes each; a Distributed table ships each shard's array to the
@@ -231,6 +235,11 @@ func printSub(table string, sub *query.Sub) (*plan, error) {
 		e, err := fieldExpr(g)
 		if err != nil {
 			return nil, err
+		}
+		if g.Kind == point.KindDouble {
+			// + 0 makes -0 0: ClickHouse groups them apart (it hashes
+			// the bits), DuckDB and the query contract as one.
+			e = "(" + e + " + 0)"
 		}
 		keys = append(keys, fmt.Sprintf("%s AS g%d", e, i))
 	}
@@ -356,7 +365,8 @@ func printSub(table string, sub *query.Sub) (*plan, error) {
 					return "arrayElement(" + qx + ", arrayFirstIndex(c_ -> c_ > " + rank + ", " + qc + "))"
 				}
 				lo, hi := at("floor("+pos+")"), at("ceil("+pos+")")
-				outer = append(outer, "if(length("+qx+") = 0, NULL, "+lo+" + ("+hi+" - "+lo+") * ("+pos+" - floor("+pos+")))")
+				d := "(" + pos + " - floor(" + pos + "))"
+				outer = append(outer, "if(length("+qx+") = 0, NULL, "+lo+" * (1 - "+d+") + "+hi+" * "+d+")")
 			}
 		}
 		outer = append(outer, "n_")
