@@ -3,8 +3,8 @@ package clickhouse
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"encoding/binary"
+	"fmt"
 	"math"
 
 	"github.com/alidade/alidade/internal/point"
