@@ -212,23 +212,27 @@ type plan struct {
 // Quantiles equal DuckDB's quantile_cont over the points repeated by their
 // weight, bit for bit: linear interpolation between the order statistics
 // lo and hi at ranks floor(P) and ceil(P), P = q·(Σw-1), computed as DuckDB
-// computes it for a DOUBLE, lo·(1-d) + hi·d with d = P - floor(P). 18.16 has no interpolating weighted quantile (quantileExact
-// picks a rank and ignores weights, quantileExactWeighted picks a rank,
-// quantileTDigest approximates), so the query gathers each group's
-// (value, weight) pairs with groupArray, sorts them, takes the running sum
-// of the weights and finds the two order statistics with arrayFirstIndex:
+// computes it for a DOUBLE, lo·(1-d) + hi·d with d = P - floor(P).
+//
+// 18.16 has no interpolating weighted quantile (quantileExact picks a rank
+// and ignores weights, quantileExactWeighted picks a rank,
+// quantileTDigest approximates), so the query gathers each group's values
+// and weights with groupArray, sorts the values, sorts the weights by the
+// values, takes their running sum and finds the two order statistics with
+// arrayFirstIndex:
 //
 //	inner: keys, plain aggregates, count() AS n_,
-//	       arraySort(groupArrayIf((x, w), cond)) AS qaK ... GROUP BY keys
-//	mid:   qxK = the values, qcK = arrayCumSum(the weights)
+//	       groupArrayIf(x, cond) AS qvK, groupArrayIf(w, cond) AS qwK ... GROUP BY keys
+//	mid:   qxK = arraySort(qvK), qcK = arrayCumSum(qwK sorted by qvK)
 //	outer: per fraction q, with P = q·(qcK[-1] - 1) and d = P - floor(P):
-//	       x[first i with qcK[i] > floor(P)]·(1-d) + x[first i with qcK[i] > ceil(P)]·d
+//	       qxK[first i with qcK[i] > floor(P)]·(1-d) + qxK[first i with qcK[i] > ceil(P)]·d
 //
 // The cost: memory for every point of a group that the quantile sees
-// (about 16 bytes each; a Distributed table ships each shard's array to the
-// initiator, and groupArray refuses a state of more than 16,777,215 values)
-// and a sort, O(n log n) per group; weighted or not, the points are never
-// repeated. Subs without quantiles print only the inner SELECT.
+// (12 bytes each; a Distributed table ships each shard's arrays to the
+// initiator, and groupArray refuses a state of more than 16,777,215
+// values) and two sorts, O(n log n) per group; weighted or not, the points
+// are never repeated. On 1M points this is most of the query's time (see
+// BenchmarkExecute); a Sub without quantiles prints only the inner SELECT.
 func printSub(table string, sub *query.Sub) (*plan, error) {
 	var keys []string
 	for i, g := range sub.GroupBy {
@@ -335,7 +339,8 @@ func printSub(table string, sub *query.Sub) (*plan, error) {
 	inner = append(inner, "count() AS n_")
 	for k, g := range groups {
 		x, _ := fieldExpr(g.field)
-		inner = append(inner, "arraySort("+ifAgg("groupArray", "("+x+", _sample_interval)", g.cond)+") AS qa"+strconv.Itoa(k))
+		ks := strconv.Itoa(k)
+		inner = append(inner, ifAgg("groupArray", x, g.cond)+" AS qv"+ks, ifAgg("groupArray", "_sample_interval", g.cond)+" AS qw"+ks)
 	}
 	innerSQL := "SELECT " + strings.Join(inner, ", ") + " FROM " + table + " WHERE " + where
 	if nKeys > 0 {
@@ -352,9 +357,11 @@ func printSub(table string, sub *query.Sub) (*plan, error) {
 		outer := append([]string(nil), pass...)
 		for k, g := range groups {
 			ks := strconv.Itoa(k)
-			qa, qx, qc := "qa"+ks, "qx"+ks, "qc"+ks
-			mid = append(mid, "arrayMap(t_ -> tupleElement(t_, 1), "+qa+") AS "+qx,
-				"arrayCumSum(arrayMap(t_ -> toUInt64(tupleElement(t_, 2)), "+qa+")) AS "+qc)
+			qv, qw, qx, qc := "qv"+ks, "qw"+ks, "qx"+ks, "qc"+ks
+			// The weights in the order of their values: among equal
+			// values their order does not change the value at a rank.
+			mid = append(mid, "arraySort("+qv+") AS "+qx,
+				"arrayCumSum(arraySort((w_, v_) -> v_, arrayMap(w_ -> toUInt64(w_), "+qw+"), "+qv+")) AS "+qc)
 			for _, q := range g.qs {
 				lit, err := chFloat(q)
 				if err != nil {
