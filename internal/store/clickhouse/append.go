@@ -3,9 +3,9 @@ package clickhouse
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math"
-	"strconv"
 
 	"github.com/alidade/alidade/internal/point"
 	"github.com/alidade/alidade/internal/store"
@@ -14,13 +14,15 @@ import (
 // maxTimestamp is the first millisecond a DateTime cannot hold (2106).
 const maxTimestamp = (1 << 32) * 1000
 
-// Append writes the batches' points as one INSERT (TabSeparated over
-// HTTP). ClickHouse applies an INSERT of one server atomically per part
-// (one per day partition it touches), so a failed Append may have stored
-// the points of some days; with a cluster, a failed Append may have stored
-// those of some shards (insert_distributed_sync: the INSERT answers after
-// every shard has its rows, or fails). Idempotency records are not stored
-// on ClickHouse yet: a batch with Idem is refused.
+// Append writes the batches' points as one INSERT (RowBinary over HTTP:
+// a double goes in as its 8 bytes, since 18.16's text parsers read some
+// doubles (subnormal ones, extreme exponents) a bit off). ClickHouse
+// applies an INSERT of one server atomically per part (one per day
+// partition it touches), so a failed Append may have stored the points of
+// some days; with a cluster, a failed Append may have stored those of some
+// shards (insert_distributed_sync: the INSERT answers after every shard
+// has its rows, or fails). Idempotency records are not stored on
+// ClickHouse yet: a batch with Idem is refused.
 func (s *Store) Append(ctx context.Context, batches []store.Batch) error {
 	var buf bytes.Buffer
 	n := 0
@@ -32,7 +34,7 @@ func (s *Store) Append(ctx context.Context, batches []store.Batch) error {
 			return fmt.Errorf("clickhouse: append: project %d; want a positive project id", b.Project)
 		}
 		for i := range b.Points {
-			if err := writeTSV(&buf, b.Project, &b.Points[i]); err != nil {
+			if err := writeRow(&buf, b.Project, &b.Points[i]); err != nil {
 				return fmt.Errorf("clickhouse: append: project %d, point %d: %w", b.Project, i, err)
 			}
 			n++
@@ -46,14 +48,17 @@ func (s *Store) Append(ctx context.Context, batches []store.Batch) error {
 		settings = []string{"insert_distributed_sync", "1"}
 	}
 	defer s.forgetSize()
-	if _, err := s.query(ctx, "INSERT INTO "+s.table+" FORMAT TabSeparated", &buf, settings...); err != nil {
+	if _, err := s.query(ctx, "INSERT INTO "+s.table+" FORMAT RowBinary", &buf, settings...); err != nil {
 		return fmt.Errorf("append %d points: %w", n, err)
 	}
 	return nil
 }
 
-// writeTSV writes one row of the points table.
-func writeTSV(buf *bytes.Buffer, project int64, p *point.Point) error {
+// writeRow writes one row of the points table in RowBinary: numbers
+// little-endian, DateTime as UInt32 seconds, strings as a LEB128 length
+// and their bytes. Every blob and double column is written; those the
+// point does not have are "" and 0.
+func writeRow(buf *bytes.Buffer, project int64, p *point.Point) error {
 	if p.Dataset == "" {
 		return fmt.Errorf("no dataset")
 	}
@@ -64,64 +69,29 @@ func writeTSV(buf *bytes.Buffer, project int64, p *point.Point) error {
 		return fmt.Errorf("%d blobs and %d doubles; at most %d and %d", len(p.Blobs), len(p.Doubles), point.MaxBlobs, point.MaxDoubles)
 	}
 	b := buf.AvailableBuffer()
-	b = strconv.AppendInt(b, project, 10)
-	b = append(b, '\t')
-	b = appendTSVString(b, p.Dataset)
-	b = append(b, '\t')
-	b = strconv.AppendInt(b, p.Timestamp/1000, 10) // DateTime as Unix seconds
-	b = append(b, '\t')
-	b = strconv.AppendInt(b, p.Timestamp%1000, 10)
-	b = append(b, '\t')
-	b = strconv.AppendUint(b, uint64(p.Weight()), 10)
-	b = append(b, '\t')
-	b = appendTSVString(b, p.Index)
+	b = binary.LittleEndian.AppendUint64(b, uint64(project))
+	b = appendString(b, p.Dataset)
+	b = binary.LittleEndian.AppendUint32(b, uint32(p.Timestamp/1000))
+	b = binary.LittleEndian.AppendUint16(b, uint16(p.Timestamp%1000))
+	b = binary.LittleEndian.AppendUint32(b, p.Weight())
+	b = appendString(b, p.Index)
 	for i := 1; i <= point.MaxBlobs; i++ {
-		b = append(b, '\t')
-		b = appendTSVString(b, p.Blob(i))
+		b = appendString(b, p.Blob(i))
 	}
 	for i := 0; i < point.MaxDoubles; i++ {
-		b = append(b, '\t')
 		v := 0.0
 		if i < len(p.Doubles) {
 			v = p.Doubles[i]
 		}
-		b = appendTSVFloat(b, v)
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
 	}
-	b = append(b, '\n')
 	buf.Write(b)
 	return nil
 }
 
-// appendTSVString escapes s as TabSeparated does: backslash, tab, newline
-// and carriage return (and NUL, for readability of dumps).
-func appendTSVString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\\':
-			b = append(b, '\\', '\\')
-		case '\t':
-			b = append(b, '\\', 't')
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case 0:
-			b = append(b, '\\', '0')
-		default:
-			b = append(b, c)
-		}
-	}
-	return b
-}
-
-func appendTSVFloat(b []byte, v float64) []byte {
-	switch {
-	case math.IsNaN(v):
-		return append(b, "nan"...)
-	case math.IsInf(v, 1):
-		return append(b, "inf"...)
-	case math.IsInf(v, -1):
-		return append(b, "-inf"...)
-	}
-	return strconv.AppendFloat(b, v, 'g', -1, 64)
+// appendString appends s as RowBinary does: its length as LEB128, then
+// its bytes.
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
 }

@@ -178,6 +178,9 @@ func aggregate(a query.Agg) (string, error) {
 		}
 		return "if(count() = 0, NULL, 100 * sumIf(_sample_interval, " + cond + ") / sum(_sample_interval))", nil
 	case query.AggUniq:
+		if a.Field.Kind == point.KindDouble {
+			x = "(" + x + " + 0)" // -0 and 0 are one value, as for groups
+		}
 		u := ifAgg("uniqExact", x, cond)
 		return "if(" + u + " = 0, NULL, toFloat64(" + u + "))", nil
 	}
@@ -207,30 +210,40 @@ type plan struct {
 // printSub prints a Sub as one SELECT over table.
 //
 // Quantiles equal DuckDB's quantile_cont over the points repeated by their
-// weight (linear interpolation between the order statistics around rank
-// q·(Σw-1)). 18.16 has no interpolating weighted quantile (quantileExact
-// picks a rank and ignores weights, quantileExactWeighted picks a rank,
-// quantileTDigest approximates), so the query gathers each group's
-// (value, weight) pairs with groupArray, sorts them, takes the running sum
-// of the weights and finds the two order statistics with arrayFirstIndex:
+// weight, bit for bit: linear interpolation between the order statistics
+// lo and hi at ranks floor(P) and ceil(P), P = q·(Σw-1), computed as DuckDB
+// computes it for a DOUBLE, lo·(1-d) + hi·d with d = P - floor(P).
+//
+// 18.16 has no interpolating weighted quantile (quantileExact picks a rank
+// and ignores weights, quantileExactWeighted picks a rank,
+// quantileTDigest approximates), so the query gathers each group's values
+// and weights with groupArray, sorts the values, sorts the weights by the
+// values, takes their running sum and finds the two order statistics with
+// arrayFirstIndex:
 //
 //	inner: keys, plain aggregates, count() AS n_,
-//	       arraySort(groupArrayIf((x, w), cond)) AS qaK ... GROUP BY keys
-//	mid:   qxK = the values, qcK = arrayCumSum(the weights)
-//	outer: per fraction q, with P = q·(qcK[-1] - 1):
-//	       x[first i with qcK[i] > floor(P)] + (x[first i with qcK[i] > ceil(P)] - that)·(P - floor(P))
+//	       groupArrayIf(x, cond) AS qvK, groupArrayIf(w, cond) AS qwK ... GROUP BY keys
+//	mid:   qxK = arraySort(qvK), qcK = arrayCumSum(qwK sorted by qvK)
+//	outer: per fraction q, with P = q·(qcK[-1] - 1) and d = P - floor(P):
+//	       qxK[first i with qcK[i] > floor(P)]·(1-d) + qxK[first i with qcK[i] > ceil(P)]·d
 //
 // The cost: memory for every point of a group that the quantile sees
-// (about 16 bytes each; a Distributed table ships each shard's array to the
-// initiator, and groupArray refuses a state of more than 16,777,215 values)
-// and a sort, O(n log n) per group; weighted or not, the points are never
-// repeated. Subs without quantiles print only the inner SELECT.
+// (12 bytes each; a Distributed table ships each shard's arrays to the
+// initiator, and groupArray refuses a state of more than 16,777,215
+// values) and two sorts, O(n log n) per group; weighted or not, the points
+// are never repeated. On 1M points this is most of the query's time (see
+// BenchmarkExecute); a Sub without quantiles prints only the inner SELECT.
 func printSub(table string, sub *query.Sub) (*plan, error) {
 	var keys []string
 	for i, g := range sub.GroupBy {
 		e, err := fieldExpr(g)
 		if err != nil {
 			return nil, err
+		}
+		if g.Kind == point.KindDouble {
+			// + 0 makes -0 0: ClickHouse groups them apart (it hashes
+			// the bits), DuckDB and the query contract as one.
+			e = "(" + e + " + 0)"
 		}
 		keys = append(keys, fmt.Sprintf("%s AS g%d", e, i))
 	}
@@ -326,7 +339,8 @@ func printSub(table string, sub *query.Sub) (*plan, error) {
 	inner = append(inner, "count() AS n_")
 	for k, g := range groups {
 		x, _ := fieldExpr(g.field)
-		inner = append(inner, "arraySort("+ifAgg("groupArray", "("+x+", _sample_interval)", g.cond)+") AS qa"+strconv.Itoa(k))
+		ks := strconv.Itoa(k)
+		inner = append(inner, ifAgg("groupArray", x, g.cond)+" AS qv"+ks, ifAgg("groupArray", "_sample_interval", g.cond)+" AS qw"+ks)
 	}
 	innerSQL := "SELECT " + strings.Join(inner, ", ") + " FROM " + table + " WHERE " + where
 	if nKeys > 0 {
@@ -343,9 +357,11 @@ func printSub(table string, sub *query.Sub) (*plan, error) {
 		outer := append([]string(nil), pass...)
 		for k, g := range groups {
 			ks := strconv.Itoa(k)
-			qa, qx, qc := "qa"+ks, "qx"+ks, "qc"+ks
-			mid = append(mid, "arrayMap(t_ -> tupleElement(t_, 1), "+qa+") AS "+qx,
-				"arrayCumSum(arrayMap(t_ -> toUInt64(tupleElement(t_, 2)), "+qa+")) AS "+qc)
+			qv, qw, qx, qc := "qv"+ks, "qw"+ks, "qx"+ks, "qc"+ks
+			// The weights in the order of their values: among equal
+			// values their order does not change the value at a rank.
+			mid = append(mid, "arraySort("+qv+") AS "+qx,
+				"arrayCumSum(arraySort((w_, v_) -> v_, arrayMap(w_ -> toUInt64(w_), "+qw+"), "+qv+")) AS "+qc)
 			for _, q := range g.qs {
 				lit, err := chFloat(q)
 				if err != nil {
@@ -356,7 +372,8 @@ func printSub(table string, sub *query.Sub) (*plan, error) {
 					return "arrayElement(" + qx + ", arrayFirstIndex(c_ -> c_ > " + rank + ", " + qc + "))"
 				}
 				lo, hi := at("floor("+pos+")"), at("ceil("+pos+")")
-				outer = append(outer, "if(length("+qx+") = 0, NULL, "+lo+" + ("+hi+" - "+lo+") * ("+pos+" - floor("+pos+")))")
+				d := "(" + pos + " - floor(" + pos + "))"
+				outer = append(outer, "if(length("+qx+") = 0, NULL, "+lo+" * (1 - "+d+") + "+hi+" * "+d+")")
 			}
 		}
 		outer = append(outer, "n_")

@@ -35,7 +35,7 @@ func chURL(ch *testinfra.ClickHouse, db, query string) string {
 	return u
 }
 
-func open(t *testing.T, url string) *clickhouse.Store {
+func open(t testing.TB, url string) *clickhouse.Store {
 	t.Helper()
 	s, err := clickhouse.Open(context.Background(), clickhouse.Options{URL: url})
 	if err != nil {

@@ -44,11 +44,3 @@ func TestParseURL(t *testing.T) {
 		}
 	}
 }
-
-func TestTSVRow(t *testing.T) {
-	var b []byte
-	b = appendTSVString(b, "a\tb\nc\\d\re\x00")
-	if got := string(b); got != `a\tb\nc\\d\re\0` {
-		t.Fatalf("escaped %q", got)
-	}
-}

@@ -10,6 +10,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -61,12 +62,9 @@ type Backend interface {
 // every backend it opens.
 type Opener func(t *testing.T, dir string) Backend
 
-// tests are the suite's parts, in the order Run runs them; their names
+// parts are the suite's parts, in the order Run runs them; their names
 // are those of the subtests and of RunExcept's arguments.
-var tests = []struct {
-	name string
-	run  func(t *testing.T, open Opener)
-}{
+var parts = []part{
 	{"Aggregations", testAggregations},
 	{"ProjectIsolation", testProjectIsolation},
 	{"SampleInterval", testSampleInterval},
@@ -90,21 +88,50 @@ func Run(t *testing.T, open Opener) {
 // the test output; a name the suite does not have fails t, so that a typo
 // cannot leave a part out unnoticed.
 func RunExcept(t *testing.T, open Opener, except ...string) {
+	run, left, err := selectParts(except)
+	if err != nil {
+		t.Error(err)
+	}
+	for _, name := range left {
+		t.Logf("storetest: %s is left out of this run", name)
+	}
+	for _, p := range run {
+		t.Run(p.name, func(t *testing.T) { p.run(t, open) })
+	}
+}
+
+// part is one of the suite's parts.
+type part struct {
+	name string
+	run  func(t *testing.T, open Opener)
+}
+
+// selectParts returns the parts to run and the names of those left out,
+// in the suite's order; a name in except that the suite does not have is
+// an error.
+func selectParts(except []string) (run []part, left []string, err error) {
 	skip := map[string]bool{}
 	for _, name := range except {
 		skip[name] = true
 	}
-	for _, tc := range tests {
-		if skip[tc.name] {
-			t.Logf("storetest: %s is left out of this run", tc.name)
-			delete(skip, tc.name)
+	for _, p := range parts {
+		if skip[p.name] {
+			left = append(left, p.name)
+			delete(skip, p.name)
 			continue
 		}
-		t.Run(tc.name, func(t *testing.T) { tc.run(t, open) })
+		run = append(run, p)
 	}
-	for name := range skip {
-		t.Errorf("storetest.RunExcept: the suite has no part named %q", name)
+	var unknown []string
+	for _, name := range except {
+		if skip[name] {
+			unknown = append(unknown, name)
+		}
 	}
+	if len(unknown) > 0 {
+		err = fmt.Errorf("storetest.RunExcept: the suite has no part named %q", unknown)
+	}
+	return run, left, err
 }
 
 // handle is an open backend that is closed at most once: explicitly by
