@@ -106,7 +106,6 @@ vet:
 	$(GO) vet -tags browser ./internal/browsertest/
 	$(GO) vet -tags lighthouse ./internal/lighthouse/ ./internal/pagerunner/
 	$(GO) vet -tags cluster ./internal/testinfra/ ./internal/store/clickhouse/ ./internal/store/postgres/ ./internal/store/cluster/ ./cmd/alidade/
-	$(GO) vet -tags 'cluster chconformance' ./internal/store/clickhouse/
 	$(GO) vet -tags clickhouse ./internal/aesql/
 
 lint: vet
