@@ -131,6 +131,10 @@ func (s *Server) handleWrite(w http.ResponseWriter, r *http.Request, dataset, fo
 		writeError(w, r, http.StatusBadRequest, "bad_idempotency_key", err.Error())
 		return
 	}
+	if u, ok := s.store.(noIdempotencyStore); ok && key != "" {
+		writeError(w, r, http.StatusNotImplemented, "idempotency_unsupported", u.NoIdempotencyKeys()+" (nothing in this request was stored)")
+		return
+	}
 	buf := bodyPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	recycle := true
@@ -343,4 +347,11 @@ func rejectReason(msg string) string {
 		}
 	}
 	return "invalid"
+}
+
+// noIdempotencyStore is a store that keeps no idempotency records (a
+// cluster's, for now): a write with an Idempotency-Key is refused with the
+// reason rather than stored without the guarantee the client asked for.
+type noIdempotencyStore interface {
+	NoIdempotencyKeys() string
 }

@@ -126,6 +126,12 @@ func (s *Store) LoadedPositionsOf(ctx context.Context, log int) (map[int64]store
 	return map[int64]store.LogPos{}, nil
 }
 
+// NoIdempotencyKeys says why the server refuses writes that carry an
+// Idempotency-Key on this store.
+func (s *Store) NoIdempotencyKeys() string {
+	return "Idempotency-Key is not supported on the ClickHouse store yet: send the write without it"
+}
+
 // IdemLookup finds no record: Append refuses writes that carry one.
 func (s *Store) IdemLookup(ctx context.Context, project int64, key string, days []int64, since int64) (map[int64]store.Idem, error) {
 	return nil, nil
