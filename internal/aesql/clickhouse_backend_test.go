@@ -176,6 +176,8 @@ func TestClickHouseBackend(t *testing.T) {
 				if !*corpusUpdate {
 					t.Errorf("%s:%d: %s: the ClickHouse backend differs from DuckDB, and %s gives no reason:\n  %s\n  %s", corpusQueries, q.Line, q.ID, backendDifferences, oneLine(q.SQL), d)
 				}
+			} else if testing.Verbose() {
+				t.Logf("%s (listed: %s): %s", q.ID, l.reason, d)
 			}
 			continue
 		}

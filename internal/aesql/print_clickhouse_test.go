@@ -19,7 +19,7 @@ func (c chMarkerCatalog) Source(d string, _ int) (string, []any, bool) {
 	return "", nil, false
 }
 
-var chGenerated = regexp.MustCompile(`^(t\d+|r\d+|s\d+c\d+|g\d+_\d+)$`)
+var chGenerated = regexp.MustCompile(`^(t\d+|r\d+|s\d+c\d+|g\d+_\d+|_v\d+)$`)
 
 // chWords are the words the ClickHouse printer writes: keywords and the
 // functions of its mapping.
@@ -38,7 +38,8 @@ func init() {
 		toIntervalSecond toIntervalMinute toIntervalHour toIntervalDay toIntervalWeek toIntervalMonth toIntervalYear toRelativeDayNum
 		dateDiff log log2 log10 sqrt exp pow abs round floor ceil lengthUTF8 empty notEmpty lower upper startsWith endsWith positionUTF8
 		substringUTF8 substring greatest hex bitAnd bitOr bitXor bitNot bitShiftLeft bitShiftRight bitRotateLeft bitRotateRight bitTest
-		extract extractAll match replaceRegexpOne replaceRegexpAll`) {
+		extract extractAll match replaceRegexpOne replaceRegexpAll
+		arrayMap arrayStringConcat arraySum range position reinterpretAsString reinterpretAsUInt64 assumeNotNull ifNull least`) {
 		chWords[w] = true
 	}
 }
