@@ -141,8 +141,14 @@ func chValue(typ string, v json.RawMessage) (any, error) {
 		}
 		return strconv.ParseFloat(str, 64)
 	case typ == "Date":
+		if str == "0000-00-00" { // 18.16 spells day 0 so
+			return time.Unix(0, 0).UTC(), nil
+		}
 		return time.Parse(time.DateOnly, str)
 	case typ == "DateTime" || strings.HasPrefix(typ, "DateTime("):
+		if str == "0000-00-00 00:00:00" { // 18.16 spells second 0 so
+			return time.Unix(0, 0).UTC(), nil
+		}
 		// a DateTime('tz') is its wall clock time there: the result
 		// writer shows the time's own digits
 		return time.Parse(time.DateTime, str)

@@ -193,11 +193,15 @@ func (p *chPrinter) query(q *queryIR, limit int64, prefix string) string {
 	if q.limit >= 0 && (limit < 0 || q.limit < limit) {
 		limit = q.limit
 	}
-	switch {
-	case limit >= 0:
+	if limit >= 0 || q.offset > 0 {
+		// 18.16 fails (error 12) when offset + limit passes the rows it
+		// has, and crashes on limits near 2^64: "no limit" is 10^18
+		// rows, and offset + limit stays below 2^63
+		if limit < 0 || limit > chNoLimit {
+			limit = chNoLimit
+		}
+		limit = min(limit, math.MaxInt64-q.offset)
 		b.WriteString(" LIMIT " + strconv.FormatInt(q.offset, 10) + ", " + strconv.FormatInt(limit, 10))
-	case q.offset > 0:
-		b.WriteString(" LIMIT " + strconv.FormatInt(q.offset, 10) + ", 18446744073709551615")
 	}
 	return b.String()
 }
@@ -355,7 +359,15 @@ func chString(s string) string {
 	return b.String()
 }
 
+// chNoLimit is the LIMIT of a query without one that has an OFFSET:
+// more rows than any table holds.
+const chNoLimit = 1_000_000_000_000_000_000
+
 func chFloat(v float64) string {
+	if v != 0 && math.Abs(v) < 0x1p-1022 {
+		// 18.16 cannot read a subnormal literal: its bits instead
+		return "reinterpretAsFloat64(reinterpretAsString(toUInt64(" + strconv.FormatUint(math.Float64bits(v), 10) + ")))"
+	}
 	switch {
 	case math.IsNaN(v):
 		return "nan"
@@ -928,7 +940,32 @@ func ClickHouseSource(table string, project int64, dataset string) (string, erro
 // stops that many characters before the end (18.16's substringUTF8 takes
 // only positive offsets and always a length).
 func (p *chPrinter) substring(c *call) string {
+	if o, ok := c.args[1].(*constant); ok {
+		if n, ok := constInt(*o); ok && n > 0 {
+			if len(c.args) == 2 {
+				// 18.16's substringUTF8 takes a length: more characters
+				// than a string holds
+				return "substringUTF8(" + p.raw(c.args[0]) + ", " + strconv.FormatInt(n, 10) + ", 1099511627776)"
+			}
+			if l, ok := c.args[2].(*constant); ok {
+				if m, ok := constInt(*l); ok && m >= 0 {
+					return "substringUTF8(" + p.raw(c.args[0]) + ", " + strconv.FormatInt(n, 10) + ", " + strconv.FormatInt(m, 10) + ")"
+				}
+			}
+		}
+	}
 	s := p.raw(c.args[0])
+	if c.args[0].typ().nullable {
+		// (no lambda: the offset and length may read columns)
+		return "if(isNull(" + s + "), NULL, " + p.substringOf("assumeNotNull("+s+")", c) + ")"
+	}
+	return p.substringOf(s, c)
+}
+
+// substringOf prints the general substring of s: 18.16's substringUTF8
+// takes only constant offsets and lengths, so the characters are an
+// array (extractAll of any character) sliced.
+func (p *chPrinter) substringOf(s string, c *call) string {
 	o := "toInt64(" + p.raw(c.args[1]) + ")"
 	n := "lengthUTF8(" + s + ")"
 	start := "greatest(if(" + o + " > 0, " + o + ", " + n + " + " + o + " + 1), 1)"
@@ -939,5 +976,5 @@ func (p *chPrinter) substring(c *call) string {
 		// a negative offset before the start shortens a length counted from it
 		length = "if(" + l + " >= 0 AND " + o + " < 0 AND " + n + " + " + o + " + 1 < 1, " + l + " + (" + n + " + " + o + "), " + length + ")"
 	}
-	return "if(" + o + " = 0, '', substringUTF8(" + s + ", toUInt64(" + start + "), toUInt64(greatest(" + length + ", 0))))"
+	return "if(" + o + " = 0, '', arrayStringConcat(arraySlice(extractAll(" + s + ", '(?s).'), " + start + ", greatest(" + length + ", 0))))"
 }

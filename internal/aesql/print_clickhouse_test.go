@@ -39,7 +39,7 @@ func init() {
 		dateDiff log log2 log10 sqrt exp pow abs round floor ceil lengthUTF8 empty notEmpty lower upper startsWith endsWith positionUTF8
 		substringUTF8 substring greatest hex bitAnd bitOr bitXor bitNot bitShiftLeft bitShiftRight bitRotateLeft bitRotateRight bitTest
 		extract extractAll match replaceRegexpOne replaceRegexpAll
-		arrayMap arrayStringConcat arraySum range position reinterpretAsString reinterpretAsUInt64 assumeNotNull ifNull least`) {
+		arrayMap arrayStringConcat arraySum range position reinterpretAsString reinterpretAsUInt64 reinterpretAsFloat64 assumeNotNull ifNull least arraySlice`) {
 		chWords[w] = true
 	}
 }
