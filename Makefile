@@ -76,7 +76,7 @@ test-cluster:
 test-clickhouse-sql:
 	@ch="$$(.ci/ensure-clickhouse)" || exit 1; \
 	if [ -z "$$ch" ]; then echo "WARNING: no clickhouse-server: the ClickHouse SQL backend test will SKIP" >&2; fi; \
-	CLICKHOUSE_SERVER="$$ch" $(GO) test -tags clickhouse -count=1 -v -timeout 10m -run '^TestClickHouseBackend$$' ./internal/aesql/
+	CLICKHOUSE_SERVER="$$ch" $(GO) test -tags clickhouse -count=1 -v -timeout 10m -run '^(TestClickHouseBackend|TestClickHouseScripts)$$' ./internal/aesql/
 
 ## test-short: the fast unit tests only.
 test-short:

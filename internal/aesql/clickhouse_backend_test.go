@@ -9,9 +9,11 @@ package aesql_test
 // points under project 1, and the same points again under project 2, so
 // that a query that escaped its project would count twice), runs every
 // query of testdata/clickhouse/queries.sql compiled for ClickHouse over
-// its HTTP interface, and compares each answer with Alidade's DuckDB
-// answer to the same query over the same points (a real in-process
-// server, as corpus_test.go replays). It logs how many are identical and
+// its HTTP interface through chSQLAPI (clickhouse_exec_test.go: the SQL
+// API's steps, down to aesql.WriteResult), and compares each answer, its
+// WITH TOTALS row included, with Alidade's DuckDB answer to the same query
+// over the same points (a real in-process server, as corpus_test.go
+// replays). It logs how many are identical and
 // fails on a difference that testdata/clickhouse/backend_differences.txt
 // does not list with its reason, and on a listed one that has gone.
 //
@@ -21,7 +23,6 @@ package aesql_test
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -55,29 +56,41 @@ func (c *chCatalog) Source(d string, _ int) (string, []any, bool) {
 	return "", nil, false
 }
 
+// apiAnswer reads an answer of the SQL API: the rows of a FORMAT JSON
+// body and its totals row (TabSeparated, "" without WITH TOTALS), or the
+// status and message of an error.
+func apiAnswer(t *testing.T, id, backend string, code int, body []byte) (corpusAnswer, string) {
+	var a corpusAnswer
+	if code != 200 {
+		var eb struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		json.Unmarshal(body, &eb)
+		a.Err = fmt.Sprintf("%d %s", code, eb.Error.Message)
+		return a, ""
+	}
+	a, err := answerFromJSON(body)
+	if err != nil {
+		t.Fatalf("%s: unreadable %s answer: %v\n%s", id, backend, err, body)
+	}
+	totals, err := totalsFromJSON(body)
+	if err != nil {
+		t.Fatalf("%s: unreadable %s totals: %v\n%s", id, backend, err, body)
+	}
+	return a, totals
+}
+
 // duckAnswers runs queries through a real in-process Alidade server (the
-// DuckDB backend) holding the corpus's points.
-func duckAnswers(t *testing.T, queries []aesql.CorpusQuery) map[string]corpusAnswer {
+// DuckDB backend) holding the corpus's points: the answers and the
+// totals rows.
+func duckAnswers(t *testing.T, queries []aesql.CorpusQuery) (map[string]corpusAnswer, map[string]string) {
 	sqlAPI := corpusServer(t, "clickhouse-backend")
-	out := map[string]corpusAnswer{}
+	out, totals := map[string]corpusAnswer{}, map[string]string{}
 	for _, q := range queries {
 		code, body := sqlAPI(q.SQL)
-		var a corpusAnswer
-		if code == 200 {
-			var err error
-			if a, err = answerFromJSON(body); err != nil {
-				t.Fatalf("%s: unreadable DuckDB answer: %v\n%s", q.ID, err, body)
-			}
-		} else {
-			var eb struct {
-				Error struct{ Code, Message string } `json:"error"`
-			}
-			json.Unmarshal(body, &eb)
-			a.Err = fmt.Sprintf("%d %s", code, eb.Error.Message)
-		}
-		out[q.ID] = a
+		out[q.ID], totals[q.ID] = apiAnswer(t, q.ID, "DuckDB", code, body)
 	}
-	return out
+	return out, totals
 }
 
 // loadPoints makes the points table: the corpus's datasets under
@@ -103,29 +116,6 @@ func loadPoints(t *testing.T, s *chServer) []string {
 	return names
 }
 
-// chAnswer runs a plan on ClickHouse: the result's columns are the plan's
-// (names and the dialect's types), the values ClickHouse's.
-func chAnswer(t *testing.T, s *chServer, p *aesql.Plan) corpusAnswer {
-	code, body := s.query(t, p.SQL+"\nFORMAT JSON", nil)
-	if code != 200 {
-		return corpusAnswer{Err: "ClickHouse " + chError(body)}
-	}
-	a, err := answerFromJSON(body)
-	if err != nil {
-		if i := bytes.LastIndex(body, []byte("Code: ")); i >= 0 {
-			return corpusAnswer{Err: "ClickHouse " + chError(bytes.TrimSpace(body[i:]))}
-		}
-		t.Fatalf("unreadable ClickHouse answer %v: %s", err, body)
-	}
-	if len(a.Cols) != len(p.Columns) {
-		return corpusAnswer{Err: fmt.Sprintf("BUG: %d columns from ClickHouse for %d", len(a.Cols), len(p.Columns))}
-	}
-	for i, c := range p.Columns {
-		a.Cols[i] = column{Name: c.Name, Type: c.Type}
-	}
-	return a
-}
-
 func TestClickHouseBackend(t *testing.T) {
 	queries, err := aesql.ReadCorpusQueries(corpusQueries)
 	if err != nil {
@@ -142,31 +132,24 @@ func TestClickHouseBackend(t *testing.T) {
 	started := time.Since(start)
 
 	start = time.Now()
-	duck := duckAnswers(t, queries)
+	duck, duckTotals := duckAnswers(t, queries)
 	duckTime := time.Since(start)
 
 	start = time.Now()
-	same, bothFail := 0, 0
+	same, bothFail, withTotals := 0, 0, 0
 	differ := map[string]string{}
 	var order []string
 	for _, q := range queries {
-		var got corpusAnswer
-		p, err := aesql.CompileClickHouse(q.SQL, cat, aesql.Options{})
-		var ae *aesql.Error
-		switch {
-		case errors.As(err, &ae):
-			got.Err = "400 " + ae.Error()
-		case err != nil:
-			t.Errorf("%s: %v", q.ID, err)
-			continue
-		case p.Kind == aesql.KindConst:
-			// SHOW: answered without the backend, as on DuckDB
-			same++
-			continue
-		default:
-			got = chAnswer(t, s, p)
+		code, body := chSQLAPI(t, s, cat, q.SQL, chAPIOptions{Timeout: 30 * time.Second})
+		got, gotTotals := apiAnswer(t, q.ID, "ClickHouse", code, body)
+		d := sameAnswer(duck[q.ID], got, isOrdered(q.SQL))
+		if d == "" && duckTotals[q.ID] != gotTotals {
+			d = fmt.Sprintf("totals: Alidade %q, ClickHouse %q", gotTotals, duckTotals[q.ID])
 		}
-		if d := sameAnswer(duck[q.ID], got, isOrdered(q.SQL)); d != "" {
+		if d == "" && gotTotals != "" {
+			withTotals++
+		}
+		if d != "" {
 			// sameAnswer names its first answer ClickHouse and its second Alidade
 			d = strings.NewReplacer("ClickHouse fails", "DuckDB fails", "Alidade fails", "ClickHouse fails", "from ClickHouse", "from DuckDB",
 				"from Alidade", "from ClickHouse", `ClickHouse "`, `DuckDB "`, `Alidade "`, `ClickHouse "`).Replace(d)
@@ -176,6 +159,8 @@ func TestClickHouseBackend(t *testing.T) {
 				if !*corpusUpdate {
 					t.Errorf("%s:%d: %s: the ClickHouse backend differs from DuckDB, and %s gives no reason:\n  %s\n  %s", corpusQueries, q.Line, q.ID, backendDifferences, oneLine(q.SQL), d)
 				}
+			} else if testing.Verbose() {
+				t.Logf("%s (listed: %s): %s", q.ID, l.reason, d)
 			}
 			continue
 		}
@@ -187,8 +172,8 @@ func TestClickHouseBackend(t *testing.T) {
 			t.Errorf("%s:%d: %s now answers as DuckDB does; remove it from the list", backendDifferences, l.line, q.ID)
 		}
 	}
-	t.Logf("clickhouse backend (ClickHouse %s): %d of %d identical to the DuckDB backend (%d of them refused by both); %d differences, listed in %s; server start and load %v, DuckDB replay %v, ClickHouse %v",
-		strings.TrimSpace(string(ver)), same, len(queries), bothFail, len(differ), backendDifferences,
+	t.Logf("clickhouse backend (ClickHouse %s): %d of %d identical to the DuckDB backend (%d of them refused by both, %d with equal totals rows); %d differences, listed in %s; server start and load %v, DuckDB replay %v, ClickHouse %v",
+		strings.TrimSpace(string(ver)), same, len(queries), bothFail, withTotals, len(differ), backendDifferences,
 		started.Round(time.Millisecond), duckTime.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 	if *corpusUpdate {
 		var out []string

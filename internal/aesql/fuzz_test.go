@@ -143,3 +143,58 @@ func FuzzCompile(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCompileClickHouse holds the ClickHouse printer to the same rules as
+// FuzzCompile holds the DuckDB one: it never panics or hangs, refusals are
+// *Errors with a position, and accepted statements (and their WITH TOTALS
+// statements) have no parameters, stay within maxSQLBytes, read only the
+// catalog's (project-scoped) sources, and keep user text inside string
+// literals escaped only as \xHH (checkPrintedCH re-lexes them).
+func FuzzCompileClickHouse(f *testing.F) {
+	for _, s := range fuzzSeeds(f) {
+		f.Add(s)
+	}
+	cat := chMarkerCatalog{newMarkerCatalog()}
+	f.Fuzz(func(t *testing.T, s string) {
+		var p *Plan
+		var err error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			p, err = CompileClickHouse(s, cat, DefaultOptions())
+		}()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("CompileClickHouse(%q) runs for more than 5 s", s)
+		}
+		if err != nil {
+			if err := checkSafe(s, nil, err); err != nil {
+				t.Fatalf("%q: %v", s, err)
+			}
+			return
+		}
+		for _, pl := range []*Plan{p, p.Totals} {
+			if pl == nil || pl.Kind == KindConst {
+				continue
+			}
+			if len(pl.Args) > 0 || pl.CountSQL != "" {
+				t.Fatalf("%q: %d parameters, count SQL %q", s, len(pl.Args), pl.CountSQL)
+			}
+			if len(pl.SQL) > maxSQLBytes {
+				t.Fatalf("%q: %d bytes of SQL", s, len(pl.SQL))
+			}
+			if n := strings.Count(pl.SQL, "__scoped_marker_"); n != len(pl.sources) {
+				t.Fatalf("%q: %d sources recorded, %d in the SQL", s, len(pl.sources), n)
+			}
+			for _, src := range pl.sources {
+				if !strings.HasSuffix(src, " WHERE project = 7)") {
+					t.Fatalf("%q: source %q is not the catalog's", s, src)
+				}
+			}
+			if err := checkPrintedCH(pl.SQL, pl.sources); err != nil {
+				t.Fatalf("%q: %v\nSQL: %s", s, err, pl.SQL)
+			}
+		}
+	})
+}

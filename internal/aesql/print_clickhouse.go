@@ -22,11 +22,17 @@ import (
 // construct it is emulated with what 18.16 has (toStartOfWeek through
 // toMonday, toStartOfInterval through integer arithmetic, NOT BETWEEN,
 // ILIKE through lowerUTF8, first_value/last_value through any/anyLast or
-// argMin/argMax, sum(DISTINCT) through sumDistinct, format through
+// argMin/argMax, sum(DISTINCT) through groupUniqArray, format through
 // concat, true/false as 1/0, the minutes and names of formatDateTime
-// through toMinute and arrays of names). What cannot reasonably be
-// emulated is refused with an *Error naming it (chUnsupported): bitCount,
-// bitHammingDistance, bin, topKWeighted, LIMIT n OFFSET m BY.
+// through toMinute and arrays of names; print_clickhouse_emul.go: hex of
+// signed integers and floats, bin, bitCount and bitHammingDistance through
+// hex, arrays and lambdas, round half to even, three-valued AND/OR, -0
+// and 0 as one GROUP BY key). What cannot reasonably be emulated is
+// refused with an *Error naming it (unsupported): topKWeighted (18.16's
+// sumMap takes no String keys) and LIMIT n OFFSET m BY.
+//
+// The printed SQL is at most maxSQLBytes long (checkLen): a longer one is
+// refused with an *Error naming the limit, checked as parts are joined.
 //
 // Text is built only from the IR: identifiers from the closed set (the
 // dataset columns, t<N> source aliases, s<N>c<i> and r<i> column
@@ -48,6 +54,13 @@ type chPrinter struct {
 	// subst: the keys of the GROUP BY expressions printed as their
 	// default value outside aggregates (the totals row).
 	subst map[string]bool
+	// norm: the keys of the Float64 GROUP BY expressions of the query
+	// being printed, printed outside aggregates as x + 0. (see groupKey).
+	norm map[string]bool
+	// pos and tok are the innermost call being printed, which a refusal
+	// of the statement's size names.
+	pos int
+	tok string
 }
 
 func newCHPrinter(cat Catalog, src string) *chPrinter {
@@ -65,9 +78,7 @@ func (p *chPrinter) print(q *queryIR, maxRows int64) (out *printed, err error) {
 	defer recoverPrint(&out, &err)
 	out = &printed{countCol: -1}
 	out.sql = p.query(q, maxRows, "r")
-	if len(out.sql) > maxSQLBytes {
-		panic(printError{errAt(p.src, 0, "SELECT", "the query is too complex: its backend SQL would be longer than %d bytes", maxSQLBytes)})
-	}
+	p.checkLen(len(out.sql))
 	out.sources = p.sources
 	return out, nil
 }
@@ -87,9 +98,9 @@ func chSubAlias(src *sourceIR, i int) string {
 // query prints q; limit >= 0 bounds its rows; aliases name its columns
 // (prefix + index).
 func (p *chPrinter) query(q *queryIR, limit int64, prefix string) string {
-	saved := p.cur
-	p.cur = q.src
-	defer func() { p.cur = saved }()
+	saved, savedNorm := p.cur, p.norm
+	p.cur, p.norm = q.src, floatKeys(q)
+	defer func() { p.cur, p.norm = saved, savedNorm }()
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	if q.distinct {
@@ -102,6 +113,7 @@ func (p *chPrinter) query(q *queryIR, limit int64, prefix string) string {
 		b.WriteString(p.item(it.e))
 		b.WriteString(" AS ")
 		b.WriteString(chItemAlias(prefix, i))
+		p.checkLen(b.Len())
 	}
 	if q.src != nil {
 		b.WriteString(" FROM ")
@@ -109,10 +121,10 @@ func (p *chPrinter) query(q *queryIR, limit int64, prefix string) string {
 	}
 	var conds []string
 	if q.where != nil {
-		savedSubst := p.subst
-		p.subst = nil
+		savedSubst, savedNorm := p.subst, p.norm
+		p.subst, p.norm = nil, nil
 		conds = append(conds, p.cond(q.where))
-		p.subst = savedSubst
+		p.subst, p.norm = savedSubst, savedNorm
 	}
 	if g := q.groupsOf; g != nil {
 		conds = append(conds, p.groupsIn(g))
@@ -129,6 +141,7 @@ func (p *chPrinter) query(q *queryIR, limit int64, prefix string) string {
 				b.WriteString(", ")
 			}
 			b.WriteString(p.raw(g))
+			p.checkLen(b.Len())
 		}
 		p.subst = savedSubst
 		switch q.rollup {
@@ -141,6 +154,7 @@ func (p *chPrinter) query(q *queryIR, limit int64, prefix string) string {
 	if q.having != nil {
 		b.WriteString(" HAVING " + p.cond(q.having))
 	}
+	p.checkLen(b.Len())
 	if len(q.orderBy) > 0 {
 		b.WriteString(" ORDER BY ")
 		for i, o := range q.orderBy {
@@ -160,6 +174,7 @@ func (p *chPrinter) query(q *queryIR, limit int64, prefix string) string {
 			if o.nulls != "" {
 				b.WriteString(" NULLS " + o.nulls)
 			}
+			p.checkLen(b.Len())
 		}
 	}
 	if l := q.limitBy; l != nil {
@@ -172,16 +187,21 @@ func (p *chPrinter) query(q *queryIR, limit int64, prefix string) string {
 				b.WriteString(", ")
 			}
 			b.WriteString(p.raw(e))
+			p.checkLen(b.Len())
 		}
 	}
 	if q.limit >= 0 && (limit < 0 || q.limit < limit) {
 		limit = q.limit
 	}
-	switch {
-	case limit >= 0:
+	if limit >= 0 || q.offset > 0 {
+		// 18.16 fails (error 12) when offset + limit passes the rows it
+		// has, and crashes on limits near 2^64: "no limit" is 10^18
+		// rows, and offset + limit stays below 2^63
+		if limit < 0 || limit > chNoLimit {
+			limit = chNoLimit
+		}
+		limit = min(limit, math.MaxInt64-q.offset)
 		b.WriteString(" LIMIT " + strconv.FormatInt(q.offset, 10) + ", " + strconv.FormatInt(limit, 10))
-	case q.offset > 0:
-		b.WriteString(" LIMIT " + strconv.FormatInt(q.offset, 10) + ", 18446744073709551615")
 	}
 	return b.String()
 }
@@ -189,9 +209,9 @@ func (p *chPrinter) query(q *queryIR, limit int64, prefix string) string {
 // groupsIn keeps the rows of the groups of g that pass g's HAVING
 // (ClickHouse's totals_mode after_having_exclusive).
 func (p *chPrinter) groupsIn(g *queryIR) string {
-	saved := p.subst
-	p.subst = nil
-	defer func() { p.subst = saved }()
+	saved, savedNorm := p.subst, p.norm
+	p.subst, p.norm = nil, nil
+	defer func() { p.subst, p.norm = saved, savedNorm }()
 	inner := &queryIR{items: make([]outItem, len(g.groupBy)), src: g.src, where: g.where, groupBy: g.groupBy, having: g.having, limit: -1, aggregated: true}
 	keys := make([]string, len(g.groupBy))
 	for i, k := range g.groupBy {
@@ -204,9 +224,9 @@ func (p *chPrinter) groupsIn(g *queryIR) string {
 func (p *chPrinter) from(s *sourceIR) string {
 	alias := " AS t" + strconv.Itoa(s.id)
 	if s.sub != nil {
-		saved := p.subst
-		p.subst = nil
-		defer func() { p.subst = saved }()
+		saved, savedNorm := p.subst, p.norm
+		p.subst, p.norm = nil, nil
+		defer func() { p.subst, p.norm = saved, savedNorm }()
 		return "(" + p.query(s.sub, -1, "s"+strconv.Itoa(s.id)+"c") + ")" + alias
 	}
 	sql, args, _ := p.cat.Source(s.dataset, 0)
@@ -249,26 +269,35 @@ func (p *chPrinter) raw(e irExpr) string {
 			return s
 		}
 	}
+	if p.norm != nil {
+		if _, isConst := e.(*constant); !isConst && p.norm[key(e)] {
+			saved := p.norm
+			p.norm = nil
+			defer func() { p.norm = saved }()
+			return "(" + p.raw(e) + " + 0.)"
+		}
+	}
 	switch e := e.(type) {
 	case *colRef:
 		return p.col(e)
 	case *constant:
 		return p.constant(e)
 	case *call:
-		if e.agg && p.subst != nil {
-			saved := p.subst
-			p.subst = nil
-			defer func() { p.subst = saved }()
+		if e.agg && (p.subst != nil || p.norm != nil) {
+			saved, savedNorm := p.subst, p.norm
+			p.subst, p.norm = nil, nil
+			defer func() { p.subst, p.norm = saved, savedNorm }()
 		}
+		savedPos, savedTok := p.pos, p.tok
+		p.pos, p.tok = e.p, e.tok
 		s := p.call(e)
-		if len(s) > maxSQLBytes {
-			panic(printError{errAt(p.src, e.p, e.tok, "the query is too complex: its backend SQL would be longer than %d bytes", maxSQLBytes).hint("nest fewer functions, or reuse fewer aliases")})
-		}
+		p.checkLen(len(s))
+		p.pos, p.tok = savedPos, savedTok
 		return s
 	case *subquery:
-		saved := p.subst
-		p.subst = nil
-		defer func() { p.subst = saved }()
+		saved, savedNorm := p.subst, p.norm
+		p.subst, p.norm = nil, nil
+		defer func() { p.subst, p.norm = saved, savedNorm }()
 		return "(" + p.query(e.src.sub, -1, "s"+strconv.Itoa(e.src.id)+"c") + ")"
 	}
 	bug("unknown IR node %T", e)
@@ -330,7 +359,15 @@ func chString(s string) string {
 	return b.String()
 }
 
+// chNoLimit is the LIMIT of a query without one that has an OFFSET:
+// more rows than any table holds.
+const chNoLimit = 1_000_000_000_000_000_000
+
 func chFloat(v float64) string {
+	if v != 0 && math.Abs(v) < 0x1p-1022 {
+		// 18.16 cannot read a subnormal literal: its bits instead
+		return "reinterpretAsFloat64(reinterpretAsString(toUInt64(" + strconv.FormatUint(math.Float64bits(v), 10) + ")))"
+	}
 	switch {
 	case math.IsNaN(v):
 		return "nan"
@@ -381,11 +418,11 @@ func (p *chPrinter) constant(c *constant) string {
 }
 
 func (p *chPrinter) list(a []irExpr) string {
-	parts := make([]string, len(a))
-	for i, x := range a {
-		parts[i] = p.raw(x)
+	var ps chParts
+	for _, x := range a {
+		p.add(&ps, p.raw(x))
 	}
-	return strings.Join(parts, ", ")
+	return strings.Join(ps.parts, ", ")
 }
 
 // fn prints name(args).
@@ -423,11 +460,14 @@ func (p *chPrinter) call(c *call) string {
 	switch c.fn {
 	// ---- operators
 	case "and", "or":
-		parts := make([]string, len(a))
-		for i, x := range a {
-			parts[i] = p.cond(x)
+		if c.t.nullable {
+			return p.kleene(c)
 		}
-		return "(" + strings.Join(parts, " "+strings.ToUpper(c.fn)+" ") + ")"
+		var ps chParts
+		for _, x := range a {
+			p.add(&ps, p.cond(x))
+		}
+		return "(" + strings.Join(ps.parts, " "+strings.ToUpper(c.fn)+" ") + ")"
 	case "not":
 		return "(NOT " + p.cond(a[0]) + ")"
 	case "equals", "notEquals", "less", "greater", "lessOrEquals", "greaterOrEquals":
@@ -445,11 +485,11 @@ func (p *chPrinter) call(c *call) string {
 		if s, ok := a[1].(*subquery); ok {
 			return "(" + p.raw(a[0]) + " " + not + "IN " + p.raw(s) + ")"
 		}
-		list := make([]string, len(a)-1)
-		for i, x := range a[1:] {
-			list[i] = p.cmpArg(x, a[0])
+		var ps chParts
+		for _, x := range a[1:] {
+			p.add(&ps, p.cmpArg(x, a[0]))
 		}
-		return "(" + p.raw(a[0]) + " " + not + "IN (" + strings.Join(list, ", ") + "))"
+		return "(" + p.raw(a[0]) + " " + not + "IN (" + strings.Join(ps.parts, ", ") + "))"
 	case "like", "notLike":
 		return p.fn(c.fn, a)
 	case "ilike", "notILike":
@@ -470,21 +510,21 @@ func (p *chPrinter) call(c *call) string {
 		}
 		return p.fn(c.fn, a)
 	case "concat":
-		parts := make([]string, len(a))
-		for i, x := range a {
-			parts[i] = p.toStr(x, x.typ().tz)
+		var ps chParts
+		for _, x := range a {
+			p.add(&ps, p.toStr(x, x.typ().tz))
 		}
-		return "concat(" + strings.Join(parts, ", ") + ")"
+		return "concat(" + strings.Join(ps.parts, ", ") + ")"
 	case "multiIf", "coalesce":
-		parts := make([]string, len(a))
+		var ps chParts
 		for i, x := range a {
 			if c.fn == "multiIf" && i%2 == 0 && i+1 < len(a) {
-				parts[i] = p.cond(x)
+				p.add(&ps, p.cond(x))
 				continue
 			}
-			parts[i] = p.branch(x, c.t)
+			p.add(&ps, p.branch(x, c.t))
 		}
-		return c.fn + "(" + strings.Join(parts, ", ") + ")"
+		return c.fn + "(" + strings.Join(ps.parts, ", ") + ")"
 	case "_ifThen":
 		return "if(" + p.cond(a[0]) + ", " + p.raw(a[1]) + ", NULL)"
 	case "toTypeName":
@@ -569,7 +609,9 @@ func (p *chPrinter) call(c *call) string {
 		return p.dateDiff(c)
 
 	// ---- mathematics
-	case "log", "log2", "log10", "sqrt", "exp", "pow", "abs", "round", "floor", "ceil", "trunc":
+	case "round":
+		return p.round(c)
+	case "log", "log2", "log10", "sqrt", "exp", "pow", "abs", "floor", "ceil", "trunc":
 		return p.fn(c.fn, a)
 
 	// ---- strings
@@ -585,15 +627,16 @@ func (p *chPrinter) call(c *call) string {
 	case "substring":
 		return p.substring(c)
 	case "format":
-		var parts []string
+		var ps chParts
 		for _, f := range c.fmt {
 			if f.spec == '{' {
 				i, _ := strconv.Atoi(f.lit)
-				parts = append(parts, p.toStr(a[i], a[i].typ().tz))
+				p.add(&ps, p.toStr(a[i], a[i].typ().tz))
 				continue
 			}
-			parts = append(parts, chString(f.lit))
+			p.add(&ps, chString(f.lit))
 		}
+		parts := ps.parts
 		switch len(parts) {
 		case 0:
 			return "''"
@@ -612,10 +655,14 @@ func (p *chPrinter) call(c *call) string {
 		return p.fn(c.fn, a)
 
 	// ---- encoding and bits
-	case "hex", "bitAnd", "bitOr", "bitXor", "bitNot", "bitShiftLeft", "bitShiftRight", "bitRotateLeft", "bitRotateRight", "bitTest":
+	case "hex", "bin":
+		return p.encode(c)
+	case "bitCount":
+		return p.bitCount(a[0])
+	case "bitHammingDistance":
+		return p.hammingDistance(c)
+	case "bitAnd", "bitOr", "bitXor", "bitNot", "bitShiftLeft", "bitShiftRight", "bitRotateLeft", "bitRotateRight", "bitTest":
 		return p.fn(c.fn, a)
-	case "bin", "bitCount", "bitHammingDistance":
-		p.unsupported(c.p, c.tok, c.fn)
 
 	// ---- regular expressions
 	case "extract", "extractAll", "match", "replaceRegexpOne", "replaceRegexpAll":
@@ -768,11 +815,11 @@ func (p *chPrinter) formatDateTime(c *call) string {
 	if c.tz != "" {
 		tz = ", " + chString(c.tz)
 	}
-	var parts []string
+	var ps chParts
 	pat := ""
 	flush := func() {
 		if pat != "" {
-			parts = append(parts, "formatDateTime("+x+", "+chString(pat)+tz+")")
+			p.add(&ps, "formatDateTime("+x+", "+chString(pat)+tz+")")
 			pat = ""
 		}
 	}
@@ -788,20 +835,21 @@ func (p *chPrinter) formatDateTime(c *call) string {
 		flush()
 		switch f.spec {
 		case 'i':
-			parts = append(parts, "substring(toString(100 + toMinute("+x+tz+")), 2)")
+			p.add(&ps, "substring(toString(100 + toMinute("+x+tz+")), 2)")
 		case 'M':
-			parts = append(parts, chMonths+"[toMonth("+x+tz+")]")
+			p.add(&ps, chMonths+"[toMonth("+x+tz+")]")
 		case 'b':
-			parts = append(parts, "substring("+chMonths+"[toMonth("+x+tz+")], 1, 3)")
+			p.add(&ps, "substring("+chMonths+"[toMonth("+x+tz+")], 1, 3)")
 		case 'W':
-			parts = append(parts, chDays+"[toDayOfWeek("+x+tz+")]")
+			p.add(&ps, chDays+"[toDayOfWeek("+x+tz+")]")
 		case 'a':
-			parts = append(parts, "substring("+chDays+"[toDayOfWeek("+x+tz+")], 1, 3)")
+			p.add(&ps, "substring("+chDays+"[toDayOfWeek("+x+tz+")], 1, 3)")
 		default:
 			p.unsupported(c.p, c.tok, "formatDateTime's %"+string(f.spec))
 		}
 	}
 	flush()
+	parts := ps.parts
 	switch len(parts) {
 	case 0:
 		return "''"
@@ -892,7 +940,32 @@ func ClickHouseSource(table string, project int64, dataset string) (string, erro
 // stops that many characters before the end (18.16's substringUTF8 takes
 // only positive offsets and always a length).
 func (p *chPrinter) substring(c *call) string {
+	if o, ok := c.args[1].(*constant); ok {
+		if n, ok := constInt(*o); ok && n > 0 {
+			if len(c.args) == 2 {
+				// 18.16's substringUTF8 takes a length: more characters
+				// than a string holds
+				return "substringUTF8(" + p.raw(c.args[0]) + ", " + strconv.FormatInt(n, 10) + ", 1099511627776)"
+			}
+			if l, ok := c.args[2].(*constant); ok {
+				if m, ok := constInt(*l); ok && m >= 0 {
+					return "substringUTF8(" + p.raw(c.args[0]) + ", " + strconv.FormatInt(n, 10) + ", " + strconv.FormatInt(m, 10) + ")"
+				}
+			}
+		}
+	}
 	s := p.raw(c.args[0])
+	if c.args[0].typ().nullable {
+		// (no lambda: the offset and length may read columns)
+		return "if(isNull(" + s + "), NULL, " + p.substringOf("assumeNotNull("+s+")", c) + ")"
+	}
+	return p.substringOf(s, c)
+}
+
+// substringOf prints the general substring of s: 18.16's substringUTF8
+// takes only constant offsets and lengths, so the characters are an
+// array (extractAll of any character) sliced.
+func (p *chPrinter) substringOf(s string, c *call) string {
 	o := "toInt64(" + p.raw(c.args[1]) + ")"
 	n := "lengthUTF8(" + s + ")"
 	start := "greatest(if(" + o + " > 0, " + o + ", " + n + " + " + o + " + 1), 1)"
@@ -903,5 +976,5 @@ func (p *chPrinter) substring(c *call) string {
 		// a negative offset before the start shortens a length counted from it
 		length = "if(" + l + " >= 0 AND " + o + " < 0 AND " + n + " + " + o + " + 1 < 1, " + l + " + (" + n + " + " + o + "), " + length + ")"
 	}
-	return "if(" + o + " = 0, '', substringUTF8(" + s + ", toUInt64(" + start + "), toUInt64(greatest(" + length + ", 0))))"
+	return "if(" + o + " = 0, '', arrayStringConcat(arraySlice(extractAll(" + s + ", '(?s).'), " + start + ", greatest(" + length + ", 0))))"
 }

@@ -1,10 +1,12 @@
 package aesql
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // chMarkerCatalog's sources are recognisable ClickHouse text.
@@ -19,7 +21,7 @@ func (c chMarkerCatalog) Source(d string, _ int) (string, []any, bool) {
 	return "", nil, false
 }
 
-var chGenerated = regexp.MustCompile(`^(t\d+|r\d+|s\d+c\d+|g\d+_\d+)$`)
+var chGenerated = regexp.MustCompile(`^(t\d+|r\d+|s\d+c\d+|g\d+_\d+|_v\d+)$`)
 
 // chWords are the words the ClickHouse printer writes: keywords and the
 // functions of its mapping.
@@ -38,7 +40,8 @@ func init() {
 		toIntervalSecond toIntervalMinute toIntervalHour toIntervalDay toIntervalWeek toIntervalMonth toIntervalYear toRelativeDayNum
 		dateDiff log log2 log10 sqrt exp pow abs round floor ceil lengthUTF8 empty notEmpty lower upper startsWith endsWith positionUTF8
 		substringUTF8 substring greatest hex bitAnd bitOr bitXor bitNot bitShiftLeft bitShiftRight bitRotateLeft bitRotateRight bitTest
-		extract extractAll match replaceRegexpOne replaceRegexpAll`) {
+		extract extractAll match replaceRegexpOne replaceRegexpAll
+		arrayMap arrayStringConcat arraySum range position reinterpretAsString reinterpretAsUInt64 reinterpretAsFloat64 assumeNotNull ifNull least arraySlice`) {
 		chWords[w] = true
 	}
 }
@@ -65,10 +68,16 @@ func checkPrintedCH(sql string, sources []string) error {
 		case c == ' ' || c == '\n' || c == '\t':
 			i++
 		case c == '\'':
+			// the printer escapes as \xHH only: any other backslash
+			// sequence means a literal's bounds are not the printer's
 			j := i + 1
 			for j < len(rest) && rest[j] != '\'' {
 				if rest[j] == '\\' {
-					j++
+					if j+3 >= len(rest) || rest[j+1] != 'x' || !isHex(rest[j+2]) || !isHex(rest[j+3]) {
+						return fmt.Errorf("escape %q in a string literal is not \\xHH", rest[j:min(j+4, len(rest))])
+					}
+					j += 4
+					continue
 				}
 				if rest[j] < 0x20 || rest[j] > 0x7e {
 					return fmt.Errorf("unescaped byte %q in a string literal", rest[j])
@@ -94,6 +103,12 @@ func checkPrintedCH(sql string, sources []string) error {
 			}
 			toks = append(toks, rest[i:j])
 			i = j
+		case c == '-' && i+1 < len(rest) && rest[i+1] == '-', c == '/' && i+1 < len(rest) && rest[i+1] == '*':
+			return fmt.Errorf("a comment (%q) outside a string literal", rest[i:i+2])
+		case c == '-' && i+1 < len(rest) && rest[i+1] == '>':
+			// a lambda's arrow
+			toks = append(toks, "->")
+			i += 2
 		case strings.IndexByte("()[],.+-*/%=<>!", c) >= 0:
 			toks = append(toks, string(c))
 			i++
@@ -107,7 +122,7 @@ func checkPrintedCH(sql string, sources []string) error {
 			if i+1 >= len(toks) || !(toks[i+1] == "__SOURCE__" || toks[i+1] == "(" && i+2 < len(toks) && toks[i+2] == "SELECT") {
 				return fmt.Errorf("FROM %v: not a scoped source", toks[i+1:min(i+3, len(toks))])
 			}
-		case t == "__SOURCE__", t[0] == '\'', isDigit(t[0]), len(t) == 1 && !isLetter(t[0]):
+		case t == "__SOURCE__", t == "->", t[0] == '\'', isDigit(t[0]), len(t) == 1 && !isLetter(t[0]):
 		case isAEColumn[t], chGenerated.MatchString(t), chWords[t]:
 		default:
 			return fmt.Errorf("word %q is neither a keyword, a mapped function nor a generated name", t)
@@ -163,5 +178,40 @@ func TestClickHouseSourceAndLiterals(t *testing.T) {
 	}
 	if !strings.Contains(s, `dataset = 'it\x27s\x5C\x0A\xE2\x98\x83'`) || !strings.Contains(s, "project = 3") {
 		t.Errorf("source %s", s)
+	}
+}
+
+// TestClickHouseSizeLimit: a statement whose ClickHouse SQL would pass
+// maxSQLBytes is refused with an *Error naming the limit, soon, both when
+// nesting grows it and when a short query repeats a long alias (4000
+// references to 680 KB: 2.7 GB unless the parts are counted as they are
+// joined).
+func TestClickHouseSizeLimit(t *testing.T) {
+	cat := chMarkerCatalog{newMarkerCatalog()}
+	nest := func(n int) string {
+		e := "blob1"
+		for i := 0; i < n; i++ {
+			e = "substring(" + e + ", -1)"
+		}
+		return e
+	}
+	aliasRefs := strings.Repeat("a, ", 4000)
+	for _, q := range []string{
+		"SELECT " + nest(40) + " FROM requests",
+		"WITH " + nest(7) + " AS a SELECT concat(" + aliasRefs + "a) FROM requests",
+		"WITH " + nest(7) + " AS a SELECT " + aliasRefs + "a FROM requests",
+		"WITH " + nest(7) + " AS a SELECT count() FROM requests WHERE a IN (" + aliasRefs + "a)",
+		"WITH " + nest(7) + " AS a SELECT format('" + strings.Repeat("{0}", 4000) + "', a) FROM requests",
+		"WITH toDateTime(" + nest(7) + ") AS a SELECT formatDateTime(a, '" + strings.Repeat("%M", 4000) + "') FROM requests",
+	} {
+		start := time.Now()
+		_, err := CompileClickHouse(q, cat, Options{})
+		var e *Error
+		if !errors.As(err, &e) || !strings.Contains(e.Msg, fmt.Sprintf("longer than %d bytes", maxSQLBytes)) {
+			t.Errorf("%.80s...: %v; want the size limit's error", q, err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("%.80s...: refused after %v", q, d)
+		}
 	}
 }

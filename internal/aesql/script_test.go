@@ -83,6 +83,20 @@ package aesql_test
 // Every request must also answer within 2 s: the scripts' queries read a
 // handful of rows.
 //
+// # The ClickHouse backend
+//
+// TestClickHouseScripts (clickhouse_scripts_test.go, build tag clickhouse)
+// runs the same scripts with every statement compiled by CompileClickHouse
+// and run on a real clickhouse-server holding the same points. A statement
+// whose answer on ClickHouse cannot be the expected one says so, with the
+// reason, in a block line of its eval (anywhere in the block; TestScripts
+// ignores it):
+//
+//	-- clickhouse: differs: <reason>
+//
+// TestClickHouseScripts fails on a statement that differs without the
+// line, and on one with the line that no longer differs.
+//
 // Macros, expanded in SQL, load lines and expectations:
 //
 //	${T0}            a fixed hour in the recent past: yesterday 10:00:00 UTC
@@ -200,6 +214,10 @@ type command struct {
 	name  string
 	arg   string      // the rest of the command line
 	block []blockLine // the indented lines, indentation removed
+	// chDiffers is the reason of a "-- clickhouse: differs: ..." line
+	// (taken out of block): the statement's answer on the ClickHouse
+	// backend is not the expected one.
+	chDiffers string
 }
 
 func parseScript(path string) ([]command, error) {
@@ -234,6 +252,14 @@ func parseScript(path string) ([]command, error) {
 			if !ok {
 				text = strings.TrimLeft(bl, " \t")
 			}
+			if a, ok := strings.CutPrefix(strings.TrimSpace(text), chAnnotation); ok {
+				reason, ok := strings.CutPrefix(a, "differs:")
+				if !ok || strings.TrimSpace(reason) == "" || c.chDiffers != "" {
+					return nil, fmt.Errorf("%s:%d: want one %q line with a reason", path, i+1, chAnnotation+"differs: <reason>")
+				}
+				c.chDiffers = strings.TrimSpace(reason)
+				continue
+			}
 			c.block = append(c.block, blockLine{i + 1, text})
 		}
 		switch c.name {
@@ -246,6 +272,9 @@ func parseScript(path string) ([]command, error) {
 	}
 	return cmds, nil
 }
+
+// chAnnotation starts a block line about the ClickHouse backend.
+const chAnnotation = "-- clickhouse: "
 
 // splitQuery separates an eval's SQL (the command line plus block lines up
 // to "----") from its expectation.
@@ -280,6 +309,31 @@ type scriptRun struct {
 	projects map[string]*scriptProject
 	cur      *scriptProject
 	keyKind  string
+
+	// backend, when set, answers the SQL statements instead of the
+	// server's two endpoints (the ClickHouse backend), and loaded is
+	// told of every load.
+	backend *scriptBackend
+	// failures, when not nil, collects the failures of a statement
+	// instead of reporting them (a statement expected to differ).
+	failures *[]string
+}
+
+// scriptBackend is another backend of the SQL API for the scripts.
+type scriptBackend struct {
+	name   string                                   // shown as the endpoint
+	query  func(r *scriptRun, sql string) sqlAnswer // one statement
+	loaded func(r *scriptRun, dataset string)       // after a load
+}
+
+// errorf reports a failure of the statement being checked.
+func (r *scriptRun) errorf(format string, args ...any) {
+	r.t.Helper()
+	if r.failures != nil {
+		*r.failures = append(*r.failures, fmt.Sprintf(format, args...))
+		return
+	}
+	r.t.Errorf(format, args...)
 }
 
 func (r *scriptRun) run(cmds []command) {
@@ -376,6 +430,9 @@ func (r *scriptRun) exec(c command) {
 		}
 	case "load":
 		r.load(c)
+		if r.backend != nil {
+			r.backend.loaded(r, strings.Fields(c.arg)[0])
+		}
 	default:
 		r.eval(c)
 	}
@@ -551,6 +608,11 @@ const slowQuery = 2 * time.Second
 
 func (r *scriptRun) query(path, sql string) sqlAnswer {
 	start := time.Now()
+	if r.backend != nil {
+		a := r.backend.query(r, sql)
+		a.took = time.Since(start)
+		return a
+	}
 	code, body := r.do("POST", path, r.queryKey(), []byte(sql), nil)
 	return sqlAnswer{code, body, time.Since(start)}
 }
@@ -574,11 +636,27 @@ func (r *scriptRun) eval(c command) {
 	if len(shown) > 300 {
 		shown = shown[:300] + fmt.Sprintf("... (%d bytes)", len(sql))
 	}
-	for _, ep := range sqlEndpoints {
+	endpoints := sqlEndpoints
+	if r.backend != nil {
+		endpoints = []string{r.backend.name}
+		if c.chDiffers != "" {
+			var failures []string
+			r.failures = &failures
+			defer func() {
+				r.failures = nil
+				if len(failures) == 0 {
+					r.t.Errorf("%s: %s\n  query: %s\n  answers as expected on %s, but a %q line says it differs (%s): remove the line", r.where(c.line), c.name, shown, r.backend.name, chAnnotation, c.chDiffers)
+				} else if testing.Verbose() {
+					r.t.Logf("%s: differs on %s as its annotation says (%s): %s", r.where(c.line), r.backend.name, c.chDiffers, failures[0])
+				}
+			}()
+		}
+	}
+	for _, ep := range endpoints {
 		a := r.query(ep, sql)
 		where := fmt.Sprintf("%s: %s\n  query: %s\n  endpoint: %s", r.where(c.line), c.name, shown, ep)
 		if a.took > slowQuery {
-			r.t.Errorf("%s\n  took %v, over the %v every script query should answer in", where, a.took.Round(time.Millisecond), slowQuery)
+			r.errorf("%s\n  took %v, over the %v every script query should answer in", where, a.took.Round(time.Millisecond), slowQuery)
 		}
 		switch c.name {
 		case "eval", "eval_ordered", "eval_unordered", "eval_formats":
@@ -592,16 +670,16 @@ func (r *scriptRun) eval(c command) {
 			}
 			got := strings.TrimSuffix(string(a.body), "\n")
 			if a.status != 200 || got != strings.Join(want, "\n") {
-				r.t.Errorf("%s\n  status %d\n  want body: %s\n  got body:  %s", where, a.status, strings.Join(want, "\n"), got)
+				r.errorf("%s\n  status %d\n  want body: %s\n  got body:  %s", where, a.status, strings.Join(want, "\n"), got)
 			}
 		case "eval_contains":
 			if a.status != 200 {
-				r.t.Errorf("%s\n  status %d, want 200: %s", where, a.status, a.body)
+				r.errorf("%s\n  status %d, want 200: %s", where, a.status, a.body)
 				continue
 			}
 			for _, e := range expect {
 				if !strings.Contains(string(a.body), e.text) {
-					r.t.Errorf("%s (line %d)\n  body lacks %q\n  body: %s", where, e.line, e.text, a.body)
+					r.errorf("%s (line %d)\n  body lacks %q\n  body: %s", where, e.line, e.text, a.body)
 				}
 			}
 		}
@@ -629,16 +707,16 @@ func (r *scriptRun) checkError(where string, a sqlAnswer, expect []blockLine) {
 		} `json:"error"`
 	}
 	if a.status != wantStatus {
-		r.t.Errorf("%s\n  status %d, want %d\n  body: %s", where, a.status, wantStatus, a.body)
+		r.errorf("%s\n  status %d, want %d\n  body: %s", where, a.status, wantStatus, a.body)
 		return
 	}
 	if err := json.Unmarshal(a.body, &eb); err != nil || eb.Error.Message == "" || eb.Error.Code == "" {
-		r.t.Errorf("%s\n  error body is not {\"error\":{\"code\",\"message\"}}: %s", where, a.body)
+		r.errorf("%s\n  error body is not {\"error\":{\"code\",\"message\"}}: %s", where, a.body)
 		return
 	}
 	for _, s := range subs {
 		if !strings.Contains(strings.ToLower(eb.Error.Message), strings.ToLower(s.text)) {
-			r.t.Errorf("%s (line %d)\n  error message lacks %q\n  message: %s", where, s.line, s.text, eb.Error.Message)
+			r.errorf("%s (line %d)\n  error message lacks %q\n  message: %s", where, s.line, s.text, eb.Error.Message)
 		}
 	}
 }
@@ -680,12 +758,12 @@ func parseColumns(s string) ([]column, error) {
 
 func (r *scriptRun) checkRows(where string, c command, sql, ep string, a sqlAnswer, expect []blockLine) {
 	if a.status != 200 {
-		r.t.Errorf("%s\n  status %d, want 200\n  body: %s", where, a.status, a.body)
+		r.errorf("%s\n  status %d, want 200\n  body: %s", where, a.status, a.body)
 		return
 	}
 	cols, rows, err := decodeJSONResult(a.body)
 	if err != nil {
-		r.t.Errorf("%s\n  bad FORMAT JSON body: %v\n  body: %s", where, err, a.body)
+		r.errorf("%s\n  bad FORMAT JSON body: %v\n  body: %s", where, err, a.body)
 		return
 	}
 	var wantCols []column
@@ -700,7 +778,7 @@ func (r *scriptRun) checkRows(where string, c command, sql, ep string, a sqlAnsw
 		wantRows = append(wantRows, e.text)
 	}
 	if wantCols != nil && !slices.Equal(wantCols, cols) {
-		r.t.Errorf("%s\n  columns: want %s\n           got  %s", where, fmtCols(wantCols), fmtCols(cols))
+		r.errorf("%s\n  columns: want %s\n           got  %s", where, fmtCols(wantCols), fmtCols(cols))
 	}
 	gotRows := make([]string, len(rows))
 	for i, row := range rows {
@@ -708,7 +786,7 @@ func (r *scriptRun) checkRows(where string, c command, sql, ep string, a sqlAnsw
 		for j, v := range row {
 			cells[j], err = renderTSV(cols[j].Type, v, false)
 			if err != nil {
-				r.t.Errorf("%s\n  row %d column %s: %v", where, i+1, cols[j].Name, err)
+				r.errorf("%s\n  row %d column %s: %v", where, i+1, cols[j].Name, err)
 			}
 		}
 		gotRows[i] = strings.Join(cells, "\t")
@@ -720,7 +798,7 @@ func (r *scriptRun) checkRows(where string, c command, sql, ep string, a sqlAnsw
 		sort.Strings(g)
 	}
 	if !rowsMatch(cols, w, g) {
-		r.t.Errorf("%s\n%s", where, diffRows(w, g))
+		r.errorf("%s\n%s", where, diffRows(w, g))
 	}
 	if c.name == "eval_formats" {
 		r.checkFormats(where, sql, ep, cols, rows, gotRows)
@@ -809,11 +887,11 @@ func (r *scriptRun) checkFormats(where, sql, ep string, cols []column, rows [][]
 		wantTSV += row + "\n"
 	}
 	if a.status != 200 || string(a.body) != wantTSV {
-		r.t.Errorf("%s\n  FORMAT TabSeparated = %d\n%s", where, a.status, diffRows(strings.Split(wantTSV, "\n"), strings.Split(string(a.body), "\n")))
+		r.errorf("%s\n  FORMAT TabSeparated = %d\n%s", where, a.status, diffRows(strings.Split(wantTSV, "\n"), strings.Split(string(a.body), "\n")))
 	}
 	a = r.query(ep, sql+"\nFORMAT JSONEachRow")
 	if a.status != 200 {
-		r.t.Errorf("%s\n  FORMAT JSONEachRow = %d %s", where, a.status, a.body)
+		r.errorf("%s\n  FORMAT JSONEachRow = %d %s", where, a.status, a.body)
 		return
 	}
 	var got [][]json.RawMessage
@@ -823,25 +901,25 @@ func (r *scriptRun) checkFormats(where, sql, ep string, cols []column, rows [][]
 		}
 		names, vals, err := decodeOrderedObject(json.NewDecoder(strings.NewReader(l)))
 		if err != nil {
-			r.t.Errorf("%s\n  FORMAT JSONEachRow line %q: %v", where, l, err)
+			r.errorf("%s\n  FORMAT JSONEachRow line %q: %v", where, l, err)
 			return
 		}
 		for i := range names {
 			if i >= len(cols) || names[i] != cols[i].Name {
-				r.t.Errorf("%s\n  FORMAT JSONEachRow keys %v, want the columns %s", where, names, fmtCols(cols))
+				r.errorf("%s\n  FORMAT JSONEachRow keys %v, want the columns %s", where, names, fmtCols(cols))
 				return
 			}
 		}
 		got = append(got, vals)
 	}
 	if len(got) != len(rows) {
-		r.t.Errorf("%s\n  FORMAT JSONEachRow has %d rows, FORMAT JSON %d", where, len(got), len(rows))
+		r.errorf("%s\n  FORMAT JSONEachRow has %d rows, FORMAT JSON %d", where, len(got), len(rows))
 		return
 	}
 	for i := range rows {
 		for j := range rows[i] {
 			if !bytes.Equal(rows[i][j], got[i][j]) {
-				r.t.Errorf("%s\n  row %d column %s: FORMAT JSON %s, JSONEachRow %s", where, i+1, cols[j].Name, rows[i][j], got[i][j])
+				r.errorf("%s\n  row %d column %s: FORMAT JSON %s, JSONEachRow %s", where, i+1, cols[j].Name, rows[i][j], got[i][j])
 			}
 		}
 	}
