@@ -140,14 +140,23 @@ func decodeValue(typ string, v json.RawMessage) (any, error) {
 		}
 		return strconv.ParseFloat(str, 64)
 	case typ == "Date":
+		if str == "0000-00-00" { // 18.16's spelling of day 0
+			return time.Unix(0, 0).UTC(), nil
+		}
 		return time.Parse(time.DateOnly, str)
 	case typ == "DateTime":
+		if str == "0000-00-00 00:00:00" { // 18.16's spelling of second 0
+			return time.Unix(0, 0).UTC(), nil
+		}
 		return time.Parse(time.DateTime, str)
 	case strings.HasPrefix(typ, "DateTime('") && strings.HasSuffix(typ, "')"):
 		// ClickHouse writes the wall clock time of the column's zone.
 		loc, err := time.LoadLocation(typ[len("DateTime('") : len(typ)-2])
 		if err != nil {
 			return nil, err
+		}
+		if str == "0000-00-00 00:00:00" {
+			return time.Unix(0, 0).In(loc), nil
 		}
 		return time.ParseInLocation(time.DateTime, str, loc)
 	}
