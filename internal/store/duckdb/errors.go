@@ -459,13 +459,15 @@ func (s *Store) ErrorEvent(ctx context.Context, project int64, eventID string) (
 	return e, nil
 }
 
-// ErrorEvents lists a group's events, newest first, without payloads.
+// ErrorEvents lists a group's events, newest first, without payloads:
+// by arrival, and events that arrived in the same millisecond (an SDK
+// sending its queue at once) by the time their SDK captured them.
 func (s *Store) ErrorEvents(ctx context.Context, project, group int64, limit int, before int64) ([]errtrack.StoredEvent, error) {
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT `+eventColumns+` FROM error_events WHERE project = ? AND group_id = ? AND (? = 0 OR received < ?)
-		ORDER BY received DESC, event_id LIMIT ?`, project, group, before, before, limit)
+		ORDER BY received DESC, ts DESC, event_id LIMIT ?`, project, group, before, before, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list error events: %w", err)
 	}
