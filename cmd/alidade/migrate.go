@@ -353,7 +353,8 @@ func (m *migration) copyPoints(ctx context.Context) error {
 		}
 		total += perDay[i]
 	}
-	p := &migrateProgress{w: m.progress, days: len(days), total: total, start: time.Now()}
+	now := time.Now()
+	p := &migrateProgress{w: m.progress, days: len(days), total: total, start: now, lastW: now}
 	copied := 0
 	for i, day := range days {
 		mark := migrateDayPrefix + dayText(day)
@@ -479,8 +480,8 @@ func (p *migrateProgress) line(what string) {
 	eta := "-"
 	if left := p.total - p.seen; left <= 0 {
 		eta = "0s"
-	} else if p.copied > 0 {
-		eta = time.Duration(float64(left) / rate * float64(time.Second)).Round(time.Second).String()
+	} else if secs := float64(left) / rate; p.copied > 0 && secs < 1e6 {
+		eta = (time.Duration(secs) * time.Second).String()
 	}
 	fmt.Fprintf(p.w, "migrate: days %d/%d%s, points %d/%d, %.0f points/s, ETA %s\n", p.done, p.days, what, p.seen, p.total, rate, eta)
 }
