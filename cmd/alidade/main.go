@@ -30,6 +30,7 @@ var commands = []command{
 	{"sql", "run a query of the SQL API (Analytics Engine's dialect)", runSQL},
 	{"tail", "stream a project's records live as they are written (read key)", runTail},
 	{"rollups", "rebuild rollups from raw points, or show their specs (admin key)", runRollups},
+	{"migrate", "copy an embedded data directory into a cluster (ClickHouse and PostgreSQL)", runMigrate},
 	{"bench", "measure ingest and query speed end to end", runBench},
 	{"demo", "fill a project with a realistic week of traffic", runDemo},
 	{"version", "print the version", runVersion},

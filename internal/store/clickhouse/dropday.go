@@ -1,0 +1,31 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/alidade/alidade/internal/store"
+)
+
+// DropDay drops the partition of the UTC day that starts at dayStart (Unix
+// ms): every project's points of that day, at once. With a cluster it is
+// dropped ON CLUSTER from every shard's points_local. A day without
+// points is no error. alidade migrate drops so a day it had started to
+// copy when it stopped, before it copies the day again.
+func (s *Store) DropDay(ctx context.Context, dayStart int64) error {
+	defer s.forgetSize()
+	day := store.DayStart(dayStart)
+	if day < 0 || day >= maxTimestamp {
+		return nil // ClickHouse holds no point of such a day
+	}
+	on := ""
+	if s.cfg.Cluster != "" {
+		on = " ON CLUSTER " + s.cfg.Cluster
+	}
+	part := time.UnixMilli(day).UTC().Format(time.DateOnly)
+	if _, err := s.query(ctx, "ALTER TABLE "+s.local+on+" DROP PARTITION "+chString(part), nil); err != nil {
+		return fmt.Errorf("drop day %s: %w", part, Classify(err))
+	}
+	return nil
+}
