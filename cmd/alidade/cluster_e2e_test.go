@@ -163,18 +163,8 @@ func TestClusterTwoNodes(t *testing.T) {
 
 	// A project made on A is usable on B at once; a key revoked on A is
 	// refused on B within a second.
-	code, resp := do(t, "POST", a.url+"/api/v1/projects", e2eRoot, `{"name":"web"}`)
-	if code != 201 {
-		t.Fatalf("create project on A = %d %s", code, resp)
-	}
-	var proj struct {
-		ID   int64             `json:"id"`
-		Keys map[string]string `json:"keys"`
-	}
-	if err := json.Unmarshal([]byte(resp), &proj); err != nil {
-		t.Fatal(err)
-	}
-	code, resp = do(t, "POST", b.url+"/api/v1/datasets/clicks/points", proj.Keys["write"], `{"index":"x","doubles":[1]}`)
+	proj := createProject(t, a.url, "web")
+	code, resp := do(t, "POST", b.url+"/api/v1/datasets/clicks/points", proj.Keys["write"], `{"index":"x","doubles":[1]}`)
 	if code != 200 {
 		t.Fatalf("the new project's write key on B at once = %d %s", code, resp)
 	}
@@ -355,6 +345,26 @@ func TestClusterTwoNodes(t *testing.T) {
 	if got, want := rowsOf(b, keys["read"]), rowsOf(embedded, ekeys["read"]); got != want || !strings.Contains(got, "/pg-down") {
 		t.Errorf("after the shard came back:\n%s\nwant\n%s", got, want)
 	}
+}
+
+// newProject is a project made with the root key, and its keys.
+type newProject struct {
+	ID   int64             `json:"id"`
+	Keys map[string]string `json:"keys"`
+}
+
+// createProject makes a project on the server at url.
+func createProject(t *testing.T, url, name string) newProject {
+	t.Helper()
+	code, resp := do(t, "POST", url+"/api/v1/projects", e2eRoot, fmt.Sprintf(`{"name":%q}`, name))
+	if code != 201 {
+		t.Fatalf("create project %s on %s = %d %s", name, url, code, resp)
+	}
+	var p newProject
+	if err := json.Unmarshal([]byte(resp), &p); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // stripStats drops the figures that differ between runs of the same

@@ -76,17 +76,7 @@ func TestClusterMigrate(t *testing.T) {
 		}
 	}
 	// A second project with a dataset of its own schema and a saved query.
-	code, resp := do(t, "POST", emb.url+"/api/v1/projects", e2eRoot, `{"name":"web"}`)
-	if code != 201 {
-		t.Fatalf("create project = %d %s", code, resp)
-	}
-	var web struct {
-		ID   int64             `json:"id"`
-		Keys map[string]string `json:"keys"`
-	}
-	if err := json.Unmarshal([]byte(resp), &web); err != nil {
-		t.Fatal(err)
-	}
+	web := createProject(t, emb.url, "web")
 	if code, resp := do(t, "PUT", emb.url+"/api/v1/datasets/clicks/schema", web.Keys["admin"], `{"index":"page","blobs":["button"],"doubles":["ms"]}`); code != 200 {
 		t.Fatalf("PUT schema = %d %s", code, resp)
 	}
@@ -210,7 +200,7 @@ func TestClusterMigrate(t *testing.T) {
 			t.Errorf("%s\nnode:\n%s\nembedded:\n%s", sqls[i].sql, gotSQL[i], wantSQL[i])
 		}
 	}
-	code, resp = do(t, "GET", node.url+"/api/v1/saved-queries", web.Keys["read"], "")
+	code, resp := do(t, "GET", node.url+"/api/v1/saved-queries", web.Keys["read"], "")
 	if code != 200 || !strings.Contains(resp, `"Clicks per page"`) {
 		t.Errorf("saved queries on the node = %d %s", code, resp)
 	}

@@ -125,6 +125,23 @@ type Executor interface {
 	Execute(ctx context.Context, s *Sub) (*SubResult, error)
 }
 
+// EmptyResult is a Sub's answer over no stored points: no groups, or for
+// an ungrouped Sub one row of zero counts and sums (and nil for the rest).
+func (s *Sub) EmptyResult() *SubResult {
+	res := &SubResult{}
+	if len(s.GroupBy) > 0 || s.Interval > 0 {
+		return res
+	}
+	r := SubRow{Values: make([]any, len(s.Aggs))}
+	for i, a := range s.Aggs {
+		if a.Type == AggCount || a.Type == AggSum {
+			r.Values[i] = 0.0
+		}
+	}
+	res.Rows = []SubRow{r}
+	return res
+}
+
 // FirstRow returns the first row of res, or a row of n nulls when it has
 // none (an ungrouped question over no points).
 func (res *SubResult) FirstRow(n int) SubRow {

@@ -409,7 +409,7 @@ func whereClause(sub *query.Sub) (string, error) {
 // counts and sums and nil for the rest when ungrouped, no rows otherwise.
 func (s *Store) Execute(ctx context.Context, sub *query.Sub) (*query.SubResult, error) {
 	if sub.Project <= 0 || max(sub.From, 0) >= min(sub.To, maxTimestamp) {
-		return emptyResult(sub), nil
+		return sub.EmptyResult(), nil
 	}
 	p, err := printSub(s.table, sub)
 	if err != nil {
@@ -503,21 +503,4 @@ func decodeSubRows(r *bytes.Buffer, sub *query.Sub, p *plan) (*query.SubResult, 
 		res.RowsScanned += n
 		res.Rows = append(res.Rows, row)
 	}
-}
-
-// emptyResult answers a Sub over no points without asking the server: no
-// groups, or for an ungrouped Sub one row of zero counts and sums.
-func emptyResult(sub *query.Sub) *query.SubResult {
-	res := &query.SubResult{}
-	if len(sub.GroupBy) > 0 || sub.Interval > 0 {
-		return res
-	}
-	r := query.SubRow{Values: make([]any, len(sub.Aggs))}
-	for i, a := range sub.Aggs {
-		if a.Type == query.AggCount || a.Type == query.AggSum {
-			r.Values[i] = 0.0
-		}
-	}
-	res.Rows = []query.SubRow{r}
-	return res
 }

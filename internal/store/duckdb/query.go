@@ -162,7 +162,7 @@ func neededWidth(sub *query.Sub) width {
 func (s *Store) Execute(ctx context.Context, sub *query.Sub) (*query.SubResult, error) {
 	views := s.viewsFor(sub.Dataset, sub.From, sub.To)
 	if len(views) == 0 {
-		return emptyResult(sub), nil
+		return sub.EmptyResult(), nil
 	}
 	var q sqlBuilder
 	src := q.source(views, sub.Dataset, sub.Project, sub.From, sub.To, neededWidth(sub))
@@ -445,21 +445,4 @@ func slotValue(v any, idx []int, asList bool) (any, error) {
 		return out, nil
 	}
 	return out[0], nil
-}
-
-// emptyResult answers a sub over no stored points: no groups, or for an
-// ungrouped query one row of zero counts and sums.
-func emptyResult(sub *query.Sub) *query.SubResult {
-	res := &query.SubResult{}
-	if len(sub.GroupBy) > 0 || sub.Interval > 0 {
-		return res
-	}
-	r := query.SubRow{Values: make([]any, len(sub.Aggs))}
-	for i, a := range sub.Aggs {
-		if a.Type == query.AggCount || a.Type == query.AggSum {
-			r.Values[i] = 0.0
-		}
-	}
-	res.Rows = []query.SubRow{r}
-	return res
 }
