@@ -223,18 +223,18 @@ type Server struct {
 	stopping  chan struct{}
 	closeOnce sync.Once
 
-	errors       *errtrack.Tracker  // nil when the store keeps no error groups
-	errJournal   *wal.Log           // nil without Options.ErrorJournal
-	monitors     *monitors.Registry // nil when the store keeps no cron monitors
-	alerts       *alert.Manager     // nil when the store keeps no alert rules
-	checks       *checks.Manager    // nil when the store keeps no checks
+	errors     *errtrack.Tracker  // nil when the store keeps no error groups
+	errJournal *wal.Log           // nil without Options.ErrorJournal
+	monitors   *monitors.Registry // nil when the store keeps no cron monitors
+	alerts     *alert.Manager     // nil when the store keeps no alert rules
+	checks     *checks.Manager    // nil when the store keeps no checks
 	// loopsDone is closed when the checks loop has ended (on a cluster,
 	// the leadership: see leader.go).
 	loopsDone chan struct{}
 	// reloads asks for the reloads of what other servers changed (on a
 	// cluster); leading is set while this server leads it.
-	reloads reloads
-	leading atomic.Bool
+	reloads      reloads
+	leading      atomic.Bool
 	errLimits    *errorRateLimits
 	sentryLimits errtrack.Limits
 
