@@ -6,7 +6,9 @@
 // retried with backoff and delivered once per transition. A Manager keeps
 // the rules in memory in front of a Store (the metadata database) and one
 // loop per server evaluates each on its own schedule through the query
-// engine (the planner answers from rollups where it can). It never
+// engine (the planner answers from rollups where it can); on a cluster,
+// one loop per cluster (the leader's), and every server's Manager
+// reloads what the others change (Reload). It never
 // decodes HTTP requests (package server does) and never reads points
 // other than through a query.Executor.
 package alert

@@ -3,8 +3,9 @@
 // Lighthouse lab test through a PageRunner (implemented elsewhere;
 // without one, page checks are "unavailable"). A Manager keeps each
 // project's checks in memory in front of a Store (the metadata
-// database), runs each on its schedule from one loop per server (never
-// two runs of one check at once), keeps their runs and reports with a
+// database), runs each on its schedule from one loop per server (on a
+// cluster, the leader's; the others Reload) (never two runs of one check
+// at once), keeps their runs and reports with a
 // retention, and writes every run as a point of the built-in checks
 // dataset through a Writer (the ingest pipeline), so checks chart, alert
 // and answer SQL like every other metric. It never decodes HTTP requests
