@@ -410,7 +410,14 @@ func runServe(ctx context.Context, args []string) error {
 	printBanner(os.Stdout, "http://"+srv.Addr(), dsn, boot)
 	log.Info("alidade serving", "addr", srv.Addr(), "data_dir", f.dataDir, "version", version)
 
-	go pl.Run(ctx, upkeepEvery, retentionEvery)
+	if ld, ok := st.(leaderStore); ok {
+		// On a cluster the planner's upkeep is retention alone (rollups
+		// are off): one node at a time expires the points, not every
+		// node the same partitions at once.
+		go ld.Lead(ctx, retentionLock, func(ctx context.Context) { pl.Run(ctx, upkeepEvery, retentionEvery) })
+	} else {
+		go pl.Run(ctx, upkeepEvery, retentionEvery)
+	}
 	go tuneGC(ctx, 2*time.Second)
 
 	<-ctx.Done()

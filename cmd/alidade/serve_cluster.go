@@ -74,6 +74,16 @@ func followSharedMeta(ctx context.Context, sh sharedMeta, au *auth.Authenticator
 	})
 }
 
+// leaderStore is a store whose nodes take turns at what must run once
+// per cluster (postgres.Store.Lead).
+type leaderStore interface {
+	Lead(ctx context.Context, name string, fn func(ctx context.Context))
+}
+
+// retentionLock is the lock of the node that expires points; the alert
+// rules, checks and cron monitors have the server's (server.LeaderLock).
+const retentionLock = "alidade-retention"
+
 // redactURL drops a URL's password (and its query, which may hold one).
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)

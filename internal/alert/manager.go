@@ -6,7 +6,9 @@
 // retried with backoff and delivered once per transition. A Manager keeps
 // the rules in memory in front of a Store (the metadata database) and one
 // loop per server evaluates each on its own schedule through the query
-// engine (the planner answers from rollups where it can). It never
+// engine (the planner answers from rollups where it can); on a cluster,
+// one loop per cluster (the leader's), and every server's Manager
+// reloads what the others change (Reload). It never
 // decodes HTTP requests (package server does) and never reads points
 // other than through a query.Executor.
 package alert
@@ -20,6 +22,7 @@ import (
 	"math"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/alidade/alidade/internal/point"
@@ -106,6 +109,10 @@ type Manager struct {
 	sem  chan struct{}
 	wake chan struct{}
 
+	// running is set while Run runs: the rules' states in memory are
+	// then this manager's own, newer than the store's (see Reload).
+	running atomic.Bool
+
 	mu    sync.Mutex
 	rules map[int64]*rule
 }
@@ -141,17 +148,97 @@ func New(ctx context.Context, opts Options) (*Manager, error) {
 	}
 	now := m.now().UTC().Truncate(time.Millisecond)
 	for _, rec := range recs {
-		r := &rule{id: rec.ID, project: rec.Project, created: rec.Created, updated: rec.Updated, next: now}
-		if err := json.Unmarshal([]byte(rec.Spec), &r.spec); err != nil {
-			return nil, fmt.Errorf("alert rule %d: %w", rec.ID, err)
+		r, err := load(rec, now)
+		if err != nil {
+			return nil, err
 		}
-		if err := json.Unmarshal([]byte(rec.State), &r.state); err != nil || r.state.State == "" {
-			r.state = State{State: StateOK, Since: now}
-			r.state.add(Entry{At: now, Kind: EntryError, Message: "the stored state could not be read; the rule restarts at ok"})
-		}
+		r.next = now
 		m.rules[rec.ID] = r
 	}
 	return m, nil
+}
+
+// load reads a rule from its record; a state that cannot be read
+// restarts at ok, with an entry in its history that says so.
+func load(rec Record, now time.Time) (*rule, error) {
+	r := &rule{id: rec.ID, project: rec.Project, created: rec.Created, updated: rec.Updated}
+	if err := json.Unmarshal([]byte(rec.Spec), &r.spec); err != nil {
+		return nil, fmt.Errorf("alert rule %d: %w", rec.ID, err)
+	}
+	if err := json.Unmarshal([]byte(rec.State), &r.state); err != nil || r.state.State == "" {
+		r.state = State{State: StateOK, Since: now}
+		r.state.add(Entry{At: now, Kind: EntryError, Message: "the stored state could not be read; the rule restarts at ok"})
+	}
+	return r, nil
+}
+
+// Reload reads every rule from the store again and makes the rules in
+// memory agree, for a store that other servers change too (a cluster's
+// PostgreSQL; the server calls it when one announces a change): a rule
+// made elsewhere is added (and evaluated at once when this manager
+// runs), one deleted is removed, one whose spec changed takes its new
+// spec and state (a step under way drops what it found, as after
+// Update). A rule's state alone is taken from the store only while Run
+// does not run here: the running manager (one in a cluster, see
+// postgres.Store.Lead) wrote every state there is, and what it holds is
+// newer than what it reads (a notification sent since, say, which must
+// not be sent again). A record that cannot be read keeps the rule as it
+// was and makes Reload's error.
+//
+// The store is read with the manager's lock held: every change this
+// manager makes to the store is made under it too, so what Reload reads
+// is never older than what it knows.
+func (m *Manager) Reload(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	recs, err := m.opts.Store.AlertRules(ctx)
+	if err != nil {
+		return fmt.Errorf("read alert rules: %w", err)
+	}
+	now := m.now().UTC().Truncate(time.Millisecond)
+	running := m.running.Load()
+	seen := make(map[int64]bool, len(recs))
+	var errs []error
+	for _, rec := range recs {
+		seen[rec.ID] = true
+		nr, err := load(rec, now)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		r := m.rules[rec.ID]
+		switch {
+		case r == nil:
+			nr.next = m.nextAfter(nr, now, running)
+			m.rules[rec.ID] = nr
+		case r.project != nr.project || !r.updated.Equal(nr.updated) || marshal(r.spec) != marshal(nr.spec):
+			r.project, r.spec, r.created, r.updated, r.state = nr.project, nr.spec, nr.created, nr.updated, nr.state
+			r.next = m.nextAfter(r, now, running)
+			r.gen++
+		case !running && marshal(r.state) != marshal(nr.state):
+			r.state = nr.state
+			r.next = m.nextAfter(r, now, running)
+		}
+	}
+	for id, r := range m.rules {
+		if !seen[id] {
+			r.deleted = true
+			delete(m.rules, id)
+		}
+	}
+	m.poke()
+	return errors.Join(errs...)
+}
+
+// nextAfter is when a rule read by Reload is evaluated next: at once by a
+// running manager; else one interval after its last evaluation, as the
+// running one will (what the API shows).
+func (m *Manager) nextAfter(r *rule, now time.Time, running bool) time.Time {
+	if running || r.state.LastEvaluation.IsZero() {
+		return now
+	}
+	_, every := r.spec.Durations()
+	return r.state.LastEvaluation.Add(every)
 }
 
 func (m *Manager) now() time.Time {
@@ -401,6 +488,8 @@ func (m *Manager) Tick(ctx context.Context, now time.Time) {
 // rule is created or changed) and hands due rules to at most Workers
 // goroutines; a rule still being evaluated is not started twice.
 func (m *Manager) Run(ctx context.Context) {
+	m.running.Store(true)
+	defer m.running.Store(false)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	timer := time.NewTimer(0)

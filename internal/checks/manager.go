@@ -3,8 +3,9 @@
 // Lighthouse lab test through a PageRunner (implemented elsewhere;
 // without one, page checks are "unavailable"). A Manager keeps each
 // project's checks in memory in front of a Store (the metadata
-// database), runs each on its schedule from one loop per server (never
-// two runs of one check at once), keeps their runs and reports with a
+// database), runs each on its schedule from one loop per server (on a
+// cluster, the leader's; the others Reload) (never two runs of one check
+// at once), keeps their runs and reports with a
 // retention, and writes every run as a point of the built-in checks
 // dataset through a Writer (the ingest pipeline), so checks chart, alert
 // and answer SQL like every other metric. It never decodes HTTP requests
@@ -20,6 +21,7 @@ import (
 	"math"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/alidade/alidade/internal/duration"
@@ -159,6 +161,10 @@ type Manager struct {
 	availOK  bool
 	availWhy string
 
+	// running is set while Run runs: the checks' states in memory are
+	// then this manager's own (see Reload).
+	running atomic.Bool
+
 	mu     sync.Mutex
 	checks map[int64]*check
 }
@@ -194,23 +200,106 @@ func New(ctx context.Context, opts Options) (*Manager, error) {
 	}
 	now := m.now()
 	for _, rec := range recs {
-		c := &check{id: rec.ID, project: rec.Project, created: rec.Created, updated: rec.Updated, next: now}
-		if err := json.Unmarshal([]byte(rec.Spec), &c.spec); err != nil {
-			return nil, fmt.Errorf("check %d: %w", rec.ID, err)
+		c, err := load(rec)
+		if err != nil {
+			return nil, err
 		}
-		if err := json.Unmarshal([]byte(rec.State), &c.state); err != nil {
-			c.state = State{}
-		}
-		if r := c.state.LastRun; r != nil {
-			// On schedule from the last run, not all at once after a restart.
-			every, _ := c.spec.Durations()
-			if n := r.At.Add(every); n.After(now) {
-				c.next = n
-			}
-		}
+		c.next = nextRun(c, now)
 		m.checks[rec.ID] = c
 	}
 	return m, nil
+}
+
+// load reads a check from its record; a state that cannot be read is
+// pending's.
+func load(rec Record) (*check, error) {
+	c := &check{id: rec.ID, project: rec.Project, created: rec.Created, updated: rec.Updated}
+	if err := json.Unmarshal([]byte(rec.Spec), &c.spec); err != nil {
+		return nil, fmt.Errorf("check %d: %w", rec.ID, err)
+	}
+	if err := json.Unmarshal([]byte(rec.State), &c.state); err != nil {
+		c.state = State{}
+	}
+	return c, nil
+}
+
+// nextRun is when a loaded check runs: on schedule from its last run, not
+// all at once after a restart; now when it has none or is late.
+func nextRun(c *check, now time.Time) time.Time {
+	if r := c.state.LastRun; r != nil {
+		every, _ := c.spec.Durations()
+		if n := r.At.Add(every); n.After(now) {
+			return n
+		}
+	}
+	return now
+}
+
+// Reload reads every check from the store again and makes the checks in
+// memory agree, for a store that other servers change too (a cluster's
+// PostgreSQL; the server calls it when one announces a change): a check
+// made elsewhere is added, one deleted is removed, one whose spec changed
+// takes its new spec and state and runs at once (a run under way keeps
+// its run but not its state, as after Update). A state alone is taken
+// from the store, while Run runs here, only when its last run is newer
+// than the one in memory (a run asked for on another server) and the
+// check is not running now: the states this manager writes are its own
+// runs'. A record that cannot be read keeps the check as it was and
+// makes Reload's error.
+//
+// The store is read with the manager's lock held: every change this
+// manager makes to the store is made under it too, so what Reload reads
+// is never older than what it knows.
+func (m *Manager) Reload(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	recs, err := m.opts.Store.Checks(ctx)
+	if err != nil {
+		return fmt.Errorf("read checks: %w", err)
+	}
+	now := m.now()
+	running := m.running.Load()
+	seen := make(map[int64]bool, len(recs))
+	var errs []error
+	for _, rec := range recs {
+		seen[rec.ID] = true
+		nc, err := load(rec)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		c := m.checks[rec.ID]
+		switch {
+		case c == nil:
+			nc.next = nextRun(nc, now)
+			m.checks[rec.ID] = nc
+		case c.project != nc.project || !c.updated.Equal(nc.updated) || marshal(c.spec) != marshal(nc.spec):
+			c.project, c.spec, c.created, c.updated, c.state = nc.project, nc.spec, nc.created, nc.updated, nc.state
+			c.next = nextRun(c, now)
+			c.gen++
+		case marshal(c.state) == marshal(nc.state):
+		case !running:
+			c.state = nc.state
+			c.next = nextRun(c, now)
+		case newer(nc.state.LastRun, c.state.LastRun) && c.runMu.TryLock():
+			c.state = nc.state
+			c.next = nextRun(c, now)
+			c.runMu.Unlock()
+		}
+	}
+	for id, c := range m.checks {
+		if !seen[id] {
+			c.deleted = true
+			delete(m.checks, id)
+		}
+	}
+	m.poke()
+	return errors.Join(errs...)
+}
+
+// newer reports whether run a is later than run b (or b is none).
+func newer(a, b *Run) bool {
+	return a != nil && (b == nil || a.At.After(b.At))
 }
 
 func (m *Manager) now() time.Time {
@@ -497,6 +586,8 @@ func (m *Manager) Tick(ctx context.Context, now time.Time) {
 // check is made or changed); a check still running is not started
 // again. Once an hour it deletes the runs past the retention.
 func (m *Manager) Run(ctx context.Context) {
+	m.running.Store(true)
+	defer m.running.Store(false)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	timer := time.NewTimer(0)

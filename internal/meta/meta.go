@@ -100,13 +100,15 @@ type Change struct {
 	Kind ChangeKind
 	// Project is the project's id; 0 for settings, sessions and resyncs.
 	Project int64
-	// ID is the key's id for ChangeKeyCreated and ChangeKeyRevoked, 0
-	// for every other kind.
+	// ID is the key's id for ChangeKeyCreated and ChangeKeyRevoked, the
+	// rule's for ChangeAlertRule and the check's for ChangeCheck; 0 for
+	// every other kind.
 	ID int64
 	// Name is the project's name (ChangeProject), the dataset's
 	// (ChangeDataset), the setting's (ChangeSetting), or the lowercase
 	// hex SHA-256 of a deleted session's id (ChangeSessionsDeleted: one
-	// Change per session, never the id itself); "" otherwise.
+	// Change per session, never the id itself), the cron monitor's slug
+	// (ChangeMonitor); "" otherwise.
 	Name string
 }
 
@@ -130,13 +132,23 @@ const (
 	// ChangeSessionsDeleted: a dashboard session was deleted (signed out,
 	// expired or its key revoked).
 	ChangeSessionsDeleted ChangeKind = "sessions-deleted"
+	// ChangeAlertRule: an alert rule was created, changed or deleted, or
+	// its state moved (an evaluation, a notification attempt).
+	ChangeAlertRule ChangeKind = "alert-rule"
+	// ChangeCheck: a check was created, changed or deleted, or its state
+	// moved (a run).
+	ChangeCheck ChangeKind = "check"
+	// ChangeMonitor: a cron monitor was made or its state moved (a
+	// check-in, a missed or timed-out run).
+	ChangeMonitor ChangeKind = "monitor"
 	// ChangeResync: the store lost its connection and got it back; what
 	// changed meanwhile is unknown, so everything cached must be reloaded.
 	ChangeResync ChangeKind = "resync"
 )
 
 // ChangeKinds lists every kind of Change.
-var ChangeKinds = []ChangeKind{ChangeProject, ChangeKeyCreated, ChangeKeyRevoked, ChangeDataset, ChangeSetting, ChangeSessionsDeleted, ChangeResync}
+var ChangeKinds = []ChangeKind{ChangeProject, ChangeKeyCreated, ChangeKeyRevoked, ChangeDataset, ChangeSetting, ChangeSessionsDeleted,
+	ChangeAlertRule, ChangeCheck, ChangeMonitor, ChangeResync}
 
 // ValidateProjectName checks a project name: 1–64 bytes of letters, digits, '-', '_' or '.'.
 func ValidateProjectName(name string) error {

@@ -96,6 +96,29 @@ func New(ctx context.Context, st Store, write Writer, log *slog.Logger) (*Regist
 	return r, nil
 }
 
+// Reload reads every monitor from the store again and takes it as it is
+// there, for a store that other servers change too (a cluster's
+// PostgreSQL; the server calls it when one announces a change, and
+// before each sweep of the one server that sweeps): check-ins come to
+// every server, and each writes what it follows, so the store is the
+// newest there is. It is read with the registry's lock held, as every
+// write of this registry is made, so that it is never older than what
+// this registry wrote.
+func (r *Registry) Reload(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ms, err := r.st.Monitors(ctx)
+	if err != nil {
+		return fmt.Errorf("read cron monitors: %w", err)
+	}
+	m := make(map[key]*Monitor, len(ms))
+	for i := range ms {
+		m[key{ms[i].Project, ms[i].Slug, ms[i].Environment}] = &ms[i]
+	}
+	r.m = m
+	return nil
+}
+
 // Schedule is a parsed monitor schedule.
 type Schedule interface {
 	// Next is the first scheduled time after t.

@@ -283,3 +283,37 @@ func TestParseScheduleErrors(t *testing.T) {
 		t.Error("a bad schedule made a monitor")
 	}
 }
+
+// Two registries over one store are two nodes of a cluster: a check-in
+// that came to B keeps the monitor sweeping on A from making a missed
+// check-in once A reloads (the sweeping node reloads before each sweep).
+func TestReloadFromAnotherNode(t *testing.T) {
+	st, w := &memStore{m: map[key]Monitor{}}, &written{}
+	a, b := newRegistry(t, st, w), newRegistry(t, st, w)
+	ctx := context.Background()
+	if err := b.CheckIn(ctx, 1, crontabCheckIn("nightly", "ok", "0 2 * * *", "", 5, 0), ms("2026-12-06T02:00:30Z")); err != nil {
+		t.Fatal(err)
+	}
+	if l := a.List(1); len(l) != 0 {
+		t.Fatalf("A's List before Reload = %+v", l)
+	}
+	if err := a.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if l := a.List(1); len(l) != 1 || l[0].NextExpected != ms("2026-12-07T02:00:00Z") {
+		t.Fatalf("A's List after Reload = %+v", l)
+	}
+	// The next day's run checks in on B, in time.
+	if err := b.CheckIn(ctx, 1, crontabCheckIn("nightly", "ok", "0 2 * * *", "", 5, 0), ms("2026-12-07T02:01:00Z")); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wantMissed(t, "A after B's check-in", sweepAt(t, a, w, "2026-12-07T02:05:00Z"))
+	// Without a reload, A would have made one: B's is the newer state.
+	if err := b.CheckIn(ctx, 1, crontabCheckIn("nightly", "ok", "0 2 * * *", "", 5, 0), ms("2026-12-08T02:01:00Z")); err != nil {
+		t.Fatal(err)
+	}
+	wantMissed(t, "A without a reload", sweepAt(t, a, w, "2026-12-08T02:05:00Z"), "2026-12-08T02:00:00Z")
+}

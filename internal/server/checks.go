@@ -70,22 +70,23 @@ func (s *Server) writeCheckPoints(ctx context.Context, project int64, pts []poin
 // runChecks runs the checks on their schedules until ctx ends.
 func (s *Server) runChecks(ctx context.Context) {
 	if s.checks != nil {
-		s.checksDone = make(chan struct{})
+		s.loopsDone = make(chan struct{})
 		go func() {
-			defer close(s.checksDone)
+			defer close(s.loopsDone)
 			s.checks.Run(ctx)
 		}()
 	}
 }
 
 // waitChecks waits (up to ctx) for the checks loop, once stopped, to end
-// its runs in progress: they write to the store and the pipeline.
+// its runs in progress: they write to the store and the pipeline. On a
+// cluster's leader, it waits for the leader's loops (leader.go).
 func (s *Server) waitChecks(ctx context.Context) {
-	if s.checksDone == nil {
+	if s.loopsDone == nil {
 		return
 	}
 	select {
-	case <-s.checksDone:
+	case <-s.loopsDone:
 	case <-ctx.Done():
 	}
 }

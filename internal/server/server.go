@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/alidade/alidade/internal/alert"
@@ -222,12 +223,18 @@ type Server struct {
 	stopping  chan struct{}
 	closeOnce sync.Once
 
-	errors       *errtrack.Tracker  // nil when the store keeps no error groups
-	errJournal   *wal.Log           // nil without Options.ErrorJournal
-	monitors     *monitors.Registry // nil when the store keeps no cron monitors
-	alerts       *alert.Manager     // nil when the store keeps no alert rules
-	checks       *checks.Manager    // nil when the store keeps no checks
-	checksDone   chan struct{}      // closed when the checks loop has ended
+	errors     *errtrack.Tracker  // nil when the store keeps no error groups
+	errJournal *wal.Log           // nil without Options.ErrorJournal
+	monitors   *monitors.Registry // nil when the store keeps no cron monitors
+	alerts     *alert.Manager     // nil when the store keeps no alert rules
+	checks     *checks.Manager    // nil when the store keeps no checks
+	// loopsDone is closed when the checks loop has ended (on a cluster,
+	// the leadership: see leader.go).
+	loopsDone chan struct{}
+	// reloads asks for the reloads of what other servers changed (on a
+	// cluster); leading is set while this server leads it.
+	reloads      reloads
+	leading      atomic.Bool
 	errLimits    *errorRateLimits
 	sentryLimits errtrack.Limits
 
@@ -244,7 +251,8 @@ func New(opts Options, st Store, au *auth.Authenticator, pipe *ingest.Pipeline, 
 	if log == nil {
 		log = discardLogger()
 	}
-	s := &Server{opts: opts, log: log, store: st, auth: au, ingest: pipe, metrics: m, idem: newIdempotency(), stopping: make(chan struct{})}
+	s := &Server{opts: opts, log: log, store: st, auth: au, ingest: pipe, metrics: m, idem: newIdempotency(), stopping: make(chan struct{}),
+		reloads: newReloads()}
 	s.queries = &query.Engine{Exec: exec, Schemas: st.Schema, Now: time.Now}
 	if err := s.initPlatform(st, exec); err != nil {
 		return nil, err
@@ -263,6 +271,15 @@ func New(opts Options, st Store, au *auth.Authenticator, pipe *ingest.Pipeline, 
 	}
 	if err := s.initChecks(st); err != nil {
 		return nil, err
+	}
+	if _, ok := st.(leaderStore); ok && m != nil {
+		m.Registry.NewGaugeFunc("alidade_leader", "1 while this node leads the cluster (evaluates the alert rules, runs the checks, sweeps the cron monitors), else 0.",
+			func() float64 {
+				if s.leading.Load() {
+					return 1
+				}
+				return 0
+			})
 	}
 	s.http = &http.Server{
 		Handler:           s.Handler(),
@@ -287,9 +304,15 @@ func (s *Server) Start() error {
 	s.stop = stop
 	go s.maintainEnrichment(ctx, time.Minute)
 	go s.maintainSessions(ctx, time.Minute)
-	s.startErrors(ctx)
-	s.runAlerts(ctx)
-	s.runChecks(ctx)
+	if ld, ok := s.store.(leaderStore); ok {
+		// A cluster's node: the rules, checks and sweeps run on its
+		// leader only (leader.go).
+		s.startShared(ctx, ld)
+	} else {
+		s.startErrors(ctx)
+		s.runAlerts(ctx)
+		s.runChecks(ctx)
+	}
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("http server stopped", "err", err)

@@ -15,8 +15,17 @@ import (
 // it again — a project's allowed origins, error rate limit and prices; a
 // session ended there ends here. After a resync (notifications were lost)
 // every such cache is dropped. Keys are the authenticator's (auth.Apply).
+// A change of an alert rule, a check or a cron monitor (or a resync)
+// has them reloaded from the store in the background (leader.go): it
+// returns at once, as the store's Watch asks.
 func (s *Server) ApplyMetaChange(c meta.Change) {
 	switch c.Kind {
+	case meta.ChangeAlertRule:
+		ask(s.reloads.alerts)
+	case meta.ChangeCheck:
+		ask(s.reloads.checks)
+	case meta.ChangeMonitor:
+		ask(s.reloads.monitors)
 	case meta.ChangeSetting:
 		project, ok := settingProject(c.Name)
 		if !ok {
@@ -39,6 +48,9 @@ func (s *Server) ApplyMetaChange(c meta.Change) {
 			s.sessions.Drop(h)
 		}
 	case meta.ChangeResync:
+		ask(s.reloads.alerts)
+		ask(s.reloads.checks)
+		ask(s.reloads.monitors)
 		s.origins.forget(0)
 		s.errLimits.forget(0)
 		if s.pricing != nil {

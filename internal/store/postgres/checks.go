@@ -15,7 +15,9 @@ import (
 // Checks are a row each, the check and its state as JSON; their runs are
 // rows of their own (the run as JSON, a page run's Lighthouse reports
 // compressed), pruned to a count per check at each run and to an age by
-// the checks' loop, as in the DuckDB store.
+// the checks' loop, as in the DuckDB store. Every change of a check, its
+// state's included, is announced (meta.ChangeCheck); a run alone is not:
+// its check's state, written after it, is.
 
 var _ checks.Store = (*Store)(nil)
 
@@ -44,30 +46,59 @@ func (s *Store) Checks(ctx context.Context) ([]checks.Record, error) {
 // CreateCheck stores a new check of project and returns its id.
 func (s *Store) CreateCheck(ctx context.Context, project int64, spec, state string, at time.Time) (int64, error) {
 	var id int64
-	if err := s.pool.QueryRow(ctx, `INSERT INTO check_specs (project, spec, state, created, updated)
-		VALUES ($1, $2, $3, $4, $4) RETURNING id`, project, spec, state, at).Scan(&id); err != nil {
+	err := s.tx(ctx, func(tx pgx.Tx) ([]meta.Change, error) {
+		if err := tx.QueryRow(ctx, `INSERT INTO check_specs (project, spec, state, created, updated)
+			VALUES ($1, $2, $3, $4, $4) RETURNING id`, project, spec, state, at).Scan(&id); err != nil {
+			return nil, err
+		}
+		return []meta.Change{checkChange(project, id)}, nil
+	})
+	if err != nil {
 		return 0, s.fail("store check", err)
 	}
 	return id, nil
 }
 
+// checkChange is the announcement of a change of a check.
+func checkChange(project, id int64) meta.Change {
+	return meta.Change{Kind: meta.ChangeCheck, Project: project, ID: id}
+}
+
 // UpdateCheck replaces the spec and state of a check of project
 // (meta.ErrNotFound when project has no check id).
 func (s *Store) UpdateCheck(ctx context.Context, project, id int64, spec, state string, at time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE check_specs SET spec = $1, state = $2, updated = $3 WHERE project = $4 AND id = $5`,
-		spec, state, at, project, id)
+	err := s.tx(ctx, func(tx pgx.Tx) ([]meta.Change, error) {
+		tag, err := tx.Exec(ctx, `UPDATE check_specs SET spec = $1, state = $2, updated = $3 WHERE project = $4 AND id = $5`,
+			spec, state, at, project, id)
+		if err != nil {
+			return nil, err
+		}
+		if tag.RowsAffected() == 0 {
+			return nil, fmt.Errorf("check %d: %w", id, meta.ErrNotFound)
+		}
+		return []meta.Change{checkChange(project, id)}, nil
+	})
 	if err != nil {
 		return s.fail(fmt.Sprintf("update check %d", id), err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("check %d: %w", id, meta.ErrNotFound)
 	}
 	return nil
 }
 
-// PutCheckState replaces a check's state (a deleted check's is dropped).
+// PutCheckState replaces a check's state (a deleted check's is dropped,
+// and not announced).
 func (s *Store) PutCheckState(ctx context.Context, id int64, state string) error {
-	if _, err := s.pool.Exec(ctx, `UPDATE check_specs SET state = $1 WHERE id = $2`, state, id); err != nil {
+	err := s.tx(ctx, func(tx pgx.Tx) ([]meta.Change, error) {
+		var project int64
+		err := tx.QueryRow(ctx, `UPDATE check_specs SET state = $1 WHERE id = $2 RETURNING project`, state, id).Scan(&project)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return []meta.Change{checkChange(project, id)}, nil
+	})
+	if err != nil {
 		return s.fail(fmt.Sprintf("store check %d state", id), err)
 	}
 	return nil
@@ -76,16 +107,18 @@ func (s *Store) PutCheckState(ctx context.Context, id int64, state string) error
 // DeleteCheck deletes a check of project and its runs (meta.ErrNotFound
 // when project has no check id).
 func (s *Store) DeleteCheck(ctx context.Context, project, id int64) error {
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.tx(ctx, func(tx pgx.Tx) ([]meta.Change, error) {
 		tag, err := tx.Exec(ctx, `DELETE FROM check_specs WHERE project = $1 AND id = $2`, project, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("check %d: %w", id, meta.ErrNotFound)
+			return nil, fmt.Errorf("check %d: %w", id, meta.ErrNotFound)
 		}
-		_, err = tx.Exec(ctx, `DELETE FROM check_runs WHERE check_id = $1`, id)
-		return err
+		if _, err = tx.Exec(ctx, `DELETE FROM check_runs WHERE check_id = $1`, id); err != nil {
+			return nil, err
+		}
+		return []meta.Change{checkChange(project, id)}, nil
 	})
 	if err != nil {
 		return s.fail(fmt.Sprintf("delete check %d", id), err)

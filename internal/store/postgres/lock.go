@@ -1,9 +1,6 @@
 package postgres
 
-import (
-	"context"
-	"hash/fnv"
-)
+import "context"
 
 // Exclusive runs fn while holding the cluster-wide lock name (a PostgreSQL
 // session-level advisory lock on a connection of its own): no other node
@@ -12,9 +9,7 @@ import (
 // The lock is released when fn returns, or by PostgreSQL when the
 // connection is lost.
 func (s *Store) Exclusive(ctx context.Context, name string, fn func(ctx context.Context) error) error {
-	h := fnv.New64a()
-	h.Write([]byte("alidade lock\x00" + name))
-	key := int64(h.Sum64())
+	key := lockKey(name)
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return s.fail("lock "+name, err)

@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/alidade/alidade/internal/meta"
 	"github.com/alidade/alidade/internal/monitors"
 )
 
 // Cron monitors are a row of their state as JSON each, as in the DuckDB
-// store.
+// store. Every write is announced (meta.ChangeMonitor, with the slug).
 
 var _ monitors.Store = (*Store)(nil)
 
@@ -45,9 +48,15 @@ func (s *Store) PutMonitor(ctx context.Context, m monitors.Monitor) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.pool.Exec(ctx, `INSERT INTO cron_monitors (project, slug, environment, state) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (project, slug, environment) DO UPDATE SET state = excluded.state`,
-		m.Project, m.Slug, m.Environment, string(b)); err != nil {
+	err = s.tx(ctx, func(tx pgx.Tx) ([]meta.Change, error) {
+		if _, err := tx.Exec(ctx, `INSERT INTO cron_monitors (project, slug, environment, state) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (project, slug, environment) DO UPDATE SET state = excluded.state`,
+			m.Project, m.Slug, m.Environment, string(b)); err != nil {
+			return nil, err
+		}
+		return []meta.Change{{Kind: meta.ChangeMonitor, Project: m.Project, Name: m.Slug}}, nil
+	})
+	if err != nil {
 		return s.fail(fmt.Sprintf("write cron monitor %q", m.Slug), err)
 	}
 	return nil

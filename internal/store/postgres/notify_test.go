@@ -23,6 +23,9 @@ func TestChangeCodec(t *testing.T) {
 		{Kind: meta.ChangeSetting, Name: "a name with spaces  and\ttabs"},
 		{Kind: meta.ChangeSessionsDeleted, Name: strings.Repeat("ab", 32)},
 		{Kind: meta.ChangeSetting, Name: ""},
+		{Kind: meta.ChangeAlertRule, Project: 4, ID: 12},
+		{Kind: meta.ChangeCheck, Project: 5, ID: 1},
+		{Kind: meta.ChangeMonitor, Project: 6, Name: "nightly-backup"},
 	} {
 		p := encodeChange(c)
 		got, err := decodeChange(p)
@@ -36,6 +39,7 @@ func TestChangeCodec(t *testing.T) {
 		"projects 1 0 x", "PROJECT 1 0 x",
 		"project x 0 n", "project 1 y n", "project +1 0 n", "project 01 0 n", "project -0 0 n", "project 1  n",
 		"project 99999999999999999999 0 n",
+		"alert_rule 1 2 ", "alert-rules 1 2 ", "check 1 02 ", "monitor 1 0",
 	} {
 		if c, err := decodeChange(bad); err == nil {
 			t.Errorf("decodeChange(%q) = %+v; want an error", bad, c)
@@ -47,7 +51,8 @@ func TestChangeCodec(t *testing.T) {
 // one encodeChange makes of what it decoded (one reading per payload).
 func FuzzDecodeChange(f *testing.F) {
 	for _, s := range []string{"project 1 0 shop", "key-revoked 2 17 ", "setting 0 0 a b c", "dataset 3 0 x",
-		"sessions-deleted 0 0 abcd", "resync 0 0 ", "project 01 0 n", "project -0 0 n", ""} {
+		"sessions-deleted 0 0 abcd", "resync 0 0 ",
+		"alert-rule 1 7 ", "check 2 3 ", "monitor 1 0 nightly", "project 01 0 n", "project -0 0 n", ""} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, p string) {

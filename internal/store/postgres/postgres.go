@@ -6,12 +6,14 @@
 // DuckDB store's of the same names, so that the rest of Alidade takes
 // either.
 //
-// Every change of keys, projects, datasets and settings, and every
-// session deletion, is announced with pg_notify in the transaction that
-// makes it; each Store listens on a connection of its own, keeps its
-// dataset cache current from what it hears and passes each change to the
-// callbacks given to Watch. The tables are created at the first Open and
-// migrated in place by later binaries (migrate.go).
+// Every change of keys, projects, datasets, settings, alert rules,
+// checks and cron monitors, and every session deletion, is announced
+// with pg_notify in the transaction that makes it; each Store listens on
+// a connection of its own, keeps its dataset cache current from what it
+// hears and passes each change to the callbacks given to Watch. What
+// must run on one node at a time runs under Lead, an advisory lock held
+// on a connection of its own (leader.go). The tables are created at the
+// first Open and migrated in place by later binaries (migrate.go).
 //
 // It owns the metadata tables and their SQL; it holds no points and knows
 // nothing of HTTP or of keys in clear.
@@ -74,6 +76,9 @@ type Store struct {
 	listenConfig                           *pgx.ConnConfig
 	listenPID                              atomic.Uint32
 	listenIdle, reconnectMin, reconnectMax time.Duration
+	// The leadership timing (leader.go), from the package's variables
+	// at Open.
+	leadRetry, leadPing, leadGrace time.Duration
 
 	// mu guards datasets, the cache the non-ctx getters answer from.
 	mu       sync.Mutex
@@ -132,6 +137,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		listenIdle:   listenIdle,
 		reconnectMin: reconnectMin,
 		reconnectMax: reconnectMax,
+		leadRetry:    leadRetry,
+		leadPing:     leadPing,
+		leadGrace:    leadGrace,
 		datasets:     map[dsKey]*cached{},
 		done:         make(chan struct{}),
 	}

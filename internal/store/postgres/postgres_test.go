@@ -51,6 +51,8 @@ func TestPostgres(t *testing.T) {
 	t.Run("KeyLookup", srv.testKeyLookup)
 	t.Run("SessionLookup", srv.testSessionLookup)
 	t.Run("Exclusive", srv.testExclusive)
+	t.Run("Lead", srv.testLead)
+	t.Run("Announced", srv.testAnnounced)
 	t.Run("Nodes", srv.testNodes)
 	t.Run("ListenerDropped", srv.testListenerDropped)
 	t.Run("ListenerIdle", srv.testListenerIdle)
