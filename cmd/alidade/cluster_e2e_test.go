@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -231,36 +230,8 @@ func TestClusterTwoNodes(t *testing.T) {
 
 	// A dashboard session opened on A opens B; signed out on A, it is
 	// refused on B within a second.
-	form := url.Values{"key": {keys["read"]}}.Encode()
-	lreq, _ := http.NewRequest("POST", a.url+"/login", strings.NewReader(form))
-	lreq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	lresp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(lreq)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lresp.Body.Close()
-	var cookie *http.Cookie
-	for _, c := range lresp.Cookies() {
-		if c.Name == "alidade_session" {
-			cookie = c
-		}
-	}
-	if cookie == nil {
-		t.Fatalf("sign-in on A = %d without a session cookie", lresp.StatusCode)
-	}
-	session := func(p *proc) (int, string) {
-		req, _ := http.NewRequest("GET", p.url+"/api/v1/session", nil)
-		req.AddCookie(&http.Cookie{Name: cookie.Name, Value: cookie.Value})
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var b bytes.Buffer
-		b.ReadFrom(resp.Body)
-		return resp.StatusCode, b.String()
-	}
-	code, resp = session(b)
+	cookie := signIn(t, a.url, keys["read"])
+	code, resp = sessionOn(t, b.url, cookie)
 	var sess struct {
 		CSRF string `json:"csrfToken"`
 		Kind string `json:"kind"`
@@ -279,7 +250,7 @@ func TestClusterTwoNodes(t *testing.T) {
 	oresp.Body.Close()
 	out := time.Now()
 	for {
-		if code, _ := session(b); code == 401 {
+		if code, _ := sessionOn(t, b.url, cookie); code == 401 {
 			t.Logf("a session ended on A was refused on B after %v", time.Since(out).Round(time.Millisecond))
 			break
 		}

@@ -145,9 +145,5 @@ func (e *errorRateLimits) forget(project int64) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if project == 0 {
-		clear(e.limits)
-		return
-	}
-	delete(e.limits, project)
+	forgetProject(e.limits, project)
 }

@@ -233,9 +233,5 @@ func (o *origins) forget(project int64) {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if project == 0 {
-		clear(o.lists)
-		return
-	}
-	delete(o.lists, project)
+	forgetProject(o.lists, project)
 }

@@ -69,3 +69,13 @@ func settingProject(name string) (int64, bool) {
 	p, err := strconv.ParseInt(name[i+1:], 10, 64)
 	return p, err == nil && p > 0
 }
+
+// forgetProject drops project's entry of a per-project cache, or every
+// entry when project is 0.
+func forgetProject[V any](m map[int64]V, project int64) {
+	if project == 0 {
+		clear(m)
+		return
+	}
+	delete(m, project)
+}
