@@ -204,3 +204,21 @@ func parseCommitMetrics(text string) commitMetrics {
 	m.ok = found == 2
 	return m
 }
+
+// scrapeGauge reads the value of an unlabelled metric from GET /metrics;
+// ok is false when the server does not expose it.
+func (c *client) scrapeGauge(ctx context.Context, name string) (float64, bool) {
+	var data []byte
+	if err := c.do(ctx, "GET", "/metrics", "", nil, nil, &data); err != nil {
+		return 0, false
+	}
+	for line := range strings.Lines(string(data)) {
+		n, val, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if !ok || n != name {
+			continue
+		}
+		f, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		return f, err == nil
+	}
+	return 0, false
+}
