@@ -86,6 +86,11 @@ func TestClusterBench(t *testing.T) {
 	if cc.EmbeddedMedian <= 0 || cc.ClusterMedian <= 0 || cc.IngestRatio <= 0 || rep.IngestPointsPerS <= 0 {
 		t.Errorf("ingest: embedded %v, cluster %v points/s, ratio %v; want all > 0", cc.EmbeddedMedian, cc.ClusterMedian, cc.IngestRatio)
 	}
+	// Each of the node's group commits is one INSERT; 20,000 points in
+	// 10,000-point requests take from 1 to 2 of them.
+	if cc.ClusterInserts == nil || *cc.ClusterInserts < 1 || *cc.ClusterInserts > 2 {
+		t.Errorf("cluster INSERTs %v; want 1 or 2", cc.ClusterInserts)
+	}
 	if len(cc.Queries) != len(bench.QueryNames) {
 		t.Errorf("%d queries compared; want %d (%v)", len(cc.Queries), len(bench.QueryNames), cc.Queries)
 	}

@@ -384,12 +384,13 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 			pc.Rounds, groupDigits(int64(pc.AlidadeMedian)), pc.Peer, groupDigits(int64(pc.PeerMedian)), pc.IngestRatio, BudgetPeerIngestRatio)
 	} else if cl != nil {
 		logf("%d rounds alternating the embedded store and the cluster, each round the next share of the requests to both", o.VsRounds)
+		clBefore := cl.c.scrapeCommits(ctx)
 		alt, err := alternate(ctx, [2]side{{"embedded", c, alidadeSink(keys.Write), w}, {"cluster", cl.c, alidadeSink(cl.keys["write"]), w}}, o.VsRounds, o.Concurrency, "points", logf)
 		if err != nil {
 			return nil, err
 		}
 		in = alt.total[0]
-		cl.ingested(ctx, alt, from, to)
+		cl.ingested(ctx, alt, clBefore, from, to)
 	} else if in, err = ingest(ctx, c, keys.Write, w, o.Concurrency, tick); err != nil {
 		return nil, err
 	}

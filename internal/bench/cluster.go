@@ -137,6 +137,12 @@ type ClusterComparison struct {
 	ClusterCommitP50Ms float64 `json:"cluster_commit_p50_ms"`
 	ClusterCommitP99Ms float64 `json:"cluster_commit_p99_ms"`
 	ClusterRetries429  int64   `json:"cluster_retries_429"`
+	// ClusterInserts and ClusterInsertAvgMs are the node's group commits
+	// during its rounds (alidade_commit_duration_seconds): each is one
+	// INSERT into ClickHouse, which wants about one a second per table.
+	// Null when the node does not expose them.
+	ClusterInserts     *int64   `json:"cluster_inserts"`
+	ClusterInsertAvgMs *float64 `json:"cluster_insert_avg_ms"`
 	// VisibleAfterMs is how long after ingest the cluster first counted
 	// every point it acknowledged.
 	VisibleAfterMs float64 `json:"visible_after_ms"`
@@ -264,10 +270,15 @@ func createProjectKeys(ctx context.Context, url, rootKey, name string) (map[stri
 }
 
 // ingested fills the comparison's ingest figures from alt (the embedded
-// store is side 0, the cluster side 1) and waits until the cluster counts
-// the points it acknowledged.
-func (cr *clusterRun) ingested(ctx context.Context, alt *alternation, from, to int64) {
+// store is side 0, the cluster side 1) and the node's commits since
+// before, and waits until the cluster counts the points it acknowledged.
+func (cr *clusterRun) ingested(ctx context.Context, alt *alternation, before commitMetrics, from, to int64) {
 	cc := cr.cmp
+	if after := cr.c.scrapeCommits(ctx); after.ok && after.count > before.count {
+		n := after.count - before.count
+		avg := round((after.seconds-before.seconds)/float64(n)*1000, 2)
+		cc.ClusterInserts, cc.ClusterInsertAvgMs = &n, &avg
+	}
 	cc.EmbeddedPointsPerS, cc.ClusterPointsPerS = alt.rates[0], alt.rates[1]
 	cc.Points = alt.events
 	cc.EmbeddedMedian = math.Round(Median(cc.EmbeddedPointsPerS))
@@ -490,6 +501,9 @@ func (cc *ClusterComparison) writeRows(row func(cells ...string)) {
 	row("", "cluster points/s", groupDigits(int64(cc.ClusterMedian)), "median of rounds "+rates(cc.ClusterPointsPerS), "")
 	row("", "ingest ratio", fmt.Sprintf("×%.2f", cc.IngestRatio), "cluster over embedded", "")
 	row("", "cluster commit p50 / p99", fmt.Sprintf("%s / %s ms", ms(cc.ClusterCommitP50Ms), ms(cc.ClusterCommitP99Ms)), fmt.Sprintf("client round trip; all counted after %.0f ms", cc.VisibleAfterMs), "")
+	if cc.ClusterInserts != nil && cc.ClusterInsertAvgMs != nil {
+		row("", "cluster INSERTs", fmt.Sprintf("%s, avg %s ms", groupDigits(*cc.ClusterInserts), ms(*cc.ClusterInsertAvgMs)), fmt.Sprintf("the node's group commits: %s points each on average", groupDigits(cc.Points / *cc.ClusterInserts)), "")
+	}
 	for _, q := range cc.Queries {
 		row("", q.Name, fmt.Sprintf("%s ms vs %s ms (×%.2f)", ms(q.ClusterMs), ms(q.EmbeddedMs), q.Ratio), fmt.Sprintf("cluster vs embedded, source raw, medians of %d", cc.Repeat), "")
 	}
