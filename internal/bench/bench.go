@@ -10,7 +10,11 @@
 // per point, with each budget's verdict. Given a VictoriaLogs binary, it
 // also sends the same events to that peer in alternating rounds, asks both
 // the same grouped query, checks that their answers agree, and reports both
-// sides' figures and their ratios.
+// sides' figures and their ratios. Given a ClickHouse and a PostgreSQL, it
+// does the same with a cluster node over them (a fresh database and
+// project, cleaned up afterwards) against the embedded store: the same
+// points in alternating rounds, the same queries from raw points, answers
+// that must agree exactly.
 //
 // It drives a server only through its public HTTP API, started as a child
 // process of the alidade binary or reached at a URL; the peer likewise,
