@@ -212,7 +212,13 @@ func (c *client) scrapeGauge(ctx context.Context, name string) (float64, bool) {
 	if err := c.do(ctx, "GET", "/metrics", "", nil, nil, &data); err != nil {
 		return 0, false
 	}
-	for line := range strings.Lines(string(data)) {
+	return parseGauge(string(data), name)
+}
+
+// parseGauge finds the sample of the unlabelled metric name in text, the
+// Prometheus text format; ok is false when it is absent or not a number.
+func parseGauge(text, name string) (float64, bool) {
+	for line := range strings.Lines(text) {
 		n, val, ok := strings.Cut(strings.TrimSpace(line), " ")
 		if !ok || n != name {
 			continue

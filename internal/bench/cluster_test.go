@@ -174,3 +174,33 @@ func TestOptionsCluster(t *testing.T) {
 		}
 	}
 }
+
+func TestParseGauge(t *testing.T) {
+	text := "# HELP alidade_store_bytes Bytes the store's files take on disk.\n# TYPE alidade_store_bytes gauge\n" +
+		"alidade_store_bytes_total 7\nalidade_store_bytes 2.4135685e+07\nalidade_ingest_queue_bytes 0\n"
+	if v, ok := parseGauge(text, "alidade_store_bytes"); !ok || v != 24135685 {
+		t.Errorf("parseGauge = %v, %v; want 24135685", v, ok)
+	}
+	for _, bad := range []string{"", "alidade_store_bytes\n", "alidade_store_bytes x\n", "alidade_store_bytes{a=\"b\"} 1\n"} {
+		if v, ok := parseGauge(bad, "alidade_store_bytes"); ok {
+			t.Errorf("parseGauge(%q) = %v; want not found", bad, v)
+		}
+	}
+}
+
+// FuzzParseGauge: any scrape parses without panicking, and a sample line
+// appended to it is found unless an earlier line names the metric.
+func FuzzParseGauge(f *testing.F) {
+	f.Add("alidade_store_bytes 12\n")
+	f.Add("# TYPE x gauge\nx 1\nalidade_store_bytes -1\n")
+	f.Add("alidade_store_bytes")
+	f.Fuzz(func(t *testing.T, text string) {
+		parseGauge(text, "alidade_store_bytes")
+		if strings.Contains(text, "alidade_store_bytes") {
+			return
+		}
+		if v, ok := parseGauge(text+"\nalidade_store_bytes 42\n", "alidade_store_bytes"); !ok || v != 42 {
+			t.Fatalf("the appended sample: %v, %v", v, ok)
+		}
+	})
+}
