@@ -4,10 +4,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
 
 	"github.com/alidade/alidade/internal/bench"
+	"github.com/alidade/alidade/internal/store/clickhouse"
 )
 
 type benchFlags struct {
@@ -15,6 +17,7 @@ type benchFlags struct {
 	baselinePoints, baselinePairs                  string
 	url, writeKey, readKey, rootKey, dataDir       string
 	vsVictoriaLogs, vsRounds                       string
+	store, meta                                    string
 	gzip, keep, json, noSettle                     bool
 }
 
@@ -40,12 +43,15 @@ func runBench(ctx context.Context, args []string) error {
 	fs.str(&f.url, "url", "ALIDADE_BENCH_URL", "", "bench the running server at this URL instead")
 	fs.str(&f.writeKey, "write-key", "ALIDADE_WRITE_KEY", "", "with --url: a project's write key")
 	fs.str(&f.readKey, "read-key", "ALIDADE_READ_KEY", "", "with --url: the same project's read key")
-	fs.str(&f.rootKey, "root-key", "ALIDADE_ROOT_KEY", "", "with --url: the root key, to create a project for the bench instead")
+	fs.str(&f.rootKey, "root-key", "ALIDADE_ROOT_KEY", "", "with --url: the root key, to create a project for the bench instead; with --store: the metadata store's root key, when it was set up before")
 	fs.str(&f.dataDir, "data-dir", "ALIDADE_BENCH_DATA_DIR", "", "the started server's data directory (default: a temporary one); with --url, the server's, to measure its size")
 	boolFlag(fs, &f.keep, "keep", "ALIDADE_BENCH_KEEP", "keep the temporary data directory")
 	fs.group("Comparison with a peer on the same events in the same run (binaries in ../shared/peers/)")
 	fs.str(&f.vsVictoriaLogs, "vs-victorialogs", "ALIDADE_BENCH_VS_VICTORIALOGS", "", "start this VictoriaLogs binary next to Alidade on loopback, send both the same events in alternating rounds, ask both the grouped query, and print both figures and the ratios")
-	fs.str(&f.vsRounds, "vs-rounds", "ALIDADE_BENCH_VS_ROUNDS", strconv.Itoa(bench.DefaultVsRounds), "with --vs-victorialogs: alternating ingest rounds, each sending the next share of --points to both; the medians are compared")
+	fs.str(&f.vsRounds, "vs-rounds", "ALIDADE_BENCH_VS_ROUNDS", strconv.Itoa(bench.DefaultVsRounds), "with --vs-victorialogs or --store: alternating ingest rounds, each sending the next share of --points to both; the medians are compared")
+	fs.group("Comparison with a cluster node (points in ClickHouse, metadata in PostgreSQL) in the same run")
+	fs.str(&f.store, "store", "ALIDADE_BENCH_STORE", "", "clickhouse://HOST:8123/DB[?cluster=NAME&user=...&password=...]: start a cluster node over it next to the embedded store, on a fresh database DB_bench_XXXXXXXX (dropped at the end unless --keep); send both the same points in alternating rounds, run the same queries from raw points on both, and print both figures and the ratios")
+	fs.str(&f.meta, "meta", "ALIDADE_BENCH_META", "", "with --store: postgres://USER@HOST:5432/DB?sslmode=...: the metadata store, where the bench creates a project bench-XXXXXXXX (its keys revoked at the end unless --keep)")
 	fs.group("Output")
 	boolFlag(fs, &f.json, "json", "ALIDADE_BENCH_JSON", "print only the JSON line (progress still goes to stderr)")
 	fs.footer = fmt.Sprintf(`
@@ -59,6 +65,7 @@ within %g%% of exact, ingest with rollups >= %g%% of the rate without, <= %d byt
 point on disk, RSS <= 1 GiB; with --vs-victorialogs, ingest >= %gx VictoriaLogs' events/s.
 The issue's run: alidade bench --points 100M --days 30
 Against the peer: alidade bench --points 2M --vs-victorialogs ../shared/peers/victoria-logs
+Against a cluster: alidade bench --points 1M --store clickhouse://ch1:8123/alidade?cluster=analytics --meta postgres://alidade@pg:5432/alidade
 Error tracking (Sentry envelopes): alidade bench errors --help
 `, bench.BudgetIngestPointsPerS, bench.BudgetQuery8Ms, bench.BudgetOverviewMs, 100*bench.BudgetQuantileRelErr,
 		100*bench.BudgetRollupIngestRatio, bench.BudgetDiskBytesPerPoint, bench.BudgetPeerIngestRatio)
@@ -155,11 +162,29 @@ func (f *benchFlags) options(fs *flagSet) (bench.Options, error) {
 	if err != nil || rounds < 1 || rounds > 100 {
 		return o, bad("vs-rounds", fmt.Errorf("%q is not a whole number from 1 to 100", f.vsRounds))
 	}
+	if o.Cluster, err = f.cluster(); err != nil {
+		return o, err
+	}
 	switch {
-	case o.VictoriaLogs != "":
+	case o.VictoriaLogs != "" && o.Cluster != nil:
+		return o, &usageError{msg: "--vs-victorialogs and --store: one comparison at a time\nTry: alidade bench --store URL --meta URL, then alidade bench --vs-victorialogs ..."}
+	case o.Cluster != nil && o.URL != "":
+		return o, &usageError{msg: "--store starts a cluster node next to an embedded server of its own: it takes no --url\nTry: alidade bench --store URL --meta URL"}
+	case o.VictoriaLogs != "" || o.Cluster != nil:
 		o.VsRounds = rounds
 	case flagGiven(fs, "vs-rounds"):
-		return o, &usageError{msg: "--vs-rounds needs --vs-victorialogs\nTry: alidade bench --vs-victorialogs ../shared/peers/victoria-logs --vs-rounds " + f.vsRounds}
+		return o, &usageError{msg: "--vs-rounds needs --vs-victorialogs or --store\nTry: alidade bench --vs-victorialogs ../shared/peers/victoria-logs --vs-rounds " + f.vsRounds}
+	}
+	if o.Cluster != nil {
+		// The root key, from the command line or the environment, is the
+		// metadata store's: the node never gets it (see ClusterTarget).
+		o.Cluster.RootKey = f.rootKey
+		for _, name := range []string{"write-key", "read-key"} {
+			if flagGiven(fs, name) {
+				return o, &usageError{msg: fmt.Sprintf("--%s needs --url: with --store the bench creates its own project\nTry: alidade bench --store URL --meta URL [--root-key ROOT]", name)}
+			}
+		}
+		return o, nil
 	}
 	if o.URL == "" {
 		// Keys name a project of another server; on the command line
@@ -179,6 +204,26 @@ func (f *benchFlags) options(fs *flagSet) (bench.Options, error) {
 		return o, &usageError{msg: "--url needs --write-key and --read-key, or --root-key to create a bench project\nTry: alidade bench --url " + o.URL + " --root-key $ALIDADE_ROOT_KEY"}
 	}
 	return o, nil
+}
+
+// cluster reads --store and --meta: nil when neither is given.
+func (f *benchFlags) cluster() (*bench.ClusterTarget, error) {
+	switch {
+	case f.store == "" && f.meta == "":
+		return nil, nil
+	case f.meta == "":
+		return nil, &usageError{msg: "--store needs --meta: a cluster node keeps its metadata in PostgreSQL\nTry: alidade bench --store " + f.store + " --meta postgres://USER@HOST:5432/DB"}
+	case f.store == "":
+		return nil, &usageError{msg: "--meta needs --store: a cluster node keeps its points in ClickHouse\nTry: alidade bench --store clickhouse://HOST:8123/DB --meta URL"}
+	}
+	cfg, err := clickhouse.ParseURL(f.store)
+	if err != nil {
+		return nil, &usageError{msg: fmt.Sprintf("--store: %v\nTry: alidade bench --store clickhouse://HOST:8123/DB[?cluster=NAME] --meta URL", err)}
+	}
+	if u, err := url.Parse(f.meta); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+		return nil, &usageError{msg: fmt.Sprintf("--meta: %q is not a postgres://USER@HOST:5432/DB URL\nTry: alidade bench --store URL --meta postgres://USER@HOST:5432/DB?sslmode=disable", redactURL(f.meta))}
+	}
+	return &bench.ClusterTarget{HTTP: cfg.HTTP, Database: cfg.Database, Cluster: cfg.Cluster, User: cfg.User, Password: cfg.Password, Meta: f.meta}, nil
 }
 
 // flagGiven reports whether name was set on the command line.

@@ -10,7 +10,11 @@
 // per point, with each budget's verdict. Given a VictoriaLogs binary, it
 // also sends the same events to that peer in alternating rounds, asks both
 // the same grouped query, checks that their answers agree, and reports both
-// sides' figures and their ratios.
+// sides' figures and their ratios. Given a ClickHouse and a PostgreSQL, it
+// does the same with a cluster node over them (a fresh database and
+// project, cleaned up afterwards) against the embedded store: the same
+// points in alternating rounds, the same queries from raw points, answers
+// that must agree exactly.
 //
 // It drives a server only through its public HTTP API, started as a child
 // process of the alidade binary or reached at a URL; the peer likewise,
@@ -103,6 +107,13 @@ type Options struct {
 	// fewer when there are fewer write requests).
 	VsRounds int
 
+	// Cluster, when set, starts a cluster node over that ClickHouse and
+	// PostgreSQL next to the embedded store's server, sends both the same
+	// points in VsRounds alternating rounds, runs the same queries from
+	// raw points on both and compares the answers and figures. It needs
+	// ServerExe (not URL) and excludes VictoriaLogs.
+	Cluster *ClusterTarget
+
 	// Progress receives progress lines; nil means none.
 	Progress io.Writer
 	// StopTimeout bounds the started server's shutdown; 0 means 5 minutes.
@@ -137,6 +148,12 @@ func (o *Options) Validate() error {
 		return errors.New("a server URL needs a write key and a read key of one project, or the root key to create one")
 	case o.VsRounds < 0 || o.VsRounds > 100:
 		return fmt.Errorf("rounds against the peer must be 1 to 100, got %d", o.VsRounds)
+	case o.Cluster != nil && o.URL != "":
+		return errors.New("a cluster comparison starts both servers itself: it takes no server URL")
+	case o.Cluster != nil && o.VictoriaLogs != "":
+		return errors.New("one comparison at a time: the cluster or VictoriaLogs")
+	case o.Cluster != nil && (o.Cluster.HTTP == "" || o.Cluster.Database == "" || o.Cluster.Meta == ""):
+		return errors.New("a cluster comparison needs ClickHouse's HTTP address, a database and the metadata store's URL")
 	}
 	if o.VictoriaLogs != "" {
 		if _, err := CheckPeerExe(o.VictoriaLogs); err != nil {
@@ -186,8 +203,9 @@ func dataRange(now, span int64) (from, to int64) {
 // Run runs the bench and returns its report. A wrong answer from raw points
 // is an error; a rollup answer that disagrees with raw points returns the
 // report with an error wrapping ErrRollupMismatch, a peer's answer that
-// disagrees with Alidade's one wrapping ErrPeerMismatch; a missed budget is
-// not an error (see Report.Verdicts).
+// disagrees with Alidade's one wrapping ErrPeerMismatch, a cluster's that
+// disagrees with the embedded store's wrapping ErrClusterMismatch; a missed
+// budget is not an error (see Report.Verdicts).
 func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -225,7 +243,7 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		}
 		defer func() {
 			// On failure: stop the server, and say why it died if it did.
-			if err != nil && !errors.Is(err, ErrRollupMismatch) && !errors.Is(err, ErrPeerMismatch) {
+			if err != nil && !errors.Is(err, ErrRollupMismatch) && !errors.Is(err, ErrPeerMismatch) && !errors.Is(err, ErrClusterMismatch) {
 				err = srv.Explain(err)
 				_ = srv.Stop(30 * time.Second)
 			}
@@ -241,6 +259,22 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	}
 	c := newClient(url, o.Concurrency)
 	defer c.close()
+
+	// The cluster node, next to the embedded store's server, on a fresh
+	// ClickHouse database and a fresh project of the metadata store.
+	var cl *clusterRun
+	if o.Cluster != nil {
+		if cl, err = startCluster(ctx, &o, logf); err != nil {
+			return nil, err
+		}
+		defer cl.cleanup(ctx)
+		defer func() {
+			if err != nil && !errors.Is(err, ErrClusterMismatch) {
+				err = cl.srv.Explain(err)
+			}
+		}()
+		rep.VsCluster = cl.cmp
+	}
 
 	// The peer, next to Alidade, on a data directory of its own.
 	var (
@@ -352,6 +386,15 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		}
 		logf("ingest medians of %d rounds: Alidade %s events/s, %s %s events/s: ×%.2f (budget ≥ ×%g)",
 			pc.Rounds, groupDigits(int64(pc.AlidadeMedian)), pc.Peer, groupDigits(int64(pc.PeerMedian)), pc.IngestRatio, BudgetPeerIngestRatio)
+	} else if cl != nil {
+		logf("%d rounds alternating the embedded store and the cluster, each round the next share of the requests to both", o.VsRounds)
+		clBefore := cl.c.scrapeCommits(ctx)
+		alt, err := alternate(ctx, [2]side{{"embedded", c, alidadeSink(keys.Write), w}, {"cluster", cl.c, alidadeSink(cl.keys["write"]), w}}, o.VsRounds, o.Concurrency, "points", logf)
+		if err != nil {
+			return nil, err
+		}
+		in = alt.total[0]
+		cl.ingested(ctx, alt, clBefore, from, to)
 	} else if in, err = ingest(ctx, c, keys.Write, w, o.Concurrency, tick); err != nil {
 		return nil, err
 	}
@@ -392,7 +435,8 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 
 	// Queries, from raw points and as the server chooses.
 	logf("queries over %s – %s", rep.RangeFrom, rep.RangeTo)
-	res, err := runQueries(ctx, c, keys.Read, querySet(from, to, gen.Top(8)), o.Repeat, rep, logf)
+	bodies := querySet(from, to, gen.Top(8))
+	res, err := runQueries(ctx, c, keys.Read, bodies, o.Repeat, rep, logf)
 	if err != nil {
 		return nil, err
 	}
@@ -453,6 +497,14 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 			pc.PeerDiskBytes = &n
 		}
 	}
+	// The same queries on the cluster node, then its bytes on disk; it
+	// is stopped and its database dropped (unless Keep).
+	if cl != nil {
+		if err := cl.queries(ctx, c, keys.Read, bodies, o.Repeat, exp); err != nil {
+			return nil, err
+		}
+		cl.cleanup(ctx)
+	}
 	rep.QuantileError = quantileError(cmp.quantiles)
 	rep.RollupMismatches = cmp.mismatches
 	if cmp.dropped > 0 {
@@ -497,6 +549,14 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		if n, err := dirBytes(filepath.Join(dataDir, "rollups")); err == nil && n > 0 {
 			rep.RollupDiskBytes = &n
 		}
+		if cc := rep.VsCluster; cc != nil {
+			b := *rep.DiskBytes
+			if rep.RollupDiskBytes != nil {
+				b -= *rep.RollupDiskBytes
+			}
+			per := round(float64(b)/float64(o.Points), 2)
+			cc.EmbeddedStoreBytes, cc.EmbeddedBytesPerPoint = &b, &per
+		}
 	}
 
 	// The cost of rollups at ingest, on fresh servers.
@@ -530,6 +590,9 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	}
 	if pc := rep.VsVictoriaLogs; pc != nil && len(pc.Disagreements) > 0 {
 		errs = append(errs, fmt.Errorf("%w: %d disagreements (see vs_victorialogs.disagreements)", ErrPeerMismatch, len(pc.Disagreements)))
+	}
+	if cc := rep.VsCluster; cc != nil && len(cc.Disagreements) > 0 {
+		errs = append(errs, fmt.Errorf("%w: %d disagreements (see vs_cluster.disagreements)", ErrClusterMismatch, len(cc.Disagreements)))
 	}
 	return rep, errors.Join(errs...)
 }

@@ -204,3 +204,27 @@ func parseCommitMetrics(text string) commitMetrics {
 	m.ok = found == 2
 	return m
 }
+
+// scrapeGauge reads the value of an unlabelled metric from GET /metrics;
+// ok is false when the server does not expose it.
+func (c *client) scrapeGauge(ctx context.Context, name string) (float64, bool) {
+	var data []byte
+	if err := c.do(ctx, "GET", "/metrics", "", nil, nil, &data); err != nil {
+		return 0, false
+	}
+	return parseGauge(string(data), name)
+}
+
+// parseGauge finds the sample of the unlabelled metric name in text, the
+// Prometheus text format; ok is false when it is absent or not a number.
+func parseGauge(text, name string) (float64, bool) {
+	for line := range strings.Lines(text) {
+		n, val, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if !ok || n != name {
+			continue
+		}
+		f, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		return f, err == nil
+	}
+	return 0, false
+}

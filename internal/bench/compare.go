@@ -21,6 +21,22 @@ type comparison struct {
 	quantiles  []quantileDiff
 	mismatches []string
 	dropped    int // mismatches past maxMismatches
+
+	// left and right name the two answers in mismatches; "" means "raw"
+	// and "rollup".
+	left, right string
+	// exact compares quantiles like every other figure (to a relative
+	// 1e-9): two exact answers, such as the embedded store's and a
+	// cluster's from raw points, have no sketch error to measure.
+	exact bool
+}
+
+// names returns the names of the two answers in messages.
+func (c *comparison) names() (string, string) {
+	if c.left == "" {
+		return "raw", "rollup"
+	}
+	return c.left, c.right
 }
 
 // quantileDiff is one quantile from rollups against the exact one.
@@ -49,11 +65,12 @@ func (c *comparison) mismatch(format string, args ...any) {
 // compare walks two decoded JSON answers side by side; "meta" objects are
 // skipped.
 func (c *comparison) compare(where string, raw, rollup any) {
+	ln, rn := c.names()
 	switch r := raw.(type) {
 	case map[string]any:
 		o, ok := rollup.(map[string]any)
 		if !ok {
-			c.mismatch("%s: raw has an object, rollup %s", where, describe(rollup))
+			c.mismatch("%s: %s has an object, %s %s", where, ln, rn, describe(rollup))
 			return
 		}
 		keys := make([]string, 0, len(r)+len(o))
@@ -75,7 +92,7 @@ func (c *comparison) compare(where string, raw, rollup any) {
 	case []any:
 		o, ok := rollup.([]any)
 		if !ok {
-			c.mismatch("%s: raw has a list, rollup %s", where, describe(rollup))
+			c.mismatch("%s: %s has a list, %s %s", where, ln, rn, describe(rollup))
 			return
 		}
 		c.compareLists(where, r, o)
@@ -83,15 +100,15 @@ func (c *comparison) compare(where string, raw, rollup any) {
 		o, ok := rollup.(float64)
 		switch {
 		case !ok:
-			c.mismatch("%s: raw has %v, rollup %s", where, r, describe(rollup))
-		case quantileKey.MatchString(where[strings.LastIndexByte(where, '.')+1:]):
+			c.mismatch("%s: %s has %v, %s %s", where, ln, r, rn, describe(rollup))
+		case !c.exact && quantileKey.MatchString(where[strings.LastIndexByte(where, '.')+1:]):
 			c.quantiles = append(c.quantiles, quantileDiff{Where: where, Raw: r, Rollup: o, Rel: relErr(o, r)})
 		case !near(r, o):
-			c.mismatch("%s: raw has %v, rollup %v", where, r, o)
+			c.mismatch("%s: %s has %v, %s %v", where, ln, r, rn, o)
 		}
 	default: // strings, booleans, null
 		if raw != rollup {
-			c.mismatch("%s: raw has %s, rollup %s", where, describe(raw), describe(rollup))
+			c.mismatch("%s: %s has %s, %s %s", where, ln, describe(raw), rn, describe(rollup))
 		}
 	}
 }
@@ -99,10 +116,11 @@ func (c *comparison) compare(where string, raw, rollup any) {
 // compareLists matches rows by their naming field when they have one, else
 // by position.
 func (c *comparison) compareLists(where string, raw, rollup []any) {
+	ln, rn := c.names()
 	key := listKey(raw, rollup)
 	if key == "" {
 		if len(raw) != len(rollup) {
-			c.mismatch("%s: raw has %d entries, rollup %d", where, len(raw), len(rollup))
+			c.mismatch("%s: %s has %d entries, %s %d", where, ln, len(raw), rn, len(rollup))
 		}
 		for i := range min(len(raw), len(rollup)) {
 			c.compare(where+"["+strconv.Itoa(i)+"]", raw[i], rollup[i])
@@ -119,7 +137,7 @@ func (c *comparison) compareLists(where string, raw, rollup []any) {
 		seen[name] = true
 		o, ok := byName[name]
 		if !ok {
-			c.mismatch("%s[%s]: only in the raw answer", where, name)
+			c.mismatch("%s[%s]: only in the %s answer", where, name, ln)
 			continue
 		}
 		c.compare(where+"["+name+"]", e, o)
@@ -132,7 +150,7 @@ func (c *comparison) compareLists(where string, raw, rollup []any) {
 	}
 	slices.Sort(extra)
 	for _, name := range extra {
-		c.mismatch("%s[%s]: only in the rollup answer", where, name)
+		c.mismatch("%s[%s]: only in the %s answer", where, name, rn)
 	}
 }
 

@@ -104,64 +104,94 @@ func roundShare(requests int64, r, rounds int) (lo, hi int64) {
 	return int64(r) * requests / int64(rounds), int64(r+1) * requests / int64(rounds)
 }
 
-// ingestAlternating writes w to Alidade (with ac and key) and vw, the same
-// events in the peer's format, to the peer (with vc), in pc.Rounds rounds:
-// each sends the next share of the requests, oldest first, to one and then
-// the other, Alidade first in the first round and alternating. It fills
-// pc's ingest figures and returns Alidade's ingest over all rounds.
-func ingestAlternating(ctx context.Context, ac *client, key string, w *Workload, vc *client, vw *Workload, conc int, pc *PeerComparison, logf func(string, ...any)) (*ingestResult, error) {
-	if w.Requests != vw.Requests || w.Expected != vw.Expected {
-		panic("BUG: the peer's workload differs from Alidade's")
+// side is one server of an alternating comparison: its client, where its
+// writes go, and the events in its format.
+type side struct {
+	name string
+	c    *client
+	sink sink
+	w    *Workload
+}
+
+// alternation is what alternate measured: for each side, its rate in each
+// round, in order, and its ingest over all rounds.
+type alternation struct {
+	rates [2][]float64
+	total [2]*ingestResult
+	// events is what each side was sent over all rounds.
+	events int64
+}
+
+// alternate writes the same events to both sides in rounds: each round
+// sends the next share of the requests, oldest first, to one side and then
+// the other, sides[0] first in the first round and alternating, so that
+// neither always runs on the warmer machine. unit names the events in the
+// progress lines ("events", "points").
+func alternate(ctx context.Context, sides [2]side, rounds, conc int, unit string, logf func(string, ...any)) (*alternation, error) {
+	if sides[0].w.Requests != sides[1].w.Requests || sides[0].w.Expected != sides[1].w.Expected {
+		panic("BUG: the sides' workloads differ")
 	}
-	total := &ingestResult{LatenciesMs: make([]float64, 0, w.Requests)}
-	for r := range pc.Rounds {
-		lo, hi := roundShare(w.Requests, r, pc.Rounds)
-		order := []string{"Alidade", pc.Peer}
+	alt := &alternation{}
+	for i := range alt.total {
+		alt.total[i] = &ingestResult{LatenciesMs: make([]float64, 0, sides[i].w.Requests)}
+	}
+	for r := range rounds {
+		lo, hi := roundShare(sides[0].w.Requests, r, rounds)
+		order := []int{0, 1}
 		if r%2 == 1 {
-			order[0], order[1] = order[1], order[0]
+			order[0], order[1] = 1, 0
 		}
-		rates := map[string]float64{}
+		var rates [2]float64
 		var events int64
-		for _, who := range order {
+		for _, i := range order {
+			s := sides[i]
 			tick := func(acked, retries int64, elapsed time.Duration) {
-				logf("ingest round %d of %d, %s: %s events acknowledged, %s events/s", r+1, pc.Rounds, who,
-					groupDigits(acked), groupDigits(int64(float64(acked)/elapsed.Seconds())))
+				logf("ingest round %d of %d, %s: %s %s acknowledged, %s %s/s", r+1, rounds, s.name,
+					groupDigits(acked), unit, groupDigits(int64(float64(acked)/elapsed.Seconds())), unit)
 			}
-			var in *ingestResult
-			var err error
-			if who == "Alidade" {
-				in, err = ingestRange(ctx, ac, alidadeSink(key), w, lo, hi, conc, tick)
-			} else {
-				in, err = ingestRange(ctx, vc, vlSink(), vw, lo, hi, conc, tick)
-			}
+			in, err := ingestRange(ctx, s.c, s.sink, s.w, lo, hi, conc, tick)
 			if err != nil {
-				return nil, fmt.Errorf("ingest round %d of %d, %s: %w", r+1, pc.Rounds, who, err)
+				return nil, fmt.Errorf("ingest round %d of %d, %s: %w", r+1, rounds, s.name, err)
 			}
-			rates[who] = float64(in.Points) / in.Elapsed.Seconds()
+			rates[i] = float64(in.Points) / in.Elapsed.Seconds()
 			events = in.Points
-			if who != "Alidade" {
-				pc.PeerRetries429 += in.Retries429
-				continue
-			}
-			total.Points += in.Points
-			total.RawBytes += in.RawBytes
-			total.WireBytes += in.WireBytes
-			total.Elapsed += in.Elapsed
-			total.LatenciesMs = append(total.LatenciesMs, in.LatenciesMs...)
-			total.Retries429 += in.Retries429
+			t := alt.total[i]
+			t.Points += in.Points
+			t.RawBytes += in.RawBytes
+			t.WireBytes += in.WireBytes
+			t.Elapsed += in.Elapsed
+			t.LatenciesMs = append(t.LatenciesMs, in.LatenciesMs...)
+			t.Retries429 += in.Retries429
 		}
-		pc.AlidadeEventsPerS = append(pc.AlidadeEventsPerS, math.Round(rates["Alidade"]))
-		pc.PeerEventsPerS = append(pc.PeerEventsPerS, math.Round(rates[pc.Peer]))
-		pc.Events += events
-		logf("ingest round %d of %d (%s events each, %s first): Alidade %s events/s, %s %s events/s (×%.2f)",
-			r+1, pc.Rounds, groupDigits(events), order[0], groupDigits(int64(rates["Alidade"])), pc.Peer, groupDigits(int64(rates[pc.Peer])), rates["Alidade"]/rates[pc.Peer])
+		for i := range rates {
+			alt.rates[i] = append(alt.rates[i], math.Round(rates[i]))
+		}
+		alt.events += events
+		logf("ingest round %d of %d (%s %s each, %s first): %s %s %s/s, %s %s %s/s (×%.2f)",
+			r+1, rounds, groupDigits(events), unit, sides[order[0]].name, sides[0].name, groupDigits(int64(rates[0])), unit,
+			sides[1].name, groupDigits(int64(rates[1])), unit, rates[0]/rates[1])
 	}
+	return alt, nil
+}
+
+// ingestAlternating writes w to Alidade (with ac and key) and vw, the same
+// events in the peer's format, to the peer (with vc), in pc.Rounds
+// alternating rounds (see alternate). It fills pc's ingest figures and
+// returns Alidade's ingest over all rounds.
+func ingestAlternating(ctx context.Context, ac *client, key string, w *Workload, vc *client, vw *Workload, conc int, pc *PeerComparison, logf func(string, ...any)) (*ingestResult, error) {
+	alt, err := alternate(ctx, [2]side{{"Alidade", ac, alidadeSink(key), w}, {pc.Peer, vc, vlSink(), vw}}, pc.Rounds, conc, "events", logf)
+	if err != nil {
+		return nil, err
+	}
+	pc.AlidadeEventsPerS, pc.PeerEventsPerS = alt.rates[0], alt.rates[1]
+	pc.Events = alt.events
+	pc.PeerRetries429 = alt.total[1].Retries429
 	pc.AlidadeMedian = math.Round(Median(pc.AlidadeEventsPerS))
 	pc.PeerMedian = math.Round(Median(pc.PeerEventsPerS))
 	if pc.PeerMedian > 0 {
 		pc.IngestRatio = round(pc.AlidadeMedian/pc.PeerMedian, 3)
 	}
-	return total, nil
+	return alt.total[0], nil
 }
 
 // peerQueries flushes the peer, runs the grouped query on both repeat

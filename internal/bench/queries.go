@@ -86,8 +86,10 @@ func querySet(from, to int64, top8 []string) map[string][]byte {
 		"error_rate_by_endpoint": {
 			"groupBy":      []string{"index1"},
 			"aggregations": map[string]any{"err": errRate},
-			"orderBy":      []any{map[string]any{"by": "err", "desc": true}},
-			"limit":        10,
+			// Endpoints with the same rate are ordered by name, so that
+			// every store picks the same ten.
+			"orderBy": []any{map[string]any{"by": "err", "desc": true}, map[string]any{"by": "index1"}},
+			"limit":   10,
 		},
 	}
 	out := map[string][]byte{}

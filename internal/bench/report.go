@@ -124,6 +124,11 @@ type Report struct {
 	// (bench --vs-victorialogs); null when not run. With it, the ingest
 	// figures above are Alidade's over all its alternating rounds.
 	VsVictoriaLogs *PeerComparison `json:"vs_victorialogs"`
+	// VsCluster compares the embedded store with a cluster node on the
+	// same points (bench --store … --meta …); null when not run. With it,
+	// the figures above are the embedded store's, its ingest over all its
+	// alternating rounds.
+	VsCluster *ClusterComparison `json:"vs_cluster"`
 	// Freshness is how soon acknowledged points were counted by queries
 	// during the ingest phase (a probe point every FreshnessEvery); null
 	// when no probe was acknowledged.
@@ -226,6 +231,9 @@ func (r *Report) Verdicts() []Verdict {
 	if pc := r.VsVictoriaLogs; pc != nil {
 		v = append(v, Verdict{"ingest vs " + pc.Peer, pc.MetIngest()})
 	}
+	if cc := r.VsCluster; cc != nil {
+		v = append(v, Verdict{"cluster agrees with embedded", len(cc.Disagreements) == 0})
+	}
 	if f := r.Freshness; f != nil {
 		v = append(v, Verdict{"freshness p99", f.P99Ms <= BudgetFreshnessMs})
 	}
@@ -312,6 +320,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if pc := r.VsVictoriaLogs; pc != nil {
 		row("", "rounds", fmt.Sprintf("%d, alternating with %s", pc.Rounds, pc.Peer), "the figures above are Alidade's over all its rounds", "")
 	}
+	if cc := r.VsCluster; cc != nil {
+		row("", "rounds", fmt.Sprintf("%d, alternating with the cluster", cc.Rounds), "the figures above are the embedded store's over all its rounds", "")
+	}
 	if ov := r.IngestOverhead; ov != nil {
 		row("", "rollups on / off", fmt.Sprintf("%s / %s points/s = %.1f%%", groupDigits(int64(ov.OnMedian)), groupDigits(int64(ov.OffMedian)), 100*ov.Ratio),
 			fmt.Sprintf("≥ %.0f%% (medians of %d fresh servers each, %s points over %s)", 100*BudgetRollupIngestRatio, ov.Pairs, shortCount(ov.Points), time.Duration(ov.SpanMs)*time.Millisecond), mark(ov.Ratio >= BudgetRollupIngestRatio))
@@ -353,6 +364,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	if pc := r.VsVictoriaLogs; pc != nil {
 		pc.writeRows(row)
+	}
+	if cc := r.VsCluster; cc != nil {
+		cc.writeRows(row)
 	}
 	if r.PeakRSSBytes != nil {
 		row("server", "peak RSS", humanBytes(*r.PeakRSSBytes), "during the raw scans too (their exact quantiles)", "")
@@ -415,6 +429,15 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 		for _, d := range pc.Disagreements {
 			notes = append(notes, "Alidade and "+pc.Peer+" disagree: "+d)
+		}
+	}
+	if cc := r.VsCluster; cc != nil {
+		notes = append(notes, "the cluster answers every query from ClickHouse (it has no rollups), so both sides ran them with source raw; its writes are acknowledged once inserted in ClickHouse")
+		if cc.LeftBehind != "" {
+			notes = append(notes, "left behind by the cluster comparison: "+cc.LeftBehind)
+		}
+		for _, d := range cc.Disagreements {
+			notes = append(notes, "the embedded store and the cluster disagree: "+d)
 		}
 	}
 	for _, n := range notes {

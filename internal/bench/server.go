@@ -27,10 +27,17 @@ type ServerOptions struct {
 	Args []string
 	// StartTimeout bounds the wait for the server to listen; 0 means 1 minute.
 	StartTimeout time.Duration
+	// SharedMeta starts a cluster node, whose metadata store (and root
+	// key) other nodes may share: the bench sets no ALIDADE_ROOT_KEY, which
+	// would replace the root key stored there for every node. The
+	// server's RootKey is then the one it printed when it initialised an
+	// empty metadata store, or "" when the store had one already.
+	SharedMeta bool
 }
 
 // Server is an alidade server running as a child process, listening on a
-// free port of 127.0.0.1, with a random root key.
+// free port of 127.0.0.1, with a random root key (see
+// ServerOptions.SharedMeta for a cluster node's).
 type Server struct {
 	URL     string
 	RootKey string
@@ -76,6 +83,10 @@ func (c *child) start(name string, cmd *exec.Cmd) error {
 // http://..." on a first start, "Alidade is listening on http://..." later).
 var bannerURL = regexp.MustCompile(`Alidade is [a-z ]+ (https?://[^\s]+)`)
 
+// bannerRootKey finds the root key a first start generated in the serve
+// banner ("   root    key  ald_root_...").
+var bannerRootKey = regexp.MustCompile(`^\s*root\s+key\s+(ald_root_[A-Za-z0-9]+)`)
+
 // StartServer starts "alidade serve" and waits until it answers.
 func StartServer(ctx context.Context, o ServerOptions) (*Server, error) {
 	if o.Exe == "" {
@@ -91,15 +102,32 @@ func StartServer(ctx context.Context, o ServerOptions) (*Server, error) {
 	s := &Server{RootKey: "bench_root_" + hex.EncodeToString(secret)}
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", o.DataDir, "--log-level", "warn"}, o.Args...)
 	cmd := exec.Command(o.Exe, args...)
-	cmd.Env = append(withoutEnv(os.Environ(), "ALIDADE_ROOT_KEY", "ALIDADE_LISTEN", "ALIDADE_DATA_DIR"), "ALIDADE_ROOT_KEY="+s.RootKey)
+	env := withoutEnv(os.Environ(), "ALIDADE_ROOT_KEY", "ALIDADE_LISTEN", "ALIDADE_DATA_DIR", "ALIDADE_STORE", "ALIDADE_META")
+	if o.SharedMeta {
+		s.RootKey = ""
+	} else {
+		env = append(env, "ALIDADE_ROOT_KEY="+s.RootKey)
+	}
+	cmd.Env = env
 	urls := make(chan string, 1)
-	// The banner also holds the keys of the default project: read, never echo.
+	// The banner also holds the keys of the default project: read, never
+	// echo. A first start says "is running at" (later ones "is listening
+	// on"); a cluster node's first start on an empty metadata store prints
+	// the root key it generated a few lines after the address.
+	var (
+		firstStart atomic.Bool
+		rootKey    atomic.Pointer[string]
+	)
 	cmd.Stdout = &lineWriter{line: func(l string) {
 		if m := bannerURL.FindStringSubmatch(l); m != nil {
+			firstStart.Store(strings.Contains(l, "is running at"))
 			select {
 			case urls <- m[1]:
 			default:
 			}
+		}
+		if m := bannerRootKey.FindStringSubmatch(l); m != nil && o.SharedMeta {
+			rootKey.Store(&m[1])
 		}
 	}}
 	if err := s.start("the server", cmd); err != nil {
@@ -126,6 +154,15 @@ func StartServer(ctx context.Context, o ServerOptions) (*Server, error) {
 	if err := s.waitHealthy(ctx, timeout); err != nil {
 		_ = s.Stop(10 * time.Second)
 		return nil, err
+	}
+	if o.SharedMeta && firstStart.Load() {
+		for deadline := time.Now().Add(10 * time.Second); rootKey.Load() == nil; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				_ = s.Stop(10 * time.Second)
+				return nil, errors.New("the node initialised an empty metadata store but printed no root key in its banner")
+			}
+		}
+		s.RootKey = *rootKey.Load()
 	}
 	return s, nil
 }
