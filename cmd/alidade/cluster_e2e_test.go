@@ -292,6 +292,21 @@ func TestClusterTwoNodes(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 
+	// A node started with another root key is refused: it would change
+	// the cluster's root key for every node.
+	c := launchArgs(t, t.TempDir(), "warn", e.flags, "ALIDADE_ROOT_KEY=another-root-key-0123456789")
+	select {
+	case err := <-c.done:
+		if err == nil || !strings.Contains(c.stderr.String(), "ALIDADE_ROOT_KEY is not the root key") {
+			t.Errorf("a node with another root key = %v\n%s", err, c.stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Errorf("a node with another root key still runs after 30 s")
+	}
+	if code, resp := do(t, "POST", b.url+"/api/v1/projects", e2eRoot, `{"name":"after-refusal"}`); code != 201 {
+		t.Errorf("the cluster's root key after the refused node = %d %s", code, resp)
+	}
+
 	// A shard down: 503 with Retry-After, never a smaller count; back up,
 	// the same count again.
 	e.ch.Shards[1].Stop()

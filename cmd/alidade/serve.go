@@ -354,6 +354,11 @@ func runServe(ctx context.Context, args []string) error {
 			log.Info("write-ahead log of an earlier --wal on loaded", "records", records, "points_loaded", points)
 		}
 	}
+	if _, ok := st.(sharedMeta); ok {
+		if err := checkSharedRootKey(ctx, st, os.Getenv("ALIDADE_ROOT_KEY"), os.Getenv("ALIDADE_ROOT_KEY_ROTATE") == "1"); err != nil {
+			return err
+		}
+	}
 	boot, err := server.Prepare(ctx, st, os.Getenv("ALIDADE_ROOT_KEY"))
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"log/slog"
 	"net/url"
 	"time"
@@ -95,4 +96,27 @@ func redactURL(raw string) string {
 	}
 	u.RawQuery = ""
 	return u.String()
+}
+
+// checkSharedRootKey refuses to start a node of a cluster whose
+// ALIDADE_ROOT_KEY is not the root key the cluster's other nodes use (the
+// one stored in PostgreSQL): on the embedded store a restart with another
+// key replaces it, but on a cluster one node started with a mistyped key
+// would silently change it for all. rotate (ALIDADE_ROOT_KEY_ROTATE=1)
+// replaces it on purpose.
+func checkSharedRootKey(ctx context.Context, st interface {
+	Setting(ctx context.Context, name string) (string, error)
+}, envRoot string, rotate bool) error {
+	if envRoot == "" || rotate {
+		return nil
+	}
+	stored, err := st.Setting(ctx, server.SettingRootHash)
+	if err != nil || stored == "" {
+		return err
+	}
+	if hex.EncodeToString(auth.Hash(envRoot)) != stored {
+		return &usageError{msg: "ALIDADE_ROOT_KEY is not the root key this cluster's metadata holds (the other nodes' key): " +
+			"start every node with the same one, or set ALIDADE_ROOT_KEY_ROTATE=1 on one node to replace the cluster's root key with this one"}
+	}
+	return nil
 }

@@ -28,9 +28,12 @@ type Bootstrap struct {
 	RootHash []byte
 }
 
+// SettingRootHash is the setting holding the hex SHA-256 of the root key.
+const SettingRootHash = "root_key_sha256"
+
 const (
 	settingInitialized = "initialized"
-	settingRootHash    = "root_key_sha256"
+	settingRootHash    = SettingRootHash
 )
 
 // Prepare resolves the root key and, on a first start, creates project
