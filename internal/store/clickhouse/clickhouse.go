@@ -161,6 +161,10 @@ type Store struct {
 	// the shards' db.points_local.
 	table string
 	local string
+	// engine is the local table's engine; dedup, whether a repeated
+	// insert is dropped (see Deduplicates).
+	engine string
+	dedup  bool
 
 	mu   sync.Mutex
 	days []int64 // as DaysContext last read them
