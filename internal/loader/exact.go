@@ -114,9 +114,13 @@ func (l *Loader) loadExact(ctx context.Context, force bool) (records, points int
 	for {
 		if x.inflight != nil {
 			g := x.inflight
+			start := time.Now()
 			if err := l.t.AppendAt(ctx, g.batches, g.last); err != nil {
 				return records, points, err
 			}
+			took := time.Since(start)
+			l.busy.Add(int64(took))
+			l.lg.Debug("write-ahead log group loaded", "records", g.records, "points", g.n, "took", took.Round(time.Millisecond))
 			done := Range{Loaded: g.last, To: g.last}
 			if err := WriteRange(x.path, done); err != nil {
 				// Loaded but not noted: the next try loads it again, and
@@ -200,9 +204,11 @@ type Stats struct {
 	// Loads is the number of appends to the target (with a ranges file:
 	// groups loaded), Points the points they carried.
 	Loads, Points int64
+	// Busy is the time the appends that succeeded took.
+	Busy time.Duration
 }
 
 // Stats returns the loader's figures.
 func (l *Loader) Stats() Stats {
-	return Stats{Loads: l.loads.Load(), Points: l.loadedPoints.Load()}
+	return Stats{Loads: l.loads.Load(), Points: l.loadedPoints.Load(), Busy: time.Duration(l.busy.Load())}
 }

@@ -91,7 +91,7 @@ type Loader struct {
 	started bool
 	lastErr error // the last load's error, nil once one succeeds
 
-	loads, loadedPoints atomic.Int64
+	loads, loadedPoints, busy atomic.Int64
 }
 
 // New returns a Loader of log into t. Call Replay, then Start.
@@ -172,9 +172,11 @@ func (l *Loader) loadAvailable(ctx context.Context, pos map[int64]store.LogPos) 
 			break
 		}
 		if len(g.batches) > 0 {
+			start := time.Now()
 			if err = l.t.AppendAt(ctx, g.batches, g.last); err != nil {
 				break
 			}
+			l.busy.Add(int64(time.Since(start)))
 			l.loads.Add(1)
 			l.loadedPoints.Add(int64(g.n))
 		}
