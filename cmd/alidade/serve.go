@@ -73,7 +73,7 @@ func runServe(ctx context.Context, args []string) error {
 	fs.str(&f.queueSize, "queue-size", "ALIDADE_QUEUE_SIZE", "256MB", "memory for writes awaiting commit; past it writes get 429")
 	fs.group("Write-ahead log (experimental)")
 	fs.str(&f.wal, "wal", "ALIDADE_WAL", "off", "on: acknowledge writes once in Alidade's write-ahead log and load them into the store behind (faster acks; queries wait up to 1 s for the loader)")
-	fs.str(&f.walMax, "wal-max", "ALIDADE_WAL_MAX", "1GB", "with --wal on: disk for acknowledged writes not loaded yet; past it writes get 429")
+	fs.str(&f.walMax, "wal-max", "ALIDADE_WAL_MAX", "1GB", "with --wal on: disk for acknowledged writes not loaded yet; past it writes get 429 (503 while the store cannot be reached)")
 	fs.str(&f.walBacklog, "wal-backlog", "ALIDADE_WAL_BACKLOG", "4MB", "with --wal on: past this much log not yet loaded, writes wait (up to 5 s) for the loader, so queries see them within about a second; 0 for no wait")
 	fs.str(&f.queryTimeout, "query-timeout", "ALIDADE_QUERY_TIMEOUT", "30s", "longest a query may run")
 	fs.group("Live tail")

@@ -6,6 +6,12 @@
 // a record's points of a day are loaded only when that day's file was
 // loaded up to an earlier position. It releases the log's segments once
 // they are loaded. It knows nothing of HTTP or of how the store keeps rows.
+//
+// A target that records no log position with its rows (ClickHouse) gets a
+// loader with a ranges file instead (Options.Ranges, see exact): the
+// loader notes each group's range on the node's disk before loading it,
+// and loads a group it cannot tell was stored again as the very same
+// insert, which the target drops as a repeat.
 package loader
 
 import (

@@ -194,7 +194,11 @@ func (s *Store) readEngines(ctx context.Context) error {
 	engines := map[string]string{}
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		name, engine, _ := strings.Cut(line, "\t")
-		engines[name] = engine
+		e, err := unescapeTSV([]byte(engine))
+		if err != nil {
+			return fmt.Errorf("read the points tables' engines: %w", err)
+		}
+		engines[name] = string(e)
 	}
 	local := engines[strings.TrimPrefix(s.local, s.cfg.Database+".")]
 	s.engine = local
