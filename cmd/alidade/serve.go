@@ -73,7 +73,7 @@ func runServe(ctx context.Context, args []string) error {
 	fs.str(&f.queueSize, "queue-size", "ALIDADE_QUEUE_SIZE", "256MB", "memory for writes awaiting commit; past it writes get 429")
 	fs.group("Write-ahead log (experimental)")
 	fs.str(&f.wal, "wal", "ALIDADE_WAL", "off", "on: acknowledge writes once in Alidade's write-ahead log and load them into the store behind (faster acks; queries wait up to 1 s for the loader)")
-	fs.str(&f.walMax, "wal-max", "ALIDADE_WAL_MAX", "1GB", "with --wal on: disk for acknowledged writes not loaded yet; past it writes get 429")
+	fs.str(&f.walMax, "wal-max", "ALIDADE_WAL_MAX", "1GB", "with --wal on: disk for acknowledged writes not loaded yet; past it writes get 429 (503 while the store cannot be reached)")
 	fs.str(&f.walBacklog, "wal-backlog", "ALIDADE_WAL_BACKLOG", "4MB", "with --wal on: past this much log not yet loaded, writes wait (up to 5 s) for the loader, so queries see them within about a second; 0 for no wait")
 	fs.str(&f.queryTimeout, "query-timeout", "ALIDADE_QUERY_TIMEOUT", "30s", "longest a query may run")
 	fs.group("Live tail")
@@ -112,11 +112,16 @@ func runServe(ctx context.Context, args []string) error {
 	sopts.Version = version
 	sopts.Logger = log
 	sopts.ErrorJournal = filepath.Join(f.dataDir, "errors-wal")
-	if fp := os.Getenv("ALIDADE_FAILPOINT"); fp == "kill-after-commit" {
+	fp := os.Getenv("ALIDADE_FAILPOINT")
+	switch fp {
+	case "kill-after-commit":
 		// For the crash tests only: die as kill -9 would, between the
 		// commit of a write with an Idempotency-Key and its answer.
 		sopts.AfterCommit = func() { _ = syscall.Kill(os.Getpid(), syscall.SIGKILL) }
-	} else if fp != "" {
+	case "", "kill-after-load":
+		// kill-after-load: die as kill -9 would once the write-ahead
+		// log's loader has stored a group, before it notes that it did.
+	default:
 		return fmt.Errorf("unknown ALIDADE_FAILPOINT %q", fp)
 	}
 	if sopts.Retention, err = server.ParseDuration(f.retention); err != nil {
@@ -261,14 +266,12 @@ func runServe(ctx context.Context, args []string) error {
 	}
 
 	var st nodeStore
+	var cs *clusterStore
 	if f.storeURL != "" || f.metaURL != "" {
 		if f.storeURL == "" || f.metaURL == "" {
 			return &usageError{msg: "--store and --meta go together: points in ClickHouse (--store clickhouse://…), metadata in PostgreSQL (--meta postgres://…)"}
 		}
-		if walOn {
-			return &usageError{msg: "--wal on is not supported with --store clickhouse://… yet: run without it"}
-		}
-		cs, err := openCluster(ctx, f.storeURL, f.metaURL, log)
+		cs, err = openCluster(ctx, f.storeURL, f.metaURL, log)
 		if err != nil {
 			return err
 		}
@@ -297,19 +300,41 @@ func runServe(ctx context.Context, args []string) error {
 	popts.Spec = planner.SchemaSpec(st.Schema)
 	smp := sampling.New(st.Sampling, sampling.DefaultOptions())
 	popts.Sample, popts.Flush = smp.Sample, smp.Flush
+	// The log of a node in a cluster: its own directory (an embedded
+	// store's log in wal/ is never loaded into ClickHouse, nor this one
+	// into DuckDB), with the loader's ranges file in it.
+	walDir := filepath.Join(f.dataDir, "wal")
+	ldopts := loader.Options{Logger: log, MaxBacklog: walBacklog}
+	if cs != nil {
+		walDir = filepath.Join(f.dataDir, "cluster-wal")
+		ldopts.Ranges = filepath.Join(walDir, "ranges")
+		if walOn {
+			// Sampled before the log, so that a group loaded again is the
+			// same rows (the sampler picks by arrival): see sampledLog.
+			popts.Sample, popts.Flush = nil, nil
+		}
+	}
 	pl, err := planner.Open(ctx, st, popts)
 	if err != nil {
 		return err
 	}
 	sopts.Rollups = pl
+	// What the loader loads into: the planner (rollups, sampling), or on a
+	// cluster the store itself (no rollups; the log's records are sampled
+	// already, and must not be again).
+	var base loader.Target = pl
+	if cs != nil {
+		base = cs
+	}
 
 	// With --wal on, writes are acknowledged once in the write-ahead log
 	// and the loader moves them into the store; what a crash left
 	// unloaded loads first. Otherwise each group commit goes to the store.
 	var app ingest.Appender = pl
 	var ld *loader.Loader
+	var sl *sampledLog
 	if walOn {
-		lg, err := wal.Open(wal.Options{Dir: filepath.Join(f.dataDir, "wal"), MaxBytes: walMax, Logger: log})
+		lg, err := wal.Open(wal.Options{Dir: walDir, MaxBytes: walMax, Logger: log})
 		if err != nil {
 			return err
 		}
@@ -318,11 +343,17 @@ func runServe(ctx context.Context, args []string) error {
 				log.Error("close the write-ahead log", "err", err)
 			}
 		}()
-		var tg loader.Target = pl
-		if knobs.loadDelay > 0 {
-			tg = slowTarget{pl, knobs.loadDelay}
+		tg := base
+		if knobs.loadDelay > 0 || fp == "kill-after-load" {
+			tg = slowTarget{base, knobs.loadDelay, fp == "kill-after-load"}
 		}
-		ld = loader.New(lg, tg, loader.Options{Logger: log, MaxBacklog: walBacklog})
+		if cs != nil && !cs.Deduplicates() {
+			log.Warn("write-ahead log: ClickHouse's points table does not drop repeated inserts, so a group of the log loaded again "+
+				"after an outage or a crash may be stored twice: AT LEAST ONCE, not exactly once. Exactly once needs ReplicatedMergeTree "+
+				"(the servers' {shard} and {replica} macros and a ZooKeeper) in a database this Alidade created; see the README",
+				"engine", cs.Engine())
+		}
+		ld = loader.New(lg, tg, ldopts)
 		start := time.Now()
 		if n := lg.Size(); n > 0 {
 			// A large log takes a while: say why the server is not ready yet.
@@ -332,20 +363,25 @@ func runServe(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("load the write-ahead log: %w", err)
 		}
-		log.Info("write-ahead log on", "dir", filepath.Join(f.dataDir, "wal"), "replayed_records", records, "points_loaded", points,
+		log.Info("write-ahead log on", "dir", walDir, "replayed_records", records, "points_loaded", points,
 			"elapsed", time.Since(start).Round(time.Millisecond))
 		ld.Start()
 		app = ld
 		sopts.Fresh = func(ctx context.Context) { ld.Wait(ctx, time.Second) }
-		sopts.Dedupe = pl.Dedupe
-	} else if _, err := os.Stat(filepath.Join(f.dataDir, "wal")); err == nil {
+		if cs == nil {
+			sopts.Dedupe = pl.Dedupe
+		} else {
+			sl = &sampledLog{ld: ld, smp: smp}
+			app = sl
+		}
+	} else if _, err := os.Stat(walDir); err == nil {
 		// The log of an earlier --wal on: load what it holds, then go on
 		// without it.
-		lg, err := wal.Open(wal.Options{Dir: filepath.Join(f.dataDir, "wal"), MaxBytes: walMax, Logger: log})
+		lg, err := wal.Open(wal.Options{Dir: walDir, MaxBytes: walMax, Logger: log})
 		if err != nil {
 			return err
 		}
-		records, points, err := loader.New(lg, pl, loader.Options{Logger: log}).Replay(ctx)
+		records, points, err := loader.New(lg, base, ldopts).Replay(ctx)
 		lg.Close()
 		if err != nil {
 			return fmt.Errorf("load the write-ahead log left by --wal on: %w", err)
@@ -438,10 +474,26 @@ func runServe(ctx context.Context, args []string) error {
 	if err := pipe.Close(stopCtx); err != nil {
 		return err
 	}
+	if sl != nil {
+		if err := sl.flush(stopCtx); err != nil {
+			log.Error("log the sampler's last points", "err", err)
+		}
+	}
 	if ld != nil {
 		if err := ld.Close(stopCtx); err != nil {
 			log.Warn("stopping with writes still in the write-ahead log; they load at the next start", "err", err)
 		}
+		st := ld.Stats()
+		avg := int64(0)
+		if st.Loads > 0 {
+			avg = st.Points / st.Loads
+		}
+		rate := 0.0
+		if st.Busy > 0 {
+			rate = float64(st.Points) / st.Busy.Seconds()
+		}
+		log.Info("write-ahead log loads", "loads", st.Loads, "points", st.Points, "points_per_load", avg,
+			"busy", st.Busy.Round(time.Millisecond), "points_per_busy_second", int64(rate))
 	}
 	if err := pl.Close(stopCtx); err != nil {
 		log.Error("rollup snapshots", "err", err)
@@ -485,15 +537,22 @@ func testKnobsFromEnv() (testKnobs, error) {
 }
 
 // slowTarget holds every load of the write-ahead log for delay
-// (ALIDADE_TEST_LOAD_DELAY).
+// (ALIDADE_TEST_LOAD_DELAY), and with kill dies as kill -9 would after
+// the first load that stored points (ALIDADE_FAILPOINT=kill-after-load).
 type slowTarget struct {
 	loader.Target
 	delay time.Duration
+	kill  bool
 }
 
 func (s slowTarget) AppendAt(ctx context.Context, batches []store.Batch, pos store.LogPos) error {
 	time.Sleep(s.delay)
-	return s.Target.AppendAt(ctx, batches, pos)
+	err := s.Target.AppendAt(ctx, batches, pos)
+	if err == nil && s.kill && len(batches) > 0 {
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {} // the signal is on its way
+	}
+	return err
 }
 
 func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {

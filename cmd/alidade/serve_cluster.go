@@ -3,14 +3,18 @@ package main
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net/url"
 	"time"
 
 	"github.com/alidade/alidade/internal/auth"
+	"github.com/alidade/alidade/internal/loader"
 	"github.com/alidade/alidade/internal/meta"
 	"github.com/alidade/alidade/internal/planner"
+	"github.com/alidade/alidade/internal/sampling"
 	"github.com/alidade/alidade/internal/server"
+	"github.com/alidade/alidade/internal/store"
 	"github.com/alidade/alidade/internal/store/clickhouse"
 	"github.com/alidade/alidade/internal/store/cluster"
 	"github.com/alidade/alidade/internal/store/postgres"
@@ -32,10 +36,14 @@ type nodeStore interface {
 type clusterStore struct {
 	*cluster.Store
 	pointsURL, metaURL string
+	engine             string
 }
 
 func (c *clusterStore) PointsURL() string { return c.pointsURL }
 func (c *clusterStore) MetaURL() string   { return c.metaURL }
+
+// Engine is the engine of ClickHouse's points table (for the logs).
+func (c *clusterStore) Engine() string { return c.engine }
 
 // openCluster opens the metadata store, then the points store.
 func openCluster(ctx context.Context, storeURL, metaURL string, log *slog.Logger) (*clusterStore, error) {
@@ -49,7 +57,38 @@ func openCluster(ctx context.Context, storeURL, metaURL string, log *slog.Logger
 		return nil, err
 	}
 	cfg, _ := clickhouse.ParseURL(storeURL)
-	return &clusterStore{Store: cluster.Open(pg, ch), pointsURL: cfg.HTTP + cfg.Database, metaURL: redactURL(metaURL)}, nil
+	return &clusterStore{Store: cluster.Open(pg, ch), pointsURL: cfg.HTTP + cfg.Database, metaURL: redactURL(metaURL), engine: ch.Engine()}, nil
+}
+
+// sampledLog is the ingest pipeline's Appender of a node in a cluster with
+// --wal on: it samples the batches (datasets with a budget) before they
+// are logged, not when the loader loads them, so that a group of the log
+// loaded again after an outage or a crash is the same rows as the first
+// time (the sampler picks by arrival time and its own state), which
+// ClickHouse then drops as a repeat. Writes with an Idempotency-Key are
+// refused before the log, as the ClickHouse store refuses them: logged,
+// they would fail every load after.
+type sampledLog struct {
+	ld  *loader.Loader
+	smp *sampling.Sampler
+}
+
+func (s *sampledLog) Append(ctx context.Context, batches []store.Batch) error {
+	for _, b := range batches {
+		if b.Idem != nil {
+			return errors.New("idempotency keys are not kept by the ClickHouse store yet: send the write without Idempotency-Key")
+		}
+	}
+	return s.ld.Append(ctx, s.smp.Sample(batches, time.Now()))
+}
+
+// flush logs what the sampler holds back (the open group of each sampled
+// index value); call it after the last Append.
+func (s *sampledLog) flush(ctx context.Context) error {
+	if held := s.smp.Flush(); len(held) > 0 {
+		return s.ld.Append(ctx, held)
+	}
+	return nil
 }
 
 // sharedMeta is a metadata store several nodes share, which tells each

@@ -6,6 +6,12 @@
 // a record's points of a day are loaded only when that day's file was
 // loaded up to an earlier position. It releases the log's segments once
 // they are loaded. It knows nothing of HTTP or of how the store keeps rows.
+//
+// A target that records no log position with its rows (ClickHouse) gets a
+// loader with a ranges file instead (Options.Ranges, see exact): the
+// loader notes each group's range on the node's disk before loading it,
+// and loads a group it cannot tell was stored again as the very same
+// insert, which the target drops as a repeat.
 package loader
 
 import (
@@ -15,6 +21,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/alidade/alidade/internal/point"
@@ -48,8 +55,21 @@ type Options struct {
 	ReadBytes int
 	// Idle is how often the loader looks at the log when nothing woke it
 	// (default 100 ms).
-	Idle   time.Duration
-	Logger *slog.Logger
+	Idle time.Duration
+	// Ranges, when set, is the path of a file (beside the log) in which
+	// the loader notes each group's exact range of the log before it
+	// loads it, and how far the log is loaded after: for a target that
+	// records no log position with its rows but drops an insert that
+	// repeats one of its recent inserts (ClickHouse's replicated tables).
+	// A group whose load failed, or that a crash cut short, is loaded
+	// again with the same records in the same order, never regrouped;
+	// the target's LoadedPositions is not read, nor the log's mark.
+	// Groups then wait for more records up to MaxDelay (see exact).
+	Ranges string
+	// MaxDelay, with Ranges, is how long a group under MaxPoints waits
+	// for more records before it is loaded (default 1 s).
+	MaxDelay time.Duration
+	Logger   *slog.Logger
 }
 
 // Loader moves the log's records into the target.
@@ -68,10 +88,16 @@ type Loader struct {
 	r    *wal.Reader
 	err  error // the last load's failure, while it is retried
 
+	// x is the state of a loader with Options.Ranges (nil without).
+	x *exact
+
 	mu      sync.Mutex
 	cond    *sync.Cond
 	loaded  store.LogPos // every record up to it is in the target
 	started bool
+	lastErr error // the last load's error, nil once one succeeds
+
+	loads, loadedPoints, busy atomic.Int64
 }
 
 // New returns a Loader of log into t. Call Replay, then Start.
@@ -88,6 +114,9 @@ func New(log *wal.Log, t Target, opts Options) *Loader {
 	if opts.Idle <= 0 {
 		opts.Idle = 100 * time.Millisecond
 	}
+	if opts.MaxDelay <= 0 {
+		opts.MaxDelay = time.Second
+	}
 	lg := opts.Logger
 	if lg == nil {
 		lg = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -98,11 +127,15 @@ func New(log *wal.Log, t Target, opts Options) *Loader {
 }
 
 // Replay loads every record of the log that the target has not loaded
-// (per day file), and leaves the loader at the log's end. It returns the
-// records read and the points loaded.
+// (per day file; with Options.Ranges, after the ranges file's position,
+// the group in flight first), and leaves the loader at the log's end. It
+// returns the records read and the points loaded.
 func (l *Loader) Replay(ctx context.Context) (records, points int64, err error) {
 	l.work.Lock()
 	defer l.work.Unlock()
+	if l.opts.Ranges != "" {
+		return l.replayExact(ctx)
+	}
 	return l.reload(ctx)
 }
 
@@ -145,9 +178,13 @@ func (l *Loader) loadAvailable(ctx context.Context, pos map[int64]store.LogPos) 
 			break
 		}
 		if len(g.batches) > 0 {
+			start := time.Now()
 			if err = l.t.AppendAt(ctx, g.batches, g.last); err != nil {
 				break
 			}
+			l.busy.Add(int64(time.Since(start)))
+			l.loads.Add(1)
+			l.loadedPoints.Add(int64(g.n))
 		}
 		// Release as loading goes, so that the backlog writers wait on
 		// shrinks while writers keep the loader busy; and mark how far
@@ -316,7 +353,13 @@ func (l *Loader) run() {
 		}
 		l.work.Lock()
 		var err error
-		if l.r == nil || l.err != nil {
+		if l.opts.Ranges != "" {
+			if l.x == nil {
+				_, _, err = l.replayExact(context.Background())
+			} else {
+				_, _, err = l.loadExact(context.Background(), false)
+			}
+		} else if l.r == nil || l.err != nil {
 			// A failed load may have committed some of its days: read
 			// again from the last position known loaded, per day.
 			_, _, err = l.reload(context.Background())
@@ -325,6 +368,9 @@ func (l *Loader) run() {
 		}
 		l.err = err
 		l.work.Unlock()
+		l.mu.Lock()
+		l.lastErr = err
+		l.mu.Unlock()
 		if err != nil {
 			backoff = min(max(2*backoff, 100*time.Millisecond), 5*time.Second)
 			l.lg.Error("load the write-ahead log into the store; retrying", "err", err, "in", backoff)
@@ -403,10 +449,15 @@ func (l *Loader) Close(ctx context.Context) error {
 // Append logs batches, one record each, and returns once they are durable
 // in the log (the acknowledgement), waking the loader: it is the ingest
 // pipeline's Appender. wal.ErrFull and *wal.DiskFullError say nothing was
-// logged.
+// logged; a wal.ErrFull while the store cannot be reached wraps the load's
+// error too (store.ErrUnavailable): the log is full because the store is
+// down, not because writers outpace the loader.
 func (l *Loader) Append(ctx context.Context, batches []store.Batch) error {
 	l.waitBacklog(ctx)
 	if _, err := l.log.AppendBatches(ctx, batches); err != nil {
+		if down := l.storeDown(); down != nil && errors.Is(err, wal.ErrFull) {
+			return fmt.Errorf("%w; it fills because the store cannot be reached: %w", err, down)
+		}
 		return err
 	}
 	l.Notify()
@@ -421,9 +472,11 @@ const BacklogWait = 5 * time.Second
 
 // waitBacklog waits until the log's unloaded records are under
 // MaxBacklog, the loader having loaded some, or BacklogWait passed, or ctx
-// ended.
+// ended. While the store cannot be reached it does not wait: the loader
+// loads nothing meanwhile, and the log holds the writes (up to its
+// MaxBytes) without each waiting BacklogWait first.
 func (l *Loader) waitBacklog(ctx context.Context) {
-	if l.opts.MaxBacklog < 0 || l.log.Unloaded() < l.opts.MaxBacklog || !l.isStarted() {
+	if l.opts.MaxBacklog < 0 || l.log.Unloaded() < l.opts.MaxBacklog || !l.isStarted() || l.storeDown() != nil {
 		return
 	}
 	l.Notify()

@@ -276,6 +276,14 @@ func (s *Server) handleWrite(w http.ResponseWriter, r *http.Request, dataset, fo
 func (s *Server) writeSubmitError(w http.ResponseWriter, r *http.Request, err error, points int) (commitFailed bool) {
 	var diskFull *wal.DiskFullError
 	switch {
+	case errors.Is(err, wal.ErrFull) && errors.Is(err, store.ErrUnavailable):
+		// The log holds writes while the store is down, and is full:
+		// not an overload that backing off a second cures.
+		s.countRejected("overloaded", uint64(points))
+		s.log.Warn("write refused: the write-ahead log is full and the store cannot be reached", "id", requestID(r), "points", points, "err", err)
+		w.Header().Set("Retry-After", unavailableRetry)
+		writeError(w, r, http.StatusServiceUnavailable, "store_unavailable",
+			"the store cannot be reached and the write-ahead log that holds writes meanwhile is full (--wal-max): nothing in this request was stored; retry later ("+cleanBackendError(err)+")")
 	case errors.Is(err, wal.ErrFull):
 		s.countRejected("overloaded", uint64(points))
 		w.Header().Set("Retry-After", "1")

@@ -316,6 +316,10 @@ func (s *Server) writeErrtrackError(w http.ResponseWriter, r *http.Request, err 
 func (s *Server) writeSentrySubmitError(w http.ResponseWriter, r *http.Request, err error, points int) {
 	var diskFull *wal.DiskFullError
 	switch {
+	case errors.Is(err, wal.ErrFull) && errors.Is(err, store.ErrUnavailable):
+		s.countRejected("overloaded", uint64(points))
+		w.Header().Set("Retry-After", unavailableRetry)
+		writeSentryError(w, r, http.StatusServiceUnavailable, "store_unavailable", "the store cannot be reached and the write-ahead log is full; retry later")
 	case errors.Is(err, ingest.ErrOverloaded), errors.Is(err, wal.ErrFull):
 		s.countRejected("overloaded", uint64(points))
 		w.Header().Set("Retry-After", "1")

@@ -264,3 +264,51 @@ func TestWALAdminSeesAcknowledgedWrites(t *testing.T) {
 		}
 	}
 }
+
+// down fails the loader's appends with store.ErrUnavailable while set, as
+// a cluster's loader fails while ClickHouse is stopped.
+type down struct {
+	loader.Target
+	on atomic.Bool
+}
+
+func (d *down) AppendAt(ctx context.Context, b []store.Batch, pos store.LogPos) error {
+	if d.on.Load() {
+		return &store.UnavailableError{What: "clickhouse 127.0.0.1:9000", Err: syscall.ECONNREFUSED}
+	}
+	return d.Target.AppendAt(ctx, b, pos)
+}
+
+// TestWALFullStoreDown: while the store cannot be reached, writes are
+// acknowledged into the log until it is full, then answered 503
+// store_unavailable with Retry-After (not 429: backing off a second does
+// not cure it); once the store is back, every acknowledged write is stored.
+func TestWALFullStoreDown(t *testing.T) {
+	d := &down{}
+	d.on.Store(true)
+	e := newEnv(t, envOptions{wal: &servertest.WALOptions{MaxBytes: 256 << 10, Target: func(t loader.Target) loader.Target { d.Target = t; return d }}})
+	W, R := e.keys[meta.KindWrite], e.keys[meta.KindRead]
+	now := time.Now().UnixMilli()
+	acked := 0
+	for i := range 400 {
+		code, a, retry := e.walPost("downds", W, "", ndjson(now-int64(i), 200, fmt.Sprint("d", i)))
+		if code == 200 {
+			acked++
+			continue
+		}
+		if code != 503 || a.Error.Code != "store_unavailable" || !strings.Contains(a.Error.Message, "--wal-max") {
+			t.Fatalf("write %d = %d %+v; want 200, or 503 store_unavailable naming --wal-max", i, code, a.Error)
+		}
+		if n, err := strconv.Atoi(retry); err != nil || n < 1 {
+			t.Errorf("503 with Retry-After %q; want a number of seconds", retry)
+		}
+		break
+	}
+	if acked < 10 || acked == 400 {
+		t.Fatalf("%d writes acknowledged with the store down; want some, then 503 once the log is full", acked)
+	}
+	d.on.Store(false)
+	if raw, _ := e.countBoth(R, "downds"); raw != float64(200*acked) {
+		t.Errorf("after the store came back: %v points; want %d (every acknowledged write)", raw, 200*acked)
+	}
+}

@@ -35,6 +35,11 @@ type ClickHouseOptions struct {
 	ZooKeeper string
 	// Macros are the server's <macros> ({shard}, {replica} in table paths).
 	Macros map[string]string
+	// InterserverPort is the interserver HTTP port on 127.0.0.1, which a
+	// ReplicatedMergeTree replica needs to become active (without it
+	// inserts work, but merges and DROP PARTITION fail "No active
+	// replicas"). With ZooKeeper, zero picks a free one; without, none.
+	InterserverPort int
 }
 
 // ClickHouse is a clickhouse-server started for one test.
@@ -67,9 +72,9 @@ func clickhouseServer(t testing.TB) string {
 }
 
 // StartClickHouse starts one clickhouse-server from a fresh temp dir with a
-// minimal config: 127.0.0.1 only, HTTP and native TCP ports (no
-// interserver, MySQL or other ports), timezone UTC, user default without
-// password, logs in its dir. It waits until /ping answers and t.Cleanup stops
+// minimal config: 127.0.0.1 only, HTTP and native TCP ports (an
+// interserver port only with a ZooKeeper; no MySQL or other ports),
+// timezone UTC, user default without password, logs in its dir. It waits until /ping answers and t.Cleanup stops
 // it. The binary is $CLICKHOUSE_SERVER or Debian's.
 func StartClickHouse(t testing.TB, opts ClickHouseOptions) *ClickHouse {
 	t.Helper()
@@ -89,6 +94,9 @@ func newClickHouse(t testing.TB, bin string, opts ClickHouseOptions) *ClickHouse
 	}
 	if opts.TCPPort == 0 {
 		opts.TCPPort = freePort(t)
+	}
+	if opts.ZooKeeper != "" && opts.InterserverPort == 0 {
+		opts.InterserverPort = freePort(t)
 	}
 	dir := t.TempDir()
 	ch := &ClickHouse{
@@ -152,6 +160,9 @@ func clickhouseConfig(dir string, opts ClickHouseOptions) string {
 		fmt.Fprintf(&b, `  <zookeeper><node><host>%s</host><port>%s</port></node><session_timeout_ms>2000</session_timeout_ms></zookeeper>
   <distributed_ddl><path>/clickhouse/task_queue/ddl</path></distributed_ddl>
 `, host, port)
+	}
+	if opts.InterserverPort != 0 {
+		fmt.Fprintf(&b, "  <interserver_http_port>%d</interserver_http_port>\n  <interserver_http_host>127.0.0.1</interserver_http_host>\n", opts.InterserverPort)
 	}
 	if len(opts.Macros) > 0 {
 		keys := make([]string, 0, len(opts.Macros))
@@ -322,9 +333,12 @@ func StartClickHouseCluster(t testing.TB, shards int) *ClickHouseCluster {
 	var remote strings.Builder
 	fmt.Fprintf(&remote, "<%s>", ClusterName)
 	for i := range opts {
-		opts[i] = ClickHouseOptions{HTTPPort: port(), TCPPort: port(), ZooKeeper: zk.Addr,
+		opts[i] = ClickHouseOptions{HTTPPort: port(), TCPPort: port(), InterserverPort: port(), ZooKeeper: zk.Addr,
 			Macros: map[string]string{"shard": fmt.Sprint(i + 1), "replica": "r1"}}
-		fmt.Fprintf(&remote, "<shard><replica><host>127.0.0.1</host><port>%d</port></replica></shard>", opts[i].TCPPort)
+		// internal_replication: a shard's replicas replicate themselves
+		// (ReplicatedMergeTree), which ON CLUSTER ALTERs of replicated
+		// tables require.
+		fmt.Fprintf(&remote, "<shard><internal_replication>true</internal_replication><replica><host>127.0.0.1</host><port>%d</port></replica></shard>", opts[i].TCPPort)
 	}
 	fmt.Fprintf(&remote, "</%s>", ClusterName)
 	c := &ClickHouseCluster{Name: ClusterName, ZooKeeper: zk}

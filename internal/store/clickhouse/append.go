@@ -21,7 +21,9 @@ const maxTimestamp = (1 << 32) * 1000
 // partition it touches), so a failed Append may have stored the points of
 // some days; with a cluster, a failed Append may have stored those of some
 // shards (insert_distributed_sync: the INSERT answers after every shard
-// has its rows, or fails). Idempotency records are not stored on
+// has its rows, or fails). When the store Deduplicates, the same batches
+// appended again (the same rows in the same order) add nothing that the
+// first Append stored. Idempotency records are not stored on
 // ClickHouse yet: a batch with Idem is refused.
 func (s *Store) Append(ctx context.Context, batches []store.Batch) error {
 	var buf bytes.Buffer
@@ -46,6 +48,11 @@ func (s *Store) Append(ctx context.Context, batches []store.Batch) error {
 	var settings []string
 	if s.cfg.Cluster != "" {
 		settings = []string{"insert_distributed_sync", "1"}
+	}
+	if s.dedup {
+		// The server's default; said here since the loader's exactly-once
+		// rests on it (a profile could turn it off).
+		settings = append(settings, "insert_deduplicate", "1")
 	}
 	defer s.forgetSize()
 	if _, err := s.query(ctx, "INSERT INTO "+s.table+" FORMAT RowBinary", &buf, settings...); err != nil {

@@ -23,6 +23,12 @@
 // which 18.16 cannot prune the primary key with. DateTime is unsigned
 // 32-bit seconds: points before 1970 or from 2106 on are refused.
 //
+// The points table is a ReplicatedMergeTree when the server defines the
+// {shard} and {replica} macros (a cluster with ZooKeeper), else a
+// MergeTree; the Distributed table over a cluster's shards shards by a
+// hash of the row, so that the same INSERT repeated is the same blocks on
+// every shard, which a replicated table drops (see Deduplicates).
+//
 // The server's time zone must be UTC (Open checks): toDate(timestamp)
 // partitions by UTC day and the printer's functions compute in it.
 package clickhouse
@@ -161,6 +167,10 @@ type Store struct {
 	// the shards' db.points_local.
 	table string
 	local string
+	// engine is the local table's engine; dedup, whether a repeated
+	// insert is dropped (see Deduplicates).
+	engine string
+	dedup  bool
 
 	mu   sync.Mutex
 	days []int64 // as DaysContext last read them

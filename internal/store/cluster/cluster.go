@@ -41,6 +41,7 @@ type Points interface {
 	ScanDay(ctx context.Context, dayStart int64, project int64, dataset string, fn func(project int64, p *point.Point) error) error
 	SQLSource(project int64, dataset string, argBase int) (string, []any, bool)
 	QuerySQL(ctx context.Context, query string, args []any) (*clickhouse.Result, error)
+	Deduplicates() bool
 }
 
 var _ Points = (*clickhouse.Store)(nil)
@@ -102,29 +103,45 @@ func (s *Store) ensureDatasets(ctx context.Context, b store.Batch) error {
 	return nil
 }
 
-// AppendAt is Append for the write-ahead log's loader; ClickHouse does not
-// record log positions yet, so a node in a cluster runs without --wal.
+// AppendAt is Append for the write-ahead log's loader. ClickHouse keeps
+// no log position with the rows: the node's loader keeps how far its log
+// is loaded in its ranges file (loader.Options.Ranges) and loads a group
+// again, as the same insert, when it cannot tell whether it was stored;
+// Deduplicates says whether ClickHouse then keeps the rows once. pos is
+// not recorded.
 func (s *Store) AppendAt(ctx context.Context, batches []store.Batch, pos store.LogPos) error {
-	return s.AppendAtLog(ctx, batches, store.MainLog, pos)
+	return s.Append(ctx, batches)
 }
 
 // AppendAtLog is AppendAt for one of Alidade's logs.
 func (s *Store) AppendAtLog(ctx context.Context, batches []store.Batch, log int, pos store.LogPos) error {
-	if !pos.IsZero() {
-		return errors.New("the write-ahead log is not supported on the ClickHouse store yet: run without --wal")
-	}
 	return s.Append(ctx, batches)
 }
 
-// LoadedPositions is empty: no day was loaded from a log.
+// ErrNoLogPositions is LoadedPositions' error: a loader that reads the
+// store's positions per day would load every record of its log again.
+var ErrNoLogPositions = errors.New("the ClickHouse store records no write-ahead log positions: " +
+	"its loader keeps them in its ranges file (loader.Options.Ranges)")
+
+// LoadedPositions fails with ErrNoLogPositions.
 func (s *Store) LoadedPositions(ctx context.Context) (map[int64]store.LogPos, error) {
+	return nil, ErrNoLogPositions
+}
+
+// LoadedPositionsOf is empty for the logs other than the points' (a
+// cluster node keeps no error journal); for the points' it fails as
+// LoadedPositions does.
+func (s *Store) LoadedPositionsOf(ctx context.Context, log int) (map[int64]store.LogPos, error) {
+	if log == store.MainLog {
+		return nil, ErrNoLogPositions
+	}
 	return map[int64]store.LogPos{}, nil
 }
 
-// LoadedPositionsOf is empty for every log.
-func (s *Store) LoadedPositionsOf(ctx context.Context, log int) (map[int64]store.LogPos, error) {
-	return map[int64]store.LogPos{}, nil
-}
+// Deduplicates reports whether ClickHouse stores the same insert, repeated,
+// once (see clickhouse.Store.Deduplicates): whether the write-ahead log's
+// replays are exactly once, or at least once.
+func (s *Store) Deduplicates() bool { return s.points.Deduplicates() }
 
 // NoIdempotencyKeys says why the server refuses writes that carry an
 // Idempotency-Key on this store.
