@@ -60,7 +60,7 @@ test-lighthouse:
 ## the ClickHouse points store (internal/store/clickhouse) against a server and a 2-shard cluster, the
 ## PostgreSQL metadata store (internal/store/postgres), and two Alidade nodes over both (cmd/alidade TestCluster*)
 ## (Debian's packages, installed by .ci/ensure-postgres, .ci/ensure-clickhouse and .ci/ensure-zookeeper when
-## missing), ~25 s. Without them the tests skip loudly; with CI=true they fail.
+## missing), ~5 min. Without them the tests skip loudly; with CI=true they fail.
 test-cluster:
 	@pg="$$(.ci/ensure-postgres)" || exit 1; \
 	ch="$$(.ci/ensure-clickhouse)" || exit 1; \
