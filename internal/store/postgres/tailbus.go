@@ -142,6 +142,18 @@ var steps = []int{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000}
 // points. It runs until Close or until the store closes. A store runs
 // one bus at most.
 func (s *Store) StartBus(opts BusOptions) (*Bus, error) {
+	b, err := newBus(s, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.start(); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// newBus makes a bus that does not run yet.
+func newBus(s *Store, opts BusOptions) (*Bus, error) {
 	if opts.Deliver == nil || opts.Local == nil {
 		return nil, errors.New("tail bus: Deliver and Local must be set")
 	}
@@ -172,9 +184,15 @@ func (s *Store) StartBus(opts BusOptions) (*Bus, error) {
 	}
 	b.remote.Store(&map[int64]time.Time{})
 	b.local.Store(&map[int64]struct{}{})
+	return b, nil
+}
+
+// start hooks the bus to the store's listener and starts its goroutines.
+func (b *Bus) start() error {
+	s := b.s
 	hook := b.heard
 	if !s.busHook.CompareAndSwap(nil, &hook) {
-		return nil, errors.New("tail bus: this store runs one already")
+		return errors.New("tail bus: this store runs one already")
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	b.stop = stop
@@ -190,7 +208,7 @@ func (s *Store) StartBus(opts BusOptions) (*Bus, error) {
 		case <-ctx.Done():
 		}
 	}()
-	return b, nil
+	return nil
 }
 
 // Node returns the id this node's payloads carry.
@@ -199,6 +217,9 @@ func (b *Bus) Node() string { return b.node }
 // Close stops the bus; what is queued is not sent.
 func (b *Bus) Close() {
 	b.closed.Do(func() {
+		if b.stop == nil {
+			return // never started
+		}
 		b.s.busHook.Store(nil)
 		b.stop()
 		b.done.Wait()
@@ -301,7 +322,9 @@ func (b *Bus) forward(project int64, pts []point.Point, now time.Time) {
 			continue
 		}
 		p := pts[i]
-		p.SampleInterval = uint32(min(uint64(p.Weight())*uint64(r.every), math.MaxUint32))
+		if r.every > 1 {
+			p.SampleInterval = uint32(min(uint64(p.Weight())*uint64(r.every), math.MaxUint32))
+		}
 		if encodedSize(&p) > room {
 			if !cutToFit(&p, room) {
 				b.count(&b.stats.TooBig, "too_big", 1)
