@@ -28,6 +28,7 @@ import (
 	"github.com/alidade/alidade/internal/server"
 	"github.com/alidade/alidade/internal/store"
 	"github.com/alidade/alidade/internal/store/duckdb"
+	"github.com/alidade/alidade/internal/store/postgres"
 	livetail "github.com/alidade/alidade/internal/tail"
 	"github.com/alidade/alidade/internal/wal"
 )
@@ -414,11 +415,22 @@ func runServe(ctx context.Context, args []string) error {
 	if sopts.Tail, err = livetail.New(topts); err != nil {
 		return err
 	}
+	var bus *postgres.Bus
+	if cs, ok := st.(*clusterStore); ok {
+		if bus, err = startTailBus(cs, sopts.Live, sopts.Tail, metrics, log); err != nil {
+			return err
+		}
+		defer bus.Close()
+	}
 	iopts.OnAppended = func(bs []store.Batch) {
 		// After the commit (the acknowledgement): the dashboard's live
-		// updates and the live tails.
+		// updates and the live tails, here and, on a cluster, on the
+		// nodes whose subscribers watch the project.
 		sopts.Live.PublishBatches(bs)
 		sopts.Tail.Publish(bs)
+		if bus != nil {
+			bus.Publish(bs)
+		}
 	}
 	if pipe, err = ingest.New(app, iopts); err != nil {
 		return err

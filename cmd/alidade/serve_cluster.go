@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/alidade/alidade/internal/auth"
+	"github.com/alidade/alidade/internal/live"
 	"github.com/alidade/alidade/internal/loader"
 	"github.com/alidade/alidade/internal/meta"
 	"github.com/alidade/alidade/internal/planner"
@@ -18,6 +19,7 @@ import (
 	"github.com/alidade/alidade/internal/store/clickhouse"
 	"github.com/alidade/alidade/internal/store/cluster"
 	"github.com/alidade/alidade/internal/store/postgres"
+	livetail "github.com/alidade/alidade/internal/tail"
 )
 
 // nodeStore is what serve needs of a store: the embedded DuckDB store, or
@@ -158,4 +160,55 @@ func checkSharedRootKey(ctx context.Context, st interface {
 			"start every node with the same one, or set ALIDADE_ROOT_KEY_ROTATE=1 on one node to replace the cluster's root key with this one"}
 	}
 	return nil
+}
+
+// startTailBus forwards the points committed on this node to the nodes
+// whose dashboards or tails watch their project, and delivers what the
+// others forward to this node's hubs (never forwarding it again), through
+// PostgreSQL's LISTEN/NOTIFY. Each project is bounded to the tail's
+// --tail-max-rate points a second at the source.
+func startTailBus(cs *clusterStore, lh *live.Hub, th *livetail.Hub, m *server.Metrics, log *slog.Logger) (*postgres.Bus, error) {
+	r := m.Registry
+	forwarded := r.NewCounter("alidade_cluster_points_forwarded_total", "Points this node forwarded to other nodes' live tails and dashboards (pg_notify).", "")
+	received := r.NewCounter("alidade_cluster_points_received_total", "Points other nodes forwarded to this node's live tails and dashboards.", "")
+	notes := r.NewCounter("alidade_cluster_tail_notifications_total", "Notifications of points this node sent with pg_notify.", "")
+	bytes := r.NewCounter("alidade_cluster_tail_notify_bytes_total", "Bytes of the notifications of points this node sent.", "")
+	lost := r.NewCounter("alidade_cluster_points_not_forwarded_total", "Points of watched projects not forwarded, by reason (sampled: over --tail-max-rate; too_big: over a notification; dropped: queue full or send failed).", "reason")
+	cut := r.NewCounter("alidade_cluster_points_cut_total", "Points forwarded with their blobs shortened to fit a notification.", "")
+	errs := r.NewCounter("alidade_cluster_tail_errors_total", "Tail bus failures, by kind (send_errors, invalid, receive_dropped).", "kind")
+	b, err := cs.StartBus(postgres.BusOptions{
+		Deliver: func(bs []store.Batch) {
+			lh.PublishBatches(bs)
+			th.Publish(bs)
+		},
+		Local: func() []int64 {
+			return append(lh.Projects(), th.Projects()...)
+		},
+		MaxRate: th.MaxRate(),
+		Count: func(event string, n uint64) {
+			switch event {
+			case "forwarded":
+				forwarded.Add(n)
+			case "received":
+				received.Add(n)
+			case "notifications":
+				notes.Add(n)
+			case "bytes":
+				bytes.Add(n)
+			case "cut":
+				cut.Add(n)
+			case "sampled", "too_big", "dropped":
+				lost.AddWith(event, n)
+			case "send_errors", "invalid", "receive_dropped":
+				errs.AddWith(event, n)
+			}
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	lh.OnChange(b.LocalChanged)
+	th.OnChange(b.LocalChanged)
+	log.Debug("tail bus started", "node", b.Node())
+	return b, nil
 }

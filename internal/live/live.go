@@ -14,8 +14,9 @@ import (
 
 // Hub fans changes out to subscribers by project.
 type Hub struct {
-	mu   sync.Mutex
-	subs map[int64]map[*Sub]struct{}
+	mu       sync.Mutex
+	subs     map[int64]map[*Sub]struct{}
+	onChange func()
 }
 
 // NewHub makes an empty hub.
@@ -50,19 +51,54 @@ const maxPending = 256
 func (h *Hub) Subscribe(project int64) (s *Sub, cancel func()) {
 	s = &Sub{C: make(chan struct{}, 1), pending: map[string]struct{}{}}
 	h.mu.Lock()
-	if h.subs[project] == nil {
+	first := h.subs[project] == nil
+	if first {
 		h.subs[project] = map[*Sub]struct{}{}
 	}
 	h.subs[project][s] = struct{}{}
+	fn := h.onChange
 	h.mu.Unlock()
-	return s, func() {
-		h.mu.Lock()
-		delete(h.subs[project], s)
-		if len(h.subs[project]) == 0 {
-			delete(h.subs, project)
-		}
-		h.mu.Unlock()
+	if first && fn != nil {
+		fn()
 	}
+	var once sync.Once
+	return s, func() {
+		once.Do(func() {
+			h.mu.Lock()
+			delete(h.subs[project], s)
+			last := len(h.subs[project]) == 0
+			if last {
+				delete(h.subs, project)
+			}
+			fn := h.onChange
+			h.mu.Unlock()
+			if last && fn != nil {
+				fn()
+			}
+		})
+	}
+}
+
+// Projects returns the projects that have subscribers, in no order.
+func (h *Hub) Projects() []int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]int64, 0, len(h.subs))
+	for p := range h.subs {
+		out = append(out, p)
+	}
+	return out
+}
+
+// OnChange sets fn to be called when a project gets its first subscriber
+// or loses its last (a cluster node then tells the others whether to
+// forward it that project's points). fn is called without the hub's lock
+// held, from the goroutine that subscribed or cancelled; it must return
+// quickly.
+func (h *Hub) OnChange(fn func()) {
+	h.mu.Lock()
+	h.onChange = fn
+	h.mu.Unlock()
 }
 
 // Publish says a project's datasets changed.

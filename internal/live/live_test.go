@@ -40,3 +40,30 @@ func TestHubCoalescesByProject(t *testing.T) {
 		t.Errorf("subs after cancel = %d projects", len(h.subs))
 	}
 }
+
+func TestHubReportsProjects(t *testing.T) {
+	h := NewHub()
+	changes := 0
+	h.OnChange(func() { changes++ })
+	_, c1 := h.Subscribe(1)
+	_, c2 := h.Subscribe(1)
+	_, c3 := h.Subscribe(5)
+	if got := sorted(h.Projects()); !slices.Equal(got, []int64{1, 5}) || changes != 2 {
+		t.Fatalf("Projects = %v after %d changes; want [1 5] after 2 (first subscribers only)", got, changes)
+	}
+	c1()
+	c1() // twice: no effect
+	if got := sorted(h.Projects()); !slices.Equal(got, []int64{1, 5}) || changes != 2 {
+		t.Fatalf("one of two subscribers left: Projects = %v after %d changes; want [1 5] after 2", got, changes)
+	}
+	c2()
+	c3()
+	if got := h.Projects(); len(got) != 0 || changes != 4 {
+		t.Fatalf("all left: Projects = %v after %d changes; want none after 4", got, changes)
+	}
+}
+
+func sorted(ps []int64) []int64 {
+	slices.Sort(ps)
+	return ps
+}

@@ -64,8 +64,9 @@ type Hub struct {
 	opts Options
 	n    atomic.Int64 // open tails, all projects
 
-	mu   sync.Mutex
-	subs atomic.Pointer[map[int64][]*Sub] // copied on write under mu
+	mu       sync.Mutex
+	subs     atomic.Pointer[map[int64][]*Sub] // copied on write under mu
+	onChange func()                           // under mu
 }
 
 // New makes a hub.
@@ -163,9 +164,9 @@ func (h *Hub) Subscribe(project int64, f Filter) (*Sub, error) {
 		rate:    1,
 	}
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	old := *h.subs.Load()
 	if len(old[project]) >= h.opts.MaxClients {
+		h.mu.Unlock()
 		return nil, ErrTooManyClients
 	}
 	m := make(map[int64][]*Sub, len(old)+1)
@@ -175,7 +176,33 @@ func (h *Hub) Subscribe(project int64, f Filter) (*Sub, error) {
 	m[project] = append(append([]*Sub(nil), old[project]...), s)
 	h.subs.Store(&m)
 	h.n.Add(1)
+	fn := h.onChange
+	h.mu.Unlock()
+	if len(old[project]) == 0 && fn != nil {
+		fn()
+	}
 	return s, nil
+}
+
+// Projects returns the projects with tails open, in no order.
+func (h *Hub) Projects() []int64 {
+	subs := *h.subs.Load()
+	out := make([]int64, 0, len(subs))
+	for p := range subs {
+		out = append(out, p)
+	}
+	return out
+}
+
+// OnChange sets fn to be called when a project gets its first tail or
+// loses its last (a cluster node then tells the others whether to
+// forward it that project's points). fn is called without the hub's lock
+// held, from the goroutine that subscribed or closed; it must return
+// quickly.
+func (h *Hub) OnChange(fn func()) {
+	h.mu.Lock()
+	h.onChange = fn
+	h.mu.Unlock()
 }
 
 // Clients returns the tails open on a project.
@@ -183,7 +210,16 @@ func (h *Hub) Clients(project int64) int { return len((*h.subs.Load())[project])
 
 func (h *Hub) remove(s *Sub) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	last, fn := h.removeLocked(s), h.onChange
+	h.mu.Unlock()
+	if last && fn != nil {
+		fn()
+	}
+}
+
+// removeLocked removes s under h.mu; true when it was its project's last
+// tail.
+func (h *Hub) removeLocked(s *Sub) bool {
 	old := *h.subs.Load()
 	list := old[s.project]
 	i := -1
@@ -193,7 +229,7 @@ func (h *Hub) remove(s *Sub) {
 		}
 	}
 	if i < 0 {
-		return
+		return false
 	}
 	m := make(map[int64][]*Sub, len(old))
 	for k, v := range old {
@@ -207,6 +243,7 @@ func (h *Hub) remove(s *Sub) {
 	}
 	h.subs.Store(&m)
 	h.n.Add(-1)
+	return len(rest) == 0
 }
 
 // drop cuts a tail off: its reader is too slow.

@@ -2,6 +2,7 @@ package tail
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -272,5 +273,30 @@ func TestHubConcurrent(t *testing.T) {
 	wg.Wait()
 	if n := h.Clients(1); n != 0 {
 		t.Errorf("Clients after every Close = %d", n)
+	}
+}
+
+func TestHubReportsProjects(t *testing.T) {
+	h, _ := newHub(t, func(o *Options) { o.Buffer = 1 })
+	changes := 0
+	h.OnChange(func() { changes++ })
+	a, _ := h.Subscribe(1, Filter{})
+	b, _ := h.Subscribe(1, Filter{})
+	c, _ := h.Subscribe(5, Filter{})
+	got := h.Projects()
+	slices.Sort(got)
+	if !slices.Equal(got, []int64{1, 5}) || changes != 2 {
+		t.Fatalf("Projects = %v after %d changes; want [1 5] after 2 (first tails only)", got, changes)
+	}
+	a.Close()
+	b.Close()
+	if got := h.Projects(); !slices.Equal(got, []int64{5}) || changes != 3 {
+		t.Fatalf("project 1's tails closed: Projects = %v after %d changes; want [5] after 3", got, changes)
+	}
+	// A tail dropped for reading too slowly counts as gone too.
+	h.Publish([]store.Batch{{Project: 5, Points: []point.Point{{Dataset: "requests"}, {Dataset: "requests"}}}})
+	<-c.Dropped()
+	if got := h.Projects(); len(got) != 0 || changes != 4 {
+		t.Fatalf("the last tail dropped: Projects = %v after %d changes; want none after 4", got, changes)
 	}
 }

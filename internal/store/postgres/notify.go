@@ -117,15 +117,19 @@ func (s *Store) deliver(c meta.Change) {
 	}
 }
 
-// connectListener opens the listener's connection and listens on channel.
+// connectListener opens the listener's connection and listens on channel
+// and on the tail bus's channels (which cost nothing while no node sends
+// on them).
 func (s *Store) connectListener(ctx context.Context) (*pgx.Conn, error) {
 	conn, err := pgx.ConnectConfig(ctx, s.listenConfig)
 	if err != nil {
 		return nil, s.fail("connect the metadata listener", err)
 	}
-	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
-		conn.Close(context.Background())
-		return nil, s.fail("listen for metadata changes", err)
+	for _, ch := range []string{channel, pointsChannel, interestChannel} {
+		if _, err := conn.Exec(ctx, "LISTEN "+ch); err != nil {
+			conn.Close(context.Background())
+			return nil, s.fail("listen for metadata changes", err)
+		}
 	}
 	s.listenPID.Store(conn.PgConn().PID())
 	return conn, nil
@@ -201,6 +205,9 @@ func (s *Store) receive(ctx context.Context, conn *pgx.Conn) error {
 			continue
 		}
 		if n.Channel != channel {
+			if h := s.busHook.Load(); h != nil {
+				(*h)(n.Channel, n.Payload)
+			}
 			continue
 		}
 		c, err := decodeChange(n.Payload)

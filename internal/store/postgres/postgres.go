@@ -88,6 +88,10 @@ type Store struct {
 	watchMu  sync.Mutex
 	watchers []func(meta.Change)
 
+	// busHook, when set, takes the notifications of the tail bus's
+	// channels (tailbus.go) from the listener's goroutine.
+	busHook atomic.Pointer[func(channel, payload string)]
+
 	stop context.CancelFunc
 	done chan struct{}
 }

@@ -56,6 +56,7 @@ func TestPostgres(t *testing.T) {
 	t.Run("Nodes", srv.testNodes)
 	t.Run("ListenerDropped", srv.testListenerDropped)
 	t.Run("ListenerIdle", srv.testListenerIdle)
+	t.Run("TailBus", srv.testTailBus)
 	// Last: it stops the server, which closes the admin connection.
 	t.Run("Restart", srv.testRestart)
 	admin.Close(ctx)
