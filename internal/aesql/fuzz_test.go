@@ -108,24 +108,30 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
+// compileWithin compiles s with compile, failing t when it runs for more
+// than 5 s (a fuzzed statement must never hang the compiler).
+func compileWithin(t *testing.T, name string, compile func(string, Catalog, Options) (*Plan, error), s string, cat Catalog) (p *Plan, err error) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p, err = compile(s, cat, DefaultOptions())
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s(%q) runs for more than 5 s", name, s)
+	}
+	return p, err
+}
+
 func FuzzCompile(f *testing.F) {
 	for _, s := range fuzzSeeds(f) {
 		f.Add(s)
 	}
 	cat := newMarkerCatalog()
 	f.Fuzz(func(t *testing.T, s string) {
-		var p *Plan
-		var err error
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			p, err = Compile(s, cat, DefaultOptions())
-		}()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Fatalf("Compile(%q) runs for more than 5 s", s)
-		}
+		p, err := compileWithin(t, "Compile", Compile, s, cat)
 		if err := checkSafe(s, p, err); err != nil {
 			if p != nil {
 				t.Fatalf("%q: %v\nSQL: %s", s, err, p.SQL)
@@ -156,18 +162,7 @@ func FuzzCompileClickHouse(f *testing.F) {
 	}
 	cat := chMarkerCatalog{newMarkerCatalog()}
 	f.Fuzz(func(t *testing.T, s string) {
-		var p *Plan
-		var err error
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			p, err = CompileClickHouse(s, cat, DefaultOptions())
-		}()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Fatalf("CompileClickHouse(%q) runs for more than 5 s", s)
-		}
+		p, err := compileWithin(t, "CompileClickHouse", CompileClickHouse, s, cat)
 		if err != nil {
 			if err := checkSafe(s, nil, err); err != nil {
 				t.Fatalf("%q: %v", s, err)
