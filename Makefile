@@ -2,6 +2,7 @@
 GO       ?= go
 PKGS     := ./...
 FUZZTIME ?= 10s
+FUZZJOBS ?= 2
 
 .PHONY: all build test test-js test-browser test-lighthouse test-cluster test-clickhouse-sql test-short race fuzz bench fmt vet lint clean
 
@@ -83,14 +84,9 @@ test-short:
 	$(GO) test -short -count=1 $(PKGS)
 	cd sdk/go && $(GO) test -short -count=1 ./...
 
-## fuzz: run every fuzz target for FUZZTIME each.
+## fuzz: run every fuzz target for FUZZTIME each, FUZZJOBS at a time (.ci/fuzz-all).
 fuzz:
-	@set -e; for pkg in $$(grep -rl '^func Fuzz' --include='*_test.go' internal | xargs -n1 dirname | sort -u | sed 's|^|./|'); do \
-	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
-	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
-	    .ci/fuzz-one $$pkg $$t $(FUZZTIME) $(GO); \
-	  done; \
-	done
+	.ci/fuzz-all $(FUZZTIME) $(GO) $(FUZZJOBS)
 
 ## bench: Go benchmarks of the hot paths, then the end-to-end `alidade bench`.
 bench:
