@@ -168,41 +168,66 @@ func featuresOf(v Version, hasToken bool) Features {
 func (s *Store) Features() Features { return s.features }
 
 // detectFeatures reads the version of every server the store writes to
-// (with a cluster, every shard's through the cluster table function) and
-// whether each has insert_deduplication_token, and sets s.version to the
-// oldest and s.features from it.
+// (with a cluster, every shard's) and whether each has
+// insert_deduplication_token, and sets s.version to the oldest and
+// s.features from it. It reads tables (system.build_options,
+// system.settings) through the cluster table function, which each shard
+// answers itself, not version() or a scalar subquery, which the server
+// Alidade talks to may answer alone.
 func (s *Store) detectFeatures(ctx context.Context) error {
-	one := "system.one"
-	if s.cfg.Cluster != "" {
-		one = "cluster(" + s.cfg.Cluster + ", system.one)"
+	from := func(t string) string {
+		if s.cfg.Cluster == "" {
+			return t
+		}
+		return "cluster(" + s.cfg.Cluster + ", " + t + ")"
 	}
-	// One row per server: its version and whether it has the token
-	// setting (a cluster's servers may differ during an upgrade).
-	out, err := s.query(ctx, "SELECT version(), (SELECT count() FROM system.settings WHERE name = 'insert_deduplication_token') FROM "+one+" FORMAT TabSeparated", nil)
+	q := "SELECT value FROM " + from("system.build_options") + " WHERE name = 'VERSION_FULL'" +
+		" UNION ALL SELECT toString(count()) FROM " + from("system.one") +
+		" UNION ALL SELECT toString(count()) FROM " + from("system.settings") + " WHERE name = 'insert_deduplication_token'" +
+		" FORMAT TabSeparated"
+	out, err := s.query(ctx, q, nil)
 	if err != nil {
 		return fmt.Errorf("read the servers' versions: %w", err)
 	}
-	var oldest Version
-	hasToken := true
-	n := 0
+	var versions []Version
+	var counts []string
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		ver, tok, _ := strings.Cut(line, "\t")
-		v, err := ParseVersion(ver)
-		if err != nil {
-			return fmt.Errorf("clickhouse %s: %w", s.cfg.HTTP, err)
+		if v, ok := strings.CutPrefix(line, "ClickHouse "); ok {
+			ver, err := ParseVersion(v)
+			if err != nil {
+				return fmt.Errorf("clickhouse %s: %w", s.cfg.HTTP, err)
+			}
+			versions = append(versions, ver)
+			continue
 		}
-		if n == 0 || v.Less(oldest) {
+		counts = append(counts, line)
+	}
+	if len(versions) == 0 || len(counts) != 2 {
+		return fmt.Errorf("clickhouse %s: unreadable answer about the servers' versions: %q", s.cfg.HTTP, out)
+	}
+	oldest := versions[0]
+	for _, v := range versions[1:] {
+		if v.Less(oldest) {
 			oldest = v
 		}
-		hasToken = hasToken && tok == "1"
-		n++
 	}
-	if n == 0 {
-		return fmt.Errorf("clickhouse %s: no server answered its version", s.cfg.HTTP)
+	// UNION ALL's parts may come in any order: the servers' count is the
+	// larger (every server has system.one's row).
+	servers, token := counts[0], counts[1]
+	if n0, n1 := atoi(counts[0]), atoi(counts[1]); n1 > n0 {
+		servers, token = counts[1], counts[0]
 	}
 	s.version = oldest
-	s.features = featuresOf(oldest, hasToken)
+	s.features = featuresOf(oldest, token == servers && len(versions) == atoi(servers))
 	return nil
+}
+
+func atoi(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 // columnsFor are the points table's columns for a server with f:
