@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
 )
 
 // columnsDDL are the points table's columns (types and, with f.Codecs,
