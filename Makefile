@@ -61,13 +61,15 @@ test-lighthouse:
 ## the ClickHouse points store (internal/store/clickhouse) against a server and a 2-shard cluster, the
 ## PostgreSQL metadata store (internal/store/postgres), and two Alidade nodes over both (cmd/alidade TestCluster*)
 ## (Debian's packages, installed by .ci/ensure-postgres, .ci/ensure-clickhouse and .ci/ensure-zookeeper when
-## missing), ~5 min. Without them the tests skip loudly; with CI=true they fail.
+## missing), ~5 min; and the ClickHouse store on current ClickHouse (chDB, npm package chdb, behind
+## .ci/chdb-http; .ci/ensure-chdb installs it), ~45 s. Without them the tests skip loudly; with CI=true they fail.
 test-cluster:
 	@pg="$$(.ci/ensure-postgres)" || exit 1; \
 	ch="$$(.ci/ensure-clickhouse)" || exit 1; \
 	zk="$$(.ci/ensure-zookeeper)" || exit 1; \
-	if [ -z "$$pg" ] || [ -z "$$ch" ] || [ -z "$$zk" ]; then echo "WARNING: no PostgreSQL, ClickHouse or ZooKeeper: the cluster tests will SKIP" >&2; fi; \
-	export ALIDADE_PG_BIN="$$pg" CLICKHOUSE_SERVER="$$ch" ALIDADE_ZOOKEEPER="$$zk"; \
+	chdb="$$(.ci/ensure-chdb)" || exit 1; \
+	if [ -z "$$pg" ] || [ -z "$$ch" ] || [ -z "$$zk" ] || [ -z "$$chdb" ]; then echo "WARNING: no PostgreSQL, ClickHouse, ZooKeeper or chDB: some cluster tests will SKIP" >&2; fi; \
+	export ALIDADE_PG_BIN="$$pg" CLICKHOUSE_SERVER="$$ch" ALIDADE_ZOOKEEPER="$$zk" ALIDADE_CHDB="$$chdb"; \
 	$(GO) test -tags cluster -count=1 -v -timeout 10m ./internal/testinfra/ ./internal/store/clickhouse/ ./internal/store/postgres/ && \
 	$(GO) test -tags cluster -count=1 -v -timeout 10m -run '^TestCluster' ./cmd/alidade/
 

@@ -58,6 +58,10 @@ func openCluster(ctx context.Context, storeURL, metaURL string, log *slog.Logger
 		pg.Close()
 		return nil, err
 	}
+	if log != nil {
+		log.Info("clickhouse: newer server features in use (see README: ClickHouse versions)",
+			"version", ch.Version().String(), "features", ch.Features().String())
+	}
 	cfg, _ := clickhouse.ParseURL(storeURL)
 	return &clusterStore{Store: cluster.Open(pg, ch), pointsURL: cfg.HTTP + cfg.Database, metaURL: redactURL(metaURL), engine: ch.Engine()}, nil
 }

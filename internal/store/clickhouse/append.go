@@ -26,6 +26,12 @@ const maxTimestamp = (1 << 32) * 1000
 // first Append stored. Idempotency records are not stored on
 // ClickHouse yet: a batch with Idem is refused.
 func (s *Store) Append(ctx context.Context, batches []store.Batch) error {
+	return s.appendToken(ctx, batches, store.LogPos{}, false)
+}
+
+// appendToken is Append; withToken, on a server with
+// insert_deduplication_token, the insert carries DedupToken(rows, pos).
+func (s *Store) appendToken(ctx context.Context, batches []store.Batch, pos store.LogPos, withToken bool) error {
 	var buf bytes.Buffer
 	n := 0
 	for _, b := range batches {
@@ -53,6 +59,9 @@ func (s *Store) Append(ctx context.Context, batches []store.Batch) error {
 		// The server's default; said here since the loader's exactly-once
 		// rests on it (a profile could turn it off).
 		settings = append(settings, "insert_deduplicate", "1")
+		if withToken && s.features.DedupToken {
+			settings = append(settings, "insert_deduplication_token", DedupToken(buf.Bytes(), pos))
+		}
 	}
 	defer s.forgetSize()
 	if _, err := s.query(ctx, "INSERT INTO "+s.table+" FORMAT RowBinary", &buf, settings...); err != nil {

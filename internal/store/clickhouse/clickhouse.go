@@ -161,7 +161,9 @@ func redactErr(err error, raw string) string {
 type Store struct {
 	cfg     Config
 	http    *http.Client
-	version Version
+	version Version // the oldest server's (see detectFeatures)
+	// features are the newer servers' features this store uses.
+	features Features
 	// table is what points are written to and read from: db.points,
 	// the MergeTree table, or with a cluster the Distributed table over
 	// the shards' db.points_local.
@@ -183,8 +185,9 @@ type Store struct {
 	sizeGen int64
 }
 
-// Open connects, checks the server (time zone UTC, version) and creates
-// the database and tables when missing.
+// Open connects, checks the server (time zone UTC), reads the version of
+// every server it writes to and so the Features it uses, and creates the
+// database and tables when missing.
 func Open(ctx context.Context, opts Options) (*Store, error) {
 	cfg, err := ParseURL(opts.URL)
 	if err != nil {
@@ -217,14 +220,14 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	ver, tz, _ := strings.Cut(strings.TrimSpace(out), "\t")
-	if s.version, err = ParseVersion(ver); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("clickhouse %s: %w", s.cfg.HTTP, err)
-	}
+	_, tz, _ := strings.Cut(strings.TrimSpace(out), "\t")
 	if tz != "UTC" && tz != "Etc/UTC" {
 		s.Close()
 		return nil, fmt.Errorf("clickhouse %s: the server's time zone is %q; Alidade needs UTC (<timezone>UTC</timezone> in its config)", s.cfg.HTTP, tz)
+	}
+	if err := s.detectFeatures(ctx); err != nil {
+		s.Close()
+		return nil, err
 	}
 	if err := s.createTables(ctx); err != nil {
 		s.Close()
@@ -239,7 +242,7 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Version is the server's version.
+// Version is the server's version; with a cluster, the oldest shard's.
 func (s *Store) Version() Version { return s.version }
 
 // Table is the table the points are read from (database.table).

@@ -72,6 +72,10 @@ func (s *Store) dropDaysBefore(ctx context.Context, cutoff time.Time) ([]int64, 
 // CLUSTER with a cluster) covering every such dataset: RowsDeleted counts
 // the rows it matched, DatasetsTrimmed the datasets that had any.
 //
+// On a server with lightweight deletes (Features.LightweightDelete) the
+// statement is DELETE FROM instead, which marks the rows deleted without
+// rewriting the parts (merges drop them later).
+//
 // Mutations run in the background; Expire waits until the server (every
 // shard) has finished them, polling system.mutations, so that when it
 // returns the points are gone from every answer, as with the DuckDB store.
@@ -132,7 +136,7 @@ func (s *Store) Expire(ctx context.Context, now time.Time, defaultRetention time
 	if s.cfg.Cluster != "" {
 		on = " ON CLUSTER " + s.cfg.Cluster
 	}
-	if _, err := s.query(ctx, "ALTER TABLE "+s.local+on+" DELETE WHERE "+strings.Join(conds, " OR "), nil); err != nil {
+	if _, err := s.query(ctx, deleteStatement(s.features, s.local, on, strings.Join(conds, " OR ")), nil); err != nil {
 		return store.ExpireReport{FilesRemoved: rep.FilesRemoved, BytesFreed: rep.BytesFreed},
 			fmt.Errorf("retention: delete the expired points of %d datasets: %w", len(conds), err)
 	}

@@ -5,77 +5,11 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	"github.com/alidade/alidade/internal/point"
 )
 
-// Version is a ClickHouse server version (major.minor.patch...).
-type Version struct {
-	Major, Minor, Patch int
-	Text                string
-}
-
-// ParseVersion parses the answer of SELECT version().
-func ParseVersion(v string) (Version, error) {
-	parts := strings.Split(strings.TrimSpace(v), ".")
-	if len(parts) < 2 {
-		return Version{}, fmt.Errorf("unreadable server version %q", v)
-	}
-	nums := make([]int, 3)
-	for i := 0; i < len(parts) && i < 3; i++ {
-		n, err := strconv.Atoi(parts[i])
-		if err != nil || n < 0 {
-			return Version{}, fmt.Errorf("unreadable server version %q", v)
-		}
-		nums[i] = n
-	}
-	return Version{Major: nums[0], Minor: nums[1], Patch: nums[2], Text: strings.TrimSpace(v)}, nil
-}
-
-// AtLeast reports whether v >= major.minor.
-func (v Version) AtLeast(major, minor int) bool {
-	return v.Major > major || v.Major == major && v.Minor >= minor
-}
-
-// Feature is a ClickHouse feature the points table would use on a server
-// that has it. None is used yet: the tables are the same on every version
-// (18.16's), so that a database moves between versions; a later schema
-// version may adopt them when the server has them.
-type Feature struct {
-	Name  string
-	Since string // first version that has it (per ClickHouse's changelogs)
-	Use   string // what Alidade would use it for
-	Have  bool   // the server has it
-}
-
-// Features lists the newer features the points table would use and
-// whether this server has them.
-func (s *Store) Features() []Feature {
-	v := s.version
-	return []Feature{
-		{Name: "TTL", Since: "19.6", Have: v.AtLeast(19, 6),
-			Use: "TTL toDate(timestamp) + INTERVAL n DAY: the server drops expired days itself (today DropDaysBefore does)"},
-		{Name: "LowCardinality", Since: "19.1 (experimental in 18.x)", Have: v.AtLeast(19, 1),
-			Use: "LowCardinality(String) for dataset, index1 and the blobs: dictionary-encoded low-cardinality text"},
-		{Name: "CODEC", Since: "19.1", Have: v.AtLeast(19, 1),
-			Use: "CODEC(DoubleDelta) on timestamp, CODEC(Gorilla) on the doubles, ZSTD elsewhere"},
-		{Name: "DateTime64", Since: "20.1", Have: v.AtLeast(20, 1),
-			Use: "DateTime64(3) for timestamp instead of DateTime + timestamp_ms"},
-	}
-}
-
-// columnsDDL are the points table's columns.
-func columnsDDL() string {
-	var b strings.Builder
-	b.WriteString("project UInt64, dataset String, timestamp DateTime, timestamp_ms UInt16, _sample_interval UInt32, index1 String")
-	for i := 1; i <= point.MaxBlobs; i++ {
-		fmt.Fprintf(&b, ", blob%d String", i)
-	}
-	for i := 1; i <= point.MaxDoubles; i++ {
-		fmt.Fprintf(&b, ", double%d Float64", i)
-	}
-	return b.String()
-}
+// columnsDDL are the points table's columns (types and, with f.Codecs,
+// codecs; see columnsFor).
+func columnsDDL(f Features) string { return columnsFor(f) }
 
 // DedupWindow is replicated_deduplication_window on the points tables
 // Alidade creates: how many of each shard's latest insert blocks a
@@ -107,7 +41,7 @@ func (s *Store) replicaMacros(ctx context.Context) (bool, error) {
 func (s *Store) localEngine(replicated bool) string {
 	const tail = " PARTITION BY toDate(timestamp) ORDER BY (project, dataset, timestamp) SETTINGS index_granularity = 8192"
 	if !replicated {
-		return "MergeTree()" + tail
+		return "MergeTree()" + tail + mergeTreeDedup(s.features)
 	}
 	name := "points"
 	if s.cfg.Cluster != "" {
@@ -147,7 +81,7 @@ func (s *Store) createTables(ctx context.Context) error {
 	}
 	stmts := []string{
 		"CREATE DATABASE IF NOT EXISTS " + db + on,
-		"CREATE TABLE IF NOT EXISTS " + s.local + on + " (" + columnsDDL() + ") ENGINE = " + s.localEngine(replicated),
+		"CREATE TABLE IF NOT EXISTS " + s.local + on + " (" + columnsDDL(s.features) + ") ENGINE = " + s.localEngine(replicated),
 	}
 	if s.cfg.Cluster != "" {
 		stmts = append(stmts, "CREATE TABLE IF NOT EXISTS "+s.table+on+" AS "+s.local+
@@ -202,7 +136,7 @@ func (s *Store) readEngines(ctx context.Context) error {
 	}
 	local := engines[strings.TrimPrefix(s.local, s.cfg.Database+".")]
 	s.engine = local
-	s.dedup = strings.HasPrefix(local, "Replicated")
+	s.dedup = strings.HasPrefix(local, "Replicated") || hasMergeTreeDedup.MatchString(local)
 	if s.cfg.Cluster != "" {
 		s.dedup = s.dedup && strings.Contains(engines["points"], shardingKey)
 	}

@@ -31,6 +31,7 @@ type Points interface {
 	Ping(ctx context.Context) error
 	Close() error
 	Append(ctx context.Context, batches []store.Batch) error
+	AppendAt(ctx context.Context, batches []store.Batch, pos store.LogPos) error
 	Execute(ctx context.Context, sub *query.Sub) (*query.SubResult, error)
 	ScanRange(ctx context.Context, project int64, dataset string, from, to int64, fn func(p *point.Point)) error
 	DatasetStats(ctx context.Context, project int64, dataset string) (meta.DatasetStats, error)
@@ -107,15 +108,27 @@ func (s *Store) ensureDatasets(ctx context.Context, b store.Batch) error {
 // no log position with the rows: the node's loader keeps how far its log
 // is loaded in its ranges file (loader.Options.Ranges) and loads a group
 // again, as the same insert, when it cannot tell whether it was stored;
-// Deduplicates says whether ClickHouse then keeps the rows once. pos is
-// not recorded.
+// Deduplicates says whether ClickHouse then keeps the rows once. On a
+// server with insert_deduplication_token the insert carries a token made
+// of pos and the rows (clickhouse.DedupToken); pos is not recorded.
 func (s *Store) AppendAt(ctx context.Context, batches []store.Batch, pos store.LogPos) error {
-	return s.Append(ctx, batches)
+	return s.AppendAtLog(ctx, batches, store.MainLog, pos)
 }
 
 // AppendAtLog is AppendAt for one of Alidade's logs.
 func (s *Store) AppendAtLog(ctx context.Context, batches []store.Batch, log int, pos store.LogPos) error {
-	return s.Append(ctx, batches)
+	for _, b := range batches {
+		if err := s.ensureDatasets(ctx, b); err != nil {
+			return err
+		}
+		if b.Idem != nil {
+			return errors.New("idempotency keys are not kept by the ClickHouse store yet: send the write without Idempotency-Key")
+		}
+	}
+	if log != store.MainLog {
+		return clickhouse.Classify(s.points.Append(ctx, batches))
+	}
+	return clickhouse.Classify(s.points.AppendAt(ctx, batches, pos))
 }
 
 // ErrNoLogPositions is LoadedPositions' error: a loader that reads the
