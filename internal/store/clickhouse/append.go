@@ -3,7 +3,9 @@ package clickhouse
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"math"
 
@@ -59,8 +61,15 @@ func (s *Store) appendToken(ctx context.Context, batches []store.Batch, pos stor
 		// The server's default; said here since the loader's exactly-once
 		// rests on it (a profile could turn it off).
 		settings = append(settings, "insert_deduplicate", "1")
-		if withToken && s.features.DedupToken {
+		switch {
+		case withToken && s.features.DedupToken:
 			settings = append(settings, "insert_deduplication_token", DedupToken(buf.Bytes(), pos))
+		case s.features.DedupToken:
+			// Not a replay: a token of its own, so that a write that
+			// happens to repeat the rows of a recent one (the same points
+			// sent twice) is stored twice, as on the embedded store,
+			// rather than dropped as a repeated block.
+			settings = append(settings, "insert_deduplication_token", uniqueToken())
 		}
 	}
 	defer s.forgetSize()
@@ -110,4 +119,11 @@ func writeRow(buf *bytes.Buffer, project int64, p *point.Point) error {
 func appendString(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
+}
+
+// uniqueToken is an insert_deduplication_token no other insert has.
+func uniqueToken() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return "alidade-once-" + hex.EncodeToString(b[:])
 }

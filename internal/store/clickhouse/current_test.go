@@ -131,6 +131,15 @@ func TestCurrentClickHouse(t *testing.T) {
 	if got := q("SELECT count() FROM feat.points"); got != "[[1200]]" {
 		t.Errorf("a group loaded twice at one position and once at another: %s rows; want [[1200]]", got)
 	}
+	// Not replays: the same rows written twice are two writes.
+	for range 2 {
+		if err := s.Append(ctx, []store.Batch{{Project: 2, Points: pts[:50]}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := q("SELECT count() FROM feat.points WHERE project = 2"); got != "[[100]]" {
+		t.Errorf("the same 50 points appended twice (no log): %s rows; want [[100]] (not dropped as a repeated block)", got)
+	}
 
 	start := time.Now()
 	storetest.RunExcept(t, hybridOpener(url), notYet...)
