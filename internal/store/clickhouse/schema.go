@@ -153,6 +153,7 @@ func (s *Store) createTables(ctx context.Context) error {
 		stmts = append(stmts, "CREATE TABLE IF NOT EXISTS "+s.table+on+" AS "+s.local+
 			" ENGINE = Distributed("+s.cfg.Cluster+", "+db+", points_local, "+shardingKey+")")
 	}
+	stmts = append(stmts, s.errorTables(on, replicated)...)
 	stmts = append(stmts, "CREATE TABLE IF NOT EXISTS "+db+".schema_version"+on+
 		" (version UInt32, applied DateTime) ENGINE = MergeTree() ORDER BY version")
 	for _, st := range stmts {
