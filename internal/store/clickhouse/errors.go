@@ -329,3 +329,20 @@ func (s *Store) ExpireErrors(ctx context.Context, project, cutoff int64) (events
 	}
 	return events, atts, nil
 }
+
+// ErrorCounts counts the events (each id once) and the attachments (each
+// once) as reads see them.
+func (s *Store) ErrorCounts(ctx context.Context) (events, atts int64, err error) {
+	out, err := s.query(ctx, "SELECT (SELECT uniqExact(project, event_id) FROM "+s.errTable("error_events")+"), "+
+		"(SELECT uniqExact(project, event_id, filename, content_type, attachment_type, size) FROM "+s.errTable("error_attachments")+") FORMAT TabSeparated", nil)
+	if err != nil {
+		return 0, 0, fmt.Errorf("count error events: %w", err)
+	}
+	a, b, _ := strings.Cut(strings.TrimSpace(out), "\t")
+	events, err1 := strconv.ParseInt(a, 10, 64)
+	atts, err2 := strconv.ParseInt(b, 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("clickhouse %s: unreadable counts %q", s.cfg.HTTP, out)
+	}
+	return events, atts, nil
+}

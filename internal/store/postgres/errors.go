@@ -358,3 +358,30 @@ func (s *Store) ExpireErrorGroups(ctx context.Context, project, cutoff int64) (i
 	}
 	return n, nil
 }
+
+// ClaimErrorEvents records events' ids as stored (what a migration
+// copies), so that an SDK's retry of one is a duplicate.
+func (s *Store) ClaimErrorEvents(ctx context.Context, events []errtrack.StoredEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	projects, ids, received := make([]int64, len(events)), make([]string, len(events)), make([]int64, len(events))
+	for i, e := range events {
+		projects[i], ids[i], received[i] = e.Project, e.EventID, e.Received
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO error_event_ids (project, event_id, received)
+		SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[]) ON CONFLICT DO NOTHING`, projects, ids, received)
+	if err != nil {
+		return s.fail("claim error events", err)
+	}
+	return nil
+}
+
+// ErrorGroupCount counts the error groups.
+func (s *Store) ErrorGroupCount(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM error_groups WHERE event_count > 0`).Scan(&n); err != nil {
+		return 0, s.fail("count error groups", err)
+	}
+	return n, nil
+}
