@@ -35,7 +35,7 @@ type env struct {
 
 // node opens a cluster node's store over a database of the test (db) and
 // a tracker over it, with the clock now.
-func (e *env) node(t *testing.T, db string, now func() time.Time) (*cluster.Store, *errtrack.Tracker) {
+func (e *env) node(t testing.TB, db string, now func() time.Time) (*cluster.Store, *errtrack.Tracker) {
 	t.Helper()
 	ctx := context.Background()
 	m, err := postgres.Open(ctx, postgres.Options{URL: fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", e.pg.Port, db)})
@@ -52,7 +52,7 @@ func (e *env) node(t *testing.T, db string, now func() time.Time) (*cluster.Stor
 	return st, tracker(t, st, now)
 }
 
-func tracker(t *testing.T, st errtrack.Store, now func() time.Time) *errtrack.Tracker {
+func tracker(t testing.TB, st errtrack.Store, now func() time.Time) *errtrack.Tracker {
 	t.Helper()
 	o := errtrack.DefaultOptions()
 	o.Now = now
@@ -67,7 +67,7 @@ func tracker(t *testing.T, st errtrack.Store, now func() time.Time) *errtrack.Tr
 
 // database makes a fresh PostgreSQL database (ClickHouse's is created by
 // Open) of the same name.
-func (e *env) database(t *testing.T) string {
+func (e *env) database(t testing.TB) string {
 	t.Helper()
 	e.n++
 	name := fmt.Sprintf("errs_%d", e.n)
@@ -86,7 +86,7 @@ func (e *env) database(t *testing.T) string {
 const t0 = int64(1_800_000_000_000)
 
 // event is an error event of a kind (the group), a release, a user.
-func event(t *testing.T, n int, kind, release, user string, received int64) *errtrack.Incoming {
+func event(t testing.TB, n int, kind, release, user string, received int64) *errtrack.Incoming {
 	t.Helper()
 	id := fmt.Sprintf("%032x", 0xe0000+n)
 	js := fmt.Sprintf(`{"event_id":%q,"timestamp":%d,"level":"error","platform":"python","release":%q,"environment":"prod",`+
