@@ -11,7 +11,11 @@
 // ids, finds or creates each event's group, applies its counts, users,
 // releases and regressions, and commits groups and events in one
 // transaction per batch (group commit), so that an acknowledged event is
-// durable. It knows nothing of HTTP or keys. The points that recorded
+// durable. Over a SharedStore (a cluster, where the nodes' trackers write
+// the same groups) it keeps no group state and no event ids: each batch
+// claims its ids and locks its groups in the store's transaction and
+// applies its events to what it reads there (shared.go). It knows
+// nothing of HTTP or keys. The points that recorded
 // events imply (named by their groups) are written by Options.WritePoints:
 // once per batch, for every request grouped in it, while it commits.
 package errtrack

@@ -125,7 +125,8 @@ func (s *Store) localEngine(replicated bool) string {
 const shardingKey = "cityHash64(project, dataset, index1, timestamp, timestamp_ms)"
 
 // createTables creates the database, the points table(s) and the
-// schema_version table when missing, and checks the recorded version.
+// schema_version table when missing (and error tracking's tables:
+// errors.go), and checks the recorded version.
 // With a cluster every statement runs ON CLUSTER (through ZooKeeper's
 // distributed DDL queue): each shard has the database, its points_local
 // MergeTree table, the Distributed table points over all the shards'
