@@ -59,7 +59,7 @@ test-lighthouse:
 ## test-cluster: the scale-out test infrastructure (internal/testinfra; -tags cluster) against real servers on
 ## 127.0.0.1: PostgreSQL 15, two clickhouse-server 18.16 shards and the ZooKeeper their ON CLUSTER DDL needs;
 ## the ClickHouse points store (internal/store/clickhouse) against a server and a 2-shard cluster, the
-## PostgreSQL metadata store (internal/store/postgres), and two Alidade nodes over both (cmd/alidade TestCluster*)
+## PostgreSQL metadata store (internal/store/postgres), error tracking on both (internal/store/cluster), and two Alidade nodes over both (cmd/alidade TestCluster*)
 ## (Debian's packages, installed by .ci/ensure-postgres, .ci/ensure-clickhouse and .ci/ensure-zookeeper when
 ## missing), ~5 min; and the ClickHouse store on current ClickHouse (chDB, npm package chdb, behind
 ## .ci/chdb-http; .ci/ensure-chdb installs it), ~45 s. Without them the tests skip loudly; with CI=true they fail.
@@ -70,7 +70,7 @@ test-cluster:
 	chdb="$$(.ci/ensure-chdb)" || exit 1; \
 	if [ -z "$$pg" ] || [ -z "$$ch" ] || [ -z "$$zk" ] || [ -z "$$chdb" ]; then echo "WARNING: no PostgreSQL, ClickHouse, ZooKeeper or chDB: some cluster tests will SKIP" >&2; fi; \
 	export ALIDADE_PG_BIN="$$pg" CLICKHOUSE_SERVER="$$ch" ALIDADE_ZOOKEEPER="$$zk" ALIDADE_CHDB="$$chdb"; \
-	$(GO) test -tags cluster -count=1 -v -timeout 10m ./internal/testinfra/ ./internal/store/clickhouse/ ./internal/store/postgres/ && \
+	$(GO) test -tags cluster -count=1 -v -timeout 10m ./internal/testinfra/ ./internal/store/clickhouse/ ./internal/store/postgres/ ./internal/store/cluster/ && \
 	$(GO) test -tags cluster -count=1 -v -timeout 10m -run '^TestCluster' ./cmd/alidade/
 
 ## test-clickhouse-sql: the SQL API on the ClickHouse backend: every corpus query compiled for ClickHouse

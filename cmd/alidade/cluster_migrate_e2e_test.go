@@ -97,7 +97,8 @@ func TestClusterMigrate(t *testing.T) {
 	if code, resp := do(t, "POST", emb.url+"/api/v1/alerts", keys["admin"], alert); code != 201 {
 		t.Fatalf("create alert rule = %d %s", code, resp)
 	}
-	// An error event: error tracking stays behind, its point goes along.
+	// An error event: its group (with its id), the event and its point
+	// go along.
 	ev := `{"event_id":"0123456789abcdef0123456789abcdef"}` + "\n" + `{"type":"event"}` + "\n" +
 		`{"event_id":"0123456789abcdef0123456789abcdef","level":"error","platform":"go","exception":{"values":[{"type":"MigrateError","value":"left behind"}]}}` + "\n"
 	if code, resp := do(t, "POST", fmt.Sprintf("%s/api/1/envelope/?sentry_key=%s", emb.url, keys["public"]), "", ev); code != 200 {
@@ -139,6 +140,7 @@ func TestClusterMigrate(t *testing.T) {
 		return string(r.Rows), out
 	}
 	wantRows, wantSQL := answers(emb)
+	_, wantGroups := do(t, "GET", emb.url+"/api/v1/error-groups", keys["read"], "")
 	if n := strings.Count(wantSQL[0], "\n"); n < days {
 		t.Fatalf("the embedded server counts points on %d days; want %d:\n%s", n, days, wantSQL[0])
 	}
@@ -172,7 +174,7 @@ func TestClusterMigrate(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("migrate resumed = exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
-	for _, want := range []string{"Resuming the migration", "Counts checked", "the same in ClickHouse", "Left behind", "1 groups, 1 events"} {
+	for _, want := range []string{"Resuming the migration", "Counts checked", "the same in ClickHouse", "Error tracking copied: 1 groups, 1 events, 0 attachments"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("migrate resumed: stdout lacks %q:\n%s", want, stdout)
 		}
@@ -215,6 +217,28 @@ func TestClusterMigrate(t *testing.T) {
 	if code, resp := sessionOn(t, node.url, cookie); code != 200 || !strings.Contains(resp, `"read"`) {
 		t.Errorf("the embedded server's dashboard session on the node = %d %s", code, resp)
 	}
+	// The error group as the embedded server had it, its event readable;
+	// the same event sent again is a duplicate; a new error's group takes
+	// the next id.
+	if code, resp := do(t, "GET", node.url+"/api/v1/error-groups", keys["read"], ""); code != 200 || resp != wantGroups || !strings.Contains(resp, `"id":1,`) {
+		t.Errorf("error groups on the node = %d %s\nembedded: %s", code, resp, wantGroups)
+	}
+	if code, resp := do(t, "GET", node.url+"/api/v1/events/0123456789abcdef0123456789abcdef", keys["read"], ""); code != 200 || !strings.Contains(resp, "left behind") {
+		t.Errorf("the migrated event on the node = %d %s", code, resp)
+	}
+	envelope := fmt.Sprintf("%s/api/1/envelope/?sentry_key=%s", node.url, keys["public"])
+	if code, resp := do(t, "POST", envelope, "", ev); code != 200 {
+		t.Errorf("the migrated event sent again = %d %s", code, resp)
+	}
+	ev2 := strings.ReplaceAll(strings.ReplaceAll(ev, "0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"), "MigrateError", "NodeError")
+	if code, resp := do(t, "POST", envelope, "", ev2); code != 200 {
+		t.Errorf("a new error event on the node = %d %s", code, resp)
+	}
+	if code, resp := do(t, "GET", node.url+"/api/v1/error-groups?sort=first_seen", keys["read"], ""); code != 200 ||
+		!strings.Contains(resp, `"id":2,`) || !strings.Contains(resp, `"count":1,`) || strings.Contains(resp, `"count":2`) {
+		t.Errorf("error groups after the duplicate and a new error = %d %s; want the migrated group still of 1 event, the new one id 2", code, resp)
+	}
+
 	// New ids follow the migrated ones: a project, a key.
 	code, resp = do(t, "POST", node.url+"/api/v1/projects", e2eRoot, `{"name":"after"}`)
 	if code != 201 || !strings.Contains(resp, `"id":3`) {

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/alidade/alidade/internal/errtrack"
 	"github.com/alidade/alidade/internal/loader"
 	"github.com/alidade/alidade/internal/point"
 	"github.com/alidade/alidade/internal/store"
@@ -55,6 +56,9 @@ type migrateState struct {
 	Source   string    `json:"source"`
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished,omitzero"`
+	// ErrorsCopied says error tracking's groups, events and attachments
+	// are copied (after the points).
+	ErrorsCopied bool `json:"errorsCopied,omitempty"`
 }
 
 func runMigrate(ctx context.Context, args []string) error {
@@ -75,7 +79,7 @@ is compared on both sides, and any difference is an error. Stopped or failed, it
 where it was when run again with the same flags: the days already copied are kept, a day
 it was copying is dropped from ClickHouse and copied again. Progress goes to stderr.
 Start the cluster's nodes (serve --store … --meta …) once it has finished.
-Error tracking's groups and events are not copied: a cluster does not keep them yet.
+Then error tracking's groups (with their ids), events and attachments, counted at the end too.
 `
 	if err := fs.parse(args); err != nil {
 		return err
@@ -240,14 +244,24 @@ func (m *migration) run(ctx context.Context) error {
 	if err := m.verify(ctx); err != nil {
 		return err
 	}
-	if state.Finished.IsZero() {
+	if !state.ErrorsCopied {
+		if err := m.copyErrors(ctx); err != nil {
+			return err
+		}
+	}
+	if err := m.verifyErrors(ctx); err != nil {
+		return err
+	}
+	if state.Finished.IsZero() || !state.ErrorsCopied {
 		state.Finished = time.Now().UTC().Truncate(time.Second)
+		state.ErrorsCopied = true
 		b, _ := json.Marshal(state)
 		if err := m.pg.SetSetting(ctx, migrateStateSetting, string(b)); err != nil {
 			return err
 		}
 	}
-	return m.reportLeftBehind(ctx)
+	fmt.Fprintln(m.out, "Migration done.")
+	return nil
 }
 
 // copyMeta copies the metadata into an empty target, with the migration's
@@ -569,19 +583,59 @@ func compareCounts(a, b map[store.TableDay]int64) []string {
 	return out
 }
 
-// reportLeftBehind says what of error tracking stays in the data
-// directory.
-func (m *migration) reportLeftBehind(ctx context.Context) error {
-	groups, events, attachments, err := m.src.ErrorCounts(ctx)
+// copyErrors copies error tracking: the groups with their ids (the id
+// sequence moved past the largest), then the events with their payloads
+// and the attachments into ClickHouse, their ids claimed in PostgreSQL
+// (an SDK's retry of a copied event is a duplicate). Run again after a
+// failure it copies everything again: the groups are written by id, and
+// reads keep one row per event.
+func (m *migration) copyErrors(ctx context.Context) error {
+	groups, err := m.src.ExportErrorGroups(ctx)
 	if err != nil {
 		return err
 	}
-	if groups+events+attachments == 0 {
-		fmt.Fprintln(m.out, "Migration done.")
-		return nil
+	for i := 0; i < len(groups); i += 1000 {
+		if err := m.pg.PutErrorGroups(ctx, groups[i:min(i+1000, len(groups))]); err != nil {
+			return err
+		}
 	}
-	fmt.Fprintf(m.out, "Migration done. Left behind in %s: error tracking's %d groups, %d events and %d attachments (a cluster does not keep them yet).\n",
-		m.dir, groups, events, attachments)
+	var events, atts int
+	err = m.src.ExportErrorEvents(ctx, 1000, func(evs []errtrack.StoredEvent, as []errtrack.Attachment) error {
+		if err := m.ch.AppendErrors(ctx, evs, as); err != nil {
+			return err
+		}
+		if err := m.pg.ClaimErrorEvents(ctx, evs); err != nil {
+			return err
+		}
+		events, atts = events+len(evs), atts+len(as)
+		fmt.Fprintf(m.progress, "error tracking: %d groups, %d events, %d attachments copied\n", len(groups), events, atts)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("copy error events: %w", err)
+	}
+	return nil
+}
+
+// verifyErrors compares error tracking's counts on both sides.
+func (m *migration) verifyErrors(ctx context.Context) error {
+	groups, events, atts, err := m.src.ErrorCounts(ctx)
+	if err != nil {
+		return err
+	}
+	g, err := m.pg.ErrorGroupCount(ctx)
+	if err != nil {
+		return err
+	}
+	e, a, err := m.ch.ErrorCounts(ctx)
+	if err != nil {
+		return err
+	}
+	if g != groups || e != events || a != atts {
+		return fmt.Errorf("error tracking differs: %d groups, %d events, %d attachments in the embedded store; %d, %d and %d in the cluster",
+			groups, events, atts, g, e, a)
+	}
+	fmt.Fprintf(m.out, "Error tracking copied: %d groups, %d events, %d attachments.\n", groups, events, atts)
 	return nil
 }
 

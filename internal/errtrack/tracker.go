@@ -11,7 +11,11 @@
 // ids, finds or creates each event's group, applies its counts, users,
 // releases and regressions, and commits groups and events in one
 // transaction per batch (group commit), so that an acknowledged event is
-// durable. It knows nothing of HTTP or keys. The points that recorded
+// durable. Over a SharedStore (a cluster, where the nodes' trackers write
+// the same groups) it keeps no group state and no event ids: each batch
+// claims its ids and locks its groups in the store's transaction and
+// applies its events to what it reads there (shared.go). It knows
+// nothing of HTTP or keys. The points that recorded
 // events imply (named by their groups) are written by Options.WritePoints:
 // once per batch, for every request grouped in it, while it commits.
 package errtrack
@@ -143,6 +147,8 @@ type Tracker struct {
 	once  sync.Once
 
 	ld *loader // nil without a journal
+	// shared is st when it is a SharedStore: no cache, no recent ids.
+	shared SharedStore
 
 	// Owned by the committer goroutine.
 	nextID int64
@@ -209,6 +215,21 @@ func New(ctx context.Context, st Store, opts Options) (*Tracker, error) {
 	}
 	if opts.Journal != nil && (opts.LoadPoints == nil || opts.PointsLoaded == nil) {
 		return nil, errors.New("error tracking with a journal needs LoadPoints and PointsLoaded")
+	}
+	if ss, ok := st.(SharedStore); ok {
+		if opts.Journal != nil {
+			return nil, errors.New("error tracking on a shared store (a cluster) keeps no journal: its commits go to the store")
+		}
+		t := &Tracker{st: st, shared: ss, opts: opts, log: opts.Logger, now: opts.Now,
+			queue: make(chan *op, 1024), done: make(chan struct{}), stop: make(chan struct{}),
+			cache: newGroupCache(1), recent: newRecentIDs(1)}
+		if t.log == nil {
+			t.log = slog.New(slog.DiscardHandler)
+		}
+		if t.now == nil {
+			t.now = time.Now
+		}
+		return t, nil
 	}
 	t := &Tracker{st: st, opts: opts, log: opts.Logger, now: opts.Now,
 		queue: make(chan *op, 1024), done: make(chan struct{}), stop: make(chan struct{}),
@@ -484,6 +505,10 @@ func markAssigned(o *op) {
 }
 
 func (t *Tracker) commitEvents(ops []*op) {
+	if t.shared != nil {
+		t.commitShared(ops)
+		return
+	}
 	ctx := context.Background()
 	now := t.now().UnixMilli()
 	work := map[groupKey]*Group{}
@@ -602,6 +627,10 @@ func (t *Tracker) commitEvents(ops []*op) {
 }
 
 func (t *Tracker) commitStatus(o *op) {
+	if t.shared != nil {
+		t.commitSharedStatus(o)
+		return
+	}
 	defer t.finish(o, 1)
 	ctx := context.Background()
 	g := t.cache.byID(o.project, o.group)

@@ -333,6 +333,7 @@ func (s *Server) writeErrorsAPIError(w http.ResponseWriter, r *http.Request, err
 	case errors.Is(err, errtrack.ErrOverloaded):
 		w.Header().Set("Retry-After", "1")
 		writeError(w, r, http.StatusTooManyRequests, "overloaded", err.Error())
+	case writeUnavailable(w, r, err):
 	default:
 		s.log.Error("error tracking", "id", requestID(r), "err", err)
 		writeError(w, r, http.StatusInternalServerError, "internal", "error tracking failed; request id "+requestID(r))

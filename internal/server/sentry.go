@@ -305,6 +305,12 @@ func (s *Server) writeErrtrackError(w http.ResponseWriter, r *http.Request, err 
 	case errors.Is(err, errtrack.ErrClosed):
 		w.Header().Set("Retry-After", "5")
 		writeSentryError(w, r, http.StatusServiceUnavailable, "shutting_down", "the server is shutting down (nothing in this request was stored)")
+	case errors.Is(err, store.ErrUnavailable), errors.Is(err, meta.ErrUnavailable):
+		// A cluster's ClickHouse or PostgreSQL: the transaction that
+		// would have stored the events rolled back.
+		s.log.Warn("record error events: a store is unavailable", "id", requestID(r), "err", err)
+		w.Header().Set("Retry-After", unavailableRetry)
+		writeSentryError(w, r, http.StatusServiceUnavailable, "store_unavailable", "a store error tracking needs cannot be reached; retry later (no error event of this request was stored): "+cleanBackendError(err))
 	default:
 		s.log.Error("record error events", "id", requestID(r), "err", err)
 		writeSentryError(w, r, http.StatusInternalServerError, "commit_failed", "the events could not be stored; retry (request id "+requestID(r)+")")

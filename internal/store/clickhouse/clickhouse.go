@@ -29,6 +29,9 @@
 // hash of the row, so that the same INSERT repeated is the same blocks on
 // every shard, which a replicated table drops (see Deduplicates).
 //
+// Error tracking's events and attachments have tables of their own
+// (errors.go), created with the points table.
+//
 // The server's time zone must be UTC (Open checks): toDate(timestamp)
 // partitions by UTC day and the printer's functions compute in it.
 package clickhouse

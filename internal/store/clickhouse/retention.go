@@ -140,20 +140,20 @@ func (s *Store) Expire(ctx context.Context, now time.Time, defaultRetention time
 		return store.ExpireReport{FilesRemoved: rep.FilesRemoved, BytesFreed: rep.BytesFreed},
 			fmt.Errorf("retention: delete the expired points of %d datasets: %w", len(conds), err)
 	}
-	if err := s.waitMutations(ctx); err != nil {
+	if err := s.waitMutationsOf(ctx, s.local); err != nil {
 		return rep, err
 	}
 	return rep, nil
 }
 
-// waitMutations waits until no mutation of the points table is pending on
-// any shard.
-func (s *Store) waitMutations(ctx context.Context) error {
+// waitMutationsOf waits until no mutation of a local table (db.name) is
+// pending on any shard.
+func (s *Store) waitMutationsOf(ctx context.Context, local string) error {
 	from := "system.mutations"
 	if s.cfg.Cluster != "" {
 		from = "cluster(" + s.cfg.Cluster + ", system.mutations)"
 	}
-	_, localName, _ := strings.Cut(s.local, ".")
+	_, localName, _ := strings.Cut(local, ".")
 	q := fmt.Sprintf("SELECT count() FROM %s WHERE database = %s AND table = %s AND NOT is_done",
 		from, chString(s.cfg.Database), chString(localName))
 	wait := 20 * time.Millisecond

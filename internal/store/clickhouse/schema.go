@@ -59,7 +59,8 @@ func (s *Store) localEngine(replicated bool) string {
 const shardingKey = "cityHash64(project, dataset, index1, timestamp, timestamp_ms)"
 
 // createTables creates the database, the points table(s) and the
-// schema_version table when missing, and checks the recorded version.
+// schema_version table when missing (and error tracking's tables:
+// errors.go), and checks the recorded version.
 // With a cluster every statement runs ON CLUSTER (through ZooKeeper's
 // distributed DDL queue): each shard has the database, its points_local
 // MergeTree table, the Distributed table points over all the shards'
@@ -87,6 +88,7 @@ func (s *Store) createTables(ctx context.Context) error {
 		stmts = append(stmts, "CREATE TABLE IF NOT EXISTS "+s.table+on+" AS "+s.local+
 			" ENGINE = Distributed("+s.cfg.Cluster+", "+db+", points_local, "+shardingKey+")")
 	}
+	stmts = append(stmts, s.errorTables(on, replicated)...)
 	stmts = append(stmts, "CREATE TABLE IF NOT EXISTS "+db+".schema_version"+on+
 		" (version UInt32, applied DateTime) ENGINE = MergeTree() ORDER BY version")
 	for _, st := range stmts {

@@ -5,7 +5,9 @@
 // pipeline take: the metadata methods are PostgreSQL's, promoted; the
 // points methods are ClickHouse's, with what the two must agree on — a
 // dataset is recorded in PostgreSQL before its first points go to
-// ClickHouse, retention reads every dataset's own — done here.
+// ClickHouse, retention reads every dataset's own — done here. Error
+// tracking is both: groups in PostgreSQL, events in ClickHouse, written
+// in one PostgreSQL transaction (errors.go).
 //
 // Errors of a backend that cannot be reached wrap store.ErrUnavailable
 // (ClickHouse's through clickhouse.Classify, PostgreSQL's through

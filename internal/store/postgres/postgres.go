@@ -1,7 +1,8 @@
 // Package postgres is Alidade's shared metadata store for a cluster of
 // stateless nodes: projects, keys, datasets (schemas, retention,
 // sampling), settings, dashboard sessions, saved queries, alert rules,
-// checks and cron monitors, in one PostgreSQL database that every node
+// checks, cron monitors, and error tracking's groups and event ids
+// (errors.go), in one PostgreSQL database that every node
 // uses. Its methods have the signatures and the answers of the embedded
 // DuckDB store's of the same names, so that the rest of Alidade takes
 // either.
