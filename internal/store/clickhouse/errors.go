@@ -294,8 +294,9 @@ func (s *Store) RecentErrorEventIDs(ctx context.Context, limit int) ([]errtrack.
 
 // ExpireErrors deletes a project's events and attachments received before
 // cutoff (Unix ms) and returns how many events (each once) and attachment
-// rows went: one ALTER TABLE ... DELETE per table that has any (ON CLUSTER
-// with a cluster), waited for as Expire waits for its own.
+// rows went: one delete per table that has any (deleteStatement: a
+// lightweight DELETE where the server has it, else ALTER TABLE ... DELETE;
+// ON CLUSTER with a cluster), waited for as Expire waits for its own.
 func (s *Store) ExpireErrors(ctx context.Context, project, cutoff int64) (events, atts int64, err error) {
 	on := ""
 	if s.cfg.Cluster != "" {
@@ -320,7 +321,7 @@ func (s *Store) ExpireErrors(ctx context.Context, project, cutoff int64) (events
 		if *t.n == 0 {
 			continue
 		}
-		if _, err := s.query(ctx, "ALTER TABLE "+s.errLocal(t.name)+on+" DELETE WHERE "+cond, nil); err != nil {
+		if _, err := s.query(ctx, deleteStatement(s.features, s.errLocal(t.name), on, cond), nil); err != nil {
 			return events, atts, fmt.Errorf("retention: delete the expired rows of %s: %w", t.name, err)
 		}
 		if err := s.waitMutationsOf(ctx, s.errLocal(t.name)); err != nil {
