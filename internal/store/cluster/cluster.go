@@ -51,11 +51,12 @@ var _ Points = (*clickhouse.Store)(nil)
 type Store struct {
 	*postgres.Store
 	points Points
+	idem   postgres.IdemClaimer
 }
 
 // Open joins a metadata store and a points store; Close closes both.
 func Open(m *postgres.Store, p Points) *Store {
-	return &Store{Store: m, points: p}
+	return &Store{Store: m, points: p, idem: postgres.IdemClaimer{Node: randomNode()}}
 }
 
 // Ping checks both halves.
@@ -78,11 +79,11 @@ func (s *Store) Append(ctx context.Context, batches []store.Batch) error {
 		if err := s.ensureDatasets(ctx, b); err != nil {
 			return err
 		}
-		if b.Idem != nil {
-			return errors.New("idempotency keys are not kept by the ClickHouse store yet: send the write without Idempotency-Key")
-		}
 	}
-	return clickhouse.Classify(s.points.Append(ctx, batches))
+	if err := clickhouse.Classify(s.points.Append(ctx, batches)); err != nil {
+		return err
+	}
+	return s.idemDone(ctx, batches)
 }
 
 func (s *Store) ensureDatasets(ctx context.Context, b store.Batch) error {
@@ -143,17 +144,6 @@ func (s *Store) LoadedPositionsOf(ctx context.Context, log int) (map[int64]store
 // replays are exactly once, or at least once.
 func (s *Store) Deduplicates() bool { return s.points.Deduplicates() }
 
-// NoIdempotencyKeys says why the server refuses writes that carry an
-// Idempotency-Key on this store.
-func (s *Store) NoIdempotencyKeys() string {
-	return "Idempotency-Key is not supported on the ClickHouse store yet: send the write without it"
-}
-
-// IdemLookup finds no record: Append refuses writes that carry one.
-func (s *Store) IdemLookup(ctx context.Context, project int64, key string, days []int64, since int64) (map[int64]store.Idem, error) {
-	return nil, nil
-}
-
 // Execute answers a structured query's part from ClickHouse.
 func (s *Store) Execute(ctx context.Context, sub *query.Sub) (*query.SubResult, error) {
 	res, err := s.points.Execute(ctx, sub)
@@ -177,7 +167,14 @@ func (s *Store) SizeBytes() int64 { return s.points.SizeBytes() }
 // Expire removes points past their dataset's retention.
 func (s *Store) Expire(ctx context.Context, now time.Time, defaultRetention time.Duration) (store.ExpireReport, error) {
 	r, err := s.points.Expire(ctx, now, defaultRetention, s.AllDatasets())
-	return r, clickhouse.Classify(err)
+	if err != nil {
+		return r, clickhouse.Classify(err)
+	}
+	// The idempotency keys past their window go with the points.
+	if _, err := s.Store.IdemExpire(ctx, now.UnixMilli()-store.IdemWindow); err != nil {
+		return r, err
+	}
+	return r, nil
 }
 
 // Days lists the days holding points.
