@@ -258,15 +258,15 @@ func (s *Server) handleWrite(w http.ResponseWriter, r *http.Request, dataset, fo
 		}
 		return
 	}
+	if idem != nil && s.opts.AfterCommit != nil {
+		s.opts.AfterCommit()
+	}
 	if shared != nil && idem.Found == nil {
 		// Durable now (in the store, or in the write-ahead log whose
 		// load records the key again): the key's answer for every node.
 		if err := shared.IdemDone(context.WithoutCancel(ctx), p.Project, idem); err != nil {
 			s.log.Warn("record idempotency key", "id", requestID(r), "err", err)
 		}
-	}
-	if idem != nil && s.opts.AfterCommit != nil {
-		s.opts.AfterCommit()
 	}
 	if idem != nil && idem.Found != nil {
 		// An earlier write of the key committed (before a restart, or

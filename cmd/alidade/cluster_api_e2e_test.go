@@ -1,0 +1,122 @@
+//go:build cluster
+
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestClusterAPI: what a cluster node answers as the embedded store does,
+// on two nodes over the same ClickHouse and PostgreSQL.
+func TestClusterAPI(t *testing.T) {
+	e := startClusterEnv(t)
+	var a walNode
+	e.startWALNode(t, &a)
+	b := e.launch(t)
+	a.p.waitReady()
+	b.waitReady()
+	keys := clusterKeys(t, a.p, b)
+	t.Run("Idempotency", func(t *testing.T) { testClusterIdempotency(t, e, &a, b, keys) })
+}
+
+// idemWrite sends body to url's requests dataset with an Idempotency-Key.
+func idemWrite(url, writeKey, key, body string) (code int, resp string, replayed bool, err error) {
+	req, _ := http.NewRequest("POST", url+"/api/v1/datasets/requests/points", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+writeKey)
+	req.Header.Set("Idempotency-Key", key)
+	r, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, "", false, err
+	}
+	defer r.Body.Close()
+	var buf bytes.Buffer
+	_, _ = io.Copy(&buf, r.Body)
+	return r.StatusCode, buf.String(), r.Header.Get("Idempotent-Replayed") == "true", nil
+}
+
+// idemPoints is n points of the requests dataset whose index is tag.
+func idemPoints(now time.Time, tag string, n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, `{"timestamp":%d,"index":%q,"fields":{"duration":%d,"status":200}}`+"\n", now.Add(-time.Duration(i)*time.Second).UnixMilli(), tag, i)
+	}
+	return b.String()
+}
+
+// waitCount waits until url counts want points of the requests dataset
+// whose endpoint starts with "idem-" (the loader of a --wal on node loads
+// behind its answers), and fails with the last count past 30 s.
+func waitCount(t *testing.T, url, readKey string, want int) {
+	t.Helper()
+	q := `{"dataset":"requests","range":"24h","source":"raw","filter":{"field":"endpoint","operator":"starts_with","value":"idem-"},"aggregations":{"n":{"type":"count"}}}`
+	deadline := time.Now().Add(30 * time.Second)
+	var last string
+	for time.Now().Before(deadline) {
+		code, resp := do(t, "POST", url+"/api/v1/query", readKey, q)
+		last = fmt.Sprint(code, " ", resp)
+		if code == 200 && strings.Contains(resp, fmt.Sprintf(`"n":%d}`, want)) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("count of the idempotent writes on %s = %s; want %d", url, last, want)
+}
+
+// testClusterIdempotency: a write with an Idempotency-Key answered by one
+// node is answered again by the other, stored once; another request with
+// the key is refused; a node killed after logging a write and before
+// recording its key leaves the key pending (409 on the other node) until
+// its restart loads the log, and the write is stored once.
+func testClusterIdempotency(t *testing.T, e *clusterEnv, a *walNode, b *proc, keys map[string]string) {
+	now := time.Now()
+	w := keys["write"]
+	stored := 0
+	for _, c := range []struct {
+		name          string
+		first, second *proc
+	}{{"wal-node-first", a.p, b}, {"plain-node-first", b, a.p}} {
+		body := idemPoints(now, "idem-"+c.name, 50)
+		code, first, replayed, err := idemWrite(c.first.url, w, c.name, body)
+		if err != nil || code != 200 || replayed || !strings.Contains(first, `"accepted":50`) {
+			t.Fatalf("%s: first write = %d %s replayed=%v %v; want 200 accepting 50", c.name, code, first, replayed, err)
+		}
+		stored += 50
+		code, again, replayed, err := idemWrite(c.second.url, w, c.name, body)
+		if err != nil || code != 200 || !replayed || again != first {
+			t.Fatalf("%s: retry on the other node = %d %q replayed=%v %v; want 200 %q replayed", c.name, code, again, replayed, err, first)
+		}
+		code, other, _, err := idemWrite(c.second.url, w, c.name, idemPoints(now, "idem-other", 3))
+		if err != nil || code != 422 || !strings.Contains(other, c.name) {
+			t.Fatalf("%s: the key with another body on the other node = %d %s %v; want 422 naming the key", c.name, code, other, err)
+		}
+	}
+	waitCount(t, b.url, keys["read"], stored)
+
+	// Killed after the log append, before the key is recorded done.
+	a.p.kill9()
+	e.startWALNode(t, a, "ALIDADE_FAILPOINT=kill-after-commit")
+	a.p.waitReady()
+	body := idemPoints(now, "idem-killed", 40)
+	if code, resp, _, err := idemWrite(a.p.url, w, "killed", body); err == nil {
+		t.Fatalf("the write was answered (%d %s); want the node killed before its answer", code, resp)
+	}
+	<-a.p.done
+	code, resp, _, err := idemWrite(b.url, w, "killed", body)
+	if err != nil || code != 409 || !strings.Contains(resp, "in progress on node") {
+		t.Fatalf("retry on the other node while the killed node is down = %d %s %v; want 409 in progress", code, resp, err)
+	}
+	e.startWALNode(t, a)
+	a.p.waitReady()
+	code, resp, replayed, err := idemWrite(b.url, w, "killed", body)
+	if err != nil || code != 200 || !replayed || !strings.Contains(resp, `"accepted":40`) {
+		t.Fatalf("retry on the other node after the restart = %d %s replayed=%v %v; want 200 accepting 40, replayed", code, resp, replayed, err)
+	}
+	stored += 40
+	waitCount(t, b.url, keys["read"], stored)
+}
