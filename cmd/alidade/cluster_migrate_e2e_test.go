@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -15,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // migratePoints is n requests points (named fields) spread over the day
@@ -233,8 +236,17 @@ func TestClusterMigrate(t *testing.T) {
 	if code != 201 || !strings.Contains(resp, `"id":3`) {
 		t.Errorf("a project made after the migration = %d %s; want id 3", code, resp)
 	}
-	if code, resp := do(t, "POST", node.url+"/api/v1/keys", web.Keys["admin"], `{"kind":"read","name":"new"}`); code != 201 || !strings.Contains(resp, fmt.Sprintf(`"id":%d,`, gone.ID+1)) {
-		t.Errorf("a key made after the migration = %d %s; want id %d, after the revoked key's", code, resp, gone.ID+1)
+	code, resp = do(t, "POST", node.url+"/api/v1/keys", web.Keys["admin"], `{"kind":"read","name":"new"}`)
+	var made struct {
+		ID int64 `json:"id"`
+	}
+	if code != 201 || json.Unmarshal([]byte(resp), &made) != nil || made.ID <= gone.ID {
+		t.Errorf("a key made after the migration = %d %s; want an id after the revoked key's %d", code, resp, gone.ID)
+	}
+	var revoked bool
+	var name string
+	if err := pgQueryRow(t, e.pg.DSN, `SELECT revoked IS NOT NULL, name FROM api_keys WHERE id = $1`, gone.ID).Scan(&revoked, &name); err != nil || !revoked || name != "gone" {
+		t.Errorf("the key revoked before the migration in PostgreSQL: revoked=%v name=%q err=%v; want revoked, named gone", revoked, name, err)
 	}
 	if code, resp := do(t, "POST", node.url+"/api/v1/datasets/requests/points", gone.Secret, `{"index":"/gone","fields":{"duration":1}}`); code != 401 {
 		t.Errorf("a write with the key revoked before the migration = %d %s; want 401", code, resp)
@@ -286,4 +298,15 @@ func sessionOn(t *testing.T, base string, cookie *http.Cookie) (int, string) {
 	var b bytes.Buffer
 	b.ReadFrom(resp.Body)
 	return resp.StatusCode, b.String()
+}
+
+// pgQueryRow runs a query of one row on the database at dsn.
+func pgQueryRow(t *testing.T, dsn, q string, args ...any) pgx.Row {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatalf("connect to %s: %v", dsn, err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn.QueryRow(context.Background(), q, args...)
 }
