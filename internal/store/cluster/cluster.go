@@ -40,6 +40,7 @@ type Points interface {
 	DayCounts(ctx context.Context, dayStart int64) (map[store.TableDay]int64, error)
 	ScanDay(ctx context.Context, dayStart int64, project int64, dataset string, fn func(project int64, p *point.Point) error) error
 	SQLSource(project int64, dataset string, argBase int) (string, []any, bool)
+	RawSource(project int64, dataset string) string
 	QuerySQL(ctx context.Context, query string, args []any) (*clickhouse.Result, error)
 	Deduplicates() bool
 }
@@ -194,6 +195,12 @@ func (s *Store) ScanDay(ctx context.Context, dayStart int64, project int64, data
 // SQLSource is the SQL API's source of a dataset in ClickHouse SQL.
 func (s *Store) SQLSource(project int64, dataset string, argBase int) (string, []any, bool) {
 	return s.points.SQLSource(project, dataset, argBase)
+}
+
+// RawSource is a dataset's points with their timestamps in ms, for the
+// web analytics' raw questions (web.ClickHouseRunner).
+func (s *Store) RawSource(project int64, dataset string) string {
+	return s.points.RawSource(project, dataset)
 }
 
 // SQLDialect says that the SQL API prints ClickHouse SQL for this store.
