@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -23,6 +24,95 @@ func TestClusterAPI(t *testing.T) {
 	b.waitReady()
 	keys := clusterKeys(t, a.p, b)
 	t.Run("Idempotency", func(t *testing.T) { testClusterIdempotency(t, e, &a, b, keys) })
+	t.Run("WebExitPages", func(t *testing.T) { testClusterWebExits(t, b, keys) })
+}
+
+// testClusterWebExits: the web analytics' exit pages and entry pages'
+// bounces (raw SQL questions: DuckDB's on the embedded store, ClickHouse's
+// on a cluster) are the same on the same page views, to the millisecond
+// at the period's edges.
+func testClusterWebExits(t *testing.T, node *proc, keys map[string]string) {
+	emb := start(t, t.TempDir())
+	ekeys := bannerKeys(t, emb)
+	from := time.Now().Add(-time.Hour).Truncate(time.Second).UnixMilli() + 400
+	to := from + 40*60*1000
+	pages := []string{"/", "/a", "/b", "/c", "/d", "/e"}
+	var b strings.Builder
+	pv := func(ts int64, session, page string, entry, visitPage int) {
+		fmt.Fprintf(&b, `{"timestamp":%d,"index":%q,"fields":{"path":%q,"session":%q,"entry":%d,"visit_page":%d}}`+"\n",
+			ts, page, page, session, entry, visitPage)
+	}
+	for v := range 90 {
+		views := 1 + (v*7)%5
+		ts := from + int64(v)*20_000 + int64(v%7)*13
+		for i := range views {
+			entry := 0
+			if i == 0 {
+				entry = 1
+			}
+			pv(ts+int64(i)*3_000, fmt.Sprintf("s%d", v), pages[(v+i*3)%len(pages)], entry, i+1)
+		}
+	}
+	// At the edges, in the same second as them: in from, out before it
+	// and at to (a visit's last view outside the period is not its exit).
+	pv(from, "edge1", "/in-from", 1, 1)
+	pv(from-1, "edge2", "/before-from", 1, 1)
+	pv(to-1, "s0", "/last-in", 0, 9)
+	pv(to, "s1", "/at-to", 0, 9)
+	pv(to-100, "nosession", "/x", 1, 1)
+	body := strings.ReplaceAll(b.String(), `"session":"nosession"`, `"session":""`)
+	n := strings.Count(body, "\n")
+	for _, w := range []struct{ url, key string }{{node.url, keys["write"]}, {emb.url, ekeys["write"]}} {
+		if code, resp := do(t, "POST", w.url+"/api/v1/datasets/pageviews/points", w.key, body); code != 200 || !strings.Contains(resp, fmt.Sprintf(`"accepted":%d`, n)) {
+			t.Fatalf("write page views to %s = %d %s", w.url, code, resp)
+		}
+	}
+	type answer struct {
+		Entry json.RawMessage `json:"entryPages"`
+		Exit  json.RawMessage `json:"exitPages"`
+		Meta  struct {
+			Warnings []string `json:"warnings"`
+		} `json:"meta"`
+	}
+	get := func(url, key string) answer {
+		t.Helper()
+		q := fmt.Sprintf("%s/api/v1/web?from=%d&to=%d&top=100&source=raw", url, from, to)
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			code, resp := do(t, "GET", q, key, "")
+			var a answer
+			if code != 200 || json.Unmarshal([]byte(resp), &a) != nil {
+				t.Fatalf("GET %s = %d %s", q, code, resp)
+			}
+			if len(a.Exit) > 4 || time.Now().After(deadline) {
+				return a
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	c, e := get(node.url, keys["read"]), get(emb.url, ekeys["read"])
+	for _, w := range c.Meta.Warnings {
+		if strings.Contains(w, "exit") || strings.Contains(w, "bounce") {
+			t.Errorf("the cluster's web analytics warn: %s", w)
+		}
+	}
+	if string(c.Exit) != string(e.Exit) || len(c.Exit) < 10 {
+		t.Errorf("exit pages:\ncluster:  %s\nembedded: %s", c.Exit, e.Exit)
+	}
+	if string(c.Entry) != string(e.Entry) || !strings.Contains(string(c.Entry), `"bounces"`) {
+		t.Errorf("entry pages:\ncluster:  %s\nembedded: %s", c.Entry, e.Entry)
+	}
+	for _, page := range []string{"/in-from", "/last-in"} {
+		if !strings.Contains(string(c.Exit), `"`+page+`"`) {
+			t.Errorf("exit pages lack %s: %s", page, c.Exit)
+		}
+	}
+	for _, page := range []string{"/before-from", "/at-to", "/x"} {
+		if strings.Contains(string(c.Exit), `"`+page+`"`) {
+			t.Errorf("exit pages hold %s, outside the period or without a visit: %s", page, c.Exit)
+		}
+	}
+	t.Logf("exit pages on both: %s", c.Exit)
 }
 
 // idemWrite sends body to url's requests dataset with an Idempotency-Key.
