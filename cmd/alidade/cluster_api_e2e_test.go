@@ -24,16 +24,106 @@ func TestClusterAPI(t *testing.T) {
 	b.waitReady()
 	keys := clusterKeys(t, a.p, b)
 	t.Run("Idempotency", func(t *testing.T) { testClusterIdempotency(t, e, &a, b, keys) })
-	t.Run("WebExitPages", func(t *testing.T) { testClusterWebExits(t, b, keys) })
+	emb := start(t, t.TempDir())
+	ekeys := bannerKeys(t, emb)
+	t.Run("WebExitPages", func(t *testing.T) { testClusterWebExits(t, b, emb, keys, ekeys) })
+	t.Run("IntentAccuracy", func(t *testing.T) { testClusterIntent(t, b, emb, keys, ekeys) })
+}
+
+// testClusterIntent: the platform metrics' intent figures (the join of
+// predictions with their latest labels: DuckDB SQL on the embedded store,
+// ClickHouse SQL on a cluster), overall, by intent and per bucket, are
+// the same on the same points.
+func testClusterIntent(t *testing.T, node, emb *proc, keys, ekeys map[string]string) {
+	from := time.Now().Add(-3 * time.Hour).Truncate(time.Hour).UnixMilli()
+	to := from + 2*3600*1000
+	intents := []string{"ask", "hint", "submit", "chat"}
+	var b strings.Builder
+	add := func(ts int64, intent, id, kind, actual string) {
+		fmt.Fprintf(&b, `{"timestamp":%d,"index":"clf","fields":{"model":"clf","intent":%q,"prediction_id":%q,"kind":%q,"actual":%q,"confidence":0.5}}`+"\n",
+			ts, intent, id, kind, actual)
+	}
+	for i := range 400 {
+		ts := from - 600_000 + int64(i)*20_000 + int64(i%9)*7 // some before the period
+		pred := intents[(i*7)%len(intents)]
+		id := fmt.Sprintf("p%d", i)
+		if i%23 == 0 {
+			id = "" // never labelled
+		}
+		add(ts, pred, id, "prediction", "")
+		if id == "" || i%6 == 0 {
+			continue
+		}
+		actual := pred
+		if i%5 == 0 {
+			actual = intents[(i+1)%len(intents)]
+		}
+		if i%8 == 0 {
+			// Corrected by a later label: the latest wins.
+			add(ts+1_000, "", id, "label", "chat")
+		}
+		add(ts+2_000+int64(i%3), "", id, "label", actual)
+	}
+	add(to, "ask", "edge", "prediction", "") // outside: [from, to)
+	add(to+1, "", "edge", "label", "ask")
+	body := b.String()
+	n := strings.Count(body, "\n")
+	for _, w := range []struct{ url, key string }{{node.url, keys["write"]}, {emb.url, ekeys["write"]}} {
+		if code, resp := do(t, "POST", w.url+"/api/v1/datasets/intent/points", w.key, body); code != 200 || !strings.Contains(resp, fmt.Sprintf(`"accepted":%d`, n)) {
+			t.Fatalf("write intent points to %s = %d %s", w.url, code, resp)
+		}
+	}
+	type answer struct {
+		Intent json.RawMessage `json:"intent"`
+		Series struct {
+			Buckets []struct {
+				T           string   `json:"t"`
+				Predictions float64  `json:"intentPredictions"`
+				Accuracy    *float64 `json:"intentAccuracy"`
+			} `json:"buckets"`
+		} `json:"series"`
+		Meta struct {
+			Warnings []string `json:"warnings"`
+		} `json:"meta"`
+	}
+	get := func(url, key string) (answer, string) {
+		t.Helper()
+		q := fmt.Sprintf("%s/api/v1/metrics?from=%d&to=%d&interval=15m&source=raw", url, from, to)
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			code, resp := do(t, "GET", q, key, "")
+			var a answer
+			if code != 200 || json.Unmarshal([]byte(resp), &a) != nil {
+				t.Fatalf("GET %s = %d %s", q, code, resp)
+			}
+			if strings.Contains(string(a.Intent), `"submit"`) || time.Now().After(deadline) {
+				series, _ := json.Marshal(a.Series)
+				return a, string(series)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	c, cs := get(node.url, keys["read"])
+	e, es := get(emb.url, ekeys["read"])
+	for _, w := range c.Meta.Warnings {
+		if strings.Contains(w, "intent") {
+			t.Errorf("the cluster's metrics warn: %s", w)
+		}
+	}
+	if string(c.Intent) != string(e.Intent) || !strings.Contains(string(c.Intent), `"accuracy"`) {
+		t.Errorf("intent figures:\ncluster:  %s\nembedded: %s", c.Intent, e.Intent)
+	}
+	if cs != es || len(c.Series.Buckets) != 8 || c.Series.Buckets[3].Predictions == 0 {
+		t.Errorf("intent series:\ncluster:  %s\nembedded: %s", cs, es)
+	}
+	t.Logf("intent on both: %s", c.Intent)
 }
 
 // testClusterWebExits: the web analytics' exit pages and entry pages'
 // bounces (raw SQL questions: DuckDB's on the embedded store, ClickHouse's
 // on a cluster) are the same on the same page views, to the millisecond
 // at the period's edges.
-func testClusterWebExits(t *testing.T, node *proc, keys map[string]string) {
-	emb := start(t, t.TempDir())
-	ekeys := bannerKeys(t, emb)
+func testClusterWebExits(t *testing.T, node, emb *proc, keys, ekeys map[string]string) {
 	from := time.Now().Add(-time.Hour).Truncate(time.Second).UnixMilli() + 400
 	to := from + 40*60*1000
 	pages := []string{"/", "/a", "/b", "/c", "/d", "/e"}

@@ -195,8 +195,8 @@ func TestClusterTwoNodes(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 
-	// The platform metrics, on B as on the embedded store (the intent join
-	// is the embedded store's SQL: a cluster leaves it out with a warning).
+	// The platform metrics, on B as on the embedded store (the intent
+	// join, in ClickHouse SQL on a cluster: TestClusterAPI).
 	metricsOf := func(p *proc, key string) map[string]any {
 		code, resp := do(t, "GET", p.url+"/api/v1/metrics?range=24h&source=raw", key, "")
 		if code != 200 {
