@@ -13,9 +13,11 @@ import (
 // IdemStale is how long after its claim a pending idempotency key of a
 // node without a write-ahead log may be taken over by a retry: its node
 // presumably stopped between storing the write and recording the key (the
-// write may then be stored twice). A node with a log settles its own
-// pending keys at its restart instead.
-const IdemStale = 5 * time.Minute
+// write may then be stored twice). It is past the longest a live node's
+// insert can take (a ClickHouse request's timeout, 5 minutes by default),
+// so that a live write is never taken over. A node with a log settles its
+// own pending keys at its restart instead.
+const IdemStale = 6 * time.Minute
 
 // SetIdemNode names the node in the idempotency keys it claims (before
 // it serves); Open gives it a random name and no log.
