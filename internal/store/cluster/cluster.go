@@ -76,6 +76,19 @@ func (s *Store) Close() error {
 // Append records each batch's datasets in PostgreSQL (once: the dataset
 // cache answers later writes) and writes the points to ClickHouse.
 func (s *Store) Append(ctx context.Context, batches []store.Batch) error {
+	return s.append(ctx, batches, false)
+}
+
+// append is Append; logged says that the batches come from the node's
+// write-ahead log. Their idempotency keys are recorded done after the
+// points are in ClickHouse. A failure to record them fails a load from the
+// log (the loader loads the group again, which ClickHouse drops as a
+// repeat, and records them then), but not a write of the ingest pipeline:
+// its points are stored, and failing it would fail every write of its
+// group commit; the server records the key again before it answers (see
+// server.sharedIdempotency), and a key left pending is taken over after
+// IdemStale.
+func (s *Store) append(ctx context.Context, batches []store.Batch, logged bool) error {
 	for _, b := range batches {
 		if err := s.ensureDatasets(ctx, b); err != nil {
 			return err
@@ -84,7 +97,10 @@ func (s *Store) Append(ctx context.Context, batches []store.Batch) error {
 	if err := clickhouse.Classify(s.points.Append(ctx, batches)); err != nil {
 		return err
 	}
-	return s.idemDone(ctx, batches)
+	if err := s.idemDone(ctx, batches); err != nil && logged {
+		return err
+	}
+	return nil
 }
 
 func (s *Store) ensureDatasets(ctx context.Context, b store.Batch) error {
@@ -112,12 +128,13 @@ func (s *Store) ensureDatasets(ctx context.Context, b store.Batch) error {
 // Deduplicates says whether ClickHouse then keeps the rows once. pos is
 // not recorded.
 func (s *Store) AppendAt(ctx context.Context, batches []store.Batch, pos store.LogPos) error {
-	return s.Append(ctx, batches)
+	return s.append(ctx, batches, !pos.IsZero())
 }
 
-// AppendAtLog is AppendAt for one of Alidade's logs.
+// AppendAtLog is AppendAt for one of Alidade's logs (the planner's
+// Append, without a log, comes here with the zero position).
 func (s *Store) AppendAtLog(ctx context.Context, batches []store.Batch, log int, pos store.LogPos) error {
-	return s.Append(ctx, batches)
+	return s.append(ctx, batches, !pos.IsZero())
 }
 
 // ErrNoLogPositions is LoadedPositions' error: a loader that reads the
