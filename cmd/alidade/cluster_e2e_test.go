@@ -110,15 +110,7 @@ func TestClusterTwoNodes(t *testing.T) {
 		}
 	}
 
-	// Idempotency keys are not kept on a cluster yet: refused, not ignored.
-	ireq, _ := http.NewRequest("POST", a.url+"/api/v1/datasets/requests/points", strings.NewReader(`{"index":"/idem","fields":{"duration":1}}`))
-	ireq.Header.Set("Authorization", "Bearer "+keys["write"])
-	ireq.Header.Set("Idempotency-Key", "k1")
-	if resp, err := http.DefaultClient.Do(ireq); err != nil || resp.StatusCode != 501 {
-		t.Fatalf("a write with an Idempotency-Key = %v %v; want 501", resp, err)
-	} else {
-		resp.Body.Close()
-	}
+	// Idempotency keys across the nodes: TestClusterAPI.
 
 	// Written to A, counted by B: structured query, SQL, metrics.
 	// source raw: the embedded store would answer p95 from its rollups'
@@ -203,8 +195,8 @@ func TestClusterTwoNodes(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 
-	// The platform metrics, on B as on the embedded store (the intent join
-	// is the embedded store's SQL: a cluster leaves it out with a warning).
+	// The platform metrics, on B as on the embedded store (the intent
+	// join, in ClickHouse SQL on a cluster: TestClusterAPI).
 	metricsOf := func(p *proc, key string) map[string]any {
 		code, resp := do(t, "GET", p.url+"/api/v1/metrics?range=24h&source=raw", key, "")
 		if code != 200 {

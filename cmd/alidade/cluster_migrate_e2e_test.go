@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -15,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // migratePoints is n requests points (named fields) spread over the day
@@ -91,6 +94,19 @@ func TestClusterMigrate(t *testing.T) {
 	if code, resp := do(t, "POST", emb.url+"/api/v1/saved-queries", web.Keys["admin"], `{"name":"Clicks per page","sql":"SELECT page, count() AS n FROM clicks GROUP BY page ORDER BY page"}`); code != 201 {
 		t.Fatalf("save query = %d %s", code, resp)
 	}
+	// A key revoked before the migration: copied revoked, so that it is
+	// refused and no key made on the cluster takes its id.
+	code, resp := do(t, "POST", emb.url+"/api/v1/keys", web.Keys["admin"], `{"kind":"write","name":"gone"}`)
+	var gone struct {
+		ID     int64  `json:"id"`
+		Secret string `json:"key"`
+	}
+	if code != 201 || json.Unmarshal([]byte(resp), &gone) != nil || gone.ID == 0 || gone.Secret == "" {
+		t.Fatalf("create the key to revoke = %d %s", code, resp)
+	}
+	if code, resp := do(t, "DELETE", fmt.Sprintf("%s/api/v1/keys/%d", emb.url, gone.ID), web.Keys["admin"], ""); code != 204 {
+		t.Fatalf("revoke key %d = %d %s", gone.ID, code, resp)
+	}
 	alert := `{"name":"chat errors","query":{"dataset":"requests","range":"5m","filter":[{"field":"endpoint","op":"=","value":"/api/chat"}],
 		"aggregations":{"errorRate":{"type":"percentage","filter":{"field":"status","op":">=","value":500}}}},
 		"condition":{"op":">","value":1000},"for":"1m","every":"30s","notify":[{"type":"webhook","url":"http://127.0.0.1:9/hook"}]}`
@@ -160,7 +176,7 @@ func TestClusterMigrate(t *testing.T) {
 	// Killed after the second day's points went in, before it was marked
 	// done: the check finds the counts short.
 	code, stdout, stderr := runMigrateCmd(t, []string{"ALIDADE_TEST_MIGRATE_CRASH_AFTER_DAYS=2"}, migrateArgs...)
-	if code != -1 || !strings.Contains(stderr, "killed after copying") || !strings.Contains(stdout, "Metadata copied: 2 projects, 8 keys") {
+	if code != -1 || !strings.Contains(stderr, "killed after copying") || !strings.Contains(stdout, "Metadata copied: 2 projects, 8 keys (and 1 revoked)") {
 		t.Fatalf("migrate with a crash after 2 days = exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 	code, _, stderr = runMigrateCmd(t, nil, append(migrateArgs, "--verify-only")...)
@@ -202,7 +218,7 @@ func TestClusterMigrate(t *testing.T) {
 			t.Errorf("%s\nnode:\n%s\nembedded:\n%s", sqls[i].sql, gotSQL[i], wantSQL[i])
 		}
 	}
-	code, resp := do(t, "GET", node.url+"/api/v1/saved-queries", web.Keys["read"], "")
+	code, resp = do(t, "GET", node.url+"/api/v1/saved-queries", web.Keys["read"], "")
 	if code != 200 || !strings.Contains(resp, `"Clicks per page"`) {
 		t.Errorf("saved queries on the node = %d %s", code, resp)
 	}
@@ -244,8 +260,20 @@ func TestClusterMigrate(t *testing.T) {
 	if code != 201 || !strings.Contains(resp, `"id":3`) {
 		t.Errorf("a project made after the migration = %d %s; want id 3", code, resp)
 	}
-	if code, resp := do(t, "POST", node.url+"/api/v1/keys", web.Keys["admin"], `{"kind":"read","name":"new"}`); code != 201 {
-		t.Errorf("a key made after the migration = %d %s", code, resp)
+	code, resp = do(t, "POST", node.url+"/api/v1/keys", web.Keys["admin"], `{"kind":"read","name":"new"}`)
+	var made struct {
+		ID int64 `json:"id"`
+	}
+	if code != 201 || json.Unmarshal([]byte(resp), &made) != nil || made.ID <= gone.ID {
+		t.Errorf("a key made after the migration = %d %s; want an id after the revoked key's %d", code, resp, gone.ID)
+	}
+	var revoked bool
+	var name string
+	if err := pgQueryRow(t, e.pg.DSN, `SELECT revoked IS NOT NULL, name FROM api_keys WHERE id = $1`, gone.ID).Scan(&revoked, &name); err != nil || !revoked || name != "gone" {
+		t.Errorf("the key revoked before the migration in PostgreSQL: revoked=%v name=%q err=%v; want revoked, named gone", revoked, name, err)
+	}
+	if code, resp := do(t, "POST", node.url+"/api/v1/datasets/requests/points", gone.Secret, `{"index":"/gone","fields":{"duration":1}}`); code != 401 {
+		t.Errorf("a write with the key revoked before the migration = %d %s; want 401", code, resp)
 	}
 	if code, resp := do(t, "POST", node.url+"/api/v1/datasets/requests/points", keys["write"], `{"index":"/after","fields":{"duration":1,"status":200}}`); code != 200 {
 		t.Errorf("a write with the old write key = %d %s", code, resp)
@@ -294,4 +322,15 @@ func sessionOn(t *testing.T, base string, cookie *http.Cookie) (int, string) {
 	var b bytes.Buffer
 	b.ReadFrom(resp.Body)
 	return resp.StatusCode, b.String()
+}
+
+// pgQueryRow runs a query of one row on the database at dsn.
+func pgQueryRow(t *testing.T, dsn, q string, args ...any) pgx.Row {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatalf("connect to %s: %v", dsn, err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn.QueryRow(context.Background(), q, args...)
 }

@@ -289,8 +289,8 @@ func (m *migration) copyMeta(ctx context.Context) (migrateState, error) {
 		}
 		return state, err
 	}
-	fmt.Fprintf(m.out, "Metadata copied: %d projects, %d keys, %d datasets, %d settings, %d dashboard sessions, %d saved queries, %d alert rules, %d checks (%d runs), %d cron monitors.\n",
-		len(snap.Projects), len(snap.Keys), len(snap.Datasets), len(snap.Settings)-1, len(snap.Sessions), len(snap.SavedQueries),
+	fmt.Fprintf(m.out, "Metadata copied: %d projects, %d keys (and %d revoked), %d datasets, %d settings, %d dashboard sessions, %d saved queries, %d alert rules, %d checks (%d runs), %d cron monitors.\n",
+		len(snap.Projects), len(snap.Keys), len(snap.RevokedKeys), len(snap.Datasets), len(snap.Settings)-1, len(snap.Sessions), len(snap.SavedQueries),
 		len(snap.AlertRules), len(snap.Checks), len(snap.CheckRuns), len(snap.Monitors))
 	return state, nil
 }
@@ -311,6 +311,13 @@ func (m *migration) snapshot(ctx context.Context) (*postgres.Snapshot, error) {
 	}
 	if snap.Keys, err = m.src.Keys(ctx, 0); err != nil {
 		return nil, err
+	}
+	revoked, err := m.src.RevokedKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range revoked {
+		snap.RevokedKeys = append(snap.RevokedKeys, postgres.RevokedKey{Key: k.Key, Revoked: k.Revoked})
 	}
 	snap.Datasets = m.src.DatasetRecords()
 	if snap.Sessions, err = m.src.Sessions(ctx); err != nil {

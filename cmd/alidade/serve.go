@@ -360,9 +360,27 @@ func runServe(ctx context.Context, args []string) error {
 			// A large log takes a while: say why the server is not ready yet.
 			log.Info("write-ahead log: reading it to load what the store lacks", "bytes", n)
 		}
+		if cs != nil {
+			name, err := nodeName(walDir)
+			if err != nil {
+				return err
+			}
+			cs.SetIdemNode(postgres.IdemClaimer{Node: name, Durable: true})
+		}
 		records, points, err := ld.Replay(ctx)
 		if err != nil {
 			return fmt.Errorf("load the write-ahead log: %w", err)
+		}
+		if cs != nil {
+			// Every write the log held is loaded, its key recorded: the
+			// node's keys still pending are writes it never logged.
+			n, err := cs.IdemSettle(ctx)
+			if err != nil {
+				return fmt.Errorf("settle the idempotency keys of the writes the log never held: %w", err)
+			}
+			if n > 0 {
+				log.Info("idempotency keys of writes never logged released", "keys", n)
+			}
 		}
 		log.Info("write-ahead log on", "dir", walDir, "replayed_records", records, "points_loaded", points,
 			"elapsed", time.Since(start).Round(time.Millisecond))

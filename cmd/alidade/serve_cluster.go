@@ -2,10 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/alidade/alidade/internal/auth"
@@ -71,21 +77,25 @@ func openCluster(ctx context.Context, storeURL, metaURL string, log *slog.Logger
 // are logged, not when the loader loads them, so that a group of the log
 // loaded again after an outage or a crash is the same rows as the first
 // time (the sampler picks by arrival time and its own state), which
-// ClickHouse then drops as a repeat. Writes with an Idempotency-Key are
-// refused before the log, as the ClickHouse store refuses them: logged,
-// they would fail every load after.
+// ClickHouse then drops as a repeat. A write's idempotency record is
+// logged with it whether sampling kept its points or not: its load
+// records the key in PostgreSQL (again, after the server did at the
+// acknowledgement), which a node that stopped in between needs.
 type sampledLog struct {
 	ld  *loader.Loader
 	smp *sampling.Sampler
 }
 
 func (s *sampledLog) Append(ctx context.Context, batches []store.Batch) error {
-	for _, b := range batches {
-		if b.Idem != nil {
-			return errors.New("idempotency keys are not kept by the ClickHouse store yet: send the write without Idempotency-Key")
+	out := s.smp.Sample(batches, time.Now())
+	for i := range batches {
+		r := batches[i].Idem
+		if r == nil || slices.ContainsFunc(out, func(b store.Batch) bool { return b.Idem == r }) {
+			continue
 		}
+		out = append(out, store.Batch{Project: batches[i].Project, Idem: r})
 	}
-	return s.ld.Append(ctx, s.smp.Sample(batches, time.Now()))
+	return s.ld.Append(ctx, out)
 }
 
 // flush logs what the sampler holds back (the open group of each sampled
@@ -215,4 +225,33 @@ func startTailBus(cs *clusterStore, lh *live.Hub, th *livetail.Hub, m *server.Me
 	th.OnChange(b.LocalChanged)
 	log.Debug("tail bus started", "node", b.Node())
 	return b, nil
+}
+
+// nodeName is the name a node with a write-ahead log in walDir claims
+// idempotency keys under: kept in walDir/node, so that the node, at its
+// restart, settles the keys it claimed before it stopped.
+func nodeName(walDir string) (string, error) {
+	path := filepath.Join(walDir, "node")
+	b, err := os.ReadFile(path)
+	if err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read the node's name: %w", err)
+	}
+	host, _ := os.Hostname()
+	var r [6]byte
+	_, _ = rand.Read(r[:])
+	name := host + "-" + hex.EncodeToString(r[:])
+	if err := os.MkdirAll(walDir, 0o755); err != nil {
+		return "", err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(name+"\n"), 0o644); err != nil {
+		return "", fmt.Errorf("write the node's name: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return "", fmt.Errorf("write the node's name: %w", err)
+	}
+	return name, nil
 }

@@ -37,9 +37,11 @@ type SQLRunner interface {
 type Options struct {
 	// Exec answers the Subs; required.
 	Exec Executor
-	// SQL answers the intent join; nil leaves the intent figures empty,
-	// with a warning.
-	SQL SQLRunner
+	// SQL answers the intent join in DuckDB SQL, or else ClickHouse in
+	// ClickHouse SQL; both nil leaves the intent figures empty, with a
+	// warning.
+	SQL        SQLRunner
+	ClickHouse ClickHouseRunner
 	// Parallel bounds the questions asked at once (default 4).
 	Parallel int
 }
@@ -47,7 +49,7 @@ type Options struct {
 // Dashboard computes the metrics.
 type Dashboard struct {
 	exec     Executor
-	sql      SQLRunner
+	intent   intentAsker
 	parallel int
 }
 
@@ -59,7 +61,14 @@ func New(opts Options) (*Dashboard, error) {
 	if opts.Parallel <= 0 {
 		opts.Parallel = 4
 	}
-	return &Dashboard{exec: opts.Exec, sql: opts.SQL, parallel: opts.Parallel}, nil
+	d := &Dashboard{exec: opts.Exec, parallel: opts.Parallel}
+	switch {
+	case opts.SQL != nil:
+		d.intent = duckIntent{opts.SQL}
+	case opts.ClickHouse != nil:
+		d.intent = chIntent{opts.ClickHouse}
+	}
+	return d, nil
 }
 
 // maxGroups bounds the groups of one grouped question; a list past it is

@@ -56,13 +56,32 @@ type intentRow struct {
 	predictions, labelled, correct float64
 }
 
-// runIntent runs an intent join; byBucket says whether k is a bucket.
-func (p *plan) runIntent(ctx context.Context, q string, args []any, byBucket bool) ([]intentRow, error) {
-	// The join matches predictions with labels by id: raw points only.
-	p.answered(query.SourceRaw)
-	rows, err := p.d.sql.QuerySQL(ctx, q, args)
+// intentAsker runs the intent join: in DuckDB SQL (duckIntent) or in
+// ClickHouse SQL (chIntent), the same answers. iv 0 groups by predicted
+// intent, else by buckets of iv ms. ok is false when the store holds no
+// intent point (nothing to ask).
+type intentAsker interface {
+	intentRows(ctx context.Context, project, from, to, iv int64) (rows []intentRow, ok bool, err error)
+}
+
+// duckIntent asks in DuckDB SQL (intentSQL).
+type duckIntent struct{ run SQLRunner }
+
+func (d duckIntent) intentRows(ctx context.Context, project, from, to, iv int64) ([]intentRow, bool, error) {
+	key := func(func(any) string) string { return "preds.intent" }
+	if iv > 0 {
+		key = func(param func(any) string) string {
+			v := param(iv)
+			return "(preds.ts // " + v + ") * " + v
+		}
+	}
+	q, args, ok := intentSQL(d.run, project, from, to, key)
+	if !ok {
+		return nil, false, nil
+	}
+	rows, err := d.run.QuerySQL(ctx, q, args)
 	if err != nil {
-		return nil, fmt.Errorf("metrics intent: %w", err)
+		return nil, true, err
 	}
 	defer rows.Close()
 	var out []intentRow
@@ -70,29 +89,41 @@ func (p *plan) runIntent(ctx context.Context, q string, args []any, byBucket boo
 		var r intentRow
 		var intent sql.NullString
 		var bucket sql.NullInt64
-		var key any = &intent
-		if byBucket {
-			key = &bucket
+		var k any = &intent
+		if iv > 0 {
+			k = &bucket
 		}
-		if err := rows.Scan(key, &r.predictions, &r.labelled, &r.correct); err != nil {
-			return nil, fmt.Errorf("metrics intent: %w", err)
+		if err := rows.Scan(k, &r.predictions, &r.labelled, &r.correct); err != nil {
+			return nil, true, err
 		}
 		r.intent, r.bucket = intent.String, bucket.Int64
 		out = append(out, r)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("metrics intent: %w", err)
+	return out, true, rows.Err()
+}
+
+// runIntent runs an intent join (see intentAsker); ok is false when
+// there was nothing to ask.
+func (p *plan) runIntent(ctx context.Context, from, to, iv int64) (rows []intentRow, ok bool, err error) {
+	out, ok, err := p.d.intent.intentRows(ctx, p.project, from, to, iv)
+	if err != nil {
+		return nil, true, fmt.Errorf("metrics intent: %w", err)
 	}
+	if !ok {
+		return nil, false, nil
+	}
+	// The join matches predictions with labels by id: raw points only.
+	p.answered(query.SourceRaw)
 	if len(out) > maxIntentRows {
 		p.warn(fmt.Sprintf("intent: more than %d intents in the period; the figures are left out", maxIntentRows))
-		return nil, nil
+		return nil, true, nil
 	}
-	return out, nil
+	return out, true, nil
 }
 
 // intent asks for the period's accuracy, overall and by predicted intent.
 func (p *plan) intent(in *Intent, from, to int64) {
-	if p.d.sql == nil {
+	if p.d.intent == nil {
 		if !p.noSQLWarned {
 			p.noSQLWarned = true
 			p.warn("intent: the store answers no SQL; accuracy is left out")
@@ -100,12 +131,8 @@ func (p *plan) intent(in *Intent, from, to int64) {
 		return
 	}
 	p.jobs = append(p.jobs, func(ctx context.Context) error {
-		q, args, ok := intentSQL(p.d.sql, p.project, from, to, func(func(any) string) string { return "preds.intent" })
-		if !ok {
-			return nil
-		}
-		rows, err := p.runIntent(ctx, q, args, false)
-		if err != nil {
+		rows, ok, err := p.runIntent(ctx, from, to, 0)
+		if err != nil || !ok {
 			return err
 		}
 		list := make([]IntentStat, 0, len(rows))
@@ -131,18 +158,11 @@ func (p *plan) intent(in *Intent, from, to int64) {
 
 // intentSeries asks for predictions and accuracy per bucket.
 func (p *plan) intentSeries(from, to, iv int64, at func(int64) *Bucket) {
-	if p.d.sql == nil {
+	if p.d.intent == nil {
 		return
 	}
 	p.jobs = append(p.jobs, func(ctx context.Context) error {
-		q, args, ok := intentSQL(p.d.sql, p.project, from, to, func(param func(any) string) string {
-			v := param(iv)
-			return "(preds.ts // " + v + ") * " + v
-		})
-		if !ok {
-			return nil
-		}
-		rows, err := p.runIntent(ctx, q, args, true)
+		rows, _, err := p.runIntent(ctx, from, to, iv)
 		if err != nil {
 			return err
 		}

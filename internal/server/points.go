@@ -131,10 +131,6 @@ func (s *Server) handleWrite(w http.ResponseWriter, r *http.Request, dataset, fo
 		writeError(w, r, http.StatusBadRequest, "bad_idempotency_key", err.Error())
 		return
 	}
-	if u, ok := s.store.(noIdempotencyStore); ok && key != "" {
-		writeError(w, r, http.StatusNotImplemented, "idempotency_unsupported", u.NoIdempotencyKeys()+" (nothing in this request was stored)")
-		return
-	}
 	buf := bodyPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	recycle := true
@@ -150,6 +146,11 @@ func (s *Server) handleWrite(w http.ResponseWriter, r *http.Request, dataset, fo
 	}
 	now := time.Now()
 	var idem *store.Idem
+	// shared is the cluster's record of the keys; keepClaim leaves its
+	// claim of the key pending after a commit that may have stored some
+	// of the points (a retry takes it over after cluster.IdemStale).
+	var shared sharedIdempotency
+	keepClaim := false
 	if key != "" {
 		// One write of a key at a time; a finished one is answered again.
 		k := idemKey{p.Project, key}
@@ -171,6 +172,19 @@ func (s *Server) handleWrite(w http.ResponseWriter, r *http.Request, dataset, fo
 		// Released with the answer to give again, or with none when
 		// nothing was stored.
 		defer func() { s.idem.finish(k, hash, idem.Status, idem.Body, time.UnixMilli(idem.At)) }()
+		if sh, ok := s.store.(sharedIdempotency); ok {
+			// A cluster: the key is claimed in the shared metadata, so
+			// that a retry sent to another node is recognised.
+			if !s.claimShared(w, r, sh, p.Project, idem) {
+				return
+			}
+			defer func() {
+				if idem.Body == nil && !keepClaim {
+					s.releaseShared(r, sh, p.Project, key)
+				}
+			}()
+			shared = sh
+		}
 	}
 	pts, rejected, err := decode(buf.Bytes(), now)
 	if err != nil {
@@ -240,11 +254,19 @@ func (s *Server) handleWrite(w http.ResponseWriter, r *http.Request, dataset, fo
 	if err != nil {
 		if s.writeSubmitError(w, r, err, len(pts)) {
 			recycle = false
+			keepClaim = true
 		}
 		return
 	}
 	if idem != nil && s.opts.AfterCommit != nil {
 		s.opts.AfterCommit()
+	}
+	if shared != nil && idem.Found == nil {
+		// Durable now (in the store, or in the write-ahead log whose
+		// load records the key again): the key's answer for every node.
+		if err := shared.IdemDone(context.WithoutCancel(ctx), p.Project, idem); err != nil {
+			s.log.Warn("record idempotency key", "id", requestID(r), "err", err)
+		}
 	}
 	if idem != nil && idem.Found != nil {
 		// An earlier write of the key committed (before a restart, or
@@ -357,9 +379,54 @@ func rejectReason(msg string) string {
 	return "invalid"
 }
 
-// noIdempotencyStore is a store that keeps no idempotency records (a
-// cluster's, for now): a write with an Idempotency-Key is refused with the
-// reason rather than stored without the guarantee the client asked for.
-type noIdempotencyStore interface {
-	NoIdempotencyKeys() string
+// sharedIdempotency is a store whose idempotency keys every node of a
+// cluster shares (cluster.Store): a write claims its key there before it
+// is stored, and records its answer once it is durable.
+type sharedIdempotency interface {
+	IdemClaim(ctx context.Context, project int64, rec store.Idem) (*store.Idem, error)
+	IdemDone(ctx context.Context, project int64, rec *store.Idem) error
+	IdemRelease(ctx context.Context, project int64, key string) error
+}
+
+// claimShared claims idem's key in sh, or answers the write: again with
+// the answer of the key's finished write, 422 for a key reused by another
+// request, 409 while another node writes it, 503 when the metadata
+// cannot be reached. It reports whether the write is to run.
+func (s *Server) claimShared(w http.ResponseWriter, r *http.Request, sh sharedIdempotency, project int64, idem *store.Idem) bool {
+	found, err := sh.IdemClaim(r.Context(), project, *idem)
+	switch {
+	case errors.Is(err, store.ErrIdemInProgress):
+		w.Header().Set("Retry-After", "1")
+		writeError(w, r, http.StatusConflict, "idempotency_key_in_progress", err.Error()+"; nothing in this request was stored: retry the same request after a second")
+		return false
+	case errors.Is(err, store.ErrUnavailable), errors.Is(err, meta.ErrUnavailable):
+		w.Header().Set("Retry-After", unavailableRetry)
+		writeError(w, r, http.StatusServiceUnavailable, "store_unavailable",
+			"the Idempotency-Key could not be looked up: the metadata database cannot be reached; nothing in this request was stored, retry later")
+		return false
+	case err != nil:
+		s.log.Error("claim idempotency key", "id", requestID(r), "err", err)
+		writeError(w, r, http.StatusInternalServerError, "commit_failed", "the Idempotency-Key could not be looked up; retry (request id "+requestID(r)+")")
+		return false
+	case found != nil && found.Hash != idem.Hash:
+		reusedKey(w, r, idem.Key)
+		return false
+	case found != nil:
+		// Remembered here too, under the first write's time.
+		idem.Status, idem.Body, idem.At = found.Status, found.Body, found.At
+		replay(w, found.Status, found.Body)
+		return false
+	}
+	return true
+}
+
+// releaseShared drops the node's claim of a key whose write stored
+// nothing, so that its retry runs on any node at once.
+func (s *Server) releaseShared(r *http.Request, sh sharedIdempotency, project int64, key string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
+	defer cancel()
+	if err := sh.IdemRelease(ctx, project, key); err != nil {
+		// Its retry waits for IdemStale, then runs.
+		s.log.Warn("release idempotency key", "id", requestID(r), "err", err)
+	}
 }

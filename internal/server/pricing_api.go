@@ -22,7 +22,8 @@ func (s *Server) initPlatform(st Store, exec dashboard.Executor) error {
 	settings, _ := st.(pricing.Settings)
 	s.pricing = pricing.NewRegistry(base, settings)
 	runner, _ := st.(dashboard.SQLRunner)
-	d, err := dashboard.New(dashboard.Options{Exec: exec, SQL: runner})
+	ch, _ := st.(dashboard.ClickHouseRunner)
+	d, err := dashboard.New(dashboard.Options{Exec: exec, SQL: runner, ClickHouse: ch})
 	if err != nil {
 		return err
 	}

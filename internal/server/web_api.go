@@ -20,7 +20,8 @@ func (s *Server) handleWeb(w http.ResponseWriter, r *http.Request) {
 	}
 	req.Project = principal(r).Project
 	runner, _ := s.store.(web.SQLRunner)
-	wa, err := web.New(web.Options{Exec: s.queries.Exec, SQL: runner})
+	ch, _ := s.store.(web.ClickHouseRunner)
+	wa, err := web.New(web.Options{Exec: s.queries.Exec, SQL: runner, ClickHouse: ch})
 	if err != nil {
 		s.log.Error("web analytics unavailable", "id", requestID(r), "err", err)
 		writeError(w, r, http.StatusInternalServerError, "query_failed", "web analytics are unavailable; request id "+requestID(r))

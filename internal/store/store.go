@@ -113,6 +113,11 @@ func (p LogPos) String() string { return fmt.Sprintf("%020d.wal@%d", p.Seg, p.Of
 // client retries. Errors wrap it through UnavailableError.
 var ErrUnavailable = errors.New("store unavailable")
 
+// ErrIdemInProgress says that a write with the same Idempotency-Key is in
+// progress on another node of a cluster: the server answers 409 and the
+// client retries the same request later.
+var ErrIdemInProgress = errors.New("a write with this Idempotency-Key is in progress")
+
 // UnavailableError is an error of an unreachable backend (What names it).
 type UnavailableError struct {
 	What string

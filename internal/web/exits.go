@@ -81,37 +81,60 @@ func bouncesSQL(run SQLRunner, project, from, to int64) (q string, args []any, o
 // entryBounces asks for the bounces of each entry page of [from, to) and
 // hands them to fill.
 func (p *plan) entryBounces(key string, from, to int64, fill func(map[string]float64)) {
-	if p.w.sql == nil {
+	if p.w.raw == nil {
 		p.warn(key + ": the store answers no SQL; entry pages' bounces are left out")
 		return
 	}
 	p.add(true, func(ctx context.Context) error {
-		q, args, ok := bouncesSQL(p.w.sql, p.project, from, to)
-		if !ok {
-			p.answered([]string{key}, query.SourceRaw)
-			return nil
-		}
-		rows, err := p.w.sql.QuerySQL(ctx, q, args)
+		out, err := p.w.raw.bounces(ctx, p.project, from, to)
 		if err != nil {
 			return fmt.Errorf("web %s: %w", key, err)
 		}
-		defer rows.Close()
-		out := map[string]float64{}
-		for rows.Next() {
-			var page sql.NullString
-			var n float64
-			if err := rows.Scan(&page, &n); err != nil {
-				return fmt.Errorf("web %s: %w", key, err)
-			}
-			out[page.String] = n
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("web %s: %w", key, err)
-		}
 		p.answered([]string{key}, query.SourceRaw)
-		fill(out)
+		if out != nil {
+			fill(out)
+		}
 		return nil
 	})
+}
+
+// rawAsker answers the questions only raw points can: DuckDB's SQL
+// (duckAsker) or ClickHouse's (chAsker), the same answers.
+type rawAsker interface {
+	// exits is the top exit pages of [from, to).
+	exits(ctx context.Context, project, from, to int64, top int) ([]exitCount, error)
+	// bounces is the bounces of each entry page of [from, to); nil
+	// when the store holds no page view.
+	bounces(ctx context.Context, project, from, to int64) (map[string]float64, error)
+}
+
+// duckAsker asks in DuckDB SQL.
+type duckAsker struct{ run SQLRunner }
+
+func (d duckAsker) exits(ctx context.Context, project, from, to int64, top int) ([]exitCount, error) {
+	return exits(ctx, d.run, project, from, to, top)
+}
+
+func (d duckAsker) bounces(ctx context.Context, project, from, to int64) (map[string]float64, error) {
+	q, args, ok := bouncesSQL(d.run, project, from, to)
+	if !ok {
+		return nil, nil
+	}
+	rows, err := d.run.QuerySQL(ctx, q, args)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]float64{}
+	for rows.Next() {
+		var page sql.NullString
+		var n float64
+		if err := rows.Scan(&page, &n); err != nil {
+			return nil, err
+		}
+		out[page.String] = n
+	}
+	return out, rows.Err()
 }
 
 // exitCount is one row of the exit pages question.
@@ -123,12 +146,12 @@ type exitCount struct {
 // exitPages asks for the top exit pages of [from, to) and hands them to
 // fill. Only raw points can say which page view was a visit's last.
 func (p *plan) exitPages(key string, from, to int64, top int, fill func([]exitCount)) {
-	if p.w.sql == nil {
+	if p.w.raw == nil {
 		p.warn(key + ": the store answers no SQL; exit pages are left out")
 		return
 	}
 	p.add(true, func(ctx context.Context) error {
-		out, err := exits(ctx, p.w.sql, p.project, from, to, top)
+		out, err := p.w.raw.exits(ctx, p.project, from, to, top)
 		if err != nil {
 			return fmt.Errorf("web %s: %w", key, err)
 		}

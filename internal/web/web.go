@@ -49,8 +49,11 @@ type SQLRunner interface {
 type Options struct {
 	// Exec answers the Subs; required.
 	Exec Executor
-	// SQL answers the exit pages; nil leaves them out, with a warning.
-	SQL SQLRunner
+	// SQL answers the exit pages and the entry pages' bounces in DuckDB
+	// SQL, or else ClickHouse in ClickHouse SQL; both nil leaves them
+	// out, with a warning.
+	SQL        SQLRunner
+	ClickHouse ClickHouseRunner
 	// Parallel bounds the questions asked at once (default 4), and
 	// RawParallel those among them that read raw points (default 2): each
 	// of those is a scan that DuckDB runs on every core already, and more
@@ -61,7 +64,7 @@ type Options struct {
 // Web computes the answers.
 type Web struct {
 	exec             Executor
-	sql              SQLRunner
+	raw              rawAsker
 	parallel, rawPar int
 }
 
@@ -76,7 +79,14 @@ func New(opts Options) (*Web, error) {
 	if opts.RawParallel <= 0 {
 		opts.RawParallel = 2
 	}
-	return &Web{exec: opts.Exec, sql: opts.SQL, parallel: opts.Parallel, rawPar: opts.RawParallel}, nil
+	w := &Web{exec: opts.Exec, parallel: opts.Parallel, rawPar: opts.RawParallel}
+	switch {
+	case opts.SQL != nil:
+		w.raw = duckAsker{opts.SQL}
+	case opts.ClickHouse != nil:
+		w.raw = chAsker{opts.ClickHouse}
+	}
+	return w, nil
 }
 
 // maxGroups bounds the groups of one grouped question; a list past it is

@@ -185,6 +185,32 @@ func TestRetry429HonoursRetryAfter(t *testing.T) {
 	}
 }
 
+// A cluster node answers 409 while another node writes the same
+// Idempotency-Key: the batch is retried with the key, not dropped.
+func TestRetry409IdempotencyKeyInProgress(t *testing.T) {
+	f := newFakeServer(t)
+	f.setFault(func(n int, _ *fakeRequest, w http.ResponseWriter, _ *http.Request) bool {
+		if n == 0 {
+			w.Header().Set("Retry-After", "0")
+			http.Error(w, `{"error":{"code":"idempotency_key_in_progress","message":"a write with this Idempotency-Key is in progress on node b"}}`, http.StatusConflict)
+			return true
+		}
+		return false
+	})
+	c := New(testConfig(t, f.URL()))
+	for i := range 3 {
+		c.Write("sdk", idPoint(i))
+	}
+	closeOK(t, c)
+	reqs := f.reqs()
+	if len(reqs) != 2 || reqs[0].header.Get("Idempotency-Key") == "" || reqs[0].header.Get("Idempotency-Key") != reqs[1].header.Get("Idempotency-Key") {
+		t.Fatalf("%d requests; want 2 (a 409, then the retry with the same Idempotency-Key)", len(reqs))
+	}
+	if got := ids(t, f.got()); !slices.Equal(got, seq(0, 3)) {
+		t.Errorf("ids = %v; want 0..2 once", got)
+	}
+}
+
 func TestRetry503AndConnectionReset(t *testing.T) {
 	f := newFakeServer(t)
 	f.setFault(func(n int, _ *fakeRequest, w http.ResponseWriter, _ *http.Request) bool {

@@ -359,7 +359,10 @@ func (c *Client) post(body []byte, n int, key string) result {
 	case status == http.StatusRequestEntityTooLarge:
 		return result{kind: resTooLarge, err: fmt.Errorf("alidade: the server refused a point as too large (413): %s", serverSays())}
 	case status == http.StatusRequestTimeout || status == http.StatusTooEarly ||
-		status == http.StatusTooManyRequests || status >= 500:
+		status == http.StatusTooManyRequests || status >= 500 ||
+		// A cluster node answers 409 while another node writes the
+		// batch's Idempotency-Key: retried, the same key gets its answer.
+		status == http.StatusConflict:
 		return result{kind: resRetry, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
 			err: fmt.Errorf("write of %d points: the server answered %d %s", n, status, serverSays())}
 	}

@@ -25,8 +25,9 @@ const maxTimestamp = (1 << 32) * 1000
 // shards (insert_distributed_sync: the INSERT answers after every shard
 // has its rows, or fails). When the store Deduplicates, the same batches
 // appended again (the same rows in the same order) add nothing that the
-// first Append stored. Idempotency records are not stored on
-// ClickHouse yet: a batch with Idem is refused.
+// first Append stored. Idempotency records (Batch.Idem) are not kept in
+// ClickHouse: the cluster store records them in PostgreSQL once Append
+// returns (package cluster).
 func (s *Store) Append(ctx context.Context, batches []store.Batch) error {
 	return s.appendToken(ctx, batches, store.LogPos{}, false)
 }
@@ -37,9 +38,6 @@ func (s *Store) appendToken(ctx context.Context, batches []store.Batch, pos stor
 	var buf bytes.Buffer
 	n := 0
 	for _, b := range batches {
-		if b.Idem != nil {
-			return fmt.Errorf("clickhouse: idempotency records (batch of project %d) are not supported by the ClickHouse store yet", b.Project)
-		}
 		if b.Project <= 0 && len(b.Points) > 0 {
 			return fmt.Errorf("clickhouse: append: project %d; want a positive project id", b.Project)
 		}

@@ -140,6 +140,7 @@ func TestSameAnswersAsDuckDB(t *testing.T) {
 	if exactQuantiles < 100 {
 		t.Errorf("only %d quantile values compared; the cases should hold more", exactQuantiles)
 	}
+	t.Run("RawFigures", func(t *testing.T) { testSameRawFigures(t, c, d) })
 }
 
 // compareResults fails t unless got has the rows of want, the same

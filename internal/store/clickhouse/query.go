@@ -28,6 +28,16 @@ func (s *Store) SQLSource(project int64, dataset string, argBase int) (string, [
 	return src, nil, true
 }
 
+// RawSource is the points of project's dataset as a ClickHouse subquery:
+// every column of the points table, and ts_ms, the timestamp in Unix ms
+// (the SQL API's source, SQLSource, has whole seconds as AE has). The web
+// analytics ask their raw questions of it (web.ClickHouseRunner).
+func (s *Store) RawSource(project int64, dataset string) string {
+	quoted := "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(dataset) + "'"
+	return "(SELECT *, toUInt64(timestamp) * 1000 + timestamp_ms AS ts_ms FROM " + s.table +
+		" WHERE project = " + strconv.FormatInt(project, 10) + " AND dataset = " + quoted + ")"
+}
+
 // Column is a result column: its name and ClickHouse type.
 type Column struct {
 	Name string

@@ -43,6 +43,7 @@ type Points interface {
 	DayCounts(ctx context.Context, dayStart int64) (map[store.TableDay]int64, error)
 	ScanDay(ctx context.Context, dayStart int64, project int64, dataset string, fn func(project int64, p *point.Point) error) error
 	SQLSource(project int64, dataset string, argBase int) (string, []any, bool)
+	RawSource(project int64, dataset string) string
 	QuerySQL(ctx context.Context, query string, args []any) (*clickhouse.Result, error)
 	Deduplicates() bool
 }
@@ -54,11 +55,12 @@ var _ Points = (*clickhouse.Store)(nil)
 type Store struct {
 	*postgres.Store
 	points Points
+	idem   postgres.IdemClaimer
 }
 
 // Open joins a metadata store and a points store; Close closes both.
 func Open(m *postgres.Store, p Points) *Store {
-	return &Store{Store: m, points: p}
+	return &Store{Store: m, points: p, idem: postgres.IdemClaimer{Node: randomNode()}}
 }
 
 // Ping checks both halves.
@@ -77,15 +79,37 @@ func (s *Store) Close() error {
 // Append records each batch's datasets in PostgreSQL (once: the dataset
 // cache answers later writes) and writes the points to ClickHouse.
 func (s *Store) Append(ctx context.Context, batches []store.Batch) error {
+	return s.append(ctx, batches, store.LogPos{})
+}
+
+// append is Append; a pos that is not zero says that the batches come
+// from the node's write-ahead log, where they are (the insert then
+// carries a token of pos where the server takes one: AppendAt). Their idempotency keys are recorded done after the
+// points are in ClickHouse. A failure to record them fails a load from the
+// log (the loader loads the group again, which ClickHouse drops as a
+// repeat, and records them then), but not a write of the ingest pipeline:
+// its points are stored, and failing it would fail every write of its
+// group commit; the server records the key again before it answers (see
+// server.sharedIdempotency), and a key left pending is taken over after
+// IdemStale.
+func (s *Store) append(ctx context.Context, batches []store.Batch, pos store.LogPos) error {
+	logged := !pos.IsZero()
 	for _, b := range batches {
 		if err := s.ensureDatasets(ctx, b); err != nil {
 			return err
 		}
-		if b.Idem != nil {
-			return errors.New("idempotency keys are not kept by the ClickHouse store yet: send the write without Idempotency-Key")
-		}
 	}
-	return clickhouse.Classify(s.points.Append(ctx, batches))
+	insert := s.points.Append
+	if logged {
+		insert = func(ctx context.Context, bs []store.Batch) error { return s.points.AppendAt(ctx, bs, pos) }
+	}
+	if err := clickhouse.Classify(insert(ctx, batches)); err != nil {
+		return err
+	}
+	if err := s.idemDone(ctx, batches); err != nil && logged {
+		return err
+	}
+	return nil
 }
 
 func (s *Store) ensureDatasets(ctx context.Context, b store.Batch) error {
@@ -114,23 +138,13 @@ func (s *Store) ensureDatasets(ctx context.Context, b store.Batch) error {
 // server with insert_deduplication_token the insert carries a token made
 // of pos and the rows (clickhouse.DedupToken); pos is not recorded.
 func (s *Store) AppendAt(ctx context.Context, batches []store.Batch, pos store.LogPos) error {
-	return s.AppendAtLog(ctx, batches, store.MainLog, pos)
+	return s.append(ctx, batches, pos)
 }
 
-// AppendAtLog is AppendAt for one of Alidade's logs.
+// AppendAtLog is AppendAt for one of Alidade's logs (the planner's
+// Append, without a log, comes here with the zero position).
 func (s *Store) AppendAtLog(ctx context.Context, batches []store.Batch, log int, pos store.LogPos) error {
-	for _, b := range batches {
-		if err := s.ensureDatasets(ctx, b); err != nil {
-			return err
-		}
-		if b.Idem != nil {
-			return errors.New("idempotency keys are not kept by the ClickHouse store yet: send the write without Idempotency-Key")
-		}
-	}
-	if log != store.MainLog {
-		return clickhouse.Classify(s.points.Append(ctx, batches))
-	}
-	return clickhouse.Classify(s.points.AppendAt(ctx, batches, pos))
+	return s.append(ctx, batches, pos)
 }
 
 // ErrNoLogPositions is LoadedPositions' error: a loader that reads the
@@ -158,17 +172,6 @@ func (s *Store) LoadedPositionsOf(ctx context.Context, log int) (map[int64]store
 // replays are exactly once, or at least once.
 func (s *Store) Deduplicates() bool { return s.points.Deduplicates() }
 
-// NoIdempotencyKeys says why the server refuses writes that carry an
-// Idempotency-Key on this store.
-func (s *Store) NoIdempotencyKeys() string {
-	return "Idempotency-Key is not supported on the ClickHouse store yet: send the write without it"
-}
-
-// IdemLookup finds no record: Append refuses writes that carry one.
-func (s *Store) IdemLookup(ctx context.Context, project int64, key string, days []int64, since int64) (map[int64]store.Idem, error) {
-	return nil, nil
-}
-
 // Execute answers a structured query's part from ClickHouse.
 func (s *Store) Execute(ctx context.Context, sub *query.Sub) (*query.SubResult, error) {
 	res, err := s.points.Execute(ctx, sub)
@@ -192,7 +195,14 @@ func (s *Store) SizeBytes() int64 { return s.points.SizeBytes() }
 // Expire removes points past their dataset's retention.
 func (s *Store) Expire(ctx context.Context, now time.Time, defaultRetention time.Duration) (store.ExpireReport, error) {
 	r, err := s.points.Expire(ctx, now, defaultRetention, s.AllDatasets())
-	return r, clickhouse.Classify(err)
+	if err != nil {
+		return r, clickhouse.Classify(err)
+	}
+	// The idempotency keys past their window go with the points.
+	if _, err := s.Store.IdemExpire(ctx, now.UnixMilli()-store.IdemWindow); err != nil {
+		return r, err
+	}
+	return r, nil
 }
 
 // Days lists the days holding points.
@@ -212,6 +222,12 @@ func (s *Store) ScanDay(ctx context.Context, dayStart int64, project int64, data
 // SQLSource is the SQL API's source of a dataset in ClickHouse SQL.
 func (s *Store) SQLSource(project int64, dataset string, argBase int) (string, []any, bool) {
 	return s.points.SQLSource(project, dataset, argBase)
+}
+
+// RawSource is a dataset's points with their timestamps in ms, for the
+// web analytics' raw questions (web.ClickHouseRunner).
+func (s *Store) RawSource(project int64, dataset string) string {
+	return s.points.RawSource(project, dataset)
 }
 
 // SQLDialect says that the SQL API prints ClickHouse SQL for this store.

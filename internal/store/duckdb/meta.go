@@ -181,6 +181,36 @@ func (s *Store) Keys(ctx context.Context, project int64) ([]meta.Key, error) {
 	return out, rows.Err()
 }
 
+// RevokedKey is a revoked key, with when it was revoked.
+type RevokedKey struct {
+	meta.Key
+	Revoked time.Time
+}
+
+// RevokedKeys lists every project's revoked keys (alidade migrate copies
+// them, so that their ids are never given to a new key of the cluster:
+// sessions and logs name keys by id).
+func (s *Store) RevokedKeys(ctx context.Context) ([]RevokedKey, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, project_id, kind, name, prefix, hash, created, coalesce(public_secret, ''), revoked FROM api_keys
+		WHERE revoked IS NOT NULL ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("list revoked keys: %w", err)
+	}
+	defer rows.Close()
+	var out []RevokedKey
+	for rows.Next() {
+		var k RevokedKey
+		var kind string
+		if err := rows.Scan(&k.ID, &k.ProjectID, &kind, &k.Name, &k.Prefix, &k.Hash, &k.Created, &k.Public, &k.Revoked); err != nil {
+			return nil, err
+		}
+		k.Kind = meta.KeyKind(kind)
+		k.Created, k.Revoked = k.Created.UTC(), k.Revoked.UTC()
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
 // RevokeKey revokes a live key of the project.
 func (s *Store) RevokeKey(ctx context.Context, project, id int64) error {
 	s.metaMu.Lock()

@@ -31,6 +31,9 @@ type Snapshot struct {
 	// Keys are the live keys, with their hashes, public secrets and
 	// creation times.
 	Keys []meta.Key
+	// RevokedKeys are the revoked keys, copied revoked so that no new
+	// key takes their ids (which sessions and logs name).
+	RevokedKeys []RevokedKey
 	// Datasets are the records as stored: a nil Schema is a dataset
 	// without a schema of its own.
 	Datasets     []meta.Dataset
@@ -41,6 +44,12 @@ type Snapshot struct {
 	// CheckRuns are the checks' runs, with the reports that were kept.
 	CheckRuns []checks.RunRecord
 	Monitors  []monitors.Monitor
+}
+
+// RevokedKey is a revoked key as a Snapshot carries it.
+type RevokedKey struct {
+	meta.Key
+	Revoked time.Time
 }
 
 // SavedQuery is a saved query as a Snapshot carries it.
@@ -121,6 +130,15 @@ func importRows(ctx context.Context, tx pgx.Tx, snap *Snapshot) error {
 		b.Queue(`INSERT INTO api_keys (id, project_id, kind, name, prefix, hash, created, public_secret)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 			k.ID, k.ProjectID, string(k.Kind), k.Name, k.Prefix, k.Hash, k.Created, public)
+	}
+	for _, k := range snap.RevokedKeys {
+		var public any
+		if k.Kind == meta.KindPublic && k.Public != "" {
+			public = k.Public
+		}
+		b.Queue(`INSERT INTO api_keys (id, project_id, kind, name, prefix, hash, created, public_secret, revoked)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			k.ID, k.ProjectID, string(k.Kind), k.Name, k.Prefix, k.Hash, k.Created, public, k.Revoked)
 	}
 	for _, d := range snap.Datasets {
 		schemaJSON := ""

@@ -145,6 +145,23 @@ CREATE TABLE error_event_ids (
 	PRIMARY KEY (project, event_id));
 CREATE INDEX error_event_ids_received ON error_event_ids (project, received);
 `},
+	// The idempotency keys of writes (idem.go), which every node claims.
+	{3, "create the idempotency keys of writes", `
+CREATE TABLE idempotency_keys (
+	project bigint NOT NULL,
+	idem_key text NOT NULL,
+	hash text NOT NULL,
+	state text NOT NULL CHECK (state IN ('pending', 'done')),
+	node text NOT NULL,
+	durable boolean NOT NULL,
+	status integer NOT NULL DEFAULT 0,
+	body bytea,
+	received bigint NOT NULL,
+	claimed bigint NOT NULL,
+	PRIMARY KEY (project, idem_key));
+CREATE INDEX idempotency_keys_received ON idempotency_keys (received);
+CREATE INDEX idempotency_keys_pending ON idempotency_keys (node) WHERE state = 'pending';
+`},
 }
 
 // SchemaVersion is the metadata schema version of this binary.

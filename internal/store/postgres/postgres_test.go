@@ -57,6 +57,7 @@ func TestPostgres(t *testing.T) {
 	t.Run("ListenerDropped", srv.testListenerDropped)
 	t.Run("ListenerIdle", srv.testListenerIdle)
 	t.Run("TailBus", srv.testTailBus)
+	t.Run("Idem", srv.testIdem)
 	// Last: it stops the server, which closes the admin connection.
 	t.Run("Restart", srv.testRestart)
 	admin.Close(ctx)

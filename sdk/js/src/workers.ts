@@ -110,7 +110,9 @@ export function analyticsEngineDataset(opts: DatasetOptions): AlidadeDataset {
       } catch (e) {
         answer = { error: { message: String(e) } };
       }
-      if (status && status != 429 && status < 500) {
+      // 409: a cluster node answers it while another node writes the batch's
+      // Idempotency-Key; retried with the key, it gets that write's answer.
+      if (status && status != 429 && status != 409 && status < 500) {
         for (const rj of (answer && answer.rejected) || []) {
           const p = points[rj.position];
           warnOnce(`the server rejected a point of dataset "${p ? p.dataset : opts.dataset}": ${rj.error}`);

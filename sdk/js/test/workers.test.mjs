@@ -90,6 +90,18 @@ test('retries 5xx, 429 (after Retry-After) and network errors with the same Idem
   assert.match(warnings.join('\n'), /gave up sending points after 2 tries/);
 });
 
+test('retries 409 (a cluster node: another node writes the key) with the same Idempotency-Key', async (t) => {
+  const warnings = quiet(t);
+  const answers = [{ status: 409, headers: { 'Retry-After': '0' }, body: { error: { code: 'idempotency_key_in_progress', message: 'in progress' } } }, { status: 200, body: { accepted: 1, rejected: [] } }];
+  const { calls, f } = fake((_, n) => answers[n - 1]);
+  const ds = analyticsEngineDataset({ url: 'http://a', key: 'k', dataset: 'd', fetch: f, tries: 4, retryDelay: 1 });
+  ds.writeDataPoint({ doubles: [1] });
+  await ds.flush();
+  assert.equal(calls.length, 2);
+  assert.equal(new Set(calls.map((c) => c.headers['Idempotency-Key'])).size, 1);
+  assert.deepEqual(warnings, []);
+});
+
 test('a rejected point is reported once through console.warn, with the server hint', async (t) => {
   const warnings = quiet(t);
   const hint = 'point has 2 indexes; Analytics Engine accepts at most 1 index (AE drops such points silently). Combine them into one';
