@@ -675,7 +675,19 @@ func (p *chPrinter) call(c *call) string {
 		return p.bitCount(a[0])
 	case "bitHammingDistance":
 		return p.hammingDistance(c)
-	case "bitAnd", "bitOr", "bitXor", "bitNot", "bitShiftLeft", "bitShiftRight", "bitRotateLeft", "bitRotateRight", "bitTest":
+	case "bitTest":
+		if a[0].typ().isFloat() {
+			// the value truncated to Int64 (0 outside it), as 18.16 reads
+			// a float there; current servers refuse a float
+			x := p.raw(a[0])
+			out := "bitTest(toInt64(if(abs(" + x + ") < 9223372036854775807, " + x + ", 0)), " + p.raw(a[1]) + ")"
+			if a[0].typ().nullable {
+				out = "if(isNull(" + x + "), NULL, " + out + ")"
+			}
+			return out
+		}
+		return p.fn(c.fn, a)
+	case "bitAnd", "bitOr", "bitXor", "bitNot", "bitShiftLeft", "bitShiftRight", "bitRotateLeft", "bitRotateRight":
 		return p.fn(c.fn, a)
 
 	// ---- regular expressions
