@@ -73,13 +73,17 @@ test-cluster:
 	$(GO) test -tags cluster -count=1 -v -timeout 10m ./internal/testinfra/ ./internal/store/clickhouse/ ./internal/store/postgres/ ./internal/store/cluster/ && \
 	$(GO) test -tags cluster -count=1 -v -timeout 10m -run '^TestCluster' ./cmd/alidade/
 
-## test-clickhouse-sql: the SQL API on the ClickHouse backend: every corpus query compiled for ClickHouse
-## (aesql.CompileClickHouse) against a real clickhouse-server (Debian's 18.16, installed by
-## .ci/ensure-clickhouse when missing) on loopback, compared with the DuckDB backend's answers (~15 s).
+## test-clickhouse-sql: the SQL API on the ClickHouse backend: every corpus query and script compiled for
+## ClickHouse (aesql.CompileClickHouse) against a real clickhouse-server (Debian's 18.16, installed by
+## .ci/ensure-clickhouse when missing) on loopback, and against a current ClickHouse (chDB, installed by
+## .ci/ensure-chdb, behind .ci/chdb-http), compared with the DuckDB backend's answers (~40 s).
 test-clickhouse-sql:
 	@ch="$$(.ci/ensure-clickhouse)" || exit 1; \
-	if [ -z "$$ch" ]; then echo "WARNING: no clickhouse-server: the ClickHouse SQL backend test will SKIP" >&2; fi; \
-	CLICKHOUSE_SERVER="$$ch" $(GO) test -tags clickhouse -count=1 -v -timeout 10m -run '^(TestClickHouseBackend|TestClickHouseScripts)$$' ./internal/aesql/
+	if [ -z "$$ch" ]; then echo "WARNING: no clickhouse-server: the ClickHouse SQL backend tests on 18.16 will SKIP" >&2; fi; \
+	chdb="$$(.ci/ensure-chdb)" || exit 1; \
+	if [ -z "$$chdb" ]; then echo "WARNING: no chDB: the ClickHouse SQL backend tests on current ClickHouse will SKIP" >&2; fi; \
+	CLICKHOUSE_SERVER="$$ch" ALIDADE_CHDB="$$chdb" $(GO) test -tags clickhouse -count=1 -v -timeout 10m \
+	  -run '^(TestClickHouseBackend|TestClickHouseScripts|TestClickHouseBackendCurrent|TestClickHouseScriptsCurrent)$$' ./internal/aesql/
 
 ## test-short: the fast unit tests only.
 test-short:

@@ -2,7 +2,7 @@
 // ClickHouse as a library, npm package chdb), so that the ClickHouse store's
 // tests run against a current server's SQL, types and features, not only
 // Debian's 18.16. It serves one chDB session (a data dir) on 127.0.0.1:
-//   POST /?query=INSERT INTO t FORMAT RowBinary   body: the rows
+//   POST /?query=INSERT INTO [db.]t FORMAT RowBinary|TabSeparated   body: the rows
 //   POST /?setting=value...                        body: the SQL
 //   GET  /ping                                     Ok.
 // Requests run one at a time. Errors answer 500 with chDB's message
@@ -25,8 +25,9 @@ const session = new Session(path.join(dir, 'data'));
 const tmp = path.join(dir, 'tmp');
 fs.mkdirSync(tmp, { recursive: true });
 
-// Session-wide settings the store sends with its reads; harmless to keep.
-const sessionSettings = new Set(['output_format_json_quote_64bit_integers', 'output_format_json_quote_denormals']);
+// Session-wide settings the store and the SQL API's tests send with their
+// reads (the last request's value holds until a request sends another).
+const sessionSettings = new Set(['output_format_json_quote_64bit_integers', 'output_format_json_quote_denormals', 'max_execution_time']);
 // Per-insert settings passed on in the INSERT's SETTINGS clause.
 const insertSettings = new Set(['insert_deduplicate', 'insert_deduplication_token']);
 
@@ -47,8 +48,9 @@ async function handle(params, body) {
   }
   const q = params.get('query');
   if (q === null) return run(body.toString('utf8'));
-  const m = /^\s*INSERT INTO ([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*) FORMAT (RowBinary|TabSeparated)\s*$/.exec(q);
-  if (!m) throw new Error('Code: 62. DB::Exception: chdb-http: only INSERT INTO db.table FORMAT RowBinary|TabSeparated takes a body');
+  const m = /^\s*INSERT INTO (?:([A-Za-z_][A-Za-z0-9_]*)\.)?([A-Za-z_][A-Za-z0-9_]*) FORMAT (RowBinary|TabSeparated)\s*$/.exec(q);
+  if (!m) throw new Error('Code: 62. DB::Exception: chdb-http: only INSERT INTO [db.]table FORMAT RowBinary|TabSeparated takes a body');
+  if (m[1] === undefined) m[1] = (await run('SELECT currentDatabase()')).toString('utf8').trim();
   const cols = (await run('SELECT name, type FROM system.columns WHERE database = ' + quote(m[1]) + ' AND table = ' + quote(m[2]) + ' ORDER BY position')).toString('utf8').trim();
   if (!cols) throw new Error('Code: 60. DB::Exception: Table ' + m[1] + '.' + m[2] + ' does not exist');
   const structure = cols.split('\n').map((l) => l.replace('\t', ' ')).join(', ');

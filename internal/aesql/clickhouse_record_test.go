@@ -64,9 +64,11 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// chServer is a running clickhouse-server.
+// chServer is a running clickhouse-server, or (current) chDB behind
+// .ci/chdb-http/server.js (clickhouse_current_test.go).
 type chServer struct {
-	url string
+	url     string
+	current bool
 }
 
 func startClickHouse(t *testing.T) *chServer {

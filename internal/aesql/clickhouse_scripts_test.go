@@ -161,6 +161,12 @@ func (c *chCopier) loaded(r *scriptRun, dataset string) {
 }
 
 func TestClickHouseScripts(t *testing.T) {
+	runClickHouseScripts(t, startClickHouse(t), "clickhouse")
+}
+
+// runClickHouseScripts is TestClickHouseScripts on server ch, as the
+// backend name (whose "-- name: differs:" lines apply).
+func runClickHouseScripts(t *testing.T, ch *chServer, name string) {
 	files, err := filepath.Glob("testdata/*.test")
 	if err != nil {
 		t.Fatal(err)
@@ -168,12 +174,11 @@ func TestClickHouseScripts(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatal("no testdata/*.test scripts")
 	}
-	ch := startClickHouse(t)
 	ch.exec(t, "CREATE TABLE points (project UInt64, "+strings.Join(pointColumns(), ", ")+") ENGINE = MergeTree() ORDER BY (project, dataset, timestamp)", nil)
 	env := newScriptEnv(t)
 	cp := &chCopier{ch: ch, copied: map[string]map[string]int{}}
 	backend := &scriptBackend{
-		name:   "clickhouse",
+		name:   name,
 		loaded: cp.loaded,
 		query: func(r *scriptRun, sql string) sqlAnswer {
 			if r.keyKind != "read" && r.keyKind != "admin" || len(sql) > aesql.DefaultOptions().MaxQueryBytes {

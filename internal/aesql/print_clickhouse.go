@@ -434,9 +434,23 @@ func (p *chPrinter) fn(name string, a []irExpr) string {
 func (p *chPrinter) zoned(name string, c *call, a ...irExpr) string {
 	s := p.list(a)
 	if c.tz != "" && a[0].typ().k == kDateTime {
+		if name == "toDayOfWeek" {
+			return chDayOfWeek(s, ", "+chString(c.tz))
+		}
 		s += ", " + chString(c.tz)
 	}
 	return name + "(" + s + ")"
+}
+
+// chDayOfWeek prints the day of the week (1 Monday) of DateTime x in zone
+// tz (", 'zone'", or "" for x's own): current servers read a second
+// argument of toDayOfWeek as the week mode, 18.16 as the zone, so the
+// zone goes into x's type, which both read.
+func chDayOfWeek(x, tz string) string {
+	if tz == "" {
+		return "toDayOfWeek(" + x + ")"
+	}
+	return "toDayOfWeek(toTimeZone(" + x + tz + "))"
 }
 
 // dt prints x as a DateTime in zone tz (a Date: its first instant there).
@@ -661,7 +675,19 @@ func (p *chPrinter) call(c *call) string {
 		return p.bitCount(a[0])
 	case "bitHammingDistance":
 		return p.hammingDistance(c)
-	case "bitAnd", "bitOr", "bitXor", "bitNot", "bitShiftLeft", "bitShiftRight", "bitRotateLeft", "bitRotateRight", "bitTest":
+	case "bitTest":
+		if a[0].typ().isFloat() {
+			// the value truncated to Int64 (0 outside it), as 18.16 reads
+			// a float there; current servers refuse a float
+			x := p.raw(a[0])
+			out := "bitTest(toInt64(if(abs(" + x + ") < 9223372036854775807, " + x + ", 0)), " + p.raw(a[1]) + ")"
+			if a[0].typ().nullable {
+				out = "if(isNull(" + x + "), NULL, " + out + ")"
+			}
+			return out
+		}
+		return p.fn(c.fn, a)
+	case "bitAnd", "bitOr", "bitXor", "bitNot", "bitShiftLeft", "bitShiftRight", "bitRotateLeft", "bitRotateRight":
 		return p.fn(c.fn, a)
 
 	// ---- regular expressions
@@ -686,6 +712,11 @@ func (p *chPrinter) aggParams(c *call, name string) string {
 		ps := make([]string, len(c.params))
 		for i := range c.params {
 			ps[i] = p.constant(&c.params[i])
+			if strings.HasPrefix(name, "quantile") && strings.Trim(ps[i], "0123456789") == "" {
+				// a level: current servers take only a Float64 there
+				// (quantile(1) fails), 18.16 takes either
+				ps[i] += ".0"
+			}
 		}
 		return name + "(" + strings.Join(ps, ", ") + ")(" + p.list(c.args) + ")"
 	}
@@ -803,11 +834,13 @@ var chMonths = "['January', 'February', 'March', 'April', 'May', 'June', 'July',
 var chDays = "['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday']"
 
 // chFormatSpecs are the formatDateTime specifiers with the same meaning in
-// 18.16 and in current ClickHouse.
-const chFormatSpecs = "CdDeFHIjmnpRStTuVwyY%"
+// 18.16 and in current ClickHouse (%e is not: current servers do not pad
+// it with a space unless formatdatetime_e_with_space_padding is set).
+const chFormatSpecs = "CdDFHIjmnpRStTuVwyY%"
 
 // formatDateTime prints the pattern piece by piece: specifiers both
-// versions share through formatDateTime, the others (%i minutes, %M the
+// versions share through formatDateTime, the others (%i minutes, %e the
+// day space-padded, %M the
 // month's name, %W the day's, %a/%b their abbreviations) computed.
 func (p *chPrinter) formatDateTime(c *call) string {
 	x := p.raw(c.args[0])
@@ -836,14 +869,16 @@ func (p *chPrinter) formatDateTime(c *call) string {
 		switch f.spec {
 		case 'i':
 			p.add(&ps, "substring(toString(100 + toMinute("+x+tz+")), 2)")
+		case 'e':
+			p.add(&ps, "replaceRegexpOne(substring(toString(100 + toDayOfMonth("+x+tz+")), 2), '^0', ' ')")
 		case 'M':
 			p.add(&ps, chMonths+"[toMonth("+x+tz+")]")
 		case 'b':
 			p.add(&ps, "substring("+chMonths+"[toMonth("+x+tz+")], 1, 3)")
 		case 'W':
-			p.add(&ps, chDays+"[toDayOfWeek("+x+tz+")]")
+			p.add(&ps, chDays+"["+chDayOfWeek(x, tz)+"]")
 		case 'a':
-			p.add(&ps, "substring("+chDays+"[toDayOfWeek("+x+tz+")], 1, 3)")
+			p.add(&ps, "substring("+chDays+"["+chDayOfWeek(x, tz)+"], 1, 3)")
 		default:
 			p.unsupported(c.p, c.tok, "formatDateTime's %"+string(f.spec))
 		}

@@ -36,7 +36,7 @@ func init() {
 		anyIf anyLastIf quantileIf quantilesIf quantileExactIf quantilesExactIf uniqExactIf groupArrayIf argMinIf argMaxIf
 		tuple now today toDateTime toDate toString toUnixTimestamp formatDateTime toStartOfYear toStartOfQuarter toStartOfMonth toMonday
 		toStartOfDay toStartOfHour toStartOfMinute toYear toQuarter toMonth toDayOfYear toDayOfMonth toDayOfWeek toHour toMinute toSecond
-		toYYYYMM toYYYYMMDD subtractDays addDays addMonths toUInt32 toInt32 toInt64 toUInt64 toUInt8 toUInt16 toInt8 toInt16 toFloat64 trunc
+		toYYYYMM toYYYYMMDD toTimeZone subtractDays addDays addMonths toUInt32 toInt32 toInt64 toUInt64 toUInt8 toUInt16 toInt8 toInt16 toFloat64 trunc
 		toIntervalSecond toIntervalMinute toIntervalHour toIntervalDay toIntervalWeek toIntervalMonth toIntervalYear toRelativeDayNum
 		dateDiff log log2 log10 sqrt exp pow abs round floor ceil lengthUTF8 empty notEmpty lower upper startsWith endsWith positionUTF8
 		substringUTF8 substring greatest hex bitAnd bitOr bitXor bitNot bitShiftLeft bitShiftRight bitRotateLeft bitRotateRight bitTest

@@ -96,6 +96,10 @@ package aesql_test
 //
 // TestClickHouseScripts fails on a statement that differs without the
 // line, and on one with the line that no longer differs.
+// TestClickHouseScriptsCurrent (clickhouse_current_test.go) does the same
+// on a current ClickHouse (chDB), with its own lines:
+//
+//	-- clickhouse-current: differs: <reason>
 //
 // Macros, expanded in SQL, load lines and expectations:
 //
@@ -214,10 +218,11 @@ type command struct {
 	name  string
 	arg   string      // the rest of the command line
 	block []blockLine // the indented lines, indentation removed
-	// chDiffers is the reason of a "-- clickhouse: differs: ..." line
-	// (taken out of block): the statement's answer on the ClickHouse
-	// backend is not the expected one.
-	chDiffers string
+	// differs holds, by backend name, the reason of a "-- clickhouse:
+	// differs: ..." or "-- clickhouse-current: differs: ..." line (taken
+	// out of block): the statement's answer on that ClickHouse backend is
+	// not the expected one.
+	differs map[string]string
 }
 
 func parseScript(path string) ([]command, error) {
@@ -252,12 +257,15 @@ func parseScript(path string) ([]command, error) {
 			if !ok {
 				text = strings.TrimLeft(bl, " \t")
 			}
-			if a, ok := strings.CutPrefix(strings.TrimSpace(text), chAnnotation); ok {
+			if backend, a, ok := chAnnotated(text); ok {
 				reason, ok := strings.CutPrefix(a, "differs:")
-				if !ok || strings.TrimSpace(reason) == "" || c.chDiffers != "" {
-					return nil, fmt.Errorf("%s:%d: want one %q line with a reason", path, i+1, chAnnotation+"differs: <reason>")
+				if !ok || strings.TrimSpace(reason) == "" || c.differs[backend] != "" {
+					return nil, fmt.Errorf("%s:%d: want one %q line with a reason", path, i+1, "-- "+backend+": differs: <reason>")
 				}
-				c.chDiffers = strings.TrimSpace(reason)
+				if c.differs == nil {
+					c.differs = map[string]string{}
+				}
+				c.differs[backend] = strings.TrimSpace(reason)
 				continue
 			}
 			c.block = append(c.block, blockLine{i + 1, text})
@@ -273,8 +281,21 @@ func parseScript(path string) ([]command, error) {
 	return cmds, nil
 }
 
-// chAnnotation starts a block line about the ClickHouse backend.
-const chAnnotation = "-- clickhouse: "
+// chBackends are the ClickHouse backends a block line may be about:
+// "-- clickhouse: " (18.16, TestClickHouseScripts) and "--
+// clickhouse-current: " (current ClickHouse, TestClickHouseScriptsCurrent).
+var chBackends = []string{"clickhouse", "clickhouse-current"}
+
+// chAnnotated reads a block line about a ClickHouse backend: the
+// backend's name and the rest of the line.
+func chAnnotated(text string) (backend, rest string, ok bool) {
+	for _, b := range chBackends {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(text), "-- "+b+": "); ok {
+			return b, rest, true
+		}
+	}
+	return "", "", false
+}
 
 // splitQuery separates an eval's SQL (the command line plus block lines up
 // to "----") from its expectation.
@@ -639,15 +660,15 @@ func (r *scriptRun) eval(c command) {
 	endpoints := sqlEndpoints
 	if r.backend != nil {
 		endpoints = []string{r.backend.name}
-		if c.chDiffers != "" {
+		if reason := c.differs[r.backend.name]; reason != "" {
 			var failures []string
 			r.failures = &failures
 			defer func() {
 				r.failures = nil
 				if len(failures) == 0 {
-					r.t.Errorf("%s: %s\n  query: %s\n  answers as expected on %s, but a %q line says it differs (%s): remove the line", r.where(c.line), c.name, shown, r.backend.name, chAnnotation, c.chDiffers)
+					r.t.Errorf("%s: %s\n  query: %s\n  answers as expected on %s, but a %q line says it differs (%s): remove the line", r.where(c.line), c.name, shown, r.backend.name, "-- "+r.backend.name+": differs:", reason)
 				} else if testing.Verbose() {
-					r.t.Logf("%s: differs on %s as its annotation says (%s): %s", r.where(c.line), r.backend.name, c.chDiffers, failures[0])
+					r.t.Logf("%s: differs on %s as its annotation says (%s): %s", r.where(c.line), r.backend.name, reason, failures[0])
 				}
 			}()
 		}
