@@ -65,6 +65,10 @@ type Options struct {
 	URL string
 	// Timeout bounds one request; zero means 5 minutes.
 	Timeout time.Duration
+	// Rollups has Execute answer the Subs the rollup table covers from it
+	// (Sub.Source auto or rollup; see rollupquery.go). The rollup table
+	// is created and filled either way.
+	Rollups bool
 }
 
 // Config is a parsed, validated URL.
@@ -171,6 +175,9 @@ type Store struct {
 	// insert is dropped (see Deduplicates).
 	engine string
 	dedup  bool
+	// rollups is Options.Rollups; rollup, what rollup_state said at Open.
+	rollups bool
+	rollup  rollupState
 
 	mu   sync.Mutex
 	days []int64 // as DaysContext last read them
@@ -205,7 +212,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			IdleConnTimeout:     2 * time.Second,
 			MaxIdleConnsPerHost: 8,
 		}, Timeout: timeout},
-		table: cfg.Database + ".points",
+		table:   cfg.Database + ".points",
+		rollups: opts.Rollups,
 	}
 	if cfg.Cluster != "" {
 		s.local = cfg.Database + ".points_local"
@@ -227,6 +235,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("clickhouse %s: the server's time zone is %q; Alidade needs UTC (<timezone>UTC</timezone> in its config)", s.cfg.HTTP, tz)
 	}
 	if err := s.createTables(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.createRollup(ctx, strings.HasPrefix(s.engine, "Replicated")); err != nil {
 		s.Close()
 		return nil, err
 	}

@@ -36,10 +36,6 @@ func (s *Store) dropDaysBefore(ctx context.Context, cutoff time.Time) ([]int64, 
 	if err != nil {
 		return nil, 0, fmt.Errorf("retention: list the day partitions: %w", err)
 	}
-	on := ""
-	if s.cfg.Cluster != "" {
-		on = " ON CLUSTER " + s.cfg.Cluster
-	}
 	var days []int64
 	var freed int64
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
@@ -52,7 +48,7 @@ func (s *Store) dropDaysBefore(ctx context.Context, cutoff time.Time) ([]int64, 
 		if err != nil || err2 != nil {
 			return days, freed, fmt.Errorf("retention: unreadable partition %q", line)
 		}
-		if _, err := s.query(ctx, "ALTER TABLE "+s.local+on+" DROP PARTITION "+chString(part), nil); err != nil {
+		if err := s.dropPartition(ctx, part); err != nil {
 			return days, freed, fmt.Errorf("retention: drop day %s: %w", part, err)
 		}
 		days = append(days, d.UnixMilli())
@@ -96,7 +92,7 @@ func (s *Store) Expire(ctx context.Context, now time.Time, defaultRetention time
 		return rep, err
 	}
 
-	var conds []string
+	var conds, rconds []string
 	for _, d := range datasets {
 		ret := d.Retention
 		if ret == 0 {
@@ -121,6 +117,7 @@ func (s *Store) Expire(ctx context.Context, now time.Time, defaultRetention time
 		}
 		if n > 0 {
 			conds = append(conds, "("+cond+")")
+			rconds = append(rconds, fmt.Sprintf("(project = %d AND dataset = %s AND minute < toDateTime(%d))", d.ProjectID, chString(d.Name), cutoff/60000*60))
 			rep.RowsDeleted += n
 			rep.DatasetsTrimmed++
 		}
@@ -136,7 +133,17 @@ func (s *Store) Expire(ctx context.Context, now time.Time, defaultRetention time
 		return store.ExpireReport{FilesRemoved: rep.FilesRemoved, BytesFreed: rep.BytesFreed},
 			fmt.Errorf("retention: delete the expired points of %d datasets: %w", len(conds), err)
 	}
+	// The rollup's minutes that end at or before a cutoff go too; the one
+	// a cutoff falls in stays whole (it holds later points too), so a
+	// rollup answer over it still counts its expired points.
+	_, rlocal := s.rollupNames()
+	if _, err := s.query(ctx, "ALTER TABLE "+rlocal+on+" DELETE WHERE "+strings.Join(rconds, " OR "), nil); err != nil {
+		return rep, fmt.Errorf("retention: delete the expired rollups of %d datasets: %w", len(rconds), err)
+	}
 	if err := s.waitMutations(ctx); err != nil {
+		return rep, err
+	}
+	if err := s.waitMutationsOf(ctx, rlocal); err != nil {
 		return rep, err
 	}
 	return rep, nil
@@ -144,12 +151,16 @@ func (s *Store) Expire(ctx context.Context, now time.Time, defaultRetention time
 
 // waitMutations waits until no mutation of the points table is pending on
 // any shard.
-func (s *Store) waitMutations(ctx context.Context) error {
+func (s *Store) waitMutations(ctx context.Context) error { return s.waitMutationsOf(ctx, s.local) }
+
+// waitMutationsOf waits until no mutation of table (db.name) is pending on
+// any shard.
+func (s *Store) waitMutationsOf(ctx context.Context, table string) error {
 	from := "system.mutations"
 	if s.cfg.Cluster != "" {
 		from = "cluster(" + s.cfg.Cluster + ", system.mutations)"
 	}
-	_, localName, _ := strings.Cut(s.local, ".")
+	_, localName, _ := strings.Cut(table, ".")
 	q := fmt.Sprintf("SELECT count() FROM %s WHERE database = %s AND table = %s AND NOT is_done",
 		from, chString(s.cfg.Database), chString(localName))
 	wait := 20 * time.Millisecond

@@ -299,6 +299,8 @@ func TestStoreCluster(t *testing.T) {
 		t.Fatalf("after retention: %v; want %d", rows[0][0], left)
 	}
 
+	t.Run("rollup", func(t *testing.T) { testRollupCluster(t, c) })
+
 	// Shard 2 down: an error naming it, never a smaller count.
 	s2.Stop()
 	plan, err := aesql.CompileClickHouse("SELECT count() FROM reqs", catalog{s, 1, []string{"reqs"}}, aesql.Options{})

@@ -42,6 +42,7 @@ type Points interface {
 	SQLSource(project int64, dataset string, argBase int) (string, []any, bool)
 	QuerySQL(ctx context.Context, query string, args []any) (*clickhouse.Result, error)
 	Deduplicates() bool
+	Rollups() bool
 }
 
 var _ Points = (*clickhouse.Store)(nil)
@@ -159,6 +160,10 @@ func (s *Store) Execute(ctx context.Context, sub *query.Sub) (*query.SubResult, 
 	res, err := s.points.Execute(ctx, sub)
 	return res, clickhouse.Classify(err)
 }
+
+// Rollups reports whether Execute answers from ClickHouse's rollup table
+// when it covers a Sub (and sets the answer's Source).
+func (s *Store) Rollups() bool { return s.points.Rollups() }
 
 // ScanRange reads a dataset's points in [from, to).
 func (s *Store) ScanRange(ctx context.Context, project int64, dataset string, from, to int64, fn func(p *point.Point)) error {

@@ -1,0 +1,333 @@
+package clickhouse
+
+// The rollup table: per-minute aggregate states of the points, kept by
+// ClickHouse itself, so that dashboard queries read O(range) minute rows
+// instead of every point (see rollupquery.go for how they are answered).
+//
+//	points_rollup[_local]: project UInt64, dataset String, minute DateTime,
+//	  index1 String, dblobs Array(String), dnums Array(Float64),
+//	  n  AggregateFunction(count)                      points
+//	  w  AggregateFunction(sum, UInt64)                Σ sample interval
+//	  s  AggregateFunction(sumForEach, Array(Float64)) Σ w·double1..20
+//	  mn, mx  (minForEach, maxForEach)                 min, max of double1..20
+//	  sk AggregateFunction(sumMap, Array(UInt64), Array(UInt64))  sketches
+//	ENGINE = [Replicated]AggregatingMergeTree
+//	PARTITION BY toDate(minute) ORDER BY (project, dataset, minute, index1, dblobs, dnums)
+//
+// A MATERIALIZED VIEW … TO on the points' local table fills it: every
+// INSERT into a shard's points (through the Distributed table, alidade
+// migrate's, a replayed log group's) is aggregated into the same shard's
+// rollup in the same INSERT. A dataset's dimensions and distributions are
+// its rollup.DefaultSpec (the built-in datasets' specs; index1 alone for
+// the others): dblobs and dnums hold the values of its blob and double
+// dimensions in spec order, and the sketch keys are
+// slot<<24 | (ord + 2^23) with slot the 1-based distribution and ord the
+// value's bin (see sketchOrdSQL). A per-project schema's own spec is not
+// used here: queries on its other dimensions read raw points.
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/alidade/alidade/internal/point"
+	"github.com/alidade/alidade/internal/rollup"
+)
+
+const (
+	// SketchAccuracy is the rollup sketches' relative accuracy: each
+	// value is read as its bin's representative, within this fraction of
+	// it (the embedded rollup's rollup.RelativeAccuracy), so a quantile
+	// from the rollup table is within it of the exact one (for values of
+	// one sign; values with |x| < 1e-300 are read as 0).
+	SketchAccuracy = rollup.RelativeAccuracy
+	sketchBias     = 1 << 20 // makes every bin's ord nonzero and signed like its values
+	sketchOffset   = 1 << 23 // makes ords unsigned in a key
+	sketchSlotBits = 24
+)
+
+// sketchGamma is the ratio of consecutive bins' bounds: bin k of |x|
+// holds (γ^(k-1), γ^k], and its representative 2γ^k/(γ+1) is within
+// (γ-1)/(γ+1) = SketchAccuracy of every value in it.
+var sketchGamma = (1 + SketchAccuracy) / (1 - SketchAccuracy)
+
+// sketchOrdSQL is the bin of x as ClickHouse computes it in the view:
+// 0 for |x| < 1e-300, else ±(ceil(log|x| / log γ) + 2^20).
+func sketchOrdSQL(x string) string {
+	return fmt.Sprintf("if(abs(%[1]s) < 1e-300, 0, if(%[1]s > 0, 1, -1) * (toInt64(ceil(log(abs(%[1]s)) / log(%[2]s))) + %[3]d))",
+		x, strconv.FormatFloat(sketchGamma, 'g', -1, 64), sketchBias)
+}
+
+// sketchValue is the representative value of bin ord.
+func sketchValue(ord int64) float64 {
+	switch {
+	case ord == 0:
+		return 0
+	case ord < 0:
+		return -sketchValue(-ord)
+	}
+	k := float64(ord - sketchBias)
+	return 2 * math.Pow(sketchGamma, k) / (sketchGamma + 1)
+}
+
+// rollupTables are the names of the rollup's tables in s's database.
+func (s *Store) rollupNames() (table, local string) {
+	db := s.cfg.Database
+	if s.cfg.Cluster != "" {
+		return db + ".points_rollup", db + ".points_rollup_local"
+	}
+	return db + ".points_rollup", db + ".points_rollup"
+}
+
+// rollupLayout is a dataset's rollup.DefaultSpec as the rollup table
+// holds it: the positions of its blob and double dimensions (dblobs[i],
+// dnums[i], 1-based in SQL) and of its distributions (sketch slot i+1).
+type rollupLayout struct {
+	blobs, nums, dists []int
+	spec               *rollup.Spec
+}
+
+func layoutOf(dataset string) *rollupLayout {
+	spec := rollup.DefaultSpec(0, dataset)
+	l := &rollupLayout{spec: spec}
+	for _, f := range spec.Dimensions {
+		if f.Kind == point.KindBlob {
+			l.blobs = append(l.blobs, f.Pos)
+		} else {
+			l.nums = append(l.nums, f.Pos)
+		}
+	}
+	for _, f := range spec.Distributions {
+		l.dists = append(l.dists, f.Pos)
+	}
+	return l
+}
+
+// perDataset prints multiIf(dataset = 'a', [..], …, empty) of the arrays
+// each built-in dataset's layout gives (none: empty alone).
+func perDataset(pick func(*rollupLayout) []int, col string, plusZero bool, empty string) string {
+	var b strings.Builder
+	n := 0
+	for _, ds := range point.BuiltinNames() {
+		pos := pick(layoutOf(ds))
+		if len(pos) == 0 {
+			continue
+		}
+		items := make([]string, len(pos))
+		for i, p := range pos {
+			items[i] = col + strconv.Itoa(p)
+			if plusZero {
+				items[i] = "(" + items[i] + " + 0)" // -0 and 0 are one value, as for groups
+			}
+		}
+		fmt.Fprintf(&b, "dataset = %s, [%s], ", chString(ds), strings.Join(items, ", "))
+		n++
+	}
+	if n == 0 {
+		return empty
+	}
+	return "multiIf(" + b.String() + empty + ")"
+}
+
+// rollupSelect is the view's SELECT over the points' local table.
+func rollupSelect(from string) string {
+	doubles := make([]string, point.MaxDoubles)
+	for i := range doubles {
+		doubles[i] = "double" + strconv.Itoa(i+1)
+	}
+	all := "[" + strings.Join(doubles, ", ") + "]"
+	// The distributions' values; double, not (double + 0): a sketch bins
+	// -0 and 0 alike.
+	dv := perDataset(func(l *rollupLayout) []int { return l.dists }, "double", false, "emptyArrayFloat64()")
+	key := fmt.Sprintf("bitShiftLeft(toUInt64(i_), %d) + toUInt64(%s + %d)", sketchSlotBits, sketchOrdSQL("x_"), sketchOffset)
+	return "SELECT project, dataset, toStartOfMinute(timestamp) AS minute, index1, " +
+		perDataset(func(l *rollupLayout) []int { return l.blobs }, "blob", false, "emptyArrayString()") + " AS dblobs, " +
+		perDataset(func(l *rollupLayout) []int { return l.nums }, "double", true, "emptyArrayFloat64()") + " AS dnums, " +
+		"countState() AS n, sumState(toUInt64(_sample_interval)) AS w, " +
+		"sumForEachState(arrayMap(x_ -> x_ * _sample_interval, " + all + ")) AS s, " +
+		"minForEachState(" + all + ") AS mn, maxForEachState(" + all + ") AS mx, " +
+		"sumMapState(arrayMap((x_, i_) -> " + key + ", " + dv + ", arrayEnumerate(" + dv + ")), " +
+		"arrayMap(x_ -> toUInt64(_sample_interval), " + dv + ")) AS sk " +
+		"FROM " + from + " GROUP BY project, dataset, minute, index1, dblobs, dnums"
+}
+
+// rollupSpecID names the view's SELECT (the specs and the sketch mapping):
+// a database whose view was made with another is not read.
+func rollupSpecID() string {
+	h := sha256.Sum256([]byte(rollupSelect("points")))
+	return hex.EncodeToString(h[:8])
+}
+
+const rollupColumns = "project UInt64, dataset String, minute DateTime, index1 String, dblobs Array(String), dnums Array(Float64), " +
+	"n AggregateFunction(count), w AggregateFunction(sum, UInt64), s AggregateFunction(sumForEach, Array(Float64)), " +
+	"mn AggregateFunction(minForEach, Array(Float64)), mx AggregateFunction(maxForEach, Array(Float64)), " +
+	"sk AggregateFunction(sumMap, Array(UInt64), Array(UInt64))"
+
+// rollupState is what the rollup_state table records: the view's spec
+// and from when the rollup table holds every point (0: all of them).
+type rollupState struct {
+	spec       string
+	coverFrom  int64 // Unix ms
+	backfilled bool
+	found      bool
+}
+
+// createRollup creates the rollup table(s), the view that fills them and
+// the rollup_state table when missing, and backfills the points written
+// before the view existed (a database made by an Alidade without
+// rollups): see backfillRollup. replicated is as for the points table.
+func (s *Store) createRollup(ctx context.Context, replicated bool) error {
+	on := ""
+	if s.cfg.Cluster != "" {
+		on = " ON CLUSTER " + s.cfg.Cluster
+	}
+	db := s.cfg.Database
+	table, local := s.rollupNames()
+	_, localName, _ := strings.Cut(local, ".")
+	_, pointsLocal, _ := strings.Cut(s.local, ".")
+	out, err := s.query(ctx, "SELECT count() FROM system.tables WHERE database = "+chString(db)+" AND name = "+chString(localName+"_mv"), nil)
+	if err != nil {
+		return fmt.Errorf("create the rollup table: %w", err)
+	}
+	hadView := strings.TrimSpace(out) == "1"
+	engine := "AggregatingMergeTree()"
+	if replicated {
+		engine = fmt.Sprintf("ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/%s/%s', '{replica}')", db, localName)
+	}
+	engine += " PARTITION BY toDate(minute) ORDER BY (project, dataset, minute, index1, dblobs, dnums) SETTINGS index_granularity = 8192"
+	if replicated {
+		engine += fmt.Sprintf(", replicated_deduplication_window = %d", DedupWindow)
+	}
+	stmts := []string{
+		"CREATE TABLE IF NOT EXISTS " + db + ".rollup_state" + on +
+			" (spec String, cover_from Int64, backfilled UInt8, at DateTime) ENGINE = MergeTree() ORDER BY at",
+		"CREATE TABLE IF NOT EXISTS " + local + on + " (" + rollupColumns + ") ENGINE = " + engine,
+	}
+	if s.cfg.Cluster != "" {
+		stmts = append(stmts, "CREATE TABLE IF NOT EXISTS "+table+on+" AS "+local+
+			" ENGINE = Distributed("+s.cfg.Cluster+", "+db+", "+localName+", rand())")
+	}
+	stmts = append(stmts, "CREATE MATERIALIZED VIEW IF NOT EXISTS "+local+"_mv"+on+" TO "+local+" AS "+rollupSelect(db+"."+pointsLocal))
+	for _, st := range stmts {
+		if _, err := s.query(ctx, st, nil); err != nil {
+			return fmt.Errorf("create the rollup table: %w", err)
+		}
+	}
+	st, err := s.readRollupState(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !st.found && !hadView:
+		// The view is new: the points already there are not rolled up.
+		return s.backfillRollup(ctx, 0)
+	case !st.found:
+		// Another node made the view and is backfilling, or died doing so
+		// before it recorded anything: read raw points until a record says.
+		s.rollup = rollupState{spec: rollupSpecID(), coverFrom: math.MaxInt64}
+	case !st.backfilled:
+		if st.spec == rollupSpecID() && time.Since(time.UnixMilli(st.coverFrom)) > time.Hour {
+			// A backfill started over an hour ago and never finished.
+			return s.backfillRollup(ctx, st.coverFrom)
+		}
+		s.rollup = st
+	default:
+		s.rollup = st
+	}
+	return nil
+}
+
+// readRollupState reads the latest record of rollup_state (every shard's,
+// with a cluster: a node may talk to any of them).
+func (s *Store) readRollupState(ctx context.Context) (rollupState, error) {
+	from := s.cfg.Database + ".rollup_state"
+	if s.cfg.Cluster != "" {
+		from = "cluster(" + s.cfg.Cluster + ", " + s.cfg.Database + ", rollup_state)"
+	}
+	out, err := s.query(ctx, "SELECT spec, cover_from, backfilled FROM "+from+" ORDER BY backfilled DESC, at DESC LIMIT 1 FORMAT TabSeparated", nil)
+	if err != nil {
+		return rollupState{}, fmt.Errorf("read the rollup state: %w", err)
+	}
+	line := strings.TrimSpace(out)
+	if line == "" {
+		return rollupState{}, nil
+	}
+	f := strings.Split(line, "\t")
+	if len(f) != 3 {
+		return rollupState{}, fmt.Errorf("clickhouse %s: unreadable rollup state %q", s.cfg.HTTP, line)
+	}
+	cover, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil {
+		return rollupState{}, fmt.Errorf("clickhouse %s: unreadable rollup state %q", s.cfg.HTTP, line)
+	}
+	return rollupState{spec: f[0], coverFrom: cover, backfilled: f[2] == "1", found: true}, nil
+}
+
+func (s *Store) recordRollupState(ctx context.Context, st rollupState) error {
+	b := 0
+	if st.backfilled {
+		b = 1
+	}
+	_, err := s.query(ctx, fmt.Sprintf("INSERT INTO %s.rollup_state VALUES (%s, %d, %d, now())", s.cfg.Database, chString(st.spec), st.coverFrom, b), nil)
+	if err != nil {
+		return fmt.Errorf("record the rollup state: %w", err)
+	}
+	return nil
+}
+
+// backfillRollup rolls up the points written before the view existed:
+// those with timestamps before the next whole minute (cover, or now when
+// 0), by one INSERT … SELECT through the rollup's Distributed table. While
+// it runs the rollup answers from cover on (recorded first); a backfill
+// that dies is redone by the next Open an hour later, after deleting what
+// it had written. Points with timestamps before cover written while it
+// runs are counted twice in the rollup (once by the view, once here): run
+// the upgrade on one node while the others are stopped, or without writes
+// of old timestamps.
+func (s *Store) backfillRollup(ctx context.Context, cover int64) error {
+	table, local := s.rollupNames()
+	on := ""
+	if s.cfg.Cluster != "" {
+		on = " ON CLUSTER " + s.cfg.Cluster
+	}
+	redo := cover != 0
+	if cover == 0 {
+		cover = (time.Now().UnixMilli()/60000 + 1) * 60000
+	}
+	st := rollupState{spec: rollupSpecID(), coverFrom: cover}
+	if err := s.recordRollupState(ctx, st); err != nil {
+		return err
+	}
+	where := fmt.Sprintf("timestamp < toDateTime(%d)", cover/1000)
+	if redo {
+		if _, err := s.query(ctx, "ALTER TABLE "+local+on+" DELETE WHERE minute < toDateTime("+strconv.FormatInt(cover/1000, 10)+")", nil); err != nil {
+			return fmt.Errorf("backfill the rollup table: %w", err)
+		}
+		if err := s.waitMutationsOf(ctx, local); err != nil {
+			return err
+		}
+	}
+	sel := rollupSelect(s.table)
+	sel = strings.Replace(sel, " GROUP BY ", " WHERE "+where+" GROUP BY ", 1)
+	if _, err := s.query(ctx, "INSERT INTO "+table+" "+sel, nil, "insert_distributed_sync", "1"); err != nil {
+		return fmt.Errorf("backfill the rollup table: %w", err)
+	}
+	st.coverFrom, st.backfilled = 0, true
+	if err := s.recordRollupState(ctx, st); err != nil {
+		return err
+	}
+	s.rollup = st
+	return nil
+}
+
+// RollupCoverFrom says from when (Unix ms) the rollup table holds every
+// point, and whether it can be read at all (its view was made with this
+// Alidade's specs).
+func (s *Store) RollupCoverFrom() (from int64, ok bool) {
+	return s.rollup.coverFrom, s.rollup.spec == rollupSpecID()
+}
