@@ -73,7 +73,7 @@ func rollupSubs(project int64) []query.Sub {
 // sameAnswer compares a rollup answer with the raw one: groups, buckets,
 // counts and point counts equal, sums and averages to float rounding (the
 // order of additions differs), quantiles within SketchAccuracy.
-func sameAnswer(t *testing.T, what string, sub query.Sub, roll, raw *query.SubResult) {
+func sameAnswer(t *testing.T, what string, sub query.Sub, roll, raw *query.SubResult) (worst float64) {
 	t.Helper()
 	if roll.Source != query.SourceRollup || raw.Source != query.SourceRaw {
 		t.Errorf("%s: sources %q and %q; want rollup and raw", what, roll.Source, raw.Source)
@@ -110,12 +110,18 @@ func sameAnswer(t *testing.T, what string, sub query.Sub, roll, raw *query.SubRe
 					t.Errorf("%s: row %s %s = %v; raw %v", what, key(r), a.Type, g, x)
 				}
 			case query.AggQuantile:
+				if g != nil && x.(float64) != 0 {
+					worst = max(worst, math.Abs(g.(float64)-x.(float64))/math.Abs(x.(float64)))
+				}
 				if g != nil && !near(g.(float64), x.(float64), clickhouse.SketchAccuracy+1e-12) {
 					t.Errorf("%s: row %s q%v = %v; raw %v (beyond %v)", what, key(r), a.Q, g, x, clickhouse.SketchAccuracy)
 				}
 			case query.AggQuantiles:
 				for j, q := range a.Qs {
 					gq, xq := g.([]float64)[j], x.([]float64)[j]
+					if xq != 0 {
+						worst = max(worst, math.Abs(gq-xq)/math.Abs(xq))
+					}
 					if !near(gq, xq, clickhouse.SketchAccuracy+1e-12) {
 						t.Errorf("%s: row %s q%v = %v; raw %v (beyond %v)", what, key(r), q, gq, xq, clickhouse.SketchAccuracy)
 					}
@@ -123,6 +129,7 @@ func sameAnswer(t *testing.T, what string, sub query.Sub, roll, raw *query.SubRe
 			}
 		}
 	}
+	return worst
 }
 
 func execute(t *testing.T, s *clickhouse.Store, sub query.Sub, source string) *query.SubResult {
@@ -165,6 +172,7 @@ func testRollupCluster(t *testing.T, c *testinfra.ClickHouseCluster) {
 	}
 	compare := func(what string, s *clickhouse.Store) {
 		t.Helper()
+		worst := 0.0
 		for i, sub := range rollupSubs(1) {
 			start := time.Now()
 			roll := execute(t, s, sub, query.SourceAuto)
@@ -172,8 +180,9 @@ func testRollupCluster(t *testing.T, c *testinfra.ClickHouseCluster) {
 			start = time.Now()
 			raw := execute(t, s, sub, query.SourceRaw)
 			t.Logf("%s sub %d: %d rows, rollup %v, raw %v", what, i, len(raw.Rows), tr.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
-			sameAnswer(t, fmt.Sprintf("%s sub %d", what, i), sub, roll, raw)
+			worst = max(worst, sameAnswer(t, fmt.Sprintf("%s sub %d", what, i), sub, roll, raw))
 		}
+		t.Logf("%s: largest relative quantile error %.5f (bound %v)", what, worst, clickhouse.SketchAccuracy)
 	}
 	compare("cluster", s)
 
