@@ -21,7 +21,8 @@ func (s *Store) DropDaysBefore(ctx context.Context, cutoff time.Time) ([]int64, 
 }
 
 // dropDaysBefore is DropDaysBefore, also returning the bytes on disk of the
-// active parts dropped (summed over the shards).
+// active parts dropped, the points' and the rollup's (summed over the
+// shards).
 func (s *Store) dropDaysBefore(ctx context.Context, cutoff time.Time) ([]int64, int64, error) {
 	defer s.forgetSize()
 	last := store.DayStart(cutoff.UnixMilli()) // days before this one end at or before cutoff
@@ -29,9 +30,12 @@ func (s *Store) dropDaysBefore(ctx context.Context, cutoff time.Time) ([]int64, 
 		return nil, 0, nil
 	}
 	_, localName, _ := strings.Cut(s.local, ".")
-	q := fmt.Sprintf("SELECT partition, sum(bytes_on_disk) FROM %s WHERE database = %s AND table = %s AND active "+
+	_, rlocal := s.rollupNames()
+	_, rollupName, _ := strings.Cut(rlocal, ".")
+	// The day's points and rollup rows go together (dropPartition).
+	q := fmt.Sprintf("SELECT partition, sum(bytes_on_disk) FROM %s WHERE database = %s AND table IN (%s, %s) AND active "+
 		"AND toDate(partition) < toDate(toDateTime(%d)) GROUP BY partition ORDER BY partition FORMAT TabSeparated",
-		s.partsFrom(), chString(s.cfg.Database), chString(localName), min(last, maxTimestamp-1)/1000)
+		s.partsFrom(), chString(s.cfg.Database), chString(localName), chString(rollupName), min(last, maxTimestamp-1)/1000)
 	out, err := s.query(ctx, q, nil)
 	if err != nil {
 		return nil, 0, fmt.Errorf("retention: list the day partitions: %w", err)
