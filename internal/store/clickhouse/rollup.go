@@ -135,7 +135,14 @@ func perDataset(pick func(*rollupLayout) []int, col string, plusZero bool, empty
 }
 
 // rollupSelect is the view's SELECT over the points' local table.
-func rollupSelect(from string) string {
+func rollupSelect(from string) string { return rollupSelectWhere(from, "") }
+
+// rollupSelectWhere is rollupSelect over the points that pass where ("":
+// every point).
+func rollupSelectWhere(from, where string) string {
+	if where != "" {
+		from += " WHERE " + where
+	}
 	doubles := make([]string, point.MaxDoubles)
 	for i := range doubles {
 		doubles[i] = "double" + strconv.Itoa(i+1)
@@ -312,8 +319,7 @@ func (s *Store) backfillRollup(ctx context.Context, cover int64) error {
 			return err
 		}
 	}
-	sel := rollupSelect(s.table)
-	sel = strings.Replace(sel, " GROUP BY ", " WHERE "+where+" GROUP BY ", 1)
+	sel := rollupSelectWhere(s.table, where)
 	if _, err := s.query(ctx, "INSERT INTO "+table+" "+sel, nil, "insert_distributed_sync", "1"); err != nil {
 		return fmt.Errorf("backfill the rollup table: %w", err)
 	}

@@ -64,6 +64,12 @@ func rollupSubs(project int64) []query.Sub {
 			Aggs: []query.Agg{{Type: query.AggCount}, {Type: query.AggSum, Field: doubleF(1)},
 				{Type: query.AggQuantile, Field: doubleF(1), Q: 0.5, Filter: []query.Filter{{Field: blobF(2), Op: query.OpEq, Value: "POST"}}}}},
 		{Project: project, Dataset: "requests", From: from, To: to, Interval: 3600_000, Aggs: []query.Agg{{Type: query.AggCount}, {Type: query.AggAvg, Field: doubleF(1)}}},
+		// Edges that are not whole minutes (a range ending now), from
+		// points; one inside a minute.
+		{Project: project, Dataset: "requests", From: from + 3*3600_000 + 17_345, To: from + 20*3600_000 + 59_001, Interval: 3600_000,
+			GroupBy: []point.Field{blobF(2)}, Aggs: []query.Agg{{Type: query.AggCount}, {Type: query.AggQuantiles, Field: doubleF(1), Qs: []float64{0.5, 0.9}},
+				{Type: query.AggUniq, Field: indexF}, {Type: query.AggMax, Field: doubleF(1)}}},
+		{Project: project, Dataset: "requests", From: from + 7*3600_000 + 1_000, To: from + 7*3600_000 + 59_000, Aggs: []query.Agg{{Type: query.AggCount}, {Type: query.AggSum, Field: doubleF(3)}}},
 		// No points: one row of zeros and nils, as raw.
 		{Project: project, Dataset: "requests", From: to + store.DayMs, To: to + 2*store.DayMs, Aggs: []query.Agg{
 			{Type: query.AggCount}, {Type: query.AggSum, Field: doubleF(1)}, {Type: query.AggMax, Field: doubleF(1)}, {Type: query.AggQuantile, Field: doubleF(1), Q: 0.5}}},
@@ -75,8 +81,12 @@ func rollupSubs(project int64) []query.Sub {
 // order of additions differs), quantiles within SketchAccuracy.
 func sameAnswer(t *testing.T, what string, sub query.Sub, roll, raw *query.SubResult) (worst float64) {
 	t.Helper()
-	if roll.Source != query.SourceRollup || raw.Source != query.SourceRaw {
-		t.Errorf("%s: sources %q and %q; want rollup and raw", what, roll.Source, raw.Source)
+	wantSrc := query.SourceRollup
+	if sub.From%60_000 != 0 || sub.To%60_000 != 0 {
+		wantSrc = query.SourceMixed
+	}
+	if roll.Source != wantSrc || raw.Source != query.SourceRaw {
+		t.Errorf("%s: sources %q and %q; want %s and raw", what, roll.Source, raw.Source, wantSrc)
 	}
 	key := func(r query.SubRow) string { return fmt.Sprint(r.Groups, r.Bucket) }
 	byKey := map[string]query.SubRow{}
@@ -194,7 +204,7 @@ func testRollupCluster(t *testing.T, c *testinfra.ClickHouseCluster) {
 		why  string
 	}{
 		{"group on url", func(s *query.Sub) { s.GroupBy = []point.Field{blobF(1)} }, "blob1: not a rollup dimension"},
-		{"from not a minute", func(s *query.Sub) { s.From += 1000 }, "not a whole minute"},
+		{"interval not whole minutes", func(s *query.Sub) { s.Interval = 90_000 }, "not a whole number of minutes"},
 		{"quantile of status", func(s *query.Sub) { s.Aggs = []query.Agg{{Type: query.AggQuantile, Field: doubleF(2), Q: 0.5}} }, "not a rollup distribution"},
 	} {
 		sub := base

@@ -46,8 +46,9 @@ func (l *rollupLayout) dimExpr(f point.Field) (string, bool) {
 // filter and group is index1 or a dimension of the dataset's
 // rollup.DefaultSpec; every aggregation is count, percentage, sum, avg,
 // min or max of a double, quantile(s) with q in (0, 1) of a distribution,
-// or uniq of a dimension; From, To and Interval are whole minutes; the
-// rollup holds every point from From on.
+// or uniq of a dimension; Interval is whole minutes; the rollup holds
+// every point from From's minute on. Edges of the range that are not
+// whole minutes are read from points (SubResult.Source mixed).
 func (s *Store) rollupWhy(sub *query.Sub, l *rollupLayout) string {
 	notDim := func(what string, f point.Field) string {
 		return fmt.Sprintf("%s %s: not a rollup dimension of dataset %q (%s)", what, f.Column(), sub.Dataset, l.spec.String())
@@ -106,16 +107,50 @@ func (s *Store) rollupWhy(sub *query.Sub, l *rollupLayout) string {
 	switch {
 	case !ok:
 		return "the rollup table was made by an Alidade with other rollup specs"
-	case sub.From%minuteMs != 0:
-		return fmt.Sprintf("from %d is not a whole minute", sub.From)
-	case sub.To%minuteMs != 0:
-		return fmt.Sprintf("to %d is not a whole minute", sub.To)
 	case sub.Interval < 0 || sub.Interval%minuteMs != 0:
 		return fmt.Sprintf("interval %d ms is not a whole number of minutes", sub.Interval)
-	case sub.From < cover:
+	case ceilMinute(sub.From) < cover:
 		return fmt.Sprintf("the rollup table holds every point from %d (Unix ms) on; the range starts at %d", cover, sub.From)
 	}
 	return ""
+}
+
+func ceilMinute(t int64) int64  { return floorMinute(t+minuteMs-1) }
+func floorMinute(t int64) int64 { return t - ((t%minuteMs)+minuteMs)%minuteMs }
+
+// rollupSource is what a rollup query reads: the rollup table's minutes
+// in [lo, hi) and, where the range's edges are not whole minutes, the
+// points in them aggregated into the same states (rollupSelectWhere), all
+// in one UNION ALL; mixed reports edges. base scopes the rows to the
+// project, dataset and range when there are no edges.
+func rollupSource(table, points string, sub *query.Sub) (src, base string, mixed bool) {
+	from, to := max(sub.From, 0), min(sub.To, maxTimestamp)
+	lo, hi := ceilMinute(from), floorMinute(to)
+	scope := fmt.Sprintf("project = %d AND dataset = %s", sub.Project, chString(sub.Dataset))
+	minutes := func(a, b int64) string {
+		return fmt.Sprintf("%s AND minute >= toDateTime(%d) AND minute < toDateTime(%d)", scope, a/1000, b/1000)
+	}
+	if lo == from && hi == to {
+		return table, minutes(lo, hi), false
+	}
+	var parts []string
+	edge := func(a, b int64) {
+		w := fmt.Sprintf("%s AND timestamp >= toDateTime(%d) AND timestamp <= toDateTime(%d) AND %s >= %d AND %s < %d",
+			scope, a/1000, (b-1)/1000, tsMs, a, tsMs, b)
+		parts = append(parts, rollupSelectWhere(points, w))
+	}
+	if lo >= hi {
+		edge(from, to)
+	} else {
+		if from < lo {
+			edge(from, lo)
+		}
+		parts = append(parts, "SELECT project, dataset, minute, index1, dblobs, dnums, n, w, s, mn, mx, sk FROM "+table+" WHERE "+minutes(lo, hi))
+		if hi < to {
+			edge(hi, to)
+		}
+	}
+	return "(" + strings.Join(parts, " UNION ALL ") + ")", "", true
 }
 
 // rollupPlan is a Sub printed over the rollup table.
@@ -126,10 +161,12 @@ type rollupPlan struct {
 	// aggregation's column.
 	sketch map[int]int
 	nCols  int
+	mixed  bool // the range's edges are read from points
 }
 
-// printRollup prints sub over the rollup table; rollupWhy(sub) is "".
-func printRollup(table string, sub *query.Sub, l *rollupLayout) (*rollupPlan, error) {
+// printRollup prints sub over the rollup table (and the points of the
+// range's edges); rollupWhy(sub) is "".
+func printRollup(table, points string, sub *query.Sub, l *rollupLayout) (*rollupPlan, error) {
 	cond := func(f query.Filter) (string, error) {
 		col, _ := l.dimExpr(f.Field)
 		return conditionOn(f, col)
@@ -193,18 +230,23 @@ func printRollup(table string, sub *query.Sub, l *rollupLayout) (*rollupPlan, er
 	}
 	cols = append(cols, "countMerge(n) AS n_")
 	p.nCols = len(cols)
-	from, to := max(sub.From, 0), min(sub.To, maxTimestamp)
-	where := fmt.Sprintf("project = %d AND dataset = %s AND minute >= toDateTime(%d) AND minute < toDateTime(%d)",
-		sub.Project, chString(sub.Dataset), from/1000, to/1000)
+	src, where, mixed := rollupSource(table, points, sub)
+	p.mixed = mixed
 	if len(sub.Filter) > 0 {
 		c, err := conjunctionOf(sub.Filter, cond)
 		if err != nil {
 			return nil, err
 		}
-		where += " AND " + c
+		if where != "" {
+			where += " AND "
+		}
+		where += c
 	}
 	var b strings.Builder
-	b.WriteString("SELECT " + strings.Join(cols, ", ") + " FROM " + table + " WHERE " + where)
+	b.WriteString("SELECT " + strings.Join(cols, ", ") + " FROM " + src)
+	if where != "" {
+		b.WriteString(" WHERE " + where)
+	}
 	if len(names) > 0 {
 		b.WriteString(" GROUP BY " + strings.Join(names, ", "))
 	}
@@ -218,7 +260,7 @@ func printRollup(table string, sub *query.Sub, l *rollupLayout) (*rollupPlan, er
 // executeRollup answers sub from the rollup table.
 func (s *Store) executeRollup(ctx context.Context, sub *query.Sub, l *rollupLayout) (*query.SubResult, error) {
 	table, _ := s.rollupNames()
-	p, err := printRollup(table, sub, l)
+	p, err := printRollup(table, s.table, sub, l)
 	if err != nil {
 		return nil, err
 	}
@@ -231,6 +273,9 @@ func (s *Store) executeRollup(ctx context.Context, sub *query.Sub, l *rollupLayo
 		return nil, fmt.Errorf("clickhouse %s: query %s from the rollup table: %w", s.cfg.HTTP, sub.Dataset, err)
 	}
 	res.Source = query.SourceRollup
+	if p.mixed {
+		res.Source = query.SourceMixed
+	}
 	return res, nil
 }
 
