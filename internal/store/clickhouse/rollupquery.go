@@ -115,7 +115,7 @@ func (s *Store) rollupWhy(sub *query.Sub, l *rollupLayout) string {
 	return ""
 }
 
-func ceilMinute(t int64) int64  { return floorMinute(t+minuteMs-1) }
+func ceilMinute(t int64) int64  { return floorMinute(t + minuteMs - 1) }
 func floorMinute(t int64) int64 { return t - ((t%minuteMs)+minuteMs)%minuteMs }
 
 // rollupSource is what a rollup query reads: the rollup table's minutes
