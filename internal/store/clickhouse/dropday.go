@@ -33,8 +33,12 @@ func (s *Store) dropPartition(ctx context.Context, part string) error {
 	if s.cfg.Cluster != "" {
 		on = " ON CLUSTER " + s.cfg.Cluster
 	}
-	_, rlocal := s.rollupNames()
-	for _, t := range []string{s.local, rlocal} {
+	tables := []string{s.local}
+	for _, t := range rollupTiers {
+		_, local := s.rollupNames(t)
+		tables = append(tables, local)
+	}
+	for _, t := range tables {
 		if _, err := s.query(ctx, "ALTER TABLE "+t+on+" DROP PARTITION "+chString(part), nil); err != nil {
 			return err
 		}

@@ -30,12 +30,16 @@ func (s *Store) dropDaysBefore(ctx context.Context, cutoff time.Time) ([]int64, 
 		return nil, 0, nil
 	}
 	_, localName, _ := strings.Cut(s.local, ".")
-	_, rlocal := s.rollupNames()
-	_, rollupName, _ := strings.Cut(rlocal, ".")
+	names := []string{chString(localName)}
+	for _, t := range rollupTiers {
+		_, local := s.rollupNames(t)
+		_, name, _ := strings.Cut(local, ".")
+		names = append(names, chString(name))
+	}
 	// The day's points and rollup rows go together (dropPartition).
-	q := fmt.Sprintf("SELECT partition, sum(bytes_on_disk) FROM %s WHERE database = %s AND table IN (%s, %s) AND active "+
+	q := fmt.Sprintf("SELECT partition, sum(bytes_on_disk) FROM %s WHERE database = %s AND table IN (%s) AND active "+
 		"AND toDate(partition) < toDate(toDateTime(%d)) GROUP BY partition ORDER BY partition FORMAT TabSeparated",
-		s.partsFrom(), chString(s.cfg.Database), chString(localName), chString(rollupName), min(last, maxTimestamp-1)/1000)
+		s.partsFrom(), chString(s.cfg.Database), strings.Join(names, ", "), min(last, maxTimestamp-1)/1000)
 	out, err := s.query(ctx, q, nil)
 	if err != nil {
 		return nil, 0, fmt.Errorf("retention: list the day partitions: %w", err)
@@ -121,7 +125,7 @@ func (s *Store) Expire(ctx context.Context, now time.Time, defaultRetention time
 		}
 		if n > 0 {
 			conds = append(conds, "("+cond+")")
-			rconds = append(rconds, fmt.Sprintf("(project = %d AND dataset = %s AND minute < toDateTime(%d))", d.ProjectID, chString(d.Name), cutoff/60000*60))
+			rconds = append(rconds, fmt.Sprintf("(project = %d AND dataset = %s AND minute < toDateTime(%d - %%d))", d.ProjectID, chString(d.Name), cutoff/1000))
 			rep.RowsDeleted += n
 			rep.DatasetsTrimmed++
 		}
@@ -140,15 +144,22 @@ func (s *Store) Expire(ctx context.Context, now time.Time, defaultRetention time
 	// The rollup's minutes that end at or before a cutoff go too; the one
 	// a cutoff falls in stays whole (it holds later points too), so a
 	// rollup answer over it still counts its expired points.
-	_, rlocal := s.rollupNames()
-	if _, err := s.query(ctx, "ALTER TABLE "+rlocal+on+" DELETE WHERE "+strings.Join(rconds, " OR "), nil); err != nil {
-		return rep, fmt.Errorf("retention: delete the expired rollups of %d datasets: %w", len(rconds), err)
+	for _, t := range rollupTiers {
+		_, rlocal := s.rollupNames(t)
+		// Rows whose bucket ends at or before the cutoff.
+		cond := strings.ReplaceAll(strings.Join(rconds, " OR "), "%d", strconv.FormatInt(t.ms/1000-1, 10))
+		if _, err := s.query(ctx, "ALTER TABLE "+rlocal+on+" DELETE WHERE "+cond, nil); err != nil {
+			return rep, fmt.Errorf("retention: delete the expired rollups of %d datasets: %w", len(rconds), err)
+		}
 	}
 	if err := s.waitMutations(ctx); err != nil {
 		return rep, err
 	}
-	if err := s.waitMutationsOf(ctx, rlocal); err != nil {
-		return rep, err
+	for _, t := range rollupTiers {
+		_, rlocal := s.rollupNames(t)
+		if err := s.waitMutationsOf(ctx, rlocal); err != nil {
+			return rep, err
+		}
 	}
 	return rep, nil
 }

@@ -75,13 +75,29 @@ func sketchValue(ord int64) float64 {
 	return 2 * math.Pow(sketchGamma, k) / (sketchGamma + 1)
 }
 
-// rollupTables are the names of the rollup's tables in s's database.
-func (s *Store) rollupNames() (table, local string) {
+// A rollup tier: the minute table, and the hour table that long ranges
+// read (1/60 of the rows where a series has points every minute).
+type rollupTier struct {
+	suffix string // of the tables' names
+	trunc  string // the function that makes a timestamp the row's bucket
+	ms     int64  // bucket width
+}
+
+var (
+	minuteTier  = rollupTier{"", "toStartOfMinute", 60_000}
+	hourTier    = rollupTier{"_hour", "toStartOfHour", 3_600_000}
+	rollupTiers = []rollupTier{minuteTier, hourTier}
+)
+
+// rollupNames are the names of a rollup tier's tables in s's database:
+// what queries read (the Distributed table with a cluster) and the
+// shards' own.
+func (s *Store) rollupNames(t rollupTier) (table, local string) {
 	db := s.cfg.Database
 	if s.cfg.Cluster != "" {
-		return db + ".points_rollup", db + ".points_rollup_local"
+		return db + ".points_rollup" + t.suffix, db + ".points_rollup" + t.suffix + "_local"
 	}
-	return db + ".points_rollup", db + ".points_rollup"
+	return db + ".points_rollup" + t.suffix, db + ".points_rollup" + t.suffix
 }
 
 // rollupLayout is a dataset's rollup.DefaultSpec as the rollup table
@@ -134,12 +150,12 @@ func perDataset(pick func(*rollupLayout) []int, col string, plusZero bool, empty
 	return "multiIf(" + b.String() + empty + ")"
 }
 
-// rollupSelect is the view's SELECT over the points' local table.
-func rollupSelect(from string) string { return rollupSelectWhere(from, "") }
+// rollupSelect is a tier's view's SELECT over the points' local table.
+func rollupSelect(t rollupTier, from string) string { return rollupSelectWhere(t, from, "") }
 
 // rollupSelectWhere is rollupSelect over the points that pass where ("":
 // every point).
-func rollupSelectWhere(from, where string) string {
+func rollupSelectWhere(t rollupTier, from, where string) string {
 	if where != "" {
 		from += " WHERE " + where
 	}
@@ -152,7 +168,7 @@ func rollupSelectWhere(from, where string) string {
 	// -0 and 0 alike.
 	dv := perDataset(func(l *rollupLayout) []int { return l.dists }, "double", false, "emptyArrayFloat64()")
 	key := fmt.Sprintf("bitShiftLeft(toUInt64(i_), %d) + toUInt64(%s + %d)", sketchSlotBits, sketchOrdSQL("x_"), sketchOffset)
-	return "SELECT project, dataset, toStartOfMinute(timestamp) AS minute, index1, " +
+	return "SELECT project, dataset, " + t.trunc + "(timestamp) AS minute, index1, " +
 		perDataset(func(l *rollupLayout) []int { return l.blobs }, "blob", false, "emptyArrayString()") + " AS dblobs, " +
 		perDataset(func(l *rollupLayout) []int { return l.nums }, "double", true, "emptyArrayFloat64()") + " AS dnums, " +
 		"countState() AS n, sumState(toUInt64(_sample_interval)) AS w, " +
@@ -166,7 +182,7 @@ func rollupSelectWhere(from, where string) string {
 // rollupSpecID names the view's SELECT (the specs and the sketch mapping):
 // a database whose view was made with another is not read.
 func rollupSpecID() string {
-	h := sha256.Sum256([]byte(rollupSelect("points")))
+	h := sha256.Sum256([]byte(rollupSelect(minuteTier, "points") + rollupSelect(hourTier, "points")))
 	return hex.EncodeToString(h[:8])
 }
 
@@ -194,32 +210,34 @@ func (s *Store) createRollup(ctx context.Context, replicated bool) error {
 		on = " ON CLUSTER " + s.cfg.Cluster
 	}
 	db := s.cfg.Database
-	table, local := s.rollupNames()
-	_, localName, _ := strings.Cut(local, ".")
 	_, pointsLocal, _ := strings.Cut(s.local, ".")
-	out, err := s.query(ctx, "SELECT count() FROM system.tables WHERE database = "+chString(db)+" AND name = "+chString(localName+"_mv"), nil)
+	_, firstLocal := s.rollupNames(minuteTier)
+	_, firstName, _ := strings.Cut(firstLocal, ".")
+	out, err := s.query(ctx, "SELECT count() FROM system.tables WHERE database = "+chString(db)+" AND name = "+chString(firstName+"_mv"), nil)
 	if err != nil {
 		return fmt.Errorf("create the rollup table: %w", err)
 	}
 	hadView := strings.TrimSpace(out) == "1"
-	engine := "AggregatingMergeTree()"
-	if replicated {
-		engine = fmt.Sprintf("ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/%s/%s', '{replica}')", db, localName)
+	stmts := []string{"CREATE TABLE IF NOT EXISTS " + db + ".rollup_state" + on +
+		" (spec String, cover_from Int64, backfilled UInt8, at DateTime) ENGINE = MergeTree() ORDER BY at"}
+	for _, t := range rollupTiers {
+		table, local := s.rollupNames(t)
+		_, localName, _ := strings.Cut(local, ".")
+		engine := "AggregatingMergeTree()"
+		if replicated {
+			engine = fmt.Sprintf("ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/%s/%s', '{replica}')", db, localName)
+		}
+		engine += " PARTITION BY toDate(minute) ORDER BY (project, dataset, minute, index1, dblobs, dnums) SETTINGS index_granularity = 8192"
+		if replicated {
+			engine += fmt.Sprintf(", replicated_deduplication_window = %d", DedupWindow)
+		}
+		stmts = append(stmts, "CREATE TABLE IF NOT EXISTS "+local+on+" ("+rollupColumns+") ENGINE = "+engine)
+		if s.cfg.Cluster != "" {
+			stmts = append(stmts, "CREATE TABLE IF NOT EXISTS "+table+on+" AS "+local+
+				" ENGINE = Distributed("+s.cfg.Cluster+", "+db+", "+localName+", rand())")
+		}
+		stmts = append(stmts, "CREATE MATERIALIZED VIEW IF NOT EXISTS "+local+"_mv"+on+" TO "+local+" AS "+rollupSelect(t, db+"."+pointsLocal))
 	}
-	engine += " PARTITION BY toDate(minute) ORDER BY (project, dataset, minute, index1, dblobs, dnums) SETTINGS index_granularity = 8192"
-	if replicated {
-		engine += fmt.Sprintf(", replicated_deduplication_window = %d", DedupWindow)
-	}
-	stmts := []string{
-		"CREATE TABLE IF NOT EXISTS " + db + ".rollup_state" + on +
-			" (spec String, cover_from Int64, backfilled UInt8, at DateTime) ENGINE = MergeTree() ORDER BY at",
-		"CREATE TABLE IF NOT EXISTS " + local + on + " (" + rollupColumns + ") ENGINE = " + engine,
-	}
-	if s.cfg.Cluster != "" {
-		stmts = append(stmts, "CREATE TABLE IF NOT EXISTS "+table+on+" AS "+local+
-			" ENGINE = Distributed("+s.cfg.Cluster+", "+db+", "+localName+", rand())")
-	}
-	stmts = append(stmts, "CREATE MATERIALIZED VIEW IF NOT EXISTS "+local+"_mv"+on+" TO "+local+" AS "+rollupSelect(db+"."+pointsLocal))
 	for _, st := range stmts {
 		if _, err := s.query(ctx, st, nil); err != nil {
 			return fmt.Errorf("create the rollup table: %w", err)
@@ -297,7 +315,6 @@ func (s *Store) recordRollupState(ctx context.Context, st rollupState) error {
 // the upgrade on one node while the others are stopped, or without writes
 // of old timestamps.
 func (s *Store) backfillRollup(ctx context.Context, cover int64) error {
-	table, local := s.rollupNames()
 	on := ""
 	if s.cfg.Cluster != "" {
 		on = " ON CLUSTER " + s.cfg.Cluster
@@ -310,18 +327,24 @@ func (s *Store) backfillRollup(ctx context.Context, cover int64) error {
 	if err := s.recordRollupState(ctx, st); err != nil {
 		return err
 	}
-	where := fmt.Sprintf("timestamp < toDateTime(%d)", cover/1000)
-	if redo {
-		if _, err := s.query(ctx, "ALTER TABLE "+local+on+" DELETE WHERE minute < toDateTime("+strconv.FormatInt(cover/1000, 10)+")", nil); err != nil {
+	for _, t := range rollupTiers {
+		table, local := s.rollupNames(t)
+		until := cover
+		if redo {
+			// The delete takes the view's rows of the hour the cover falls
+			// in too: that hour is rolled up again whole.
+			until = (cover + t.ms - 1) / t.ms * t.ms
+			if _, err := s.query(ctx, "ALTER TABLE "+local+on+" DELETE WHERE minute < toDateTime("+strconv.FormatInt(cover/1000, 10)+")", nil); err != nil {
+				return fmt.Errorf("backfill the rollup table: %w", err)
+			}
+			if err := s.waitMutationsOf(ctx, local); err != nil {
+				return err
+			}
+		}
+		where := fmt.Sprintf("timestamp < toDateTime(%d)", until/1000)
+		if _, err := s.query(ctx, "INSERT INTO "+table+" "+rollupSelectWhere(t, s.table, where), nil, "insert_distributed_sync", "1"); err != nil {
 			return fmt.Errorf("backfill the rollup table: %w", err)
 		}
-		if err := s.waitMutationsOf(ctx, local); err != nil {
-			return err
-		}
-	}
-	sel := rollupSelectWhere(s.table, where)
-	if _, err := s.query(ctx, "INSERT INTO "+table+" "+sel, nil, "insert_distributed_sync", "1"); err != nil {
-		return fmt.Errorf("backfill the rollup table: %w", err)
 	}
 	st.coverFrom, st.backfilled = 0, true
 	if err := s.recordRollupState(ctx, st); err != nil {

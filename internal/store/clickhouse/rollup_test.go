@@ -234,8 +234,12 @@ func testRollupCluster(t *testing.T, c *testinfra.ClickHouseCluster) {
 
 	// A database made before the rollup table: its points are backfilled
 	// when an Alidade with rollups opens it.
-	for _, st := range []string{"DROP TABLE alidade_rollup.points_rollup_local_mv", "DROP TABLE alidade_rollup.points_rollup",
-		"DROP TABLE alidade_rollup.points_rollup_local", "DROP TABLE alidade_rollup.rollup_state"} {
+	var drops []string
+	for _, tier := range []string{"", "_hour"} {
+		t := "alidade_rollup.points_rollup" + tier
+		drops = append(drops, "DROP TABLE "+t+"_local_mv", "DROP TABLE "+t, "DROP TABLE "+t+"_local")
+	}
+	for _, st := range append(drops, "DROP TABLE alidade_rollup.rollup_state") {
 		if _, err := c.Shards[0].Query(st + " ON CLUSTER " + c.Name); err != nil {
 			t.Fatal(err)
 		}

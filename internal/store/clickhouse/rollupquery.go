@@ -118,137 +118,209 @@ func (s *Store) rollupWhy(sub *query.Sub, l *rollupLayout) string {
 func ceilMinute(t int64) int64  { return floorMinute(t + minuteMs - 1) }
 func floorMinute(t int64) int64 { return t - ((t%minuteMs)+minuteMs)%minuteMs }
 
-// rollupSource is what a rollup query reads: the rollup table's minutes
-// in [lo, hi) and, where the range's edges are not whole minutes, the
-// points in them aggregated into the same states (rollupSelectWhere), all
-// in one UNION ALL; mixed reports edges. base scopes the rows to the
-// project, dataset and range when there are no edges.
-func rollupSource(table, points string, sub *query.Sub) (src, base string, mixed bool) {
-	from, to := max(sub.From, 0), min(sub.To, maxTimestamp)
-	lo, hi := ceilMinute(from), floorMinute(to)
-	scope := fmt.Sprintf("project = %d AND dataset = %s", sub.Project, chString(sub.Dataset))
-	minutes := func(a, b int64) string {
-		return fmt.Sprintf("%s AND minute >= toDateTime(%d) AND minute < toDateTime(%d)", scope, a/1000, b/1000)
-	}
-	if lo == from && hi == to {
-		return table, minutes(lo, hi), false
-	}
-	var parts []string
-	edge := func(a, b int64) {
-		w := fmt.Sprintf("%s AND timestamp >= toDateTime(%d) AND timestamp <= toDateTime(%d) AND %s >= %d AND %s < %d",
-			scope, a/1000, (b-1)/1000, tsMs, a, tsMs, b)
-		parts = append(parts, rollupSelectWhere(points, w))
-	}
-	if lo >= hi {
-		edge(from, to)
-	} else {
-		if from < lo {
-			edge(from, lo)
-		}
-		parts = append(parts, "SELECT project, dataset, minute, index1, dblobs, dnums, n, w, s, mn, mx, sk FROM "+table+" WHERE "+minutes(lo, hi))
-		if hi < to {
-			edge(hi, to)
-		}
-	}
-	return "(" + strings.Join(parts, " UNION ALL ") + ")", "", true
+// span is a part of a Sub's range and where it is read from: a rollup
+// tier (its rows of buckets in [from, to)), or points (tier nil).
+type span struct {
+	tier     *rollupTier
+	from, to int64
 }
 
-// rollupPlan is a Sub printed over the rollup table.
+// rollupSpans covers [from, to) with the coarsest rows that fit: whole
+// hours from the hour tier (when the interval is whole hours, or none,
+// and from the first whole hour after cover), the rest of the whole
+// minutes from the minute tier, and the edges that are not whole minutes
+// from points.
+func rollupSpans(from, to, interval, cover int64) []span {
+	lo, hi := ceilMinute(from), floorMinute(to)
+	if lo >= hi {
+		return []span{{nil, from, to}}
+	}
+	var out []span
+	if from < lo {
+		out = append(out, span{nil, from, lo})
+	}
+	h := hourTier.ms
+	hlo, hhi := (max(lo, cover)+h-1)/h*h, hi/h*h
+	if (interval == 0 || interval%h == 0) && hlo < hhi {
+		if lo < hlo {
+			out = append(out, span{&minuteTier, lo, hlo})
+		}
+		out = append(out, span{&hourTier, hlo, hhi})
+		if hhi < hi {
+			out = append(out, span{&minuteTier, hhi, hi})
+		}
+	} else {
+		out = append(out, span{&minuteTier, lo, hi})
+	}
+	if hi < to {
+		out = append(out, span{nil, hi, to})
+	}
+	return out
+}
+
+// rollupPlan is a Sub printed over the rollup tables.
 type rollupPlan struct {
 	sql   string
 	slots []int // per aggregation, its column
-	// sketches are the distribution slot (1-based) of each quantile
+	// sketch is the distribution slot (1-based) of each quantile
 	// aggregation's column.
 	sketch map[int]int
 	nCols  int
 	mixed  bool // the range's edges are read from points
 }
 
-// printRollup prints sub over the rollup table (and the points of the
-// range's edges); rollupWhy(sub) is "".
-func printRollup(table, points string, sub *query.Sub, l *rollupLayout) (*rollupPlan, error) {
-	cond := func(f query.Filter) (string, error) {
-		col, _ := l.dimExpr(f.Field)
-		return conditionOn(f, col)
-	}
-	var keys, names []string
-	for i, g := range sub.GroupBy {
-		e, _ := l.dimExpr(g)
-		keys = append(keys, fmt.Sprintf("%s AS g%d", e, i))
-		names = append(names, "g"+strconv.Itoa(i))
+// printRollup prints sub as one SELECT over a UNION ALL of one branch per
+// span: each branch aggregates its rows by the Sub's groups (on the
+// shards, through a Distributed table) into partial figures — sums, minima
+// with their weights, and for quantiles and uniq aggregate states — and
+// the outer SELECT adds them up by group. A branch over points computes
+// the same figures from the points' columns. rollupWhy(sub) is "".
+func (s *Store) printRollup(sub *query.Sub, l *rollupLayout) (*rollupPlan, error) {
+	cover, _ := s.RollupCoverFrom()
+	from, to := max(sub.From, 0), min(sub.To, maxTimestamp)
+	spans := rollupSpans(from, to, sub.Interval, cover)
+	p := &rollupPlan{slots: make([]int, len(sub.Aggs)), sketch: map[int]int{}}
+	var keyNames []string
+	for i := range sub.GroupBy {
+		keyNames = append(keyNames, "g"+strconv.Itoa(i))
 	}
 	if sub.Interval > 0 {
-		iv := strconv.FormatInt(sub.Interval, 10)
-		keys = append(keys, "intDiv(toInt64(minute) * 1000, "+iv+") * "+iv+" AS bkt")
-		names = append(names, "bkt")
+		keyNames = append(keyNames, "bkt")
 	}
-	p := &rollupPlan{slots: make([]int, len(sub.Aggs)), sketch: map[int]int{}}
-	cols := append([]string(nil), keys...)
+	// Outer columns: keys, then one per aggregation, then n_.
+	outer := append([]string(nil), keyNames...)
+	nPart := 0
+	part := func() string { nPart++; return "p" + strconv.Itoa(nPart-1) }
+	type partCol struct{ rollup, points string }
+	var parts []partCol // per p_k, its expression in each kind of branch
 	for i, a := range sub.Aggs {
-		c, err := conjunctionOf(a.Filter, cond)
+		rc, err := conjunctionOf(a.Filter, func(f query.Filter) (string, error) {
+			col, _ := l.dimExpr(f.Field)
+			return conditionOn(f, col)
+		})
 		if err != nil {
 			return nil, err
 		}
-		merge := func(fn, state string) string {
-			if c == "" {
-				return fn + "Merge(" + state + ")"
-			}
-			return fn + "MergeIf(" + state + ", " + c + ")"
+		pc, err := conjunction(a.Filter)
+		if err != nil {
+			return nil, err
 		}
-		w := merge("sum", "w")
-		none := w + " = 0"
+		merge := func(fn, state string) string { return ifAgg(fn+"Merge", state, rc) }
+		w := partCol{"toFloat64(" + merge("sum", "w") + ")", "toFloat64(" + ifAgg("sum", "_sample_interval", pc) + ")"}
 		pos := strconv.Itoa(a.Field.Pos)
+		x := "double" + pos
+		add := func(c partCol) string { parts = append(parts, c); return part() }
 		var e string
 		switch a.Type {
 		case query.AggCount:
-			e = "toFloat64(" + w + ")"
+			e = "sum(" + add(w) + ")"
 		case query.AggSum:
-			e = "toFloat64(arrayElement(" + merge("sumForEach", "s") + ", " + pos + "))"
+			e = "sum(" + add(partCol{"toFloat64(arrayElement(" + merge("sumForEach", "s") + ", " + pos + "))", "toFloat64(" + ifAgg("sum", x+" * _sample_interval", pc) + ")"}) + ")"
 		case query.AggAvg:
-			e = "if(" + none + ", NULL, arrayElement(" + merge("sumForEach", "s") + ", " + pos + ") / " + w + ")"
-		case query.AggMin:
-			e = "if(" + none + ", NULL, toFloat64(arrayElement(" + merge("minForEach", "mn") + ", " + pos + ")))"
-		case query.AggMax:
-			e = "if(" + none + ", NULL, toFloat64(arrayElement(" + merge("maxForEach", "mx") + ", " + pos + ")))"
-		case query.AggPercentage:
-			e = "if(sumMerge(w) = 0, NULL, 100 * " + w + " / sumMerge(w))"
-		case query.AggUniq:
-			x, _ := l.dimExpr(a.Field)
-			u := "uniqExact(" + x + ")"
-			if c != "" {
-				u = "uniqExactIf(" + x + ", " + c + ")"
+			sx, sw := add(partCol{"toFloat64(arrayElement(" + merge("sumForEach", "s") + ", " + pos + "))", "toFloat64(" + ifAgg("sum", x+" * _sample_interval", pc) + ")"}), add(w)
+			e = "if(sum(" + sw + ") = 0, NULL, sum(" + sx + ") / sum(" + sw + "))"
+		case query.AggMin, query.AggMax:
+			fn, st := "min", "mn"
+			if a.Type == query.AggMax {
+				fn, st = "max", "mx"
 			}
+			v, sw := add(partCol{"toFloat64(arrayElement(" + merge(fn+"ForEach", st) + ", " + pos + "))", "toFloat64(" + ifAgg(fn, x, pc) + ")"}), add(w)
+			e = "if(sum(" + sw + ") = 0, NULL, " + fn + "If(" + v + ", " + sw + " > 0))"
+		case query.AggPercentage:
+			num, tot := add(w), add(partCol{"toFloat64(sumMerge(w))", "toFloat64(sum(_sample_interval))"})
+			e = "if(sum(" + tot + ") = 0, NULL, 100 * sum(" + num + ") / sum(" + tot + "))"
+		case query.AggUniq:
+			dx, _ := l.dimExpr(a.Field)
+			px, err := fieldExpr(a.Field)
+			if err != nil {
+				return nil, err
+			}
+			if a.Field.Kind == point.KindDouble {
+				px = "(" + px + " + 0)"
+			}
+			u := "uniqExactMerge(" + add(partCol{ifAgg("uniqExactState", dx, rc), ifAgg("uniqExactState", px, pc)}) + ")"
 			e = "if(" + u + " = 0, NULL, toFloat64(" + u + "))"
 		case query.AggQuantile, query.AggQuantiles:
-			e = merge("sumMap", "sk")
-			p.sketch[len(cols)] = slices.Index(l.dists, a.Field.Pos) + 1
+			slot := slices.Index(l.dists, a.Field.Pos) + 1
+			key := fmt.Sprintf("bitShiftLeft(toUInt64(%d), %d) + toUInt64(%s + %d)", slot, sketchSlotBits, sketchOrdSQL(x), sketchOffset)
+			e = "sumMapMerge(" + add(partCol{ifAgg("sumMapMergeState", "sk", rc), ifAgg("sumMapState", "["+key+"], [toUInt64(_sample_interval)]", pc)}) + ")"
+			p.sketch[len(outer)] = slot
 		default:
 			return nil, fmt.Errorf("clickhouse: aggregation %q over the rollup", a.Type)
 		}
-		p.slots[i] = len(cols)
-		cols = append(cols, e)
+		p.slots[i] = len(outer)
+		outer = append(outer, e)
 	}
-	cols = append(cols, "countMerge(n) AS n_")
-	p.nCols = len(cols)
-	src, where, mixed := rollupSource(table, points, sub)
-	p.mixed = mixed
-	if len(sub.Filter) > 0 {
-		c, err := conjunctionOf(sub.Filter, cond)
+	nIdx := len(parts)
+	parts = append(parts, partCol{"countMerge(n)", "count()"})
+	outer = append(outer, "sum(p"+strconv.Itoa(nIdx)+")")
+	p.nCols = len(outer)
+
+	scope := fmt.Sprintf("project = %d AND dataset = %s", sub.Project, chString(sub.Dataset))
+	var branches []string
+	for _, sp := range spans {
+		var cols []string
+		var where, table string
+		var filters string
+		var err error
+		if sp.tier == nil {
+			p.mixed = true
+			table = s.table
+			where = fmt.Sprintf("%s AND timestamp >= toDateTime(%d) AND timestamp <= toDateTime(%d) AND %s >= %d AND %s < %d",
+				scope, sp.from/1000, (sp.to-1)/1000, tsMs, sp.from, tsMs, sp.to)
+			for i, g := range sub.GroupBy {
+				e, err := fieldExpr(g)
+				if err != nil {
+					return nil, err
+				}
+				if g.Kind == point.KindDouble {
+					e = "(" + e + " + 0)"
+				}
+				cols = append(cols, e+" AS g"+strconv.Itoa(i))
+			}
+			if sub.Interval > 0 {
+				iv := strconv.FormatInt(sub.Interval, 10)
+				cols = append(cols, "intDiv("+tsMs+", "+iv+") * "+iv+" AS bkt")
+			}
+			for k, pc := range parts {
+				cols = append(cols, pc.points+" AS p"+strconv.Itoa(k))
+			}
+			filters, err = conjunction(sub.Filter)
+		} else {
+			table, _ = s.rollupNames(*sp.tier)
+			where = fmt.Sprintf("%s AND minute >= toDateTime(%d) AND minute < toDateTime(%d)", scope, sp.from/1000, sp.to/1000)
+			for i, g := range sub.GroupBy {
+				e, _ := l.dimExpr(g)
+				cols = append(cols, e+" AS g"+strconv.Itoa(i))
+			}
+			if sub.Interval > 0 {
+				iv := strconv.FormatInt(sub.Interval, 10)
+				cols = append(cols, "intDiv(toInt64(minute) * 1000, "+iv+") * "+iv+" AS bkt")
+			}
+			for k, pc := range parts {
+				cols = append(cols, pc.rollup+" AS p"+strconv.Itoa(k))
+			}
+			filters, err = conjunctionOf(sub.Filter, func(f query.Filter) (string, error) {
+				col, _ := l.dimExpr(f.Field)
+				return conditionOn(f, col)
+			})
+		}
 		if err != nil {
 			return nil, err
 		}
-		if where != "" {
-			where += " AND "
+		if filters != "" {
+			where += " AND " + filters
 		}
-		where += c
+		b := "SELECT " + strings.Join(cols, ", ") + " FROM " + table + " WHERE " + where
+		if len(keyNames) > 0 {
+			b += " GROUP BY " + strings.Join(keyNames, ", ")
+		}
+		branches = append(branches, b)
 	}
 	var b strings.Builder
-	b.WriteString("SELECT " + strings.Join(cols, ", ") + " FROM " + src)
-	if where != "" {
-		b.WriteString(" WHERE " + where)
-	}
-	if len(names) > 0 {
-		b.WriteString(" GROUP BY " + strings.Join(names, ", "))
+	b.WriteString("SELECT " + strings.Join(outer, ", ") + " FROM (" + strings.Join(branches, " UNION ALL ") + ")")
+	if len(keyNames) > 0 {
+		b.WriteString(" GROUP BY " + strings.Join(keyNames, ", "))
 	}
 	if sub.MaxGroups > 0 {
 		fmt.Fprintf(&b, " LIMIT %d", sub.MaxGroups+1)
@@ -257,10 +329,9 @@ func printRollup(table, points string, sub *query.Sub, l *rollupLayout) (*rollup
 	return p, nil
 }
 
-// executeRollup answers sub from the rollup table.
+// executeRollup answers sub from the rollup tables.
 func (s *Store) executeRollup(ctx context.Context, sub *query.Sub, l *rollupLayout) (*query.SubResult, error) {
-	table, _ := s.rollupNames()
-	p, err := printRollup(table, s.table, sub, l)
+	p, err := s.printRollup(sub, l)
 	if err != nil {
 		return nil, err
 	}
