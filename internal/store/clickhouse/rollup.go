@@ -75,8 +75,9 @@ func sketchValue(ord int64) float64 {
 	return 2 * math.Pow(sketchGamma, k) / (sketchGamma + 1)
 }
 
-// A rollup tier: the minute table, and the hour table that long ranges
-// read (1/60 of the rows where a series has points every minute).
+// A rollup tier: the minute table, and the hour and day tables that long
+// ranges read (1/60 and 1/1440 of the rows where a series has points
+// every minute).
 type rollupTier struct {
 	suffix string // of the tables' names
 	trunc  string // the function that makes a timestamp the row's bucket
@@ -86,7 +87,8 @@ type rollupTier struct {
 var (
 	minuteTier  = rollupTier{"", "toStartOfMinute", 60_000}
 	hourTier    = rollupTier{"_hour", "toStartOfHour", 3_600_000}
-	rollupTiers = []rollupTier{minuteTier, hourTier}
+	dayTier     = rollupTier{"_day", "toStartOfDay", 86_400_000}
+	rollupTiers = []rollupTier{minuteTier, hourTier, dayTier}
 )
 
 // rollupNames are the names of a rollup tier's tables in s's database:
@@ -182,7 +184,11 @@ func rollupSelectWhere(t rollupTier, from, where string) string {
 // rollupSpecID names the view's SELECT (the specs and the sketch mapping):
 // a database whose view was made with another is not read.
 func rollupSpecID() string {
-	h := sha256.Sum256([]byte(rollupSelect(minuteTier, "points") + rollupSelect(hourTier, "points")))
+	var all string
+	for _, t := range rollupTiers {
+		all += rollupSelect(t, "points")
+	}
+	h := sha256.Sum256([]byte(all))
 	return hex.EncodeToString(h[:8])
 }
 

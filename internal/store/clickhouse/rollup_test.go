@@ -235,7 +235,7 @@ func testRollupCluster(t *testing.T, c *testinfra.ClickHouseCluster) {
 	// A database made before the rollup table: its points are backfilled
 	// when an Alidade with rollups opens it.
 	var drops []string
-	for _, tier := range []string{"", "_hour"} {
+	for _, tier := range []string{"", "_hour", "_day"} {
 		t := "alidade_rollup.points_rollup" + tier
 		drops = append(drops, "DROP TABLE "+t+"_local_mv", "DROP TABLE "+t, "DROP TABLE "+t+"_local")
 	}

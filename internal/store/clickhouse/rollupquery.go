@@ -126,10 +126,10 @@ type span struct {
 }
 
 // rollupSpans covers [from, to) with the coarsest rows that fit: whole
-// hours from the hour tier (when the interval is whole hours, or none,
-// and from the first whole hour after cover), the rest of the whole
-// minutes from the minute tier, and the edges that are not whole minutes
-// from points.
+// days, then whole hours, from their tiers (when the interval is a whole
+// number of them, or none, and from the first whole one after cover), the
+// rest of the whole minutes from the minute tier, and the edges that are
+// not whole minutes from points.
 func rollupSpans(from, to, interval, cover int64) []span {
 	lo, hi := ceilMinute(from), floorMinute(to)
 	if lo >= hi {
@@ -139,19 +139,26 @@ func rollupSpans(from, to, interval, cover int64) []span {
 	if from < lo {
 		out = append(out, span{nil, from, lo})
 	}
-	h := hourTier.ms
-	hlo, hhi := (max(lo, cover)+h-1)/h*h, hi/h*h
-	if (interval == 0 || interval%h == 0) && hlo < hhi {
-		if lo < hlo {
-			out = append(out, span{&minuteTier, lo, hlo})
+	var fill func(lo, hi int64, tiers []*rollupTier)
+	fill = func(lo, hi int64, tiers []*rollupTier) {
+		if lo >= hi {
+			return
 		}
-		out = append(out, span{&hourTier, hlo, hhi})
-		if hhi < hi {
-			out = append(out, span{&minuteTier, hhi, hi})
+		t := tiers[0]
+		if len(tiers) == 1 {
+			out = append(out, span{t, lo, hi})
+			return
 		}
-	} else {
-		out = append(out, span{&minuteTier, lo, hi})
+		tlo, thi := (max(lo, cover)+t.ms-1)/t.ms*t.ms, hi/t.ms*t.ms
+		if interval%t.ms != 0 || tlo >= thi {
+			fill(lo, hi, tiers[1:])
+			return
+		}
+		fill(lo, tlo, tiers[1:])
+		out = append(out, span{t, tlo, thi})
+		fill(thi, hi, tiers[1:])
 	}
+	fill(lo, hi, []*rollupTier{&dayTier, &hourTier, &minuteTier})
 	if hi < to {
 		out = append(out, span{nil, hi, to})
 	}

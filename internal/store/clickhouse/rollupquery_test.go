@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // ordOf is the Go twin of sketchOrdSQL (for the tests).
@@ -129,4 +130,44 @@ func FuzzParseSketch(f *testing.F) {
 			t.Fatalf("quantiles of %v: q0.5 %v > q0.99 %v", bins, out[0], out[1])
 		}
 	})
+}
+
+func TestRollupSpans(t *testing.T) {
+	const m, h, d = 60_000, 3_600_000, 86_400_000
+	day := int64(20_000) * d
+	for _, c := range []struct {
+		from, to, interval, cover int64
+	}{
+		{day, day + 2*d, 0, 0},                   // day[0s,48h)
+		{day + 17_001, day + 2*d - 13, h, 0},     // points, minutes, hours, minutes, points
+		{day, day + d, 5 * m, 0},                 // minute[0s,24h)
+		{day + 30*m, day + 3*h, 0, day + 20*m},   // minute[0s,30m) hour[30m,2h30m)
+		{day - 30*m, day + 2*h, 0, day - 40*m},   // minute, hour, hour: a day cut
+		{day + 1000, day + 2000, 0, 0},           // points[0s,1s)
+		{day + 5*h, day + d + 3*m, 0, day + 5*h}, // hours, minutes: no whole day
+	} {
+		var parts []string
+		next := c.from
+		for _, s := range rollupSpans(c.from, c.to, c.interval, c.cover) {
+			if s.from != next || s.from >= s.to {
+				t.Fatalf("rollupSpans(%+v): span %+v after %d", c, s, next)
+			}
+			name := "points"
+			if s.tier != nil {
+				name = map[int64]string{m: "minute", h: "hour", d: "day"}[s.tier.ms]
+				if s.from%s.tier.ms != 0 || s.to%s.tier.ms != 0 || (c.interval != 0 && c.interval%s.tier.ms != 0) {
+					t.Errorf("rollupSpans(%+v): %s span [%d, %d) not whole buckets of the tier and interval", c, name, s.from, s.to)
+				}
+				if s.from < c.cover {
+					t.Errorf("rollupSpans(%+v): %s span from %d before the cover", c, name, s.from)
+				}
+			}
+			parts = append(parts, fmt.Sprintf("%s[%v,%v)", name, time.Duration(s.from-c.from)*time.Millisecond, time.Duration(s.to-c.from)*time.Millisecond))
+			next = s.to
+		}
+		if next != c.to {
+			t.Fatalf("rollupSpans(%+v) ends at %d; want %d", c, next, c.to)
+		}
+		t.Logf("%s", strings.Join(parts, " "))
+	}
 }
