@@ -76,6 +76,19 @@ func BenchmarkExecute(b *testing.B) {
 		duckIns += time.Since(start)
 	}
 	b.Logf("appended %d points in batches of %d: ClickHouse %v, DuckDB %v", n, batch, chIns.Round(time.Millisecond), duckIns.Round(time.Millisecond))
+	if _, err := ch.Query("OPTIMIZE TABLE bench.points FINAL"); err != nil {
+		b.Fatal(err)
+	}
+	for _, t := range []string{"points_rollup", "points_rollup_hour", "points_rollup_day"} {
+		if _, err := ch.Query("OPTIMIZE TABLE bench." + t + " FINAL"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	disk, err := ch.Query("SELECT table, sum(rows), sum(bytes_on_disk) FROM system.parts WHERE database = 'bench' AND active GROUP BY table ORDER BY table")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("tables after OPTIMIZE FINAL (table, rows, bytes on disk):\n%s", disk)
 
 	lat := point.Field{Kind: point.KindDouble, Pos: 1}
 	aggs := []query.Agg{{Type: query.AggCount}, {Type: query.AggAvg, Field: lat}, {Type: query.AggQuantile, Field: lat, Q: 0.95}}

@@ -126,11 +126,20 @@ func layoutOf(dataset string) *rollupLayout {
 	return l
 }
 
-// perDataset prints multiIf(dataset = 'a', [..], …, empty) of the arrays
-// each built-in dataset's layout gives (none: empty alone).
-func perDataset(pick func(*rollupLayout) []int, col string, plusZero bool, empty string) string {
-	var b strings.Builder
-	n := 0
+// perDataset prints the array of each row's values of the columns (col1
+// to colN) that pick gives for its dataset (none for a dataset with no
+// spec). The positions are a constant looked up by dataset, and the
+// values picked with them without a lambda (18.16's cannot read columns):
+//
+//	P = [[], [2, 3], …][indexOf(['requests', …], dataset) + 1]
+//	arraySlice([[col1, …, colN][P[1]], …, [col1, …, colN][P[K]]], 1, length(P))
+//
+// with K the most positions a dataset has. It costs one lookup a row (a
+// multiIf over the datasets would build every dataset's array every row).
+func perDataset(pick func(*rollupLayout) []int, col string, n int, plusZero bool) string {
+	names := []string{}
+	lists := []string{"[]"}
+	k := 0
 	for _, ds := range point.BuiltinNames() {
 		pos := pick(layoutOf(ds))
 		if len(pos) == 0 {
@@ -138,18 +147,29 @@ func perDataset(pick func(*rollupLayout) []int, col string, plusZero bool, empty
 		}
 		items := make([]string, len(pos))
 		for i, p := range pos {
-			items[i] = col + strconv.Itoa(p)
-			if plusZero {
-				items[i] = "(" + items[i] + " + 0)" // -0 and 0 are one value, as for groups
-			}
+			items[i] = strconv.Itoa(p)
 		}
-		fmt.Fprintf(&b, "dataset = %s, [%s], ", chString(ds), strings.Join(items, ", "))
-		n++
+		names = append(names, chString(ds))
+		lists = append(lists, "["+strings.Join(items, ", ")+"]")
+		k = max(k, len(pos))
 	}
-	if n == 0 {
-		return empty
+	cols := make([]string, n)
+	for i := range cols {
+		cols[i] = col + strconv.Itoa(i+1)
 	}
-	return "multiIf(" + b.String() + empty + ")"
+	all := "[" + strings.Join(cols, ", ") + "]"
+	p := "arrayElement([" + strings.Join(lists, ", ") + "], indexOf([" + strings.Join(names, ", ") + "], dataset) + 1)"
+	elems := make([]string, k)
+	for i := range elems {
+		elems[i] = "arrayElement(" + all + ", arrayElement(" + p + ", " + strconv.Itoa(i+1) + "))"
+		if plusZero {
+			elems[i] = "(" + elems[i] + " + 0)" // -0 and 0 are one value, as for groups
+		}
+	}
+	if k == 0 {
+		return "arraySlice(" + all + ", 1, 0)"
+	}
+	return "arraySlice([" + strings.Join(elems, ", ") + "], 1, length(" + p + "))"
 }
 
 // rollupSelect is a tier's view's SELECT over the points' local table.
@@ -168,11 +188,11 @@ func rollupSelectWhere(t rollupTier, from, where string) string {
 	all := "[" + strings.Join(doubles, ", ") + "]"
 	// The distributions' values; double, not (double + 0): a sketch bins
 	// -0 and 0 alike.
-	dv := perDataset(func(l *rollupLayout) []int { return l.dists }, "double", false, "emptyArrayFloat64()")
+	dv := perDataset(func(l *rollupLayout) []int { return l.dists }, "double", point.MaxDoubles, false)
 	key := fmt.Sprintf("bitShiftLeft(toUInt64(i_), %d) + toUInt64(%s + %d)", sketchSlotBits, sketchOrdSQL("x_"), sketchOffset)
 	return "SELECT project, dataset, " + t.trunc + "(timestamp) AS minute, index1, " +
-		perDataset(func(l *rollupLayout) []int { return l.blobs }, "blob", false, "emptyArrayString()") + " AS dblobs, " +
-		perDataset(func(l *rollupLayout) []int { return l.nums }, "double", true, "emptyArrayFloat64()") + " AS dnums, " +
+		perDataset(func(l *rollupLayout) []int { return l.blobs }, "blob", point.MaxBlobs, false) + " AS dblobs, " +
+		perDataset(func(l *rollupLayout) []int { return l.nums }, "double", point.MaxDoubles, true) + " AS dnums, " +
 		"countState() AS n, sumState(toUInt64(_sample_interval)) AS w, " +
 		"sumForEachState(arrayMap(x_ -> x_ * _sample_interval, " + all + ")) AS s, " +
 		"minForEachState(" + all + ") AS mn, maxForEachState(" + all + ") AS mx, " +
