@@ -57,7 +57,9 @@ func benchDatabases(t *testing.T, e *clusterEnv, shard int) string {
 // asks for the root key rather than replacing it.
 func TestClusterBench(t *testing.T) {
 	e := startClusterEnv(t)
-	store := e.flags[1] // clickhouse://127.0.0.1:PORT/alidade?cluster=NAME
+	// The bench's database is made with rollups (rollups=on), so that
+	// source auto reads them.
+	store := e.flags[1] + "&rollups=on" // clickhouse://127.0.0.1:PORT/alidade?cluster=NAME
 	const points = 20000
 	start := time.Now()
 	stdout, stderr, code := runBenchBinary(t, "--store", store, "--meta", e.pg.DSN,

@@ -280,11 +280,9 @@ func runServe(ctx context.Context, args []string) error {
 		// The embedded rollups live in a node's memory and would see only
 		// its own writes: a cluster's are ClickHouse's rollup table, which
 		// the store reads itself (--rollups on) when it covers a query.
-		rollups := "off (--rollups off)"
-		if cs.Rollups() {
-			rollups = "ClickHouse's rollup table"
-		} else if !popts.Disabled {
-			rollups = "off (the rollup table was made by an Alidade with other rollup specs)"
+		rollups := "ClickHouse's rollup tables"
+		if !cs.Rollups() {
+			rollups = "off: " + cs.RollupsOff()
 		}
 		popts.Disabled = true
 		sopts.ErrorJournal = ""

@@ -38,6 +38,9 @@ type ClusterTarget struct {
 	// Cluster is the remote_servers cluster ("" for one server); User and
 	// Password are ClickHouse's credentials ("" for its default user).
 	Cluster, User, Password string
+	// Rollups is the --store URL's rollups parameter ("on", "off" or ""):
+	// the node's fresh database is made with it.
+	Rollups string
 	// Meta is the PostgreSQL URL of the metadata store.
 	Meta string
 	// RootKey is the metadata store's root key, needed when the store was
@@ -59,6 +62,9 @@ func (t *ClusterTarget) storeURL(db string, redacted bool) string {
 		if t.Password != "" && !redacted {
 			q.Set("password", t.Password)
 		}
+	}
+	if t.Rollups != "" {
+		q.Set("rollups", t.Rollups)
 	}
 	host := strings.TrimSuffix(strings.TrimPrefix(t.HTTP, "http://"), "/")
 	u := url.URL{Scheme: "clickhouse", Host: host, Path: "/" + db, RawQuery: q.Encode()}

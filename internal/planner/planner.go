@@ -395,9 +395,10 @@ func (p *Planner) name(ds string) string {
 // exactly: its whole buckets from rollups and its edges from raw points,
 // which SubResult.Source calls mixed.
 func (p *Planner) Execute(ctx context.Context, sub *query.Sub) (*query.SubResult, error) {
-	if n, ok := p.st.(nativeRollups); ok && p.r == nil && n.Rollups() {
-		// The store keeps rollups of its own (ClickHouse's rollup table)
-		// and answers Source itself.
+	if _, ok := p.st.(nativeRollups); ok && p.r == nil {
+		// The store may keep rollups of its own (ClickHouse's rollup
+		// tables) and answers Source itself, with its own reason when it
+		// cannot read them.
 		return p.st.Execute(ctx, sub)
 	}
 	if sub.Source != query.SourceRaw && p.r != nil {
@@ -433,7 +434,8 @@ func (p *Planner) Execute(ctx context.Context, sub *query.Sub) (*query.SubResult
 
 // nativeRollups is a store that answers Subs from rollups it keeps itself
 // (when Rollups reports true), setting SubResult.Source and honouring
-// Sub.Source as the planner does.
+// Sub.Source as the planner does (refusing source rollup with its reason
+// when it has none).
 type nativeRollups interface {
 	Rollups() bool
 }

@@ -57,17 +57,21 @@ const SchemaVersion = 1
 
 // Options configure Open.
 type Options struct {
-	// URL is clickhouse://host:port/database[?cluster=NAME&user=U&password=P].
+	// URL is clickhouse://host:port/database[?cluster=NAME&user=U&password=P&rollups=on].
 	// port is the HTTP interface's (8123 by default). With cluster, the
 	// points live in local tables created ON CLUSTER NAME on every shard
 	// and are read and written through a Distributed table over them;
-	// the server at host:port is the one Alidade talks to.
+	// the server at host:port is the one Alidade talks to. rollups=on
+	// gives the database rollup tables (see rollup.go), kept from then
+	// on; without it a database has them only if it was made with them.
 	URL string
 	// Timeout bounds one request; zero means 5 minutes.
 	Timeout time.Duration
 	// Rollups has Execute answer the Subs the rollup table covers from it
-	// (Sub.Source auto or rollup; see rollupquery.go). The rollup table
-	// is created and filled either way.
+	// (Sub.Source auto or rollup; see rollupquery.go), when the database
+	// has rollup tables (the URL's rollups=on). Without it a database's
+	// rollup tables are still filled (their views run on every INSERT)
+	// but not read.
 	Rollups bool
 }
 
@@ -78,6 +82,10 @@ type Config struct {
 	Cluster  string
 	User     string
 	Password string
+	// Rollups is the URL's rollups parameter: "on" (create the rollup
+	// tables when missing), "off" (refuse a database that has them), or
+	// "" (whatever the database has).
+	Rollups string
 }
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -141,8 +149,13 @@ func ParseURL(raw string) (*Config, error) {
 			c.User = v
 		case "password":
 			c.Password = v
+		case "rollups":
+			if v != "on" && v != "off" {
+				return nil, fmt.Errorf("clickhouse: URL parameter rollups=%q; want on or off", v)
+			}
+			c.Rollups = v
 		default:
-			return nil, fmt.Errorf("clickhouse: unknown URL parameter %q; known: cluster, user, password", k)
+			return nil, fmt.Errorf("clickhouse: unknown URL parameter %q; known: cluster, user, password, rollups", k)
 		}
 	}
 	if c.Password != "" && c.User == "" {
@@ -175,9 +188,11 @@ type Store struct {
 	// insert is dropped (see Deduplicates).
 	engine string
 	dedup  bool
-	// rollups is Options.Rollups; rollup, what rollup_state said at Open.
-	rollups bool
-	rollup  rollupState
+	// rollups is Options.Rollups; hasRollup, whether the database has
+	// rollup tables; rollup, what rollup_state said at Open.
+	rollups   bool
+	hasRollup bool
+	rollup    rollupState
 
 	mu   sync.Mutex
 	days []int64 // as DaysContext last read them
@@ -238,7 +253,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	if err := s.createRollup(ctx, strings.HasPrefix(s.engine, "Replicated")); err != nil {
+	if err := s.openRollup(ctx, strings.HasPrefix(s.engine, "Replicated")); err != nil {
 		s.Close()
 		return nil, err
 	}

@@ -23,7 +23,7 @@ import (
 func TestDeduplicates(t *testing.T) {
 	c := testinfra.StartClickHouseCluster(t, 2)
 	ctx := context.Background()
-	s := open(t, chURL(c.Shards[0], "dedup", "cluster="+c.Name))
+	s := open(t, chURL(c.Shards[0], "dedup", "cluster="+c.Name+"&rollups=on"))
 	if !s.Deduplicates() || !strings.HasPrefix(s.Engine(), "ReplicatedMergeTree('/clickhouse/tables/{shard}/dedup/points_local'") {
 		t.Fatalf("new database on a cluster: Deduplicates %v, engine %s; want a ReplicatedMergeTree", s.Deduplicates(), s.Engine())
 	}

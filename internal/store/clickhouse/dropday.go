@@ -34,7 +34,7 @@ func (s *Store) dropPartition(ctx context.Context, part string) error {
 		on = " ON CLUSTER " + s.cfg.Cluster
 	}
 	tables := []string{s.local}
-	for _, t := range rollupTiers {
+	for _, t := range s.rollupTables() {
 		_, local := s.rollupNames(t)
 		tables = append(tables, local)
 	}

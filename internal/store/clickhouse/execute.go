@@ -421,7 +421,7 @@ func (s *Store) Execute(ctx context.Context, sub *query.Sub) (*query.SubResult, 
 	if sub.Project <= 0 || max(sub.From, 0) >= min(sub.To, maxTimestamp) {
 		return sub.EmptyResult(), nil
 	}
-	if s.rollups && sub.Source != query.SourceRaw {
+	if s.Rollups() && sub.Source != query.SourceRaw {
 		l := layoutOf(sub.Dataset)
 		why := s.rollupWhy(sub, l)
 		if why == "" {
@@ -431,7 +431,7 @@ func (s *Store) Execute(ctx context.Context, sub *query.Sub) (*query.SubResult, 
 			return nil, &query.Error{Part: "source", Msg: "rollups cannot answer this query: " + why}
 		}
 	} else if sub.Source == query.SourceRollup {
-		return nil, &query.Error{Part: "source", Msg: "rollups are turned off on this server (serve --rollups=false)"}
+		return nil, &query.Error{Part: "source", Msg: "rollups cannot answer this query: " + s.RollupsOff()}
 	}
 	res, err := s.executeRaw(ctx, sub)
 	if err != nil {

@@ -30,11 +30,18 @@ import (
 func BenchmarkExecute(b *testing.B) {
 	ctx := context.Background()
 	ch := testinfra.StartClickHouse(b, testinfra.ClickHouseOptions{})
-	c, err := clickhouse.Open(ctx, clickhouse.Options{URL: chURL(ch, "bench", ""), Rollups: true})
+	c, err := clickhouse.Open(ctx, clickhouse.Options{URL: chURL(ch, "bench", "rollups=on"), Rollups: true})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer c.Close()
+	// The same points in a database without rollups: what ingest costs
+	// without their views, and the raw answers.
+	plain, err := clickhouse.Open(ctx, clickhouse.Options{URL: chURL(ch, "bench_raw", "")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer plain.Close()
 	d, err := duckdb.Open(ctx, duckdb.Options{Dir: b.TempDir(), MemoryLimit: "1GB"})
 	if err != nil {
 		b.Fatal(err)
@@ -46,7 +53,7 @@ func BenchmarkExecute(b *testing.B) {
 	r := rand.New(rand.NewPCG(13, 14))
 	endpoints := []string{"/", "/api/users", "/api/orders", "/api/cart", "/login", "/logout", "/search", "/api/v2/items",
 		"/api/v2/checkout", "/static/app.js", "/health", "/admin"}
-	var chIns, duckIns time.Duration
+	var chIns, plainIns, duckIns time.Duration
 	for done := 0; done < n; done += batch {
 		pts := make([]point.Point, batch)
 		for i := range pts {
@@ -70,12 +77,18 @@ func BenchmarkExecute(b *testing.B) {
 		}
 		chIns += time.Since(start)
 		start = time.Now()
+		if err := plain.Append(ctx, bs); err != nil {
+			b.Fatal(err)
+		}
+		plainIns += time.Since(start)
+		start = time.Now()
 		if err := d.Append(ctx, bs); err != nil {
 			b.Fatal(err)
 		}
 		duckIns += time.Since(start)
 	}
-	b.Logf("appended %d points in batches of %d: ClickHouse %v, DuckDB %v", n, batch, chIns.Round(time.Millisecond), duckIns.Round(time.Millisecond))
+	b.Logf("appended %d points in batches of %d: ClickHouse with rollups %v, without %v, DuckDB %v", n, batch,
+		chIns.Round(time.Millisecond), plainIns.Round(time.Millisecond), duckIns.Round(time.Millisecond))
 	if _, err := ch.Query("OPTIMIZE TABLE bench.points FINAL"); err != nil {
 		b.Fatal(err)
 	}
@@ -84,7 +97,7 @@ func BenchmarkExecute(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	disk, err := ch.Query("SELECT table, sum(rows), sum(bytes_on_disk) FROM system.parts WHERE database = 'bench' AND active GROUP BY table ORDER BY table")
+	disk, err := ch.Query("SELECT database, table, sum(rows), sum(bytes_on_disk) FROM system.parts WHERE database LIKE 'bench%' AND active GROUP BY database, table ORDER BY database, table")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -107,12 +120,11 @@ func BenchmarkExecute(b *testing.B) {
 		{"grouped-edges", query.Sub{Project: 1, Dataset: "requests", From: day0 + 17_001, To: day0 + week - 13_003, MaxGroups: 10000,
 			GroupBy: []point.Field{{Kind: point.KindIndex, Pos: 1}}, Aggs: aggs}},
 	}
-	raw := func(sub *query.Sub) *query.Sub { r := *sub; r.Source = query.SourceRaw; return &r }
 	backends := []struct {
 		name string
 		ex   func(*query.Sub) (*query.SubResult, error)
 	}{
-		{"clickhouse", func(s *query.Sub) (*query.SubResult, error) { return c.Execute(ctx, raw(s)) }},
+		{"clickhouse", func(s *query.Sub) (*query.SubResult, error) { return plain.Execute(ctx, s) }},
 		{"clickhouse-rollup", func(s *query.Sub) (*query.SubResult, error) { return c.Execute(ctx, s) }},
 		{"duckdb", func(s *query.Sub) (*query.SubResult, error) { return d.Execute(ctx, s) }},
 	}

@@ -31,7 +31,7 @@ func (s *Store) dropDaysBefore(ctx context.Context, cutoff time.Time) ([]int64, 
 	}
 	_, localName, _ := strings.Cut(s.local, ".")
 	names := []string{chString(localName)}
-	for _, t := range rollupTiers {
+	for _, t := range s.rollupTables() {
 		_, local := s.rollupNames(t)
 		_, name, _ := strings.Cut(local, ".")
 		names = append(names, chString(name))
@@ -144,7 +144,7 @@ func (s *Store) Expire(ctx context.Context, now time.Time, defaultRetention time
 	// The rollup's minutes that end at or before a cutoff go too; the one
 	// a cutoff falls in stays whole (it holds later points too), so a
 	// rollup answer over it still counts its expired points.
-	for _, t := range rollupTiers {
+	for _, t := range s.rollupTables() {
 		_, rlocal := s.rollupNames(t)
 		// Rows whose bucket ends at or before the cutoff.
 		cond := strings.ReplaceAll(strings.Join(rconds, " OR "), "%d", strconv.FormatInt(t.ms/1000-1, 10))
@@ -155,7 +155,7 @@ func (s *Store) Expire(ctx context.Context, now time.Time, defaultRetention time
 	if err := s.waitMutations(ctx); err != nil {
 		return rep, err
 	}
-	for _, t := range rollupTiers {
+	for _, t := range s.rollupTables() {
 		_, rlocal := s.rollupNames(t)
 		if err := s.waitMutationsOf(ctx, rlocal); err != nil {
 			return rep, err

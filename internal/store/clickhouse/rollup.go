@@ -226,24 +226,52 @@ type rollupState struct {
 	found      bool
 }
 
+// openRollup finds whether the database has rollup tables (the minute
+// tier's view, in system.tables) and does what the URL's rollups asks:
+// on creates them when missing (createRollup), off refuses a database
+// that has them (their views cost every INSERT), and nothing keeps what
+// the database has. A database with rollup tables has its rollup_state
+// read.
+func (s *Store) openRollup(ctx context.Context, replicated bool) error {
+	_, firstLocal := s.rollupNames(minuteTier)
+	_, firstName, _ := strings.Cut(firstLocal, ".")
+	out, err := s.query(ctx, "SELECT count() FROM system.tables WHERE database = "+chString(s.cfg.Database)+" AND name = "+chString(firstName+"_mv"), nil)
+	if err != nil {
+		return fmt.Errorf("find the rollup tables: %w", err)
+	}
+	hadView := strings.TrimSpace(out) == "1"
+	switch {
+	case s.cfg.Rollups == "on" || hadView && s.cfg.Rollups == "":
+		s.hasRollup = true
+		return s.createRollup(ctx, replicated, hadView)
+	case hadView:
+		return fmt.Errorf("clickhouse %s: database %s has rollup tables (made with rollups=on), and the URL says rollups=off; "+
+			"a database keeps its rollups: leave rollups=off out of the URL, or drop the tables (see the README, Rollups on a cluster)", s.cfg.HTTP, s.cfg.Database)
+	}
+	return nil
+}
+
+// rollupTables are the rollup tiers the database has: none without
+// rollup tables.
+func (s *Store) rollupTables() []rollupTier {
+	if !s.hasRollup {
+		return nil
+	}
+	return rollupTiers
+}
+
 // createRollup creates the rollup table(s), the view that fills them and
 // the rollup_state table when missing, and backfills the points written
-// before the view existed (a database made by an Alidade without
-// rollups): see backfillRollup. replicated is as for the points table.
-func (s *Store) createRollup(ctx context.Context, replicated bool) error {
+// before the view existed (a database made without rollups, opened with
+// rollups=on): see backfillRollup. replicated is as for the points
+// table; hadView, whether the minute tier's view was there at Open.
+func (s *Store) createRollup(ctx context.Context, replicated, hadView bool) error {
 	on := ""
 	if s.cfg.Cluster != "" {
 		on = " ON CLUSTER " + s.cfg.Cluster
 	}
 	db := s.cfg.Database
 	_, pointsLocal, _ := strings.Cut(s.local, ".")
-	_, firstLocal := s.rollupNames(minuteTier)
-	_, firstName, _ := strings.Cut(firstLocal, ".")
-	out, err := s.query(ctx, "SELECT count() FROM system.tables WHERE database = "+chString(db)+" AND name = "+chString(firstName+"_mv"), nil)
-	if err != nil {
-		return fmt.Errorf("create the rollup table: %w", err)
-	}
-	hadView := strings.TrimSpace(out) == "1"
 	stmts := []string{"CREATE TABLE IF NOT EXISTS " + db + ".rollup_state" + on +
 		" (spec String, cover_from Int64, backfilled UInt8, at DateTime) ENGINE = MergeTree() ORDER BY at"}
 	for _, t := range rollupTiers {
@@ -384,5 +412,5 @@ func (s *Store) backfillRollup(ctx context.Context, cover int64) error {
 // point, and whether it can be read at all (its view was made with this
 // Alidade's specs).
 func (s *Store) RollupCoverFrom() (from int64, ok bool) {
-	return s.rollup.coverFrom, s.rollup.spec == rollupSpecID()
+	return s.rollup.coverFrom, s.hasRollup && s.rollup.spec == rollupSpecID()
 }

@@ -158,7 +158,7 @@ func execute(t *testing.T, s *clickhouse.Store, sub query.Sub, source string) *q
 // the rollup table.
 func testRollupCluster(t *testing.T, c *testinfra.ClickHouseCluster) {
 	ctx := context.Background()
-	url := chURL(c.Shards[0], "alidade_rollup", "cluster="+c.Name)
+	url := chURL(c.Shards[0], "alidade_rollup", "cluster="+c.Name+"&rollups=on")
 	s, err := clickhouse.Open(ctx, clickhouse.Options{URL: url, Rollups: true})
 	if err != nil {
 		t.Fatal(err)
@@ -244,6 +244,11 @@ func testRollupCluster(t *testing.T, c *testinfra.ClickHouseCluster) {
 			t.Fatal(err)
 		}
 	}
+	// Opened without rollups=on it stays without them.
+	plain := chURL(c.Shards[0], "alidade_rollup", "cluster="+c.Name)
+	if s3, err := clickhouse.Open(ctx, clickhouse.Options{URL: plain, Rollups: true}); err != nil || s3.Rollups() {
+		t.Fatalf("Open(%s) of a database without rollup tables = %v; Rollups() = %v; want no error, false", plain, err, err == nil && s3.Rollups())
+	}
 	start := time.Now()
 	s2, err := clickhouse.Open(ctx, clickhouse.Options{URL: url, Rollups: true})
 	if err != nil {
@@ -255,4 +260,12 @@ func testRollupCluster(t *testing.T, c *testinfra.ClickHouseCluster) {
 	}
 	t.Logf("backfilled %d points in %v", len(pts)/2, time.Since(start).Round(time.Millisecond))
 	compare("backfilled", s2)
+	// A database with rollups keeps them: opened without rollups=on it
+	// reads them; rollups=off is refused, saying why.
+	if s3, err := clickhouse.Open(ctx, clickhouse.Options{URL: plain, Rollups: true}); err != nil || !s3.Rollups() {
+		t.Fatalf("Open(%s) of a database with rollup tables = %v; want its rollups read", plain, err)
+	}
+	if _, err := clickhouse.Open(ctx, clickhouse.Options{URL: plain + "&rollups=off"}); err == nil || !strings.Contains(err.Error(), "has rollup tables") {
+		t.Fatalf("Open(rollups=off) of a database with rollup tables = %v; want an error saying it has them", err)
+	}
 }

@@ -24,6 +24,21 @@ func (s *Store) Rollups() bool {
 	return s.rollups && ok
 }
 
+// RollupsOff says why Execute does not read the rollup table, "" when it
+// does.
+func (s *Store) RollupsOff() string {
+	_, ok := s.RollupCoverFrom()
+	switch {
+	case !s.hasRollup:
+		return fmt.Sprintf("ClickHouse database %s has no rollup tables (they are made when the --store URL says rollups=on: clickhouse://HOST:8123/%s?rollups=on)", s.cfg.Database, s.cfg.Database)
+	case !ok:
+		return "the rollup tables were made by an Alidade with other rollup specs"
+	case !s.rollups:
+		return "rollups are turned off on this server (serve --rollups off)"
+	}
+	return ""
+}
+
 // dimExpr is the rollup table's expression of a dimension of l, or false.
 func (l *rollupLayout) dimExpr(f point.Field) (string, bool) {
 	switch f.Kind {
