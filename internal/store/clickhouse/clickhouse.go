@@ -193,6 +193,11 @@ type Store struct {
 	rollups   bool
 	hasRollup bool
 	rollup    rollupState
+	// cascadeTable: the server fires a view on the rows another view
+	// writes into its TO table (see cascadesFromTable); specID, the
+	// views' SELECTs' rollupSpecID.
+	cascadeTable bool
+	specID       string
 
 	mu   sync.Mutex
 	days []int64 // as DaysContext last read them

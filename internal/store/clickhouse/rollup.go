@@ -27,6 +27,7 @@ package clickhouse
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -201,15 +202,74 @@ func rollupSelectWhere(t rollupTier, from, where string) string {
 		"FROM " + from + " GROUP BY project, dataset, minute, index1, dblobs, dnums"
 }
 
-// rollupSpecID names the view's SELECT (the specs and the sketch mapping):
-// a database whose view was made with another is not read.
-func rollupSpecID() string {
-	var all string
-	for _, t := range rollupTiers {
-		all += rollupSelect(t, "points")
+// rollupMergeSelect is the SELECT of a coarser tier's view over the rows
+// of a finer tier (from): their states merged into t's buckets.
+func rollupMergeSelect(t rollupTier, from string) string {
+	return "SELECT project, dataset, " + t.trunc + "(minute) AS minute, index1, dblobs, dnums, " +
+		"countMergeState(n) AS n, sumMergeState(w) AS w, sumForEachMergeState(s) AS s, " +
+		"minForEachMergeState(mn) AS mn, maxForEachMergeState(mx) AS mx, sumMapMergeState(sk) AS sk " +
+		"FROM " + from + " GROUP BY project, dataset, minute, index1, dblobs, dnums"
+}
+
+// viewSelects are the SELECTs of the tiers' views, in rollupTiers' order:
+// the minute tier's over the points (pointsLocal), the hour tier's over
+// the minute rows and the day tier's over the hour rows, each read from
+// the finer tier's table (cascadeTable) or view (see cascadesFromTable).
+func (s *Store) viewSelects(pointsLocal string) []string {
+	out := []string{rollupSelect(minuteTier, pointsLocal)}
+	for i, t := range rollupTiers[1:] {
+		_, from := s.rollupNames(rollupTiers[i])
+		if !s.cascadeTable {
+			from += "_mv"
+		}
+		out = append(out, rollupMergeSelect(t, from))
 	}
-	h := sha256.Sum256([]byte(all))
+	return out
+}
+
+// rollupSpecID names the views' SELECTs (the specs, the sketch mapping
+// and what the coarser tiers read): a database whose views were made
+// with others is not read.
+func (s *Store) rollupSpecID() string {
+	h := sha256.Sum256([]byte(strings.Join((&Store{cascadeTable: s.cascadeTable, cfg: Config{Database: "db"}}).viewSelects("points"), "\n")))
 	return hex.EncodeToString(h[:8])
+}
+
+// cascadesFromTable finds which of a view's sources a materialized view
+// fires on when another view's INSERT writes rows into its TO table:
+// ClickHouse 18.16 fires the views that read FROM that other view, not
+// those that read its TO table; newer servers (19.13 already, issue
+// ClickHouse#7195) the other way round. It tries it on the server, with
+// tables it drops again: a Null table, a view TO a Memory table, and a
+// view reading that table.
+func (s *Store) cascadesFromTable(ctx context.Context) (bool, error) {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	p := s.cfg.Database + ".cascade_probe_" + hex.EncodeToString(b[:]) + "_"
+	drops := []string{"DROP TABLE IF EXISTS " + p + "out_mv", "DROP TABLE IF EXISTS " + p + "out",
+		"DROP TABLE IF EXISTS " + p + "mid_mv", "DROP TABLE IF EXISTS " + p + "mid", "DROP TABLE IF EXISTS " + p + "src"}
+	defer func() {
+		for _, st := range drops {
+			_, _ = s.query(context.WithoutCancel(ctx), st, nil)
+		}
+	}()
+	for _, st := range []string{
+		"CREATE TABLE " + p + "src (x UInt8) ENGINE = Null",
+		"CREATE TABLE " + p + "mid (x UInt8) ENGINE = Memory",
+		"CREATE MATERIALIZED VIEW " + p + "mid_mv TO " + p + "mid AS SELECT x FROM " + p + "src",
+		"CREATE TABLE " + p + "out (x UInt8) ENGINE = Memory",
+		"CREATE MATERIALIZED VIEW " + p + "out_mv TO " + p + "out AS SELECT x FROM " + p + "mid",
+		"INSERT INTO " + p + "src VALUES (1)",
+	} {
+		if _, err := s.query(ctx, st, nil); err != nil {
+			return false, fmt.Errorf("try how the server's views cascade: %w", err)
+		}
+	}
+	out, err := s.query(ctx, "SELECT count() FROM "+p+"out", nil)
+	if err != nil {
+		return false, fmt.Errorf("try how the server's views cascade: %w", err)
+	}
+	return strings.TrimSpace(out) == "1", nil
 }
 
 const rollupColumns = "project UInt64, dataset String, minute DateTime, index1 String, dblobs Array(String), dnums Array(Float64), " +
@@ -272,9 +332,15 @@ func (s *Store) createRollup(ctx context.Context, replicated, hadView bool) erro
 	}
 	db := s.cfg.Database
 	_, pointsLocal, _ := strings.Cut(s.local, ".")
+	var err error
+	if s.cascadeTable, err = s.cascadesFromTable(ctx); err != nil {
+		return err
+	}
+	s.specID = s.rollupSpecID()
+	selects := s.viewSelects(db + "." + pointsLocal)
 	stmts := []string{"CREATE TABLE IF NOT EXISTS " + db + ".rollup_state" + on +
 		" (spec String, cover_from Int64, backfilled UInt8, at DateTime) ENGINE = MergeTree() ORDER BY at"}
-	for _, t := range rollupTiers {
+	for i, t := range rollupTiers {
 		table, local := s.rollupNames(t)
 		_, localName, _ := strings.Cut(local, ".")
 		engine := "AggregatingMergeTree()"
@@ -290,7 +356,7 @@ func (s *Store) createRollup(ctx context.Context, replicated, hadView bool) erro
 			stmts = append(stmts, "CREATE TABLE IF NOT EXISTS "+table+on+" AS "+local+
 				" ENGINE = Distributed("+s.cfg.Cluster+", "+db+", "+localName+", rand())")
 		}
-		stmts = append(stmts, "CREATE MATERIALIZED VIEW IF NOT EXISTS "+local+"_mv"+on+" TO "+local+" AS "+rollupSelect(t, db+"."+pointsLocal))
+		stmts = append(stmts, "CREATE MATERIALIZED VIEW IF NOT EXISTS "+local+"_mv"+on+" TO "+local+" AS "+selects[i])
 	}
 	for _, st := range stmts {
 		if _, err := s.query(ctx, st, nil); err != nil {
@@ -308,10 +374,18 @@ func (s *Store) createRollup(ctx context.Context, replicated, hadView bool) erro
 	case !st.found:
 		// Another node made the view and is backfilling, or died doing so
 		// before it recorded anything: read raw points until a record says.
-		s.rollup = rollupState{spec: rollupSpecID(), coverFrom: math.MaxInt64}
+		s.rollup = rollupState{spec: s.specID, coverFrom: math.MaxInt64}
 	case !st.backfilled:
-		if st.spec == rollupSpecID() && time.Since(time.UnixMilli(st.coverFrom)) > time.Hour {
+		if st.spec == s.specID && time.Since(time.UnixMilli(st.coverFrom)) > time.Hour {
 			// A backfill started over an hour ago and never finished.
+			if s.cascadeTable {
+				// Its redo deletes and rewrites each tier's rows before
+				// the cover, which a cascade into the coarser tiers
+				// would count twice.
+				return fmt.Errorf("clickhouse %s: the rollup backfill of database %s started at %s never finished, and on this server (ClickHouse %s) it cannot be redone in place: "+
+					"drop the rollup tables and rollup_state (see the README, Rollups on a cluster) and start again with rollups=on",
+					s.cfg.HTTP, s.cfg.Database, time.UnixMilli(st.coverFrom).UTC().Format(time.RFC3339), s.version.Text)
+			}
 			return s.backfillRollup(ctx, st.coverFrom)
 		}
 		s.rollup = st
@@ -377,7 +451,7 @@ func (s *Store) backfillRollup(ctx context.Context, cover int64) error {
 	if cover == 0 {
 		cover = (time.Now().UnixMilli()/60000 + 1) * 60000
 	}
-	st := rollupState{spec: rollupSpecID(), coverFrom: cover}
+	st := rollupState{spec: s.specID, coverFrom: cover}
 	if err := s.recordRollupState(ctx, st); err != nil {
 		return err
 	}
@@ -394,6 +468,9 @@ func (s *Store) backfillRollup(ctx context.Context, cover int64) error {
 			if err := s.waitMutationsOf(ctx, local); err != nil {
 				return err
 			}
+		}
+		if t != minuteTier && s.cascadeTable {
+			continue // the minute tier's INSERT cascades into it
 		}
 		where := fmt.Sprintf("timestamp < toDateTime(%d)", until/1000)
 		if _, err := s.query(ctx, "INSERT INTO "+table+" "+rollupSelectWhere(t, s.table, where), nil, "insert_distributed_sync", "1"); err != nil {
@@ -412,5 +489,5 @@ func (s *Store) backfillRollup(ctx context.Context, cover int64) error {
 // point, and whether it can be read at all (its view was made with this
 // Alidade's specs).
 func (s *Store) RollupCoverFrom() (from int64, ok bool) {
-	return s.rollup.coverFrom, s.hasRollup && s.rollup.spec == rollupSpecID()
+	return s.rollup.coverFrom, s.hasRollup && s.rollup.spec == s.specID
 }
