@@ -223,7 +223,7 @@ func (f *benchFlags) cluster() (*bench.ClusterTarget, error) {
 	if u, err := url.Parse(f.meta); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
 		return nil, &usageError{msg: fmt.Sprintf("--meta: %q is not a postgres://USER@HOST:5432/DB URL\nTry: alidade bench --store URL --meta postgres://USER@HOST:5432/DB?sslmode=disable", redactURL(f.meta))}
 	}
-	return &bench.ClusterTarget{HTTP: cfg.HTTP, Database: cfg.Database, Cluster: cfg.Cluster, User: cfg.User, Password: cfg.Password, Meta: f.meta}, nil
+	return &bench.ClusterTarget{HTTP: cfg.HTTP, Database: cfg.Database, Cluster: cfg.Cluster, User: cfg.User, Password: cfg.Password, Rollups: cfg.Rollups, Meta: f.meta}, nil
 }
 
 // flagGiven reports whether name was set on the command line.

@@ -272,16 +272,21 @@ func runServe(ctx context.Context, args []string) error {
 		if f.storeURL == "" || f.metaURL == "" {
 			return &usageError{msg: "--store and --meta go together: points in ClickHouse (--store clickhouse://…), metadata in PostgreSQL (--meta postgres://…)"}
 		}
-		cs, err = openCluster(ctx, f.storeURL, f.metaURL, log)
+		cs, err = openCluster(ctx, f.storeURL, f.metaURL, !popts.Disabled, log)
 		if err != nil {
 			return err
 		}
 		st = cs
-		// Rollups live in each node's memory: a node would not see the
-		// points written to the others. A cluster answers from ClickHouse.
+		// The embedded rollups live in a node's memory and would see only
+		// its own writes: a cluster's are ClickHouse's rollup table, which
+		// the store reads itself (--rollups on) when it covers a query.
+		rollups := "ClickHouse's rollup tables"
+		if !cs.Rollups() {
+			rollups = "off: " + cs.RollupsOff()
+		}
 		popts.Disabled = true
 		sopts.ErrorJournal = ""
-		log.Info("cluster store", "points", cs.PointsURL(), "meta", cs.MetaURL(), "rollups", "off (each node would see only its own writes)")
+		log.Info("cluster store", "points", cs.PointsURL(), "meta", cs.MetaURL(), "rollups", rollups)
 	} else {
 		d, err := duckdb.Open(ctx, dopts)
 		if err != nil {

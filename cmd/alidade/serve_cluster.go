@@ -54,12 +54,13 @@ func (c *clusterStore) MetaURL() string   { return c.metaURL }
 func (c *clusterStore) Engine() string { return c.engine }
 
 // openCluster opens the metadata store, then the points store.
-func openCluster(ctx context.Context, storeURL, metaURL string, log *slog.Logger) (*clusterStore, error) {
+// With rollups, queries the rollup table covers are answered from it.
+func openCluster(ctx context.Context, storeURL, metaURL string, rollups bool, log *slog.Logger) (*clusterStore, error) {
 	pg, err := postgres.Open(ctx, postgres.Options{URL: metaURL, Logger: log})
 	if err != nil {
 		return nil, err
 	}
-	ch, err := clickhouse.Open(ctx, clickhouse.Options{URL: storeURL})
+	ch, err := clickhouse.Open(ctx, clickhouse.Options{URL: storeURL, Rollups: rollups})
 	if err != nil {
 		pg.Close()
 		return nil, err

@@ -38,6 +38,9 @@ type ClusterTarget struct {
 	// Cluster is the remote_servers cluster ("" for one server); User and
 	// Password are ClickHouse's credentials ("" for its default user).
 	Cluster, User, Password string
+	// Rollups is the --store URL's rollups parameter ("on", "off" or ""):
+	// the node's fresh database is made with it.
+	Rollups string
 	// Meta is the PostgreSQL URL of the metadata store.
 	Meta string
 	// RootKey is the metadata store's root key, needed when the store was
@@ -59,6 +62,9 @@ func (t *ClusterTarget) storeURL(db string, redacted bool) string {
 		if t.Password != "" && !redacted {
 			q.Set("password", t.Password)
 		}
+	}
+	if t.Rollups != "" {
+		q.Set("rollups", t.Rollups)
 	}
 	host := strings.TrimSuffix(strings.TrimPrefix(t.HTTP, "http://"), "/")
 	u := url.URL{Scheme: "clickhouse", Host: host, Path: "/" + db, RawQuery: q.Encode()}
@@ -147,8 +153,10 @@ type ClusterComparison struct {
 	// every point it acknowledged.
 	VisibleAfterMs float64 `json:"visible_after_ms"`
 
-	// Queries are the bench's queries with source raw on both (a cluster
-	// has no rollups), medians of Repeat runs, alternating.
+	// Queries are the bench's queries with source raw on both, and as each
+	// server chooses (its rollups where they cover the query: the
+	// embedded store's in memory, the cluster's rollup table), medians of
+	// Repeat runs, alternating.
 	Repeat  int            `json:"repeat"`
 	Queries []ClusterQuery `json:"queries"`
 
@@ -181,6 +189,12 @@ type ClusterQuery struct {
 	// Ratio is ClusterMs / EmbeddedMs: above 1, the cluster is slower.
 	Ratio float64 `json:"ratio"`
 	Rows  int     `json:"rows"`
+	// EmbeddedAutoMs and ClusterAutoMs are the same query with source
+	// auto; the sources say what answered it.
+	EmbeddedAutoMs     float64 `json:"embedded_auto_ms"`
+	ClusterAutoMs      float64 `json:"cluster_auto_ms"`
+	EmbeddedAutoSource string  `json:"embedded_auto_source"`
+	ClusterAutoSource  string  `json:"cluster_auto_source"`
 }
 
 // clusterRun is the cluster node of a run and what it leaves behind.
@@ -319,41 +333,49 @@ func (cr *clusterRun) ingested(ctx context.Context, alt *alternation, before com
 func (cr *clusterRun) queries(ctx context.Context, ec *client, eKey string, bodies map[string][]byte, repeat int, exp expectation) error {
 	cc := cr.cmp
 	cmp := &comparison{left: "embedded", right: "cluster", exact: true}
+	rcmp := &comparison{left: "cluster raw", right: "cluster auto"}
 	clusterAns := map[string]*queryAnswer{}
 	for _, name := range QueryNames {
-		body := withSource(bodies[name], "raw")
-		var eMs, cMs []float64
-		var ea, ca *queryAnswer
+		body, auto := withSource(bodies[name], "raw"), withSource(bodies[name], "auto")
+		// Four ways, rotated each round: embedded raw, cluster raw,
+		// embedded auto, cluster auto.
+		var times [4][]float64
+		var answers [4]*queryAnswer
 		for i := range repeat {
-			for j := range 2 {
-				onCluster := (i+j)%2 == 1
-				c, key, who := ec, eKey, "embedded store"
-				if onCluster {
+			for j := range 4 {
+				k := (i + j) % 4
+				c, key, who, b := ec, eKey, "embedded store", body
+				if k%2 == 1 {
 					c, key, who = cr.c, cr.keys["read"], "cluster"
 				}
-				a, d, err := runQuery(ctx, c, key, body)
+				if k >= 2 {
+					b = auto
+				}
+				a, d, err := runQuery(ctx, c, key, b)
 				if err != nil {
 					return fmt.Errorf("query %s on the %s: %w", name, who, err)
 				}
-				if onCluster {
-					cMs = append(cMs, msOf(d))
-					ca = a
-				} else {
-					eMs = append(eMs, msOf(d))
-					ea = a
-				}
+				times[k] = append(times[k], msOf(d))
+				answers[k] = a
 			}
 		}
-		q := ClusterQuery{Name: name, EmbeddedMs: round(Median(eMs), 2), ClusterMs: round(Median(cMs), 2), Rows: len(ca.Rows)}
+		ea, ca := answers[0], answers[1]
+		q := ClusterQuery{Name: name, EmbeddedMs: round(Median(times[0]), 2), ClusterMs: round(Median(times[1]), 2), Rows: len(ca.Rows),
+			EmbeddedAutoMs: round(Median(times[2]), 2), ClusterAutoMs: round(Median(times[3]), 2),
+			EmbeddedAutoSource: answers[2].Meta.Source, ClusterAutoSource: answers[3].Meta.Source}
 		if q.EmbeddedMs > 0 {
 			q.Ratio = round(q.ClusterMs/q.EmbeddedMs, 2)
 		}
 		cc.Queries = append(cc.Queries, q)
-		cr.logf("%s with source raw (medians of %d): embedded %s ms, cluster %s ms (×%.2f)", name, repeat, ms(q.EmbeddedMs), ms(q.ClusterMs), q.Ratio)
+		cr.logf("%s with source raw (medians of %d): embedded %s ms, cluster %s ms (×%.2f); source auto: embedded %s ms (%s), cluster %s ms (%s)",
+			name, repeat, ms(q.EmbeddedMs), ms(q.ClusterMs), q.Ratio, ms(q.EmbeddedAutoMs), orUnknown(q.EmbeddedAutoSource), ms(q.ClusterAutoMs), orUnknown(q.ClusterAutoSource))
 		clusterAns[name] = ca
 		if exp.Baseline == 0 {
 			cmp.compare(name, rowsAsAny(ea.Rows), rowsAsAny(ca.Rows))
 		}
+		// The cluster's rollup answer against its raw one: counts and
+		// rates equal, quantiles within the sketch's accuracy.
+		rcmp.compare(name, rowsAsAny(ca.Rows), rowsAsAny(answers[3].Rows))
 	}
 	cexp := exp
 	cexp.Total, cexp.Baseline = exp.Written.Points, 0
@@ -363,6 +385,7 @@ func (cr *clusterRun) queries(ctx context.Context, ec *client, eKey string, bodi
 		}
 	}
 	cc.Disagreements = append(cc.Disagreements, cmp.mismatches...)
+	cc.Disagreements = append(cc.Disagreements, rcmp.mismatches...)
 	if cmp.dropped > 0 {
 		cc.Disagreements = append(cc.Disagreements, fmt.Sprintf("and %d more", cmp.dropped))
 	}
@@ -506,6 +529,8 @@ func (cc *ClusterComparison) writeRows(row func(cells ...string)) {
 	}
 	for _, q := range cc.Queries {
 		row("", q.Name, fmt.Sprintf("%s ms vs %s ms (×%.2f)", ms(q.ClusterMs), ms(q.EmbeddedMs), q.Ratio), fmt.Sprintf("cluster vs embedded, source raw, medians of %d", cc.Repeat), "")
+		row("", q.Name+" auto", fmt.Sprintf("%s ms (%s) vs %s ms (%s)", ms(q.ClusterAutoMs), orUnknown(q.ClusterAutoSource), ms(q.EmbeddedAutoMs), orUnknown(q.EmbeddedAutoSource)),
+			"cluster vs embedded, source auto (their rollups where they cover)", "")
 	}
 	disk := "unknown"
 	if cc.ClusterBytesPerPoint != nil && cc.EmbeddedBytesPerPoint != nil {

@@ -24,6 +24,10 @@ func TestClusterStoreURL(t *testing.T) {
 	if got := tg.storeURL(db, true); strings.Contains(got, "s3cr") || !strings.HasSuffix(got, "?cluster=analytics&user=bench") {
 		t.Errorf("redacted storeURL = %q", got)
 	}
+	tg.Rollups = "on"
+	if got := tg.storeURL(db, true); !strings.HasSuffix(got, "?cluster=analytics&rollups=on&user=bench") {
+		t.Errorf("storeURL with rollups = %q", got)
+	}
 	one := &ClusterTarget{HTTP: "http://127.0.0.1:8123/", Database: "a"}
 	if got := one.storeURL("a_bench_0", false); got != "clickhouse://127.0.0.1:8123/a_bench_0" {
 		t.Errorf("storeURL of one server = %q", got)

@@ -432,7 +432,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 	}
 	if cc := r.VsCluster; cc != nil {
-		notes = append(notes, "the cluster answers every query from ClickHouse (it has no rollups), so both sides ran them with source raw; its writes are acknowledged once inserted in ClickHouse")
+		notes = append(notes, "both sides ran every query with source raw (compared exactly) and with source auto (the embedded store's rollups in memory, the cluster's ClickHouse rollup table, where they cover the query; the cluster's compared with its raw answer); the cluster's writes are acknowledged once inserted in ClickHouse")
 		if cc.LeftBehind != "" {
 			notes = append(notes, "left behind by the cluster comparison: "+cc.LeftBehind)
 		}

@@ -395,6 +395,12 @@ func (p *Planner) name(ds string) string {
 // exactly: its whole buckets from rollups and its edges from raw points,
 // which SubResult.Source calls mixed.
 func (p *Planner) Execute(ctx context.Context, sub *query.Sub) (*query.SubResult, error) {
+	if _, ok := p.st.(nativeRollups); ok && p.r == nil {
+		// The store may keep rollups of its own (ClickHouse's rollup
+		// tables) and answers Source itself, with its own reason when it
+		// cannot read them.
+		return p.st.Execute(ctx, sub)
+	}
 	if sub.Source != query.SourceRaw && p.r != nil {
 		scan := func(ctx context.Context, from, to int64, fn func(*point.Point)) error {
 			return p.st.ScanRange(ctx, sub.Project, sub.Dataset, from, to, fn)
@@ -424,6 +430,14 @@ func (p *Planner) Execute(ctx context.Context, sub *query.Sub) (*query.SubResult
 	}
 	res.Source = query.SourceRaw
 	return res, nil
+}
+
+// nativeRollups is a store that answers Subs from rollups it keeps itself
+// (when Rollups reports true), setting SubResult.Source and honouring
+// Sub.Source as the planner does (refusing source rollup with its reason
+// when it has none).
+type nativeRollups interface {
+	Rollups() bool
 }
 
 // Run does the planner's upkeep until ctx ends: every tick it seals

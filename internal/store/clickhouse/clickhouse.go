@@ -60,14 +60,22 @@ const SchemaVersion = 1
 
 // Options configure Open.
 type Options struct {
-	// URL is clickhouse://host:port/database[?cluster=NAME&user=U&password=P].
+	// URL is clickhouse://host:port/database[?cluster=NAME&user=U&password=P&rollups=on].
 	// port is the HTTP interface's (8123 by default). With cluster, the
 	// points live in local tables created ON CLUSTER NAME on every shard
 	// and are read and written through a Distributed table over them;
-	// the server at host:port is the one Alidade talks to.
+	// the server at host:port is the one Alidade talks to. rollups=on
+	// gives the database rollup tables (see rollup.go), kept from then
+	// on; without it a database has them only if it was made with them.
 	URL string
 	// Timeout bounds one request; zero means 5 minutes.
 	Timeout time.Duration
+	// Rollups has Execute answer the Subs the rollup table covers from it
+	// (Sub.Source auto or rollup; see rollupquery.go), when the database
+	// has rollup tables (the URL's rollups=on). Without it a database's
+	// rollup tables are still filled (their views run on every INSERT)
+	// but not read.
+	Rollups bool
 }
 
 // Config is a parsed, validated URL.
@@ -77,6 +85,10 @@ type Config struct {
 	Cluster  string
 	User     string
 	Password string
+	// Rollups is the URL's rollups parameter: "on" (create the rollup
+	// tables when missing), "off" (refuse a database that has them), or
+	// "" (whatever the database has).
+	Rollups string
 }
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -140,8 +152,13 @@ func ParseURL(raw string) (*Config, error) {
 			c.User = v
 		case "password":
 			c.Password = v
+		case "rollups":
+			if v != "on" && v != "off" {
+				return nil, fmt.Errorf("clickhouse: URL parameter rollups=%q; want on or off", v)
+			}
+			c.Rollups = v
 		default:
-			return nil, fmt.Errorf("clickhouse: unknown URL parameter %q; known: cluster, user, password", k)
+			return nil, fmt.Errorf("clickhouse: unknown URL parameter %q; known: cluster, user, password, rollups", k)
 		}
 	}
 	if c.Password != "" && c.User == "" {
@@ -176,6 +193,16 @@ type Store struct {
 	// insert is dropped (see Deduplicates).
 	engine string
 	dedup  bool
+	// rollups is Options.Rollups; hasRollup, whether the database has
+	// rollup tables; rollup, what rollup_state said at Open.
+	rollups   bool
+	hasRollup bool
+	rollup    rollupState
+	// cascadeTable: the server fires a view on the rows another view
+	// writes into its TO table (see cascadesFromTable); specID, the
+	// views' SELECTs' rollupSpecID.
+	cascadeTable bool
+	specID       string
 
 	mu   sync.Mutex
 	days []int64 // as DaysContext last read them
@@ -211,7 +238,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			IdleConnTimeout:     2 * time.Second,
 			MaxIdleConnsPerHost: 8,
 		}, Timeout: timeout},
-		table: cfg.Database + ".points",
+		table:   cfg.Database + ".points",
+		rollups: opts.Rollups,
 	}
 	if cfg.Cluster != "" {
 		s.local = cfg.Database + ".points_local"
@@ -233,6 +261,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	if err := s.createTables(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.openRollup(ctx, strings.HasPrefix(s.engine, "Replicated")); err != nil {
 		s.Close()
 		return nil, err
 	}

@@ -67,6 +67,11 @@ func condition(f query.Filter) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return conditionOn(f, col)
+}
+
+// conditionOn prints one filter on col, the expression of f.Field.
+func conditionOn(f query.Filter, col string) (string, error) {
 	switch f.Op {
 	case query.OpEq, query.OpNe, query.OpLt, query.OpLe, query.OpGt, query.OpGe:
 		lit, err := literal(f.Field, f.Value)
@@ -122,9 +127,14 @@ func condition(f query.Filter) (string, error) {
 
 // conjunction prints filters joined by AND; "" for none.
 func conjunction(fs []query.Filter) (string, error) {
+	return conjunctionOf(fs, condition)
+}
+
+// conjunctionOf prints filters with cond, joined by AND; "" for none.
+func conjunctionOf(fs []query.Filter, cond func(query.Filter) (string, error)) (string, error) {
 	parts := make([]string, 0, len(fs))
 	for _, f := range fs {
-		c, err := condition(f)
+		c, err := cond(f)
 		if err != nil {
 			return "", err
 		}
@@ -411,6 +421,28 @@ func (s *Store) Execute(ctx context.Context, sub *query.Sub) (*query.SubResult, 
 	if sub.Project <= 0 || max(sub.From, 0) >= min(sub.To, maxTimestamp) {
 		return sub.EmptyResult(), nil
 	}
+	if s.Rollups() && sub.Source != query.SourceRaw {
+		l := layoutOf(sub.Dataset)
+		why := s.rollupWhy(sub, l)
+		if why == "" {
+			return s.executeRollup(ctx, sub, l)
+		}
+		if sub.Source == query.SourceRollup {
+			return nil, &query.Error{Part: "source", Msg: "rollups cannot answer this query: " + why}
+		}
+	} else if sub.Source == query.SourceRollup {
+		return nil, &query.Error{Part: "source", Msg: "rollups cannot answer this query: " + s.RollupsOff()}
+	}
+	res, err := s.executeRaw(ctx, sub)
+	if err != nil {
+		return nil, err
+	}
+	res.Source = query.SourceRaw
+	return res, nil
+}
+
+// executeRaw answers sub from the points table.
+func (s *Store) executeRaw(ctx context.Context, sub *query.Sub) (*query.SubResult, error) {
 	p, err := printSub(s.table, sub)
 	if err != nil {
 		return nil, err

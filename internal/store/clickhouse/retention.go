@@ -21,7 +21,8 @@ func (s *Store) DropDaysBefore(ctx context.Context, cutoff time.Time) ([]int64, 
 }
 
 // dropDaysBefore is DropDaysBefore, also returning the bytes on disk of the
-// active parts dropped (summed over the shards).
+// active parts dropped, the points' and the rollup's (summed over the
+// shards).
 func (s *Store) dropDaysBefore(ctx context.Context, cutoff time.Time) ([]int64, int64, error) {
 	defer s.forgetSize()
 	last := store.DayStart(cutoff.UnixMilli()) // days before this one end at or before cutoff
@@ -29,16 +30,19 @@ func (s *Store) dropDaysBefore(ctx context.Context, cutoff time.Time) ([]int64, 
 		return nil, 0, nil
 	}
 	_, localName, _ := strings.Cut(s.local, ".")
-	q := fmt.Sprintf("SELECT partition, sum(bytes_on_disk) FROM %s WHERE database = %s AND table = %s AND active "+
+	names := []string{chString(localName)}
+	for _, t := range s.rollupTables() {
+		_, local := s.rollupNames(t)
+		_, name, _ := strings.Cut(local, ".")
+		names = append(names, chString(name))
+	}
+	// The day's points and rollup rows go together (dropPartition).
+	q := fmt.Sprintf("SELECT partition, sum(bytes_on_disk) FROM %s WHERE database = %s AND table IN (%s) AND active "+
 		"AND toDate(partition) < toDate(toDateTime(%d)) GROUP BY partition ORDER BY partition FORMAT TabSeparated",
-		s.partsFrom(), chString(s.cfg.Database), chString(localName), min(last, maxTimestamp-1)/1000)
+		s.partsFrom(), chString(s.cfg.Database), strings.Join(names, ", "), min(last, maxTimestamp-1)/1000)
 	out, err := s.query(ctx, q, nil)
 	if err != nil {
 		return nil, 0, fmt.Errorf("retention: list the day partitions: %w", err)
-	}
-	on := ""
-	if s.cfg.Cluster != "" {
-		on = " ON CLUSTER " + s.cfg.Cluster
 	}
 	var days []int64
 	var freed int64
@@ -52,7 +56,7 @@ func (s *Store) dropDaysBefore(ctx context.Context, cutoff time.Time) ([]int64, 
 		if err != nil || err2 != nil {
 			return days, freed, fmt.Errorf("retention: unreadable partition %q", line)
 		}
-		if _, err := s.query(ctx, "ALTER TABLE "+s.local+on+" DROP PARTITION "+chString(part), nil); err != nil {
+		if err := s.dropPartition(ctx, part); err != nil {
 			return days, freed, fmt.Errorf("retention: drop day %s: %w", part, err)
 		}
 		days = append(days, d.UnixMilli())
@@ -100,7 +104,7 @@ func (s *Store) Expire(ctx context.Context, now time.Time, defaultRetention time
 		return rep, err
 	}
 
-	var conds []string
+	var conds, rconds []string
 	for _, d := range datasets {
 		ret := d.Retention
 		if ret == 0 {
@@ -125,6 +129,7 @@ func (s *Store) Expire(ctx context.Context, now time.Time, defaultRetention time
 		}
 		if n > 0 {
 			conds = append(conds, "("+cond+")")
+			rconds = append(rconds, fmt.Sprintf("(project = %d AND dataset = %s AND minute < toDateTime(%d - %%d))", d.ProjectID, chString(d.Name), cutoff/1000))
 			rep.RowsDeleted += n
 			rep.DatasetsTrimmed++
 		}
@@ -140,20 +145,43 @@ func (s *Store) Expire(ctx context.Context, now time.Time, defaultRetention time
 		return store.ExpireReport{FilesRemoved: rep.FilesRemoved, BytesFreed: rep.BytesFreed},
 			fmt.Errorf("retention: delete the expired points of %d datasets: %w", len(conds), err)
 	}
+	// The rollup's minutes that end at or before a cutoff go too; the one
+	// a cutoff falls in stays whole (it holds later points too), so a
+	// rollup answer over it still counts its expired points.
+	for _, t := range s.rollupTables() {
+		_, rlocal := s.rollupNames(t)
+		// Rows whose bucket ends at or before the cutoff.
+		cond := strings.ReplaceAll(strings.Join(rconds, " OR "), "%d", strconv.FormatInt(t.ms/1000-1, 10))
+		if _, err := s.query(ctx, "ALTER TABLE "+rlocal+on+" DELETE WHERE "+cond, nil); err != nil {
+			return rep, fmt.Errorf("retention: delete the expired rollups of %d datasets: %w", len(rconds), err)
+		}
+	}
+	for _, t := range s.rollupTables() {
+		_, rlocal := s.rollupNames(t)
+		if err := s.waitMutationsOf(ctx, rlocal); err != nil {
+			return rep, err
+		}
+	}
 	if err := s.waitMutationsOf(ctx, s.local); err != nil {
 		return rep, err
+	}
+	for _, t := range s.rollupTables() {
+		_, rlocal := s.rollupNames(t)
+		if err := s.waitMutationsOf(ctx, rlocal); err != nil {
+			return rep, err
+		}
 	}
 	return rep, nil
 }
 
-// waitMutationsOf waits until no mutation of a local table (db.name) is
-// pending on any shard.
-func (s *Store) waitMutationsOf(ctx context.Context, local string) error {
+// waitMutationsOf waits until no mutation of table (db.name) is pending on
+// any shard.
+func (s *Store) waitMutationsOf(ctx context.Context, table string) error {
 	from := "system.mutations"
 	if s.cfg.Cluster != "" {
 		from = "cluster(" + s.cfg.Cluster + ", system.mutations)"
 	}
-	_, localName, _ := strings.Cut(local, ".")
+	_, localName, _ := strings.Cut(table, ".")
 	q := fmt.Sprintf("SELECT count() FROM %s WHERE database = %s AND table = %s AND NOT is_done",
 		from, chString(s.cfg.Database), chString(localName))
 	wait := 20 * time.Millisecond

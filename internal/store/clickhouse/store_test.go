@@ -21,6 +21,7 @@ import (
 
 	"github.com/alidade/alidade/internal/aesql"
 	"github.com/alidade/alidade/internal/point"
+	"github.com/alidade/alidade/internal/query"
 	"github.com/alidade/alidade/internal/store"
 	"github.com/alidade/alidade/internal/store/clickhouse"
 	"github.com/alidade/alidade/internal/testinfra"
@@ -303,6 +304,28 @@ func TestStoreCluster(t *testing.T) {
 
 	// Error events and attachments on the shards (errors_test.go).
 	testErrorsCluster(t, s, c)
+	// A database made without rollups=on has no rollup tables and no
+	// view on its points (an INSERT writes the points alone); a query
+	// that asks for rollups is told how to have them.
+	for i, ch := range c.Shards {
+		out, err := ch.Query("SELECT count() FROM system.tables WHERE database = 'alidade' AND (engine = 'MaterializedView' OR name LIKE '%rollup%')")
+		if err != nil || strings.TrimSpace(out) != "0" {
+			t.Fatalf("shard %d: %q rollup tables and views in a database made without rollups=on (%v); want 0", i+1, out, err)
+		}
+	}
+	if s.Rollups() {
+		t.Fatal("Rollups() = true on a database made without rollups=on")
+	}
+	sub := query.Sub{Project: 1, Dataset: "reqs", From: day0, To: day0 + 3*store.DayMs, Aggs: []query.Agg{{Type: query.AggCount}}, Source: query.SourceRollup}
+	if _, err := s.Execute(context.Background(), &sub); err == nil || !strings.Contains(err.Error(), "rollups=on") {
+		t.Fatalf("Execute(source rollup) without rollup tables = %v; want an error saying rollups=on", err)
+	}
+	sub.Source = query.SourceAuto
+	if res, err := s.Execute(context.Background(), &sub); err != nil || res.Source != query.SourceRaw || res.RowsScanned != int64(left) {
+		t.Fatalf("Execute(source auto) without rollup tables = %+v, %v; want %d from raw points", res, err, left)
+	}
+
+	t.Run("rollup", func(t *testing.T) { testRollupCluster(t, c) })
 
 	// Shard 2 down: an error naming it, never a smaller count.
 	s2.Stop()

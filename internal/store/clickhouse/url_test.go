@@ -14,8 +14,13 @@ func TestParseURL(t *testing.T) {
 	if *c != want {
 		t.Fatalf("ParseURL = %+v; want %+v", *c, want)
 	}
-	if c, err := ParseURL("clickhouse://[::1]/db"); err != nil || c.HTTP != "http://[::1]:8123/" {
+	if c, err := ParseURL("clickhouse://[::1]/db"); err != nil || c.HTTP != "http://[::1]:8123/" || c.Rollups != "" {
 		t.Fatalf("default port: %+v, %v", c, err)
+	}
+	for _, v := range []string{"on", "off"} {
+		if c, err := ParseURL("clickhouse://h/db?rollups=" + v); err != nil || c.Rollups != v {
+			t.Fatalf("rollups=%s: %+v, %v", v, c, err)
+		}
 	}
 	for _, tc := range []struct{ url, want string }{
 		{"", "empty"},
@@ -31,6 +36,8 @@ func TestParseURL(t *testing.T) {
 		{"clickhouse://h:8123/db?clutser=x", `unknown URL parameter "clutser"`},
 		{"clickhouse://h:8123/db?user=a&user=b", `"user" is given 2 times`},
 		{"clickhouse://h:8123/db?password=x", "password without user"},
+		{"clickhouse://h:8123/db?rollups=yes", `rollups="yes"; want on or off`},
+		{"clickhouse://h:8123/db?rollups=", `rollups=""; want on or off`},
 		{"clickhouse://u:pw@h:8123/db", "user info"},
 		{"clickhouse://h:8123/db#frag", "fragment"},
 		{"clickhouse://h:8123/db?user=u&password=%zzsecret", "query does not parse"},

@@ -46,6 +46,8 @@ type Points interface {
 	RawSource(project int64, dataset string) string
 	QuerySQL(ctx context.Context, query string, args []any) (*clickhouse.Result, error)
 	Deduplicates() bool
+	Rollups() bool
+	RollupsOff() string
 }
 
 var _ Points = (*clickhouse.Store)(nil)
@@ -177,6 +179,14 @@ func (s *Store) Execute(ctx context.Context, sub *query.Sub) (*query.SubResult, 
 	res, err := s.points.Execute(ctx, sub)
 	return res, clickhouse.Classify(err)
 }
+
+// Rollups reports whether Execute answers from ClickHouse's rollup table
+// when it covers a Sub (and sets the answer's Source).
+func (s *Store) Rollups() bool { return s.points.Rollups() }
+
+// RollupsOff says why Execute does not read the rollup table ("" when it
+// does).
+func (s *Store) RollupsOff() string { return s.points.RollupsOff() }
 
 // ScanRange reads a dataset's points in [from, to).
 func (s *Store) ScanRange(ctx context.Context, project int64, dataset string, from, to int64, fn func(p *point.Point)) error {
