@@ -56,6 +56,12 @@ func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
 	compile := aesql.Compile
 	if _, ok := s.store.(clickhouseSQLStore); ok {
 		compile = aesql.CompileClickHouse
+		if f, ok := s.store.(clickhouseSQLFeatures); ok {
+			feat := f.SQLFeatures()
+			compile = func(sql string, cat aesql.Catalog, opts aesql.Options) (*aesql.Plan, error) {
+				return aesql.CompileClickHouseFor(sql, cat, opts, feat)
+			}
+		}
 	}
 	plan, err := compile(text, sqlCatalog{st: s.store, project: principal(r).Project}, opts)
 	if err != nil {
@@ -236,6 +242,13 @@ type duckSQLStore interface {
 type clickhouseSQLStore interface {
 	SQLDialect() string
 	QueryRows(ctx context.Context, sql string) ([][]any, int64, error)
+}
+
+// clickhouseSQLFeatures is a clickhouseSQLStore that knows what its
+// servers have beyond ClickHouse 18.16 (the oldest server's); without it
+// the SQL is 18.16's, which every version runs.
+type clickhouseSQLFeatures interface {
+	SQLFeatures() aesql.ClickHouseFeatures
 }
 
 // runClickHouseSQL is runSQL on a ClickHouse store.

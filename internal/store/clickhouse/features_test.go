@@ -70,10 +70,10 @@ func TestFeaturesByVersion(t *testing.T) {
 	}{
 		{"18.16.1", false, Features{}},
 		{"19.16.3", false, Features{TTL: true}},
-		{"21.8.1", false, Features{TTL: true, LowCardinality: true, Codecs: true}},
-		{"22.8.1", true, Features{TTL: true, LowCardinality: true, Codecs: true, DedupToken: true}},
-		{"22.8.1", false, Features{TTL: true, LowCardinality: true, Codecs: true}},
-		{"24.3.1.2672-lts", true, Features{TTL: true, LowCardinality: true, Codecs: true, DedupToken: true, LightweightDelete: true}},
+		{"21.8.1", false, Features{TTL: true, LowCardinality: true, Codecs: true, LimitByOffset: true}},
+		{"22.8.1", true, Features{TTL: true, LowCardinality: true, Codecs: true, DedupToken: true, LimitByOffset: true}},
+		{"22.8.1", false, Features{TTL: true, LowCardinality: true, Codecs: true, LimitByOffset: true}},
+		{"24.3.1.2672-lts", true, Features{TTL: true, LowCardinality: true, Codecs: true, DedupToken: true, LightweightDelete: true, LimitByOffset: true, FormatOffset: true}},
 	} {
 		if got := featuresOf(mk(c.ver), c.token); got != c.want {
 			t.Errorf("featuresOf(%s, token %v) = %+v; want %+v", c.ver, c.token, got, c.want)

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/alidade/alidade/internal/aesql"
 	"github.com/alidade/alidade/internal/meta"
 	"github.com/alidade/alidade/internal/point"
 	"github.com/alidade/alidade/internal/query"
@@ -46,6 +47,7 @@ type Points interface {
 	RawSource(project int64, dataset string) string
 	QuerySQL(ctx context.Context, query string, args []any) (*clickhouse.Result, error)
 	Deduplicates() bool
+	Features() clickhouse.Features
 }
 
 var _ Points = (*clickhouse.Store)(nil)
@@ -232,6 +234,10 @@ func (s *Store) RawSource(project int64, dataset string) string {
 
 // SQLDialect says that the SQL API prints ClickHouse SQL for this store.
 func (s *Store) SQLDialect() string { return "clickhouse" }
+
+// SQLFeatures are what the SQL API's ClickHouse printer may use of the
+// servers (the oldest decides; clickhouse.Features).
+func (s *Store) SQLFeatures() aesql.ClickHouseFeatures { return s.points.Features().SQL() }
 
 // QueryRows runs SQL the SQL API printed for ClickHouse and returns its
 // rows as Go values and ClickHouse's count of the rows before the LIMIT
