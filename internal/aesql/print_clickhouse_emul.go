@@ -326,7 +326,8 @@ func (p *chPrinter) limitByOffset(q *queryIR, limit int64, prefix string) string
 		}
 		if k < 0 {
 			if q.distinct {
-				// a column more would change what DISTINCT keeps
+				// a column more would change what DISTINCT keeps (the
+				// analyzer wants DISTINCT's LIMIT BY keys in the result)
 				p.unsupported(0, "LIMIT", "LIMIT n OFFSET m BY keys that are not result columns, with DISTINCT,")
 			}
 			k = len(inner.items)
