@@ -239,6 +239,11 @@ func (s *Store) SQLDialect() string { return "clickhouse" }
 // servers (the oldest decides; clickhouse.Features).
 func (s *Store) SQLFeatures() aesql.ClickHouseFeatures { return s.points.Features().SQL() }
 
+// the server's SQL API asks for SQLFeatures by this method set
+var _ interface {
+	SQLFeatures() aesql.ClickHouseFeatures
+} = (*Store)(nil)
+
 // QueryRows runs SQL the SQL API printed for ClickHouse and returns its
 // rows as Go values and ClickHouse's count of the rows before the LIMIT
 // (-1 when the query has none).
