@@ -144,6 +144,9 @@ func TestClusterTwoNodes(t *testing.T) {
 		"SELECT index1, count() AS n, round(avg(duration), 3) AS avg FROM requests GROUP BY index1 ORDER BY index1",
 		"SELECT toStartOfHour(timestamp) AS h, count() AS n FROM requests GROUP BY h ORDER BY h DESC LIMIT 3",
 		"SELECT blob1, countIf(double2 >= 500) AS errors FROM requests WHERE timestamp > now() - INTERVAL '1' DAY GROUP BY blob1 ORDER BY errors DESC, blob1 FORMAT TabSeparatedWithNames",
+		// emulated for 18.16 (aesql.ClickHouseFeatures) over the shards
+		"SELECT topKWeighted(2)(index1, _sample_interval) AS top, topKWeighted(5)(blob1, double2) AS byStatus FROM requests",
+		"SELECT index1, blob1 FROM requests ORDER BY index1, blob1 DESC LIMIT 2 OFFSET 1 BY index1 LIMIT 5",
 	} {
 		cb, rb := do(t, "POST", b.url+"/api/v1/sql", keys["read"], sql)
 		ce, re := do(t, "POST", embedded.url+"/api/v1/sql", ekeys["read"], sql)

@@ -178,7 +178,7 @@ func chSQLAPI(t *testing.T, s *chServer, cat aesql.Catalog, text string, o chAPI
 		data, _ := json.Marshal(b)
 		return status, data
 	}
-	plan, err := aesql.CompileClickHouse(text, cat, aesql.Options{MaxRows: o.MaxRows})
+	plan, err := aesql.CompileClickHouseFor(text, cat, aesql.Options{MaxRows: o.MaxRows}, s.features(t))
 	if err != nil {
 		var ae *aesql.Error
 		if !errors.As(err, &ae) {

@@ -29,11 +29,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/alidade/alidade/internal/aesql"
 	"github.com/alidade/alidade/internal/point"
+	"github.com/alidade/alidade/internal/store/clickhouse"
 )
 
 func clickhouseServer(t *testing.T) string {
@@ -69,6 +71,27 @@ func freePort(t *testing.T) int {
 type chServer struct {
 	url     string
 	current bool
+
+	featOnce sync.Once
+	feat     aesql.ClickHouseFeatures
+}
+
+// features are what the SQL API's printer may use on s, decided from its
+// version as the store decides them (clickhouse.SQLFeaturesOf).
+func (s *chServer) features(t *testing.T) aesql.ClickHouseFeatures {
+	s.featOnce.Do(func() {
+		code, out := s.query(t, "SELECT version()", nil)
+		if code != 200 {
+			t.Fatalf("SELECT version(): %d %s", code, out)
+		}
+		v, err := clickhouse.ParseVersion(string(out))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.feat = clickhouse.SQLFeaturesOf(v)
+		t.Logf("ClickHouse %s: the printer uses %+v", v, s.feat)
+	})
+	return s.feat
 }
 
 func startClickHouse(t *testing.T) *chServer {

@@ -161,6 +161,9 @@ func FuzzCompileClickHouse(f *testing.F) {
 		f.Add(s)
 	}
 	cat := chMarkerCatalog{newMarkerCatalog()}
+	newest := func(s string, cat Catalog, o Options) (*Plan, error) {
+		return CompileClickHouseFor(s, cat, o, ClickHouseFeatures{LimitByOffset: true, FormatOffset: true})
+	}
 	f.Fuzz(func(t *testing.T, s string) {
 		p, err := compileWithin(t, "CompileClickHouse", CompileClickHouse, s, cat)
 		if err != nil {
@@ -169,7 +172,12 @@ func FuzzCompileClickHouse(f *testing.F) {
 			}
 			return
 		}
-		for _, pl := range []*Plan{p, p.Totals} {
+		// the SQL for servers with every feature (native forms)
+		pn, err := compileWithin(t, "CompileClickHouseFor", newest, s, cat)
+		if err != nil {
+			t.Fatalf("%q: accepted for 18.16, refused for newer servers: %v", s, err)
+		}
+		for _, pl := range []*Plan{p, p.Totals, pn, pn.Totals} {
 			if pl == nil || pl.Kind == KindConst {
 				continue
 			}

@@ -28,8 +28,11 @@ import (
 // signed integers and floats, bin, bitCount and bitHammingDistance through
 // hex, arrays and lambdas, round half to even, three-valued AND/OR, -0
 // and 0 as one GROUP BY key). What cannot reasonably be emulated is
-// refused with an *Error naming it (unsupported): topKWeighted (18.16's
-// sumMap takes no String keys) and LIMIT n OFFSET m BY.
+// refused with an *Error naming it (unsupported). What a newer server has
+// natively (ClickHouseFeatures: LIMIT n OFFSET m BY, formatDateTime's %z)
+// is printed natively there and emulated for 18.16 (limitByOffset,
+// formatOffset); topKWeighted is emulated on every server, as ClickHouse's
+// is approximate (topKWeighted).
 //
 // The printed SQL is at most maxSQLBytes long (checkLen): a longer one is
 // refused with an *Error naming the limit, checked as parts are joined.
@@ -61,10 +64,12 @@ type chPrinter struct {
 	// of the statement's size names.
 	pos int
 	tok string
+	// feat: what the server has beyond 18.16.
+	feat ClickHouseFeatures
 }
 
-func newCHPrinter(cat Catalog, src string) *chPrinter {
-	return &chPrinter{cat: cat, src: src}
+func newCHPrinter(cat Catalog, src string, f ClickHouseFeatures) *chPrinter {
+	return &chPrinter{cat: cat, src: src, feat: f}
 }
 
 // chUnsupported refuses, as a user error at e, what ClickHouse 18.16
@@ -84,7 +89,7 @@ func (p *chPrinter) print(q *queryIR, maxRows int64) (out *printed, err error) {
 }
 
 func (p *chPrinter) totals(q *queryIR) backend {
-	t := newCHPrinter(p.cat, p.src)
+	t := newCHPrinter(p.cat, p.src, p.feat)
 	t.subst = groupKeys(q)
 	return t
 }
@@ -98,6 +103,9 @@ func chSubAlias(src *sourceIR, i int) string {
 // query prints q; limit >= 0 bounds its rows; aliases name its columns
 // (prefix + index).
 func (p *chPrinter) query(q *queryIR, limit int64, prefix string) string {
+	if l := q.limitBy; l != nil && l.offset > 0 && !p.feat.LimitByOffset {
+		return p.limitByOffset(q, limit, prefix)
+	}
 	saved, savedNorm := p.cur, p.norm
 	p.cur, p.norm = q.src, floatKeys(q)
 	defer func() { p.cur, p.norm = saved, savedNorm }()
@@ -178,10 +186,12 @@ func (p *chPrinter) query(q *queryIR, limit int64, prefix string) string {
 		}
 	}
 	if l := q.limitBy; l != nil {
+		b.WriteString(" LIMIT ")
 		if l.offset > 0 {
-			p.unsupported(0, "LIMIT", "LIMIT n OFFSET m BY")
+			// only with feat.LimitByOffset (see limitByOffset)
+			b.WriteString(strconv.FormatInt(l.offset, 10) + ", ")
 		}
-		b.WriteString(" LIMIT " + strconv.FormatInt(l.n, 10) + " BY ")
+		b.WriteString(strconv.FormatInt(l.n, 10) + " BY ")
 		for i, e := range l.by {
 			if i > 0 {
 				b.WriteString(", ")
@@ -190,20 +200,27 @@ func (p *chPrinter) query(q *queryIR, limit int64, prefix string) string {
 			p.checkLen(b.Len())
 		}
 	}
+	b.WriteString(chLimit(q, limit))
+	return b.String()
+}
+
+// chLimit is the LIMIT clause of q ("" for none); limit >= 0 bounds its
+// rows.
+func chLimit(q *queryIR, limit int64) string {
 	if q.limit >= 0 && (limit < 0 || q.limit < limit) {
 		limit = q.limit
 	}
-	if limit >= 0 || q.offset > 0 {
-		// 18.16 fails (error 12) when offset + limit passes the rows it
-		// has, and crashes on limits near 2^64: "no limit" is 10^18
-		// rows, and offset + limit stays below 2^63
-		if limit < 0 || limit > chNoLimit {
-			limit = chNoLimit
-		}
-		limit = min(limit, math.MaxInt64-q.offset)
-		b.WriteString(" LIMIT " + strconv.FormatInt(q.offset, 10) + ", " + strconv.FormatInt(limit, 10))
+	if limit < 0 && q.offset <= 0 {
+		return ""
 	}
-	return b.String()
+	// 18.16 fails (error 12) when offset + limit passes the rows it has,
+	// and crashes on limits near 2^64: "no limit" is 10^18 rows, and
+	// offset + limit stays below 2^63
+	if limit < 0 || limit > chNoLimit {
+		limit = chNoLimit
+	}
+	limit = min(limit, math.MaxInt64-q.offset)
+	return " LIMIT " + strconv.FormatInt(q.offset, 10) + ", " + strconv.FormatInt(limit, 10)
 }
 
 // groupsIn keeps the rows of the groups of g that pass g's HAVING
@@ -570,7 +587,7 @@ func (p *chPrinter) call(c *call) string {
 	case "first_value", "last_value":
 		return p.firstLast(c)
 	case "topKWeighted":
-		p.unsupported(c.p, c.tok, "topKWeighted")
+		return p.topKWeighted(c)
 
 	// ---- dates and times
 	case "now":
@@ -879,6 +896,8 @@ func (p *chPrinter) formatDateTime(c *call) string {
 			p.add(&ps, chDays+"["+chDayOfWeek(x, tz)+"]")
 		case 'a':
 			p.add(&ps, "substring("+chDays+"["+chDayOfWeek(x, tz)+"], 1, 3)")
+		case 'z':
+			p.add(&ps, p.formatOffset(x, tz))
 		default:
 			p.unsupported(c.p, c.tok, "formatDateTime's %"+string(f.spec))
 		}

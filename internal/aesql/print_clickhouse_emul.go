@@ -292,3 +292,128 @@ func (p *chPrinter) hammingDistance(c *call) string {
 	to := "to" + t.String()
 	return p.countOf("bitXor("+to+"("+p.raw(a)+"), "+to+"("+p.raw(b)+"))", t.withNull(c.t.nullable))
 }
+
+// limitByOffset prints q, which has LIMIT n OFFSET m BY keys, for a
+// server without it (18.16's LIMIT BY has no offset; window functions,
+// which would number each key's rows, came later): q with LIMIT m+n BY
+// keys, its rows numbered in q's order (rowNumberInAllBlocks over the
+// sorted result, which is one stream), grouped by the keys; each key's
+// rows sorted by number, past the first m, spread again (arrayJoin) and
+// put back in q's order by their numbers. The outer query has q's LIMIT
+// and OFFSET, so ClickHouse counts the rows before them after LIMIT BY
+// (rows_before_limit_at_least), as the DuckDB backend does.
+func (p *chPrinter) limitByOffset(q *queryIR, limit int64, prefix string) string {
+	l := q.limitBy
+	inner := *q
+	inner.items = append([]outItem(nil), q.items...)
+	inner.limit, inner.offset = -1, 0
+	inner.limitBy = &limitByIR{n: l.n, by: l.by}
+	if l.n <= chNoLimit-l.offset {
+		inner.limitBy.n = l.n + l.offset
+	} else {
+		inner.limitBy.n = chNoLimit
+	}
+	in := prefix + "l"
+	// the keys: the result column equal to each, or a column added
+	var keys []string
+	for _, e := range l.by {
+		k := -1
+		for i, it := range q.items {
+			if key(it.e) == key(e) {
+				k = i
+				break
+			}
+		}
+		if k < 0 {
+			if q.distinct {
+				// a column more would change what DISTINCT keeps (the
+				// analyzer wants DISTINCT's LIMIT BY keys in the result)
+				p.unsupported(0, "LIMIT", "LIMIT n OFFSET m BY keys that are not result columns, with DISTINCT,")
+			}
+			k = len(inner.items)
+			inner.items = append(inner.items, outItem{e: e})
+		}
+		keys = append(keys, chItemAlias(in, k))
+	}
+	sub := p.query(&inner, -1, in)
+	num, row := prefix+"n", prefix+"t"
+	cols := make([]string, len(q.items))
+	all := make([]string, len(inner.items))
+	for i := range inner.items {
+		all[i] = chItemAlias(in, i)
+	}
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	for i := range q.items {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		cols[i] = all[i]
+		b.WriteString("tupleElement(" + row + ", " + strconv.Itoa(i+2) + ") AS " + chItemAlias(prefix, i))
+	}
+	b.WriteString(" FROM (SELECT arrayJoin(arraySlice(arraySort(groupArray((" + num + ", " + strings.Join(cols, ", ") + "))), " +
+		strconv.FormatInt(min(l.offset, chNoLimit)+1, 10) + ", " + strconv.FormatInt(l.n, 10) + ")) AS " + row +
+		" FROM (SELECT " + strings.Join(all, ", ") + ", rowNumberInAllBlocks() AS " + num + " FROM (" + sub + "))" +
+		" GROUP BY " + strings.Join(keys, ", ") + ")")
+	b.WriteString(" ORDER BY tupleElement(" + row + ", 1)")
+	b.WriteString(chLimit(q, limit))
+	p.checkLen(b.Len())
+	return b.String()
+}
+
+// topKWeighted prints topKWeighted(n)(k, w) exactly, as the DuckDB
+// backend computes it: the n values of k with the largest sums of w
+// (truncated to whole numbers, negative as 0), ties by value; NULL values
+// are skipped. ClickHouse's own topKWeighted (19.x) is approximate (Space
+// Saving) and orders ties as it meets them, and 18.16 lacks it; its
+// sumMap takes numeric keys only, so the values are numbered
+// (arrayEnumerateDense over the group's values in the order met), their
+// weights summed by number (sumMap through arrayReduce), the values in
+// the same order (each value's first occurrence), sorted by value, then
+// by sum descending, ties keeping the value order (the value's rank as
+// the second key). It runs on every server.
+func (p *chPrinter) topKWeighted(c *call) string {
+	n := strconv.FormatUint(c.params[0].v.(uint64), 10)
+	k, w := c.args[0], c.args[1]
+	kv, wv := p.raw(k), p.raw(w)
+	if w.typ().isFloat() {
+		wv = "toUInt64(greatest(trunc(" + wv + "), 0.))"
+	} else {
+		wv = "toUInt64(greatest(" + wv + ", 0))"
+	}
+	if w.typ().nullable {
+		wv = "ifNull(" + wv + ", toUInt64(0))"
+	}
+	var ks, ws string
+	if k.typ().nullable {
+		ks = "groupArrayIf(assumeNotNull(" + kv + "), isNotNull(" + kv + "))"
+		ws = "groupArrayIf(" + wv + ", isNotNull(" + kv + "))"
+	} else {
+		ks, ws = "groupArray("+kv+")", "groupArray("+wv+")"
+	}
+	p.checkLen(6*len(ks) + len(ws))
+	a, b2, c2 := "_w0", "_w1", "_w2"
+	sums := "tupleElement(arrayReduce('sumMap', [arrayEnumerateDense(" + ks + ")], [" + ws + "]), 2)"
+	vals := "arrayFilter((" + a + ", " + b2 + ") -> " + b2 + " = 1, " + ks + ", arrayEnumerateUniq(" + ks + "))"
+	sorted := "arraySort(" + vals + ")"
+	sortedSums := "arraySort((" + a + ", " + b2 + ") -> " + b2 + ", " + sums + ", " + vals + ")"
+	return "arraySlice(arrayReverseSort((" + a + ", " + b2 + ", " + c2 + ") -> (" + b2 + ", -" + c2 + "), " +
+		sorted + ", " + sortedSums + ", arrayEnumerate(" + sorted + ")), 1, " + n + ")"
+}
+
+// formatOffset prints formatDateTime's %z of x (tz: ", 'zone'" or ""):
+// natively where the server has it (in a call of its own: current
+// servers garble %z next to other specifiers, ClickHouse issue 72877),
+// else from the difference between the wall clock time in the zone read
+// as UTC and the instant, as +HHMM or -HHMM (minutes truncated).
+func (p *chPrinter) formatOffset(x, tz string) string {
+	if p.feat.FormatOffset {
+		return "formatDateTime(" + x + ", '%z'" + tz + ")"
+	}
+	zone := "'UTC'"
+	if tz != "" {
+		zone = strings.TrimPrefix(tz, ", ")
+	}
+	o := "(toInt64(toUnixTimestamp(toDateTime(toString(" + x + ", " + zone + "), 'UTC'))) - toInt64(toUnixTimestamp(" + x + ")))"
+	return "concat(if(" + o + " < 0, '-', '+'), substring(toString(100 + intDiv(abs(" + o + "), 3600)), 2), substring(toString(100 + intDiv(abs(" + o + ") % 3600, 60)), 2))"
+}

@@ -21,7 +21,7 @@ func (c chMarkerCatalog) Source(d string, _ int) (string, []any, bool) {
 	return "", nil, false
 }
 
-var chGenerated = regexp.MustCompile(`^(t\d+|r\d+|s\d+c\d+|g\d+_\d+|_v\d+)$`)
+var chGenerated = regexp.MustCompile(`^(t\d+|r\d+|s\d+c\d+|g\d+_\d+|_v\d+|_w\d+|(r|s\d+c|g\d+_)(l\d+|n|t))$`)
 
 // chWords are the words the ClickHouse printer writes: keywords and the
 // functions of its mapping.
@@ -41,7 +41,9 @@ func init() {
 		dateDiff log log2 log10 sqrt exp pow abs round floor ceil lengthUTF8 empty notEmpty lower upper startsWith endsWith positionUTF8
 		substringUTF8 substring greatest hex bitAnd bitOr bitXor bitNot bitShiftLeft bitShiftRight bitRotateLeft bitRotateRight bitTest
 		extract extractAll match replaceRegexpOne replaceRegexpAll
-		arrayMap arrayStringConcat arraySum range position reinterpretAsString reinterpretAsUInt64 reinterpretAsFloat64 assumeNotNull ifNull least arraySlice`) {
+		arrayMap arrayStringConcat arraySum range position reinterpretAsString reinterpretAsUInt64 reinterpretAsFloat64 assumeNotNull ifNull least arraySlice
+		arraySort arrayReverseSort arrayFilter arrayEnumerate arrayEnumerateUniq arrayEnumerateDense arrayReduce tupleElement arrayJoin
+		rowNumberInAllBlocks`) {
 		chWords[w] = true
 	}
 }
@@ -212,6 +214,43 @@ func TestClickHouseSizeLimit(t *testing.T) {
 		}
 		if d := time.Since(start); d > 2*time.Second {
 			t.Errorf("%.80s...: refused after %v", q, d)
+		}
+	}
+}
+
+// TestClickHouseFeatures: what a newer server has (ClickHouseFeatures) is
+// printed natively for it and emulated for 18.16 (the zero value, and
+// CompileClickHouse); the answers are compared on both servers by
+// TestClickHouseBackend and TestClickHouseBackendCurrent.
+func TestClickHouseFeatures(t *testing.T) {
+	cat := chMarkerCatalog{newMarkerCatalog()}
+	all := ClickHouseFeatures{LimitByOffset: true, FormatOffset: true}
+	for _, c := range []struct {
+		sql          string
+		native, old  string // in the SQL for all / for 18.16
+		nativeAbsent string // not in the SQL for all
+	}{
+		{"SELECT index1 FROM weather ORDER BY index1 LIMIT 2 OFFSET 1 BY index1", " LIMIT 1, 2 BY ", "rowNumberInAllBlocks()", "arrayJoin"},
+		{"SELECT formatDateTime(timestamp, '%F %z', 'Asia/Kathmandu') FROM weather", "formatDateTime(t0.timestamp, '%z', 'Asia/Kathmandu')", "toDateTime(toString(t0.timestamp, 'Asia/Kathmandu'), 'UTC')", "%F %z"},
+	} {
+		p, err := CompileClickHouseFor(c.sql, cat, Options{}, all)
+		if err != nil {
+			t.Fatalf("CompileClickHouseFor(%q, all) = %v", c.sql, err)
+		}
+		if !strings.Contains(p.SQL, c.native) || strings.Contains(p.SQL, c.nativeAbsent) {
+			t.Errorf("CompileClickHouseFor(%q, all).SQL = %s; want %q in it and not %q", c.sql, p.SQL, c.native, c.nativeAbsent)
+		}
+		for _, f := range []func() (*Plan, error){
+			func() (*Plan, error) { return CompileClickHouseFor(c.sql, cat, Options{}, ClickHouseFeatures{}) },
+			func() (*Plan, error) { return CompileClickHouse(c.sql, cat, Options{}) },
+		} {
+			p, err := f()
+			if err != nil {
+				t.Fatalf("compile %q for 18.16: %v", c.sql, err)
+			}
+			if !strings.Contains(p.SQL, c.old) || strings.Contains(p.SQL, c.native) {
+				t.Errorf("compile %q for 18.16: SQL = %s; want %q in it and not %q", c.sql, p.SQL, c.old, c.native)
+			}
 		}
 	}
 }

@@ -53,11 +53,7 @@ func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
 		text = string(body)
 	}
 	opts := s.sqlOptions()
-	compile := aesql.Compile
-	if _, ok := s.store.(clickhouseSQLStore); ok {
-		compile = aesql.CompileClickHouse
-	}
-	plan, err := compile(text, sqlCatalog{st: s.store, project: principal(r).Project}, opts)
+	plan, err := sqlCompiler(s.store)(text, sqlCatalog{st: s.store, project: principal(r).Project}, opts)
 	if err != nil {
 		var ce *aesql.Error
 		if errors.As(err, &ce) {
@@ -236,6 +232,29 @@ type duckSQLStore interface {
 type clickhouseSQLStore interface {
 	SQLDialect() string
 	QueryRows(ctx context.Context, sql string) ([][]any, int64, error)
+}
+
+// clickhouseSQLFeatures is a clickhouseSQLStore that knows what its
+// servers have beyond ClickHouse 18.16 (the oldest server's); without it
+// the SQL is 18.16's, which every version runs.
+type clickhouseSQLFeatures interface {
+	SQLFeatures() aesql.ClickHouseFeatures
+}
+
+// sqlCompiler is the compiler of st's SQL: DuckDB's, or ClickHouse's for
+// what st's servers have (18.16's SQL when st does not say).
+func sqlCompiler(st any) func(string, aesql.Catalog, aesql.Options) (*aesql.Plan, error) {
+	if _, ok := st.(clickhouseSQLStore); !ok {
+		return aesql.Compile
+	}
+	f, ok := st.(clickhouseSQLFeatures)
+	if !ok {
+		return aesql.CompileClickHouse
+	}
+	feat := f.SQLFeatures()
+	return func(sql string, cat aesql.Catalog, opts aesql.Options) (*aesql.Plan, error) {
+		return aesql.CompileClickHouseFor(sql, cat, opts, feat)
+	}
 }
 
 // runClickHouseSQL is runSQL on a ClickHouse store.

@@ -94,7 +94,7 @@ func TestCurrentClickHouse(t *testing.T) {
 	port := startCurrent(t)
 	url := func(db string) string { return fmt.Sprintf("clickhouse://127.0.0.1:%d/%s", port, db) }
 	s := open(t, url("feat"))
-	want := clickhouse.Features{LowCardinality: true, Codecs: true, TTL: true, LightweightDelete: true, DedupToken: true}
+	want := clickhouse.Features{LowCardinality: true, Codecs: true, TTL: true, LightweightDelete: true, DedupToken: true, LimitByOffset: true, FormatOffset: true}
 	if f := s.Features(); f != want {
 		t.Fatalf("Features() on %s = %+v; want %+v", s.Version(), f, want)
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/alidade/alidade/internal/aesql"
 	"github.com/alidade/alidade/internal/point"
 	"github.com/alidade/alidade/internal/store"
 )
@@ -115,6 +116,25 @@ type Features struct {
 	// without replication deduplicate too
 	// (non_replicated_deduplication_window, 20.x).
 	DedupToken bool
+	// LimitByOffset: the SQL API prints LIMIT n OFFSET m BY natively
+	// (19.x, ClickHouse PR 5138; Alidade: 20.1) instead of emulating it
+	// with arrays (aesql.ClickHouseFeatures).
+	LimitByOffset bool
+	// FormatOffset: the SQL API prints formatDateTime's %z natively
+	// (22.9, ClickHouse PR 40736) instead of computing it.
+	FormatOffset bool
+}
+
+// SQL are the features the SQL API's ClickHouse printer uses
+// (aesql.CompileClickHouseFor).
+func (f Features) SQL() aesql.ClickHouseFeatures {
+	return aesql.ClickHouseFeatures{LimitByOffset: f.LimitByOffset, FormatOffset: f.FormatOffset}
+}
+
+// SQLFeaturesOf are the SQL API's features of a server of version v
+// (Features.SQL), for callers that know only the version.
+func SQLFeaturesOf(v Version) aesql.ClickHouseFeatures {
+	return featuresOf(v, false).SQL()
 }
 
 // FeatureInfo describes one of Features for people: the README's table,
@@ -134,6 +154,8 @@ func (f Features) List() []FeatureInfo {
 		{"TTL", "19.6", "not used: per-dataset retention has no upper bound a table TTL could safely be", false},
 		{"lightweight DELETE", "23.3", "Expire's per-dataset deletes: DELETE FROM instead of ALTER TABLE ... DELETE", f.LightweightDelete},
 		{"insert_deduplication_token", "22.2", "the write-ahead log loader's inserts carry a token of log position and rows; new MergeTree tables keep a deduplication window", f.DedupToken},
+		{"LIMIT n OFFSET m BY", "20.1", "the SQL API prints it natively instead of emulating it", f.LimitByOffset},
+		{"formatDateTime %z", "22.9", "the SQL API prints it natively instead of computing the offset", f.FormatOffset},
 	}
 }
 
@@ -161,6 +183,8 @@ func featuresOf(v Version, hasToken bool) Features {
 		TTL:               v.AtLeast(19, 6),
 		LightweightDelete: v.AtLeast(23, 3),
 		DedupToken:        v.AtLeast(22, 2) && hasToken,
+		LimitByOffset:     v.AtLeast(20, 1),
+		FormatOffset:      v.AtLeast(22, 9),
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/alidade/alidade/internal/aesql"
 	"github.com/alidade/alidade/internal/store"
 )
 
@@ -70,10 +71,10 @@ func TestFeaturesByVersion(t *testing.T) {
 	}{
 		{"18.16.1", false, Features{}},
 		{"19.16.3", false, Features{TTL: true}},
-		{"21.8.1", false, Features{TTL: true, LowCardinality: true, Codecs: true}},
-		{"22.8.1", true, Features{TTL: true, LowCardinality: true, Codecs: true, DedupToken: true}},
-		{"22.8.1", false, Features{TTL: true, LowCardinality: true, Codecs: true}},
-		{"24.3.1.2672-lts", true, Features{TTL: true, LowCardinality: true, Codecs: true, DedupToken: true, LightweightDelete: true}},
+		{"21.8.1", false, Features{TTL: true, LowCardinality: true, Codecs: true, LimitByOffset: true}},
+		{"22.8.1", true, Features{TTL: true, LowCardinality: true, Codecs: true, DedupToken: true, LimitByOffset: true}},
+		{"22.8.1", false, Features{TTL: true, LowCardinality: true, Codecs: true, LimitByOffset: true}},
+		{"24.3.1.2672-lts", true, Features{TTL: true, LowCardinality: true, Codecs: true, DedupToken: true, LightweightDelete: true, LimitByOffset: true, FormatOffset: true}},
 	} {
 		if got := featuresOf(mk(c.ver), c.token); got != c.want {
 			t.Errorf("featuresOf(%s, token %v) = %+v; want %+v", c.ver, c.token, got, c.want)
@@ -105,7 +106,16 @@ func TestFeaturesByVersion(t *testing.T) {
 	if a == b || a != DedupToken([]byte("rows"), store.LogPos{Seg: 1, Off: 2}) || a == DedupToken([]byte("other"), store.LogPos{Seg: 1, Off: 2}) {
 		t.Errorf("DedupToken: %s, %s: want one token per position and rows", a, b)
 	}
-	if cur.String() != "LowCardinality, CODEC, lightweight DELETE, insert_deduplication_token" || old.String() != "none" {
+	if cur.String() != "LowCardinality, CODEC, lightweight DELETE, insert_deduplication_token, LIMIT n OFFSET m BY, formatDateTime %z" || old.String() != "none" {
 		t.Errorf("String: %q, %q", cur, old)
+	}
+	if got, want := SQLFeaturesOf(mk("19.16.3")), (aesql.ClickHouseFeatures{}); got != want {
+		t.Errorf("SQLFeaturesOf(19.16.3) = %+v; want %+v", got, want)
+	}
+	if got, want := SQLFeaturesOf(mk("21.8.1")), (aesql.ClickHouseFeatures{LimitByOffset: true}); got != want {
+		t.Errorf("SQLFeaturesOf(21.8.1) = %+v; want %+v", got, want)
+	}
+	if got, want := cur.SQL(), (aesql.ClickHouseFeatures{LimitByOffset: true, FormatOffset: true}); got != want {
+		t.Errorf("SQL() of 26.9 = %+v; want %+v", got, want)
 	}
 }

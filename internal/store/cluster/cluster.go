@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/alidade/alidade/internal/aesql"
 	"github.com/alidade/alidade/internal/meta"
 	"github.com/alidade/alidade/internal/point"
 	"github.com/alidade/alidade/internal/query"
@@ -48,6 +49,7 @@ type Points interface {
 	Deduplicates() bool
 	Rollups() bool
 	RollupsOff() string
+	Features() clickhouse.Features
 }
 
 var _ Points = (*clickhouse.Store)(nil)
@@ -242,6 +244,15 @@ func (s *Store) RawSource(project int64, dataset string) string {
 
 // SQLDialect says that the SQL API prints ClickHouse SQL for this store.
 func (s *Store) SQLDialect() string { return "clickhouse" }
+
+// SQLFeatures are what the SQL API's ClickHouse printer may use of the
+// servers (the oldest decides; clickhouse.Features).
+func (s *Store) SQLFeatures() aesql.ClickHouseFeatures { return s.points.Features().SQL() }
+
+// the server's SQL API asks for SQLFeatures by this method set
+var _ interface {
+	SQLFeatures() aesql.ClickHouseFeatures
+} = (*Store)(nil)
 
 // QueryRows runs SQL the SQL API printed for ClickHouse and returns its
 // rows as Go values and ClickHouse's count of the rows before the LIMIT
