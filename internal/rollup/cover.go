@@ -250,34 +250,10 @@ func (t *table) checkFields(sub *query.Sub) string {
 	}
 	for _, a := range sub.Aggs {
 		what := string(a.Type)
-		switch a.Type {
-		case query.AggCount, query.AggPercentage:
-		case query.AggSum, query.AggAvg, query.AggMin, query.AggMax:
-			if a.Field.Kind != point.KindDouble || a.Field.Pos < 1 || a.Field.Pos > point.MaxDoubles {
-				return fmt.Sprintf("%s of %s: the rollup keeps sums, minima and maxima of doubles only", what, column(a.Field))
-			}
-		case query.AggQuantile, query.AggQuantiles:
-			if l.dist(a.Field) < 0 {
-				return fmt.Sprintf("%s of %s: not a rollup distribution of dataset %q (%s)", what, column(a.Field), t.key.dataset, l.spec.String())
-			}
-			qs := a.Qs
-			if a.Type == query.AggQuantile {
-				qs = []float64{a.Q}
-			}
-			if len(qs) == 0 {
-				return what + " with no q"
-			}
-			for _, q := range qs {
-				if !(q > 0 && q < 1) {
-					return fmt.Sprintf("%s: q %v is outside (0, 1)", what, q)
-				}
-			}
-		case query.AggUniq:
-			if _, _, ok := l.dim(a.Field); !ok {
-				return notDim("uniq of", a.Field)
-			}
-		default:
-			return fmt.Sprintf("aggregation %q is unknown to the rollup", a.Type)
+		isDim := func(f point.Field) bool { _, _, ok := l.dim(f); return ok }
+		isDist := func(f point.Field) bool { return l.dist(f) >= 0 }
+		if why := AggWhy(a, t.key.dataset, &l.spec, isDim, isDist); why != "" {
+			return why
 		}
 		rest, _, _ := zeroFilter(l, a)
 		if why := checkFilters(what+" filter on", rest); why != "" {
@@ -286,6 +262,46 @@ func (t *table) checkFields(sub *query.Sub) string {
 		if a.Type == query.AggPercentage && len(a.Filter) == 0 {
 			return "percentage without a filter"
 		}
+	}
+	return ""
+}
+
+// AggWhy says why a rollup of dataset with spec cannot answer
+// aggregation a, or "" when it can: count and percentage; sum, avg, min
+// and max of a double; quantile and quantiles of a distribution (isDist),
+// every q in (0, 1); uniq of a dimension (isDim). The aggregation's
+// filters are the caller's to check. The embedded rollup and the
+// ClickHouse store's rollup tables answer the same aggregations.
+func AggWhy(a query.Agg, dataset string, spec *Spec, isDim, isDist func(point.Field) bool) string {
+	what := string(a.Type)
+	switch a.Type {
+	case query.AggCount, query.AggPercentage:
+	case query.AggSum, query.AggAvg, query.AggMin, query.AggMax:
+		if a.Field.Kind != point.KindDouble || a.Field.Pos < 1 || a.Field.Pos > point.MaxDoubles {
+			return fmt.Sprintf("%s of %s: the rollup keeps sums, minima and maxima of doubles only", what, column(a.Field))
+		}
+	case query.AggQuantile, query.AggQuantiles:
+		if !isDist(a.Field) {
+			return fmt.Sprintf("%s of %s: not a rollup distribution of dataset %q (%s)", what, column(a.Field), dataset, spec.String())
+		}
+		qs := a.Qs
+		if a.Type == query.AggQuantile {
+			qs = []float64{a.Q}
+		}
+		if len(qs) == 0 {
+			return what + " with no q"
+		}
+		for _, q := range qs {
+			if !(q > 0 && q < 1) {
+				return fmt.Sprintf("%s: q %v is outside (0, 1)", what, q)
+			}
+		}
+	case query.AggUniq:
+		if !isDim(a.Field) {
+			return fmt.Sprintf("uniq of %s: not a rollup dimension of dataset %q (%s)", column(a.Field), dataset, spec.String())
+		}
+	default:
+		return fmt.Sprintf("aggregation %q is unknown to the rollup", a.Type)
 	}
 	return ""
 }

@@ -460,51 +460,18 @@ func (s *Store) executeRaw(ctx context.Context, sub *query.Sub) (*query.SubResul
 
 // decodeSubRows reads the answer of a printed Sub.
 func decodeSubRows(r *bytes.Buffer, sub *query.Sub, p *plan) (*query.SubResult, error) {
-	res := &query.SubResult{}
-	t := newTSVReader(r)
 	nKeys := len(sub.GroupBy)
 	if sub.Interval > 0 {
 		nKeys++
 	}
 	vals := make([]any, p.nCols)
-	for {
-		ok, err := t.next()
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return res, nil
-		}
-		if len(t.fields) != p.nCols {
-			return nil, fmt.Errorf("row %d has %d columns; want %d", t.row, len(t.fields), p.nCols)
-		}
-		if sub.MaxGroups > 0 && len(res.Rows) >= sub.MaxGroups {
-			return nil, fmt.Errorf("%w: more than %d", query.ErrTooManyGroups, sub.MaxGroups)
-		}
-		row := query.SubRow{Groups: make([]any, len(sub.GroupBy)), Values: make([]any, len(sub.Aggs))}
-		for i, g := range sub.GroupBy {
-			if t.nulls[i] {
-				return nil, fmt.Errorf("row %d: group %s is NULL", t.row, g.Column())
-			}
-			if g.Kind.IsNumeric() {
-				if row.Groups[i], err = parseFloat(t.fields[i]); err != nil {
-					return nil, fmt.Errorf("row %d: group %s: %w", t.row, g.Column(), err)
-				}
-			} else {
-				row.Groups[i] = string(t.fields[i])
-			}
-		}
-		if sub.Interval > 0 {
-			if row.Bucket, err = strconv.ParseInt(string(t.fields[nKeys-1]), 10, 64); err != nil {
-				return nil, fmt.Errorf("row %d: bucket: %w", t.row, err)
-			}
-		}
+	return decodeRows(r, sub, p.nCols, func(t *tsvReader, row *query.SubRow) error {
 		for c := nKeys; c < p.nCols-1; c++ {
 			vals[c] = nil
 			if !t.nulls[c] {
 				f, err := parseFloat(t.fields[c])
 				if err != nil {
-					return nil, fmt.Errorf("row %d: column %d: %w", t.row, c+1, err)
+					return fmt.Errorf("row %d: column %d: %w", t.row, c+1, err)
 				}
 				vals[c] = f
 			}
@@ -528,7 +495,56 @@ func decodeSubRows(r *bytes.Buffer, sub *query.Sub, p *plan) (*query.SubResult, 
 				row.Values[i] = qs
 			}
 		}
-		n, err := strconv.ParseInt(string(t.fields[p.nCols-1]), 10, 64)
+		return nil
+	})
+}
+
+// decodeRows reads the rows of an answer of nCols columns: the Sub's
+// groups, its bucket when it has an interval, the values, which values
+// reads into row.Values, and last the count of points read.
+func decodeRows(r *bytes.Buffer, sub *query.Sub, nCols int, values func(t *tsvReader, row *query.SubRow) error) (*query.SubResult, error) {
+	res := &query.SubResult{}
+	t := newTSVReader(r)
+	nKeys := len(sub.GroupBy)
+	if sub.Interval > 0 {
+		nKeys++
+	}
+	for {
+		ok, err := t.next()
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return res, nil
+		}
+		if len(t.fields) != nCols {
+			return nil, fmt.Errorf("row %d has %d columns; want %d", t.row, len(t.fields), nCols)
+		}
+		if sub.MaxGroups > 0 && len(res.Rows) >= sub.MaxGroups {
+			return nil, fmt.Errorf("%w: more than %d", query.ErrTooManyGroups, sub.MaxGroups)
+		}
+		row := query.SubRow{Groups: make([]any, len(sub.GroupBy)), Values: make([]any, len(sub.Aggs))}
+		for i, g := range sub.GroupBy {
+			if t.nulls[i] {
+				return nil, fmt.Errorf("row %d: group %s is NULL", t.row, g.Column())
+			}
+			if g.Kind.IsNumeric() {
+				if row.Groups[i], err = parseFloat(t.fields[i]); err != nil {
+					return nil, fmt.Errorf("row %d: group %s: %w", t.row, g.Column(), err)
+				}
+			} else {
+				row.Groups[i] = string(t.fields[i])
+			}
+		}
+		if sub.Interval > 0 {
+			if row.Bucket, err = strconv.ParseInt(string(t.fields[nKeys-1]), 10, 64); err != nil {
+				return nil, fmt.Errorf("row %d: bucket: %w", t.row, err)
+			}
+		}
+		if err := values(t, &row); err != nil {
+			return nil, err
+		}
+		n, err := strconv.ParseInt(string(t.fields[nCols-1]), 10, 64)
 		if err != nil {
 			return nil, fmt.Errorf("row %d: point count: %w", t.row, err)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/alidade/alidade/internal/point"
 	"github.com/alidade/alidade/internal/query"
+	"github.com/alidade/alidade/internal/rollup"
 )
 
 const minuteMs = 60_000
@@ -88,34 +89,10 @@ func (s *Store) rollupWhy(sub *query.Sub, l *rollupLayout) string {
 				return notDim(what+" filter on", f.Field)
 			}
 		}
-		switch a.Type {
-		case query.AggCount, query.AggPercentage:
-		case query.AggSum, query.AggAvg, query.AggMin, query.AggMax:
-			if a.Field.Kind != point.KindDouble || a.Field.Pos < 1 || a.Field.Pos > point.MaxDoubles {
-				return fmt.Sprintf("%s of %s: the rollup keeps sums, minima and maxima of doubles only", what, a.Field.Column())
-			}
-		case query.AggQuantile, query.AggQuantiles:
-			if a.Field.Kind != point.KindDouble || !slices.Contains(l.dists, a.Field.Pos) {
-				return fmt.Sprintf("%s of %s: not a rollup distribution of dataset %q (%s)", what, a.Field.Column(), sub.Dataset, l.spec.String())
-			}
-			qs := a.Qs
-			if a.Type == query.AggQuantile {
-				qs = []float64{a.Q}
-			}
-			if len(qs) == 0 {
-				return what + " with no q"
-			}
-			for _, q := range qs {
-				if !(q > 0 && q < 1) {
-					return fmt.Sprintf("%s: q %v is outside (0, 1)", what, q)
-				}
-			}
-		case query.AggUniq:
-			if _, ok := l.dimExpr(a.Field); !ok {
-				return notDim("uniq of", a.Field)
-			}
-		default:
-			return fmt.Sprintf("aggregation %q is unknown to the rollup", a.Type)
+		isDim := func(f point.Field) bool { _, ok := l.dimExpr(f); return ok }
+		isDist := func(f point.Field) bool { return f.Kind == point.KindDouble && slices.Contains(l.dists, f.Pos) }
+		if why := rollup.AggWhy(a, sub.Dataset, l.spec, isDim, isDist); why != "" {
+			return why
 		}
 	}
 	cover, ok := s.RollupCoverFrom()
@@ -374,50 +351,13 @@ func (s *Store) executeRollup(ctx context.Context, sub *query.Sub, l *rollupLayo
 
 // decodeRollupRows reads the answer of a printed rollup query.
 func decodeRollupRows(r *bytes.Buffer, sub *query.Sub, p *rollupPlan) (*query.SubResult, error) {
-	res := &query.SubResult{}
-	t := newTSVReader(r)
-	nKeys := len(sub.GroupBy)
-	if sub.Interval > 0 {
-		nKeys++
-	}
-	for {
-		ok, err := t.next()
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return res, nil
-		}
-		if len(t.fields) != p.nCols {
-			return nil, fmt.Errorf("row %d has %d columns; want %d", t.row, len(t.fields), p.nCols)
-		}
-		if sub.MaxGroups > 0 && len(res.Rows) >= sub.MaxGroups {
-			return nil, fmt.Errorf("%w: more than %d", query.ErrTooManyGroups, sub.MaxGroups)
-		}
-		row := query.SubRow{Groups: make([]any, len(sub.GroupBy)), Values: make([]any, len(sub.Aggs))}
-		for i, g := range sub.GroupBy {
-			if t.nulls[i] {
-				return nil, fmt.Errorf("row %d: group %s is NULL", t.row, g.Column())
-			}
-			if g.Kind.IsNumeric() {
-				if row.Groups[i], err = parseFloat(t.fields[i]); err != nil {
-					return nil, fmt.Errorf("row %d: group %s: %w", t.row, g.Column(), err)
-				}
-			} else {
-				row.Groups[i] = string(t.fields[i])
-			}
-		}
-		if sub.Interval > 0 {
-			if row.Bucket, err = strconv.ParseInt(string(t.fields[nKeys-1]), 10, 64); err != nil {
-				return nil, fmt.Errorf("row %d: bucket: %w", t.row, err)
-			}
-		}
+	return decodeRows(r, sub, p.nCols, func(t *tsvReader, row *query.SubRow) error {
 		for i, a := range sub.Aggs {
 			c := p.slots[i]
 			if slot, ok := p.sketch[c]; ok {
 				bins, err := parseSketch(t.fields[c], slot)
 				if err != nil {
-					return nil, fmt.Errorf("row %d: column %d: %w", t.row, c+1, err)
+					return fmt.Errorf("row %d: column %d: %w", t.row, c+1, err)
 				}
 				qs := a.Qs
 				if a.Type == query.AggQuantile {
@@ -439,17 +379,12 @@ func decodeRollupRows(r *bytes.Buffer, sub *query.Sub, p *rollupPlan) (*query.Su
 			}
 			f, err := parseFloat(t.fields[c])
 			if err != nil {
-				return nil, fmt.Errorf("row %d: column %d: %w", t.row, c+1, err)
+				return fmt.Errorf("row %d: column %d: %w", t.row, c+1, err)
 			}
 			row.Values[i] = f
 		}
-		n, err := strconv.ParseInt(string(t.fields[p.nCols-1]), 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("row %d: point count: %w", t.row, err)
-		}
-		res.RowsScanned += n
-		res.Rows = append(res.Rows, row)
-	}
+		return nil
+	})
 }
 
 // sketchBin is n weighted values in bin ord of one distribution.
