@@ -203,6 +203,9 @@ type Store struct {
 	// views' SELECTs' rollupSpecID.
 	cascadeTable bool
 	specID       string
+	// rowCache is the tables' rows by day that source auto decides by
+	// (rollupcost.go).
+	rowCache rowCache
 
 	mu   sync.Mutex
 	days []int64 // as DaysContext last read them

@@ -424,7 +424,7 @@ func (s *Store) Execute(ctx context.Context, sub *query.Sub) (*query.SubResult, 
 	if s.Rollups() && sub.Source != query.SourceRaw {
 		l := layoutOf(sub.Dataset)
 		why := s.rollupWhy(sub, l)
-		if why == "" {
+		if why == "" && (sub.Source == query.SourceRollup || s.autoReadsRollup(ctx, sub)) {
 			return s.executeRollup(ctx, sub, l)
 		}
 		if sub.Source == query.SourceRollup {

@@ -185,7 +185,7 @@ func testRollupCluster(t *testing.T, c *testinfra.ClickHouseCluster) {
 		worst := 0.0
 		for i, sub := range rollupSubs(1) {
 			start := time.Now()
-			roll := execute(t, s, sub, query.SourceAuto)
+			roll := execute(t, s, sub, query.SourceRollup)
 			tr := time.Since(start)
 			start = time.Now()
 			raw := execute(t, s, sub, query.SourceRaw)
@@ -195,6 +195,7 @@ func testRollupCluster(t *testing.T, c *testinfra.ClickHouseCluster) {
 		t.Logf("%s: largest relative quantile error %.5f (bound %v)", what, worst, clickhouse.SketchAccuracy)
 	}
 	compare("cluster", s)
+	testAutoDenseSparse(t, s)
 
 	// Not covered: raw under auto, an error naming why under rollup.
 	base := rollupSubs(1)[0]
@@ -267,5 +268,55 @@ func testRollupCluster(t *testing.T, c *testinfra.ClickHouseCluster) {
 	}
 	if _, err := clickhouse.Open(ctx, clickhouse.Options{URL: plain + "&rollups=off"}); err == nil || !strings.Contains(err.Error(), "has rollup tables") {
 		t.Fatalf("Open(rollups=off) of a database with rollup tables = %v; want an error saying it has them", err)
+	}
+}
+
+// testAutoDenseSparse: source auto reads the rollup tables over a day of
+// dense series (6,000 points of one series in 10 minutes: a day row or
+// two) and the points over a day of sparse ones (3,000 points, each its
+// own series: as many rollup rows as points); source rollup still reads
+// them over the sparse day.
+func testAutoDenseSparse(t *testing.T, s *clickhouse.Store) {
+	ctx := context.Background()
+	dense, sparse := int64(day0+10*store.DayMs), int64(day0+11*store.DayMs)
+	var pts []point.Point
+	for i := range 6000 {
+		pts = append(pts, point.Point{Dataset: "requests", Timestamp: dense + int64(i)*100, Index: "/dense",
+			Blobs: []string{"u", "GET", "web"}, Doubles: []float64{float64(i % 97), 200, 1}, SampleInterval: 1})
+	}
+	for i := range 3000 {
+		pts = append(pts, point.Point{Dataset: "requests", Timestamp: sparse + int64(i)*28_000, Index: fmt.Sprintf("/sparse/%d", i),
+			Blobs: []string{"u", "GET", "web"}, Doubles: []float64{float64(i % 89), 200, 1}, SampleInterval: 1})
+	}
+	if err := s.Append(ctx, []store.Batch{{Project: 3, Points: pts}}); err != nil {
+		t.Fatal(err)
+	}
+	clickhouse.ForgetRowCounts(s)
+	for _, c := range []struct {
+		name     string
+		from     int64
+		interval int64
+		source   string
+		want     string
+	}{
+		{"dense day", dense, 0, query.SourceAuto, query.SourceRollup},
+		{"dense day, hourly", dense, 3_600_000, query.SourceAuto, query.SourceRollup},
+		{"sparse day", sparse, 0, query.SourceAuto, query.SourceRaw},
+		{"sparse day, 5-minute buckets", sparse, 300_000, query.SourceAuto, query.SourceRaw},
+		{"sparse day, source rollup", sparse, 0, query.SourceRollup, query.SourceRollup},
+	} {
+		sub := query.Sub{Project: 3, Dataset: "requests", From: c.from, To: c.from + store.DayMs, Interval: c.interval,
+			Aggs: []query.Agg{{Type: query.AggCount}, {Type: query.AggQuantile, Field: doubleF(1), Q: 0.95}}}
+		start := time.Now()
+		res := execute(t, s, sub, c.source)
+		took := time.Since(start)
+		raw := execute(t, s, sub, query.SourceRaw)
+		t.Logf("%s, source %q: read %s in %v", c.name, c.source, res.Source, took.Round(time.Millisecond))
+		if res.Source != c.want {
+			t.Errorf("%s, source %s: answered from %q; want %q", c.name, c.source, res.Source, c.want)
+		}
+		if res.RowsScanned != raw.RowsScanned || len(res.Rows) != len(raw.Rows) {
+			t.Errorf("%s: %d rows over %d points; raw %d over %d", c.name, len(res.Rows), res.RowsScanned, len(raw.Rows), raw.RowsScanned)
+		}
 	}
 }

@@ -1,0 +1,81 @@
+package clickhouse
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestRowsIn(t *testing.T) {
+	const day = 86_400_000
+	d := dayRows{0: 1000, day: 4000}
+	for _, c := range []struct {
+		from, to int64
+		want     float64
+	}{
+		{0, day, 1000},
+		{0, 2 * day, 5000},
+		{day / 2, day + day/4, 500 + 1000},
+		{-day, 0, 0},
+		{3 * day, 4 * day, 0},
+	} {
+		if got := d.rowsIn(c.from, c.to); got != c.want {
+			t.Errorf("rowsIn(%d, %d) = %v; want %v", c.from, c.to, got, c.want)
+		}
+	}
+}
+
+// TestRollupCostDenseSparse: auto reads the rollup where a tier has far
+// fewer rows than the points, and the points where every rollup row is
+// about one point.
+func TestRollupCostDenseSparse(t *testing.T) {
+	const day = 86_400_000
+	rows := func(points, minutes, hours, days int64) *tableRows {
+		return &tableRows{points: dayRows{0: points}, tiers: map[int64]dayRows{
+			minuteTier.ms: {0: minutes}, hourTier.ms: {0: hours}, dayTier.ms: {0: days}}}
+	}
+	for _, c := range []struct {
+		name       string
+		rows       *tableRows
+		from, to   int64
+		interval   int64
+		wantRollup bool
+	}{
+		{"dense, the day", rows(1_000_000, 100_000, 5_000, 300), 0, day, 0, true},
+		{"dense, 5-minute buckets", rows(1_000_000, 100_000, 5_000, 300), 0, day, 300_000, true},
+		{"sparse, the day", rows(20_000, 19_000, 15_000, 5_000), 0, day, 0, false},
+		{"sparse, 5-minute buckets", rows(20_000, 19_000, 15_000, 5_000), 0, day, 300_000, false},
+		{"sparse, edges not whole minutes", rows(20_000, 19_000, 15_000, 5_000), 1234, day - 1234, 0, false},
+		{"dense, edges not whole minutes", rows(1_000_000, 100_000, 5_000, 300), 1234, day - 1234, 0, true},
+		{"no rows", rows(0, 0, 0, 0), 0, day, 0, false},
+	} {
+		rollup, raw := c.rows.rollupCost(rollupSpans(c.from, c.to, c.interval, 0), c.from, c.to)
+		if got := rollup < raw; got != c.wantRollup {
+			t.Errorf("%s: rollup cost %v, raw %v: reads rollup %v; want %v", c.name, rollup, raw, got, c.wantRollup)
+		}
+	}
+}
+
+func TestRowCacheTTL(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	c := rowCache{now: func() time.Time { return now }}
+	loads := 0
+	load := func() (*tableRows, error) { loads++; return &tableRows{}, nil }
+	for _, step := range []struct {
+		advance   time.Duration
+		wantLoads int
+	}{{0, 1}, {rowsTTL - time.Second, 1}, {time.Second, 2}, {time.Second, 2}} {
+		now = now.Add(step.advance)
+		if _, err := c.get(load); err != nil || loads != step.wantLoads {
+			t.Fatalf("after +%v: get = %v, %d loads; want nil, %d", step.advance, err, loads, step.wantLoads)
+		}
+	}
+	now = now.Add(rowsTTL)
+	boom := errors.New("boom")
+	if _, err := c.get(func() (*tableRows, error) { return nil, boom }); !errors.Is(err, boom) {
+		t.Fatalf("get with a failing load = %v; want %v", err, boom)
+	}
+	if _, err := c.get(load); err != nil || loads != 3 {
+		t.Fatalf("get after a failed load = %v, %d loads; want nil, 3", err, loads)
+	}
+}
