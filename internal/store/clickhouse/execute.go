@@ -447,13 +447,19 @@ func (s *Store) executeRaw(ctx context.Context, sub *query.Sub) (*query.SubResul
 	if err != nil {
 		return nil, err
 	}
+	return s.runSub(ctx, sub, p.sql, "", func(b *bytes.Buffer) (*query.SubResult, error) { return decodeSubRows(b, sub, p) })
+}
+
+// runSub runs a printed Sub's sql and decodes its answer; where says what
+// it read, for errors ("" for the points table).
+func (s *Store) runSub(ctx context.Context, sub *query.Sub, sql, where string, decode func(*bytes.Buffer) (*query.SubResult, error)) (*query.SubResult, error) {
 	var buf bytes.Buffer
-	if err := s.do(ctx, p.sql+"\nFORMAT TabSeparated", nil, &buf); err != nil {
-		return nil, fmt.Errorf("query %s: %w", sub.Dataset, err)
+	if err := s.do(ctx, sql+"\nFORMAT TabSeparated", nil, &buf); err != nil {
+		return nil, fmt.Errorf("query %s%s: %w", sub.Dataset, where, err)
 	}
-	res, err := decodeSubRows(&buf, sub, p)
+	res, err := decode(&buf)
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse %s: query %s: %w", s.cfg.HTTP, sub.Dataset, err)
+		return nil, fmt.Errorf("clickhouse %s: query %s%s: %w", s.cfg.HTTP, sub.Dataset, where, err)
 	}
 	return res, nil
 }

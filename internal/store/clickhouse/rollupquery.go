@@ -334,13 +334,9 @@ func (s *Store) executeRollup(ctx context.Context, sub *query.Sub, l *rollupLayo
 	if err != nil {
 		return nil, err
 	}
-	var buf bytes.Buffer
-	if err := s.do(ctx, p.sql+"\nFORMAT TabSeparated", nil, &buf); err != nil {
-		return nil, fmt.Errorf("query %s from the rollup table: %w", sub.Dataset, err)
-	}
-	res, err := decodeRollupRows(&buf, sub, p)
+	res, err := s.runSub(ctx, sub, p.sql, " from the rollup table", func(b *bytes.Buffer) (*query.SubResult, error) { return decodeRollupRows(b, sub, p) })
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse %s: query %s from the rollup table: %w", s.cfg.HTTP, sub.Dataset, err)
+		return nil, err
 	}
 	res.Source = query.SourceRollup
 	if p.mixed {
