@@ -64,7 +64,7 @@ func TestClusterBench(t *testing.T) {
 	start := time.Now()
 	stdout, stderr, code := runBenchBinary(t, "--store", store, "--meta", e.pg.DSN,
 		"--points", "20000", "--repeat", "2", "--vs-rounds", "2", "--no-settle", "--baseline-pairs", "0")
-	t.Logf("bench took %v; stderr:\n%s", time.Since(start).Round(time.Second), stderr)
+	t.Logf("bench took %v; stdout:\n%s\nstderr:\n%s", time.Since(start).Round(time.Second), stdout, stderr)
 	if code != 0 {
 		t.Fatalf("alidade bench exited %d\nstdout:\n%s", code, stdout)
 	}
