@@ -67,12 +67,7 @@ func testClusterIntent(t *testing.T, node, emb *proc, keys, ekeys map[string]str
 	add(to, "ask", "edge", "prediction", "") // outside: [from, to)
 	add(to+1, "", "edge", "label", "ask")
 	body := b.String()
-	n := strings.Count(body, "\n")
-	for _, w := range []struct{ url, key string }{{node.url, keys["write"]}, {emb.url, ekeys["write"]}} {
-		if code, resp := do(t, "POST", w.url+"/api/v1/datasets/intent/points", w.key, body); code != 200 || !strings.Contains(resp, fmt.Sprintf(`"accepted":%d`, n)) {
-			t.Fatalf("write intent points to %s = %d %s", w.url, code, resp)
-		}
-	}
+	writeBoth(t, "intent", body, node, emb, keys, ekeys)
 	type answer struct {
 		Intent json.RawMessage `json:"intent"`
 		Series struct {
@@ -151,12 +146,7 @@ func testClusterWebExits(t *testing.T, node, emb *proc, keys, ekeys map[string]s
 	pv(to, "s1", "/at-to", 0, 9)
 	pv(to-100, "nosession", "/x", 1, 1)
 	body := strings.ReplaceAll(b.String(), `"session":"nosession"`, `"session":""`)
-	n := strings.Count(body, "\n")
-	for _, w := range []struct{ url, key string }{{node.url, keys["write"]}, {emb.url, ekeys["write"]}} {
-		if code, resp := do(t, "POST", w.url+"/api/v1/datasets/pageviews/points", w.key, body); code != 200 || !strings.Contains(resp, fmt.Sprintf(`"accepted":%d`, n)) {
-			t.Fatalf("write page views to %s = %d %s", w.url, code, resp)
-		}
-	}
+	writeBoth(t, "pageviews", body, node, emb, keys, ekeys)
 	type answer struct {
 		Entry json.RawMessage `json:"entryPages"`
 		Exit  json.RawMessage `json:"exitPages"`

@@ -40,6 +40,41 @@ func (e *clusterEnv) launch(t *testing.T, flags ...string) *proc {
 	return launchArgs(t, t.TempDir(), "warn", append(append([]string{}, e.flags...), flags...))
 }
 
+// writeBoth posts body (points, one a line) to dataset on a cluster node
+// and on the embedded server, each with its write key, and fails t unless
+// both accept every line.
+func writeBoth(t *testing.T, dataset, body string, node, emb *proc, keys, ekeys map[string]string) {
+	t.Helper()
+	n := strings.Count(body, "\n")
+	for _, w := range []struct {
+		p   *proc
+		key string
+	}{{node, keys["write"]}, {emb, ekeys["write"]}} {
+		code, resp := do(t, "POST", w.p.url+"/api/v1/datasets/"+dataset+"/points", w.key, body)
+		if code != 200 || !strings.Contains(resp, fmt.Sprintf(`"accepted":%d`, n)) {
+			t.Fatalf("write %s points to %s = %d %s", dataset, w.p.url, code, resp)
+		}
+	}
+}
+
+// launchTwo starts two nodes at once on e's fresh cluster and waits until
+// both are ready. One makes the default project and prints its keys: that
+// is a, and keys are its banner's; b finds it made and prints none.
+func (e *clusterEnv) launchTwo(t *testing.T) (a, b *proc, keys map[string]string) {
+	t.Helper()
+	a, b = e.launch(t), e.launch(t)
+	a.waitReady()
+	b.waitReady()
+	if strings.Contains(stdoutOf(b), "ald_write_") {
+		a, b = b, a
+	}
+	keys = bannerKeys(t, a)
+	if len(keys) != 4 || strings.Contains(stdoutOf(b), "ald_write_") {
+		t.Fatalf("first start of two nodes at once: node A printed keys %v; want 4, and node B none\nA:\n%s\nB:\n%s", keys, stdoutOf(a), stdoutOf(b))
+	}
+	return a, b, keys
+}
+
 // do sends a request with a key and returns the status and body.
 func do(t *testing.T, method, url, key, body string) (int, string) {
 	t.Helper()
@@ -83,32 +118,13 @@ func clusterPoints(now time.Time, n int) string {
 // byte for byte, on the same points.
 func TestClusterTwoNodes(t *testing.T) {
 	e := startClusterEnv(t)
-	// Both nodes start at once on a fresh cluster: one makes the default
-	// project and prints its keys, the other finds it made.
-	a, b := e.launch(t), e.launch(t)
-	a.waitReady()
-	b.waitReady()
-	if strings.Contains(stdoutOf(b), "ald_write_") {
-		a, b = b, a
-	}
-	keys := bannerKeys(t, a)
-	if len(keys) != 4 || strings.Contains(stdoutOf(b), "ald_write_") {
-		t.Fatalf("first start of two nodes at once: node A printed keys %v; want 4, and node B none\nA:\n%s\nB:\n%s", keys, stdoutOf(a), stdoutOf(b))
-	}
+	a, b, keys := e.launchTwo(t)
 	embedded := start(t, t.TempDir())
 	ekeys := bannerKeys(t, embedded)
 
 	now := time.Now()
 	body := clusterPoints(now, 5000)
-	for _, w := range []struct {
-		p   *proc
-		key string
-	}{{a, keys["write"]}, {embedded, ekeys["write"]}} {
-		code, resp := do(t, "POST", w.p.url+"/api/v1/datasets/requests/points", w.key, body)
-		if code != 200 || !strings.Contains(resp, `"accepted":5000`) {
-			t.Fatalf("write to %s = %d %s", w.p.url, code, resp)
-		}
-	}
+	writeBoth(t, "requests", body, a, embedded, keys, ekeys)
 
 	// Idempotency keys across the nodes: TestClusterAPI.
 

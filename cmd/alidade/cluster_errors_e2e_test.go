@@ -23,13 +23,7 @@ import (
 // monitor's check-in sent to A is B's.
 func TestClusterErrorsTwoNodes(t *testing.T) {
 	e := startClusterEnv(t)
-	a, b := e.launch(t), e.launch(t)
-	a.waitReady()
-	b.waitReady()
-	if strings.Contains(stdoutOf(b), "ald_write_") {
-		a, b = b, a
-	}
-	keys := bannerKeys(t, a)
+	a, b, keys := e.launchTwo(t)
 	embedded := start(t, t.TempDir())
 	ekeys := bannerKeys(t, embedded)
 	dsn := func(p *proc, key string) string {

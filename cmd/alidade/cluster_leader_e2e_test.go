@@ -80,16 +80,7 @@ func leading(p *proc) int {
 // the next transition once; both nodes' APIs show the rule and its state.
 func TestClusterLeader(t *testing.T) {
 	e := startClusterEnv(t)
-	a, b := e.launch(t), e.launch(t)
-	a.waitReady()
-	b.waitReady()
-	if strings.Contains(stdoutOf(b), "ald_write_") {
-		a, b = b, a
-	}
-	keys := bannerKeys(t, a)
-	if len(keys) != 4 {
-		t.Fatalf("no node printed the keys\nA:\n%s\nB:\n%s", stdoutOf(a), stdoutOf(b))
-	}
+	a, b, keys := e.launchTwo(t)
 
 	// One node leads (after its lock's grace), the other does not.
 	start := time.Now()

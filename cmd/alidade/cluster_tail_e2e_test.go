@@ -84,13 +84,7 @@ func sseTail(t *testing.T, p *proc, key, query string) <-chan map[string]any {
 // its filter applied, and that with nobody tailing no node forwards.
 func TestClusterTail(t *testing.T) {
 	e := startClusterEnv(t)
-	a, b := e.launch(t), e.launch(t)
-	a.waitReady()
-	b.waitReady()
-	if strings.Contains(stdoutOf(b), "ald_write_") {
-		a, b = b, a
-	}
-	keys := bannerKeys(t, a)
+	a, b, keys := e.launchTwo(t)
 	write := func(dataset, body string) {
 		t.Helper()
 		if code, resp := do(t, "POST", a.url+"/api/v1/datasets/"+dataset+"/points", keys["write"], body); code != 200 {

@@ -7,10 +7,10 @@ package aesql_test
 //
 //	go test -tags clickhouse -run TestRecordClickHouseCorpus ./internal/aesql/
 //
-// starts clickhouse-server (from $CLICKHOUSE_SERVER, else what
-// .ci/ensure-clickhouse prints, installing Debian's package as root) as a
-// process of its own over a temporary directory, listening on a free
-// loopback port only, loads the generated datasets of corpusData into
+// starts clickhouse-server (testinfra.StartClickHouse: $CLICKHOUSE_SERVER,
+// else Debian's, which .ci/ensure-clickhouse installs as root) as a
+// process of its own over a temporary directory, listening on free
+// loopback ports only, loads the generated datasets of corpusData into
 // tables of AE's columns, runs every query of testdata/clickhouse/
 // queries.sql over its HTTP interface (FORMAT JSON) and rewrites
 // testdata/clickhouse/answers.txt. TestClickHouseCorpus replays them.
@@ -19,52 +19,21 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/alidade/alidade/internal/aesql"
 	"github.com/alidade/alidade/internal/point"
 	"github.com/alidade/alidade/internal/store/clickhouse"
+	"github.com/alidade/alidade/internal/testinfra"
 )
-
-func clickhouseServer(t *testing.T) string {
-	if p := os.Getenv("CLICKHOUSE_SERVER"); p != "" {
-		return p
-	}
-	out, err := exec.Command("../../.ci/ensure-clickhouse").Output()
-	if err != nil {
-		t.Fatalf("ensure-clickhouse: %v", err)
-	}
-	p := strings.TrimSpace(string(out))
-	if p == "" {
-		msg := "\n\n*** no clickhouse-server: this test needs it and is SKIPPED (see .ci/ensure-clickhouse) ***\n"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(strings.Replace(msg, "SKIPPED", "FAILED (CI=true)", 1))
-		}
-		t.Skip(msg)
-	}
-	return p
-}
-
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // chServer is a running clickhouse-server, or (current) chDB behind
 // .ci/chdb-http/server.js (clickhouse_current_test.go).
@@ -94,74 +63,12 @@ func (s *chServer) features(t *testing.T) aesql.ClickHouseFeatures {
 	return s.feat
 }
 
+// startClickHouse starts a clickhouse-server of its own
+// (testinfra.StartClickHouse: $CLICKHOUSE_SERVER or Debian's; skipped
+// without one, failed with CI=true), in zone UTC as AE is.
 func startClickHouse(t *testing.T) *chServer {
-	bin := clickhouseServer(t)
-	dir := t.TempDir()
-	port := freePort(t)
-	for _, d := range []string{"data", "tmp", "user_files", "format_schemas"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// Only the HTTP interface, on loopback; no TCP, interserver or MySQL
-	// ports; the server's zone is UTC, as AE's is.
-	config := fmt.Sprintf(`<?xml version="1.0"?>
-<yandex>
-  <logger><level>warning</level><console>1</console></logger>
-  <http_port>%d</http_port>
-  <listen_host>127.0.0.1</listen_host>
-  <path>%[2]s/data/</path>
-  <tmp_path>%[2]s/tmp/</tmp_path>
-  <user_files_path>%[2]s/user_files/</user_files_path>
-  <format_schema_path>%[2]s/format_schemas/</format_schema_path>
-  <users_config>%[2]s/users.xml</users_config>
-  <default_profile>default</default_profile>
-  <default_database>default</default_database>
-  <timezone>UTC</timezone>
-  <mark_cache_size>67108864</mark_cache_size>
-  <uncompressed_cache_size>67108864</uncompressed_cache_size>
-  <max_concurrent_queries>4</max_concurrent_queries>
-</yandex>
-`, port, dir)
-	users := `<?xml version="1.0"?>
-<yandex>
-  <profiles><default><max_memory_usage>2000000000</max_memory_usage><max_execution_time>30</max_execution_time></default></profiles>
-  <users><default><password></password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users>
-  <quotas><default></default></quotas>
-</yandex>
-`
-	if err := os.WriteFile(filepath.Join(dir, "config.xml"), []byte(config), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "users.xml"), []byte(users), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var log bytes.Buffer
-	cmd := exec.Command(bin, "--config-file="+filepath.Join(dir, "config.xml"))
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	s := &chServer{url: fmt.Sprintf("http://127.0.0.1:%d/", port)}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(s.url + "ping")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return s
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("clickhouse-server did not answer on %s: %v\n%s", s.url, err, log.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	t.Helper()
+	return &chServer{url: testinfra.StartClickHouse(t, testinfra.ClickHouseOptions{}).URL}
 }
 
 // query posts SQL and returns the status and body.

@@ -62,6 +62,36 @@ type GroupFilter struct {
 // Sorts lists GroupFilter.Sort's values.
 var Sorts = []string{"last_seen", "first_seen", "count", "users"}
 
+// MaxListLimit is the most groups or events a Store lists at once.
+const MaxListLimit = 1000
+
+// ListLimit is how many rows a Store lists for a requested limit: the
+// limit, or 100 when it is not in 1..MaxListLimit.
+func ListLimit(limit int) int {
+	if limit <= 0 || limit > MaxListLimit {
+		return 100
+	}
+	return limit
+}
+
+// GroupOrder is the ORDER BY clause (with a leading space) of a SQL
+// listing of groups sorted by sort, a value of Sorts (any other is
+// "last_seen"); ties go to the larger id, so that the order is total. It
+// names the columns every Store's groups table has: last_seen, first_seen,
+// event_count, user_count and id.
+func GroupOrder(sort string) string {
+	switch sort {
+	case "count":
+		return " ORDER BY event_count DESC, last_seen DESC, id DESC"
+	case "users":
+		return " ORDER BY user_count DESC, last_seen DESC, id DESC"
+	case "first_seen":
+		return " ORDER BY first_seen DESC, id DESC"
+	default:
+		return " ORDER BY last_seen DESC, id DESC"
+	}
+}
+
 // StoredEvent is an event as stored: a few columns to list and filter by,
 // and the payload as the SDK sent it, compressed (Compress).
 type StoredEvent struct {

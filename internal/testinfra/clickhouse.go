@@ -2,7 +2,6 @@ package testinfra
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -238,21 +237,7 @@ func (ch *ClickHouse) start() error {
 		return err
 	}
 	ch.proc = p
-	err = waitReady("clickhouse-server on "+ch.URL, p, func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, ch.URL+"ping", nil)
-		resp, err := ch.http.Do(req)
-		if err != nil {
-			return err
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("/ping: %s %s", resp.Status, body)
-		}
-		return nil
-	})
+	err = waitReady("clickhouse-server on "+ch.URL, p, httpPing(ch.http, ch.URL+"ping"))
 	if err != nil || !ch.zk {
 		return err
 	}

@@ -1,13 +1,14 @@
 // Package testinfra starts real database servers for tests: PostgreSQL
-// (metadata) and clickhouse-server shards (points), each a child process on
-// 127.0.0.1 with its data in a temp dir, stopped and removed by t.Cleanup.
+// (metadata), clickhouse-server shards (points) and a current ClickHouse
+// (chDB behind .ci/chdb-http), each a child process on 127.0.0.1 with its
+// data in a temp dir, stopped and removed by t.Cleanup.
 // It is for tests only: nothing outside _test.go files may import it, and it
 // never touches a server it did not start (it picks free ports and keeps
 // every file in its own temp dirs).
 //
 // The binaries are the Debian packages that .ci/ensure-postgres,
-// .ci/ensure-clickhouse and .ci/ensure-zookeeper install (make test-cluster
-// runs them). When one is missing the test is skipped with a loud message,
+// .ci/ensure-clickhouse and .ci/ensure-zookeeper install, and the npm
+// package .ci/ensure-chdb installs (make test-cluster runs them). When one is missing the test is skipped with a loud message,
 // except with CI=true, where it fails. Tests that start servers carry the
 // build tag cluster (this package's own: go test -tags cluster
 // ./internal/testinfra/), so that go test ./... needs none of them.
@@ -15,9 +16,12 @@ package testinfra
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -83,6 +87,26 @@ func waitReady(what string, p *process, ready func() error) error {
 			return fmt.Errorf("%s not ready after %v: %v\n--- its log ---\n%s", what, startTimeout, err, p.logTail())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// httpPing is a readiness check for waitReady: a GET of url that answers
+// 200 within 2 s.
+func httpPing(client *http.Client, url string) func() error {
+	return func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s: %s %s", url, resp.Status, body)
+		}
+		return nil
 	}
 }
 

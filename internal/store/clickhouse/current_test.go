@@ -6,12 +6,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -19,70 +13,8 @@ import (
 	"github.com/alidade/alidade/internal/store"
 	"github.com/alidade/alidade/internal/store/clickhouse"
 	"github.com/alidade/alidade/internal/store/storetest"
+	"github.com/alidade/alidade/internal/testinfra"
 )
-
-// startCurrent starts .ci/chdb-http/server.js: ClickHouse's HTTP interface
-// over chDB, current ClickHouse as a library (npm package chdb, which
-// .ci/ensure-chdb installs into the dir $ALIDADE_CHDB names). It returns
-// the server's port; t.Cleanup stops it. Without $ALIDADE_CHDB the test
-// skips, or fails when CI=true.
-func startCurrent(t *testing.T) int {
-	t.Helper()
-	mods := os.Getenv("ALIDADE_CHDB")
-	if mods == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("ALIDADE_CHDB is not set: run .ci/ensure-chdb (make test-cluster does) to test against a current ClickHouse")
-		}
-		t.Skip("ALIDADE_CHDB is not set: run .ci/ensure-chdb and set it to test against a current ClickHouse")
-	}
-	_, file, _, _ := runtime.Caller(0)
-	script := filepath.Join(filepath.Dir(file), "..", "..", "..", ".ci", "chdb-http", "server.js")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	dir := t.TempDir()
-	cmd := exec.Command("node", script, fmt.Sprint(port), dir)
-	cmd.Env = append(os.Environ(), "NODE_PATH="+filepath.Join(mods, "node_modules"), "TZ=UTC")
-	logf, err := os.Create(filepath.Join(dir, "server.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-		logf.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(filepath.Join(dir, "server.log"))
-			t.Logf("chdb-http log:\n%s", b)
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/ping", port))
-		if err == nil {
-			resp.Body.Close()
-			return port
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("chdb-http did not answer /ping in 30 s: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 // TestCurrentClickHouse runs the store on a current ClickHouse (chDB, one
 // server, no cluster): it detects every newer feature, creates its table
@@ -91,7 +23,7 @@ func startCurrent(t *testing.T) int {
 // deduplication token: the same group loaded again is stored once, other
 // rows with the same content but another log position are stored.
 func TestCurrentClickHouse(t *testing.T) {
-	port := startCurrent(t)
+	port := testinfra.StartChDB(t).Port
 	url := func(db string) string { return fmt.Sprintf("clickhouse://127.0.0.1:%d/%s", port, db) }
 	s := open(t, url("feat"))
 	want := clickhouse.Features{LowCardinality: true, Codecs: true, TTL: true, LightweightDelete: true, DedupToken: true, LimitByOffset: true, FormatOffset: true}

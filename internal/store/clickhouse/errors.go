@@ -225,9 +225,7 @@ func (s *Store) ErrorEvent(ctx context.Context, project int64, eventID string) (
 // ErrorEvents lists a group's events, newest first (by arrival, then by
 // the SDK's time, then id), without payloads, each once.
 func (s *Store) ErrorEvents(ctx context.Context, project, group int64, limit int, before int64) ([]errtrack.StoredEvent, error) {
-	if limit <= 0 || limit > 1000 {
-		limit = 100
-	}
+	limit = errtrack.ListLimit(limit)
 	cond := ""
 	if before != 0 {
 		cond = fmt.Sprintf(" AND received < %d", before)

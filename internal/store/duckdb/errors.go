@@ -394,20 +394,8 @@ func (s *Store) ErrorGroups(ctx context.Context, project int64, f errtrack.Group
 		l := strings.ToLower(f.Query)
 		args = append(args, l, l, l)
 	}
-	switch f.Sort {
-	case "count":
-		q += ` ORDER BY event_count DESC, last_seen DESC, id DESC`
-	case "users":
-		q += ` ORDER BY user_count DESC, last_seen DESC, id DESC`
-	case "first_seen":
-		q += ` ORDER BY first_seen DESC, id DESC`
-	default:
-		q += ` ORDER BY last_seen DESC, id DESC`
-	}
-	limit := f.Limit
-	if limit <= 0 || limit > 1000 {
-		limit = 100
-	}
+	q += errtrack.GroupOrder(f.Sort)
+	limit := errtrack.ListLimit(f.Limit)
 	q += ` LIMIT ?`
 	args = append(args, limit)
 	rows, err := s.db.QueryContext(ctx, q, args...)
@@ -463,9 +451,7 @@ func (s *Store) ErrorEvent(ctx context.Context, project int64, eventID string) (
 // by arrival, and events that arrived in the same millisecond (an SDK
 // sending its queue at once) by the time their SDK captured them.
 func (s *Store) ErrorEvents(ctx context.Context, project, group int64, limit int, before int64) ([]errtrack.StoredEvent, error) {
-	if limit <= 0 || limit > 1000 {
-		limit = 100
-	}
+	limit = errtrack.ListLimit(limit)
 	rows, err := s.db.QueryContext(ctx, `SELECT `+eventColumns+` FROM error_events WHERE project = ? AND group_id = ? AND (? = 0 OR received < ?)
 		ORDER BY received DESC, ts DESC, event_id LIMIT ?`, project, group, before, before, limit)
 	if err != nil {

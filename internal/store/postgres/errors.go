@@ -306,20 +306,8 @@ func (s *Store) ErrorGroups(ctx context.Context, project int64, f errtrack.Group
 		l := arg(strings.ToLower(f.Query))
 		q += ` AND (strpos(lower(title), ` + l + `) > 0 OR strpos(lower(culprit), ` + l + `) > 0 OR fingerprint = ` + l + `)`
 	}
-	switch f.Sort {
-	case "count":
-		q += ` ORDER BY event_count DESC, last_seen DESC, id DESC`
-	case "users":
-		q += ` ORDER BY user_count DESC, last_seen DESC, id DESC`
-	case "first_seen":
-		q += ` ORDER BY first_seen DESC, id DESC`
-	default:
-		q += ` ORDER BY last_seen DESC, id DESC`
-	}
-	limit := f.Limit
-	if limit <= 0 || limit > 1000 {
-		limit = 100
-	}
+	q += errtrack.GroupOrder(f.Sort)
+	limit := errtrack.ListLimit(f.Limit)
 	q += ` LIMIT ` + arg(limit)
 	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
