@@ -130,9 +130,8 @@ func (s *Server) handleListErrorGroups(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, r, http.StatusBadRequest, "bad_limit", fmt.Sprintf("limit %q: use 1 to 1000", cutString(v, 40)))
+		n, ok := parseListLimit(w, r, v)
+		if !ok {
 			return
 		}
 		f.Limit = n
@@ -202,9 +201,8 @@ func (s *Server) handleErrorGroupEvents(w http.ResponseWriter, r *http.Request) 
 	limit, before := 100, int64(0)
 	q := r.URL.Query()
 	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, r, http.StatusBadRequest, "bad_limit", fmt.Sprintf("limit %q: use 1 to 1000", cutString(v, 40)))
+		n, ok := parseListLimit(w, r, v)
+		if !ok {
 			return
 		}
 		limit = n
@@ -338,4 +336,15 @@ func (s *Server) writeErrorsAPIError(w http.ResponseWriter, r *http.Request, err
 		s.log.Error("error tracking", "id", requestID(r), "err", err)
 		writeError(w, r, http.StatusInternalServerError, "internal", "error tracking failed; request id "+requestID(r))
 	}
+}
+
+// parseListLimit reads a listing's limit (1..errtrack.MaxListLimit),
+// answering 400 when it is not one.
+func parseListLimit(w http.ResponseWriter, r *http.Request, v string) (int, bool) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > errtrack.MaxListLimit {
+		writeError(w, r, http.StatusBadRequest, "bad_limit", fmt.Sprintf("limit %q: use 1 to %d", cutString(v, 40), errtrack.MaxListLimit))
+		return 0, false
+	}
+	return n, true
 }
