@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -249,6 +250,14 @@ func TestSentryGoClient(t *testing.T) {
 	}
 	if code := e.call("GET", fmt.Sprintf("/api/v1/error-groups/%d/events", a.ID), e.keys[meta.KindRead], nil, nil, &evs); code != 200 || len(evs.Events) != 2 {
 		t.Fatalf("group A events = %d %+v; want 2", code, evs)
+	}
+	for _, path := range []string{"/api/v1/error-groups?limit=1001", fmt.Sprintf("/api/v1/error-groups/%d/events?limit=0", a.ID)} {
+		var bad struct {
+			Error struct{ Code, Message string }
+		}
+		if code := e.call("GET", path, e.keys[meta.KindRead], nil, nil, &bad); code != 400 || bad.Error.Code != "bad_limit" || !strings.Contains(bad.Error.Message, "1 to 1000") {
+			t.Errorf("GET %s = %d %+v; want 400 bad_limit naming 1 to 1000", path, code, bad)
+		}
 	}
 	var one struct {
 		ID      string
