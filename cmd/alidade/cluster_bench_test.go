@@ -154,8 +154,10 @@ func TestClusterBench(t *testing.T) {
 			t.Errorf("after the failed run, shard %d still has the bench's databases: %s", i+1, dbs)
 		}
 	}
+	second := time.Now()
 	stdout, stderr, code = runBenchBinary(t, "--store", store, "--meta", e.pg.DSN, "--root-key", m[1],
-		"--points", "2000", "--repeat", "1", "--vs-rounds", "1", "--no-settle", "--json")
+		"--points", "2000", "--repeat", "1", "--vs-rounds", "1", "--no-settle", "--json", "--error-events", "40")
+	t.Logf("the run with the root key took %v", time.Since(second).Round(time.Second))
 	if code != 0 || !strings.Contains(stdout, `"vs_cluster":{`) || !strings.Contains(stdout, `"disagreements":[]`) {
 		t.Errorf("a run with the root key = exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
