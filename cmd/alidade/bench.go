@@ -16,7 +16,7 @@ type benchFlags struct {
 	points, days, concurrency, batch, repeat, seed string
 	baselinePoints, baselinePairs                  string
 	url, writeKey, readKey, rootKey, dataDir       string
-	vsVictoriaLogs, vsRounds                       string
+	vsVictoriaLogs, vsRounds, errorEvents          string
 	store, meta                                    string
 	gzip, keep, json, noSettle                     bool
 }
@@ -52,6 +52,7 @@ func runBench(ctx context.Context, args []string) error {
 	fs.group("Comparison with a cluster node (points in ClickHouse, metadata in PostgreSQL) in the same run")
 	fs.str(&f.store, "store", "ALIDADE_BENCH_STORE", "", "clickhouse://HOST:8123/DB[?cluster=NAME&user=...&password=...]: start a cluster node over it next to the embedded store, on a fresh database DB_bench_XXXXXXXX (dropped at the end unless --keep); send both the same points in alternating rounds, run the same queries from raw points on both, and print both figures and the ratios")
 	fs.str(&f.meta, "meta", "ALIDADE_BENCH_META", "", "with --store: postgres://USER@HOST:5432/DB?sslmode=...: the metadata store, where the bench creates a project bench-XXXXXXXX (its keys revoked at the end unless --keep)")
+	fs.str(&f.errorEvents, "error-events", "ALIDADE_BENCH_ERROR_EVENTS", strconv.Itoa(bench.DefaultClusterErrorEvents), "with --store: Sentry envelopes (one ~5 KB error event each) sent to both after the points, in the same number of alternating rounds, through POST /api/{project}/envelope/")
 	fs.group("Output")
 	boolFlag(fs, &f.json, "json", "ALIDADE_BENCH_JSON", "print only the JSON line (progress still goes to stderr)")
 	fs.footer = fmt.Sprintf(`
@@ -172,10 +173,17 @@ func (f *benchFlags) options(fs *flagSet) (bench.Options, error) {
 		return o, &usageError{msg: "--store starts a cluster node next to an embedded server of its own: it takes no --url\nTry: alidade bench --store URL --meta URL"}
 	case o.VictoriaLogs != "" || o.Cluster != nil:
 		o.VsRounds = rounds
+	case flagGiven(fs, "error-events"):
+		return o, &usageError{msg: "--error-events needs --store\nTry: alidade bench --store URL --meta URL --error-events " + f.errorEvents}
 	case flagGiven(fs, "vs-rounds"):
 		return o, &usageError{msg: "--vs-rounds needs --vs-victorialogs or --store\nTry: alidade bench --vs-victorialogs ../shared/peers/victoria-logs --vs-rounds " + f.vsRounds}
 	}
 	if o.Cluster != nil {
+		n, err := bench.ParseCount(f.errorEvents)
+		if err != nil || n < 1 || n > 1<<24 {
+			return o, bad("error-events", fmt.Errorf("%q is not a number from 1 to %d", f.errorEvents, 1<<24))
+		}
+		o.ErrorEvents = int(n)
 		// The root key, from the command line or the environment, is the
 		// metadata store's: the node never gets it (see ClusterTarget).
 		o.Cluster.RootKey = f.rootKey

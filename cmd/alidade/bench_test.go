@@ -29,6 +29,7 @@ func TestBenchVsVictoriaLogsUsage(t *testing.T) {
 		{[]string{"--vs-victorialogs", dir}, "is a directory"},
 		{[]string{"--vs-victorialogs", plain}, "is not executable"},
 		{[]string{"--vs-rounds", "2"}, "--vs-rounds needs --vs-victorialogs"},
+		{[]string{"--error-events", "100"}, "--error-events needs --store"},
 		{[]string{"--vs-victorialogs", exe, "--vs-rounds", "0"}, "--vs-rounds: \"0\" is not a whole number from 1 to 100"},
 	} {
 		err := runBench(context.Background(), tc.args)
@@ -55,6 +56,7 @@ func TestBenchClusterUsage(t *testing.T) {
 		{[]string{"--store", ch, "--meta", pg, "--url", "http://127.0.0.1:8080", "--root-key", "0123456789abcdef0"}, "--store starts a cluster node next to an embedded server of its own: it takes no --url"},
 		{[]string{"--store", ch, "--meta", pg, "--vs-victorialogs", "/bin/sh"}, "one comparison at a time"},
 		{[]string{"--store", ch, "--meta", pg, "--write-key", "w"}, "--write-key needs --url: with --store the bench creates its own project"},
+		{[]string{"--store", ch, "--meta", pg, "--error-events", "0"}, `--error-events: "0" is not a number from 1 to 16777216`},
 	} {
 		err := runBench(context.Background(), tc.args)
 		var ue *usageError

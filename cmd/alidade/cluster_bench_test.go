@@ -52,7 +52,8 @@ func benchDatabases(t *testing.T, e *clusterEnv, shard int) string {
 
 // TestClusterBench: `alidade bench --store … --meta …` over a 2-shard
 // ClickHouse cluster and a PostgreSQL reports the embedded store's and the
-// cluster's figures side by side with agreeing answers, drops its database
+// cluster's figures (points and error events) side by side with agreeing
+// answers, drops its database
 // and revokes its project's keys; on a metadata store set up before, it
 // asks for the root key rather than replacing it.
 func TestClusterBench(t *testing.T) {
@@ -63,7 +64,7 @@ func TestClusterBench(t *testing.T) {
 	const points = 20000
 	start := time.Now()
 	stdout, stderr, code := runBenchBinary(t, "--store", store, "--meta", e.pg.DSN,
-		"--points", "20000", "--repeat", "2", "--vs-rounds", "2", "--no-settle", "--baseline-pairs", "0")
+		"--points", "20000", "--repeat", "2", "--vs-rounds", "2", "--no-settle", "--baseline-pairs", "0", "--error-events", "400")
 	t.Logf("bench took %v; stdout:\n%s\nstderr:\n%s", time.Since(start).Round(time.Second), stdout, stderr)
 	if code != 0 {
 		t.Fatalf("alidade bench exited %d\nstdout:\n%s", code, stdout)
@@ -73,7 +74,7 @@ func TestClusterBench(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &rep); err != nil {
 		t.Fatalf("the last line is not the report's JSON: %v\n%s", err, stdout)
 	}
-	for _, want := range []string{"vs cluster", "cluster points/s", "embedded points/s", "answers", "all agree"} {
+	for _, want := range []string{"vs cluster", "cluster points/s", "embedded points/s", "cluster error events/s", "embedded error events/s", "answers", "all agree"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("the table lacks %q:\n%s", want, stdout)
 		}
@@ -88,6 +89,17 @@ func TestClusterBench(t *testing.T) {
 	if cc.EmbeddedMedian <= 0 || cc.ClusterMedian <= 0 || cc.IngestRatio <= 0 || rep.IngestPointsPerS <= 0 {
 		t.Errorf("ingest: embedded %v, cluster %v points/s, ratio %v; want all > 0", cc.EmbeddedMedian, cc.ClusterMedian, cc.IngestRatio)
 	}
+	// Error events through the Sentry endpoint, in the same 2 rounds,
+	// every one acknowledged and counted once in 40 groups on each side.
+	if cc.ErrorEvents != 400 || cc.ErrorGroups != 40 || len(cc.EmbeddedErrorEventsPerS) != 2 || len(cc.ClusterErrorEventsPerS) != 2 ||
+		cc.EmbeddedErrorMedian <= 0 || cc.ClusterErrorMedian <= 0 || cc.ErrorIngestRatio <= 0 || cc.ClusterErrorP99Ms <= 0 ||
+		cc.EmbeddedErrorsRejected != 0 || cc.ClusterErrorsRejected != 0 {
+		t.Errorf("error events: %d in %d groups, rounds %v and %v events/s, medians %v and %v, ratio %v, cluster p99 %v ms, rejected %d and %d; want 400 in 40, 2 rounds each, all acknowledged",
+			cc.ErrorEvents, cc.ErrorGroups, cc.EmbeddedErrorEventsPerS, cc.ClusterErrorEventsPerS, cc.EmbeddedErrorMedian, cc.ClusterErrorMedian,
+			cc.ErrorIngestRatio, cc.ClusterErrorP99Ms, cc.EmbeddedErrorsRejected, cc.ClusterErrorsRejected)
+	}
+	t.Logf("error events/s: embedded %v (median of %v), cluster %v (median of %v), ×%.2f; cluster p50 %v ms, p99 %v ms",
+		cc.EmbeddedErrorMedian, cc.EmbeddedErrorEventsPerS, cc.ClusterErrorMedian, cc.ClusterErrorEventsPerS, cc.ErrorIngestRatio, cc.ClusterErrorP50Ms, cc.ClusterErrorP99Ms)
 	// Each of the node's group commits is one INSERT; 20,000 points in
 	// 10,000-point requests take from 1 to 2 of them.
 	if cc.ClusterInserts == nil || *cc.ClusterInserts < 1 || *cc.ClusterInserts > 2 {
@@ -143,8 +155,10 @@ func TestClusterBench(t *testing.T) {
 			t.Errorf("after the failed run, shard %d still has the bench's databases: %s", i+1, dbs)
 		}
 	}
+	second := time.Now()
 	stdout, stderr, code = runBenchBinary(t, "--store", store, "--meta", e.pg.DSN, "--root-key", m[1],
-		"--points", "2000", "--repeat", "1", "--vs-rounds", "1", "--no-settle", "--json")
+		"--points", "2000", "--repeat", "1", "--vs-rounds", "1", "--no-settle", "--json", "--error-events", "40")
+	t.Logf("the run with the root key took %v", time.Since(second).Round(time.Second))
 	if code != 0 || !strings.Contains(stdout, `"vs_cluster":{`) || !strings.Contains(stdout, `"disagreements":[]`) {
 		t.Errorf("a run with the root key = exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}

@@ -3,11 +3,14 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,8 +22,9 @@ import (
 // as the embedded store does of the same events; the events are listed
 // and readable on both nodes; an event sent to A and again to B counts
 // once; a status set on B is A's; PostgreSQL down makes the Sentry
-// endpoint answer 503 with Retry-After and store nothing; a cron
-// monitor's check-in sent to A is B's.
+// endpoint answer 503 with Retry-After and store nothing; so does
+// ClickHouse down (both shards), and the SDK's envelope retried once it is
+// back is counted once; a cron monitor's check-in sent to A is B's.
 func TestClusterErrorsTwoNodes(t *testing.T) {
 	e := startClusterEnv(t)
 	a, b, keys := e.launchTwo(t)
@@ -187,6 +191,74 @@ func TestClusterErrorsTwoNodes(t *testing.T) {
 		t.Fatalf("after the event sent during the outage and again: %+v; want one unresolved (regressed) group of 8 events", gs)
 	}
 
+	// ClickHouse down (both shards): the real SDK's event is answered 503
+	// with Retry-After and nothing of it is counted; once ClickHouse is
+	// back, the envelope the SDK sent, sent again as its retry would be,
+	// is stored once, and a second retry adds nothing.
+	rec := &recordingTransport{}
+	cr, err := sentry.NewClient(sentry.ClientOptions{Dsn: dsn(b, keys["public"]), Environment: "prod", ServerName: "test-host", HTTPTransport: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cr.Close() })
+	for _, s := range e.ch.Shards {
+		s.Stop()
+	}
+	chDown := time.Now()
+	sentry.NewHub(cr, sentry.NewScope()).CaptureEvent(ev(8))
+	flushed := cr.Flush(10 * time.Second)
+	sent := rec.last()
+	for _, s := range e.ch.Shards {
+		s.Start()
+	}
+	t.Logf("ClickHouse down for %v", time.Since(chDown).Round(time.Millisecond))
+	if !flushed || sent == nil {
+		t.Fatalf("sentry-go sent nothing with ClickHouse down (flushed %v)", flushed)
+	}
+	if sent.status != 503 || sent.retryAfter == "" {
+		t.Fatalf("the SDK's event with ClickHouse down = %d (Retry-After %q) %s; want 503 with Retry-After", sent.status, sent.retryAfter, sent.answer)
+	}
+	if _, gs := groups(a, keys["read"]); len(gs) != 1 || gs[0].Count != 8 {
+		t.Fatalf("after the 503: %+v; want the group's 8 events, the refused one not counted", gs)
+	}
+	resend := func() (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", sent.url, bytes.NewReader(sent.body))
+		req.Header = sent.header.Clone()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		code, resp = resend()
+		if code == 200 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if code != 200 {
+		t.Fatalf("the SDK's envelope again once ClickHouse is back = %d %s", code, resp)
+	}
+	if code, resp = resend(); code != 200 {
+		t.Fatalf("the SDK's envelope a third time = %d %s", code, resp)
+	}
+	if _, gs := groups(a, keys["read"]); len(gs) != 1 || gs[0].Count != 9 {
+		t.Fatalf("after the SDK's event retried twice once ClickHouse is back: %+v; want one group of 9 events", gs)
+	}
+	want8 := fmt.Sprintf("%032x", 0xc0ffee08)
+	if code, resp := do(t, "GET", a.url+"/api/v1/events/"+want8, keys["read"], ""); code != 200 || !strings.Contains(resp, "database is down") {
+		t.Fatalf("GET /api/v1/events/%s after the retries = %d %s", want8, code, resp)
+	}
+	code, resp = do(t, "GET", fmt.Sprintf("%s/api/v1/error-groups/%d/events", b.url, id), keys["read"], "")
+	if n := strings.Count(resp, `"`+want8+`"`); code != 200 || n != 1 {
+		t.Fatalf("the group's events list event 8 %d times (%d); want once\n%s", n, code, resp)
+	}
+
 	// A cron monitor's check-in sent to A is listed on B.
 	hub := sentry.NewHub(ca, sentry.NewScope())
 	hub.CaptureCheckIn(&sentry.CheckIn{MonitorSlug: "nightly-grades", Status: sentry.CheckInStatusInProgress},
@@ -205,4 +277,49 @@ func TestClusterErrorsTwoNodes(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// recordingTransport is the SDK's HTTP transport: it sends each request
+// and keeps the last one with its answer, for the test to send again as
+// the SDK's retry.
+type recordingTransport struct {
+	mu  sync.Mutex
+	req *recorded
+}
+
+type recorded struct {
+	url        string
+	header     http.Header
+	body       []byte
+	status     int
+	retryAfter string
+	answer     string
+}
+
+func (rt *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	body, err := io.ReadAll(req.Body)
+	req.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	r := &recorded{url: req.URL.String(), header: req.Header.Clone(), body: body}
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(answer))
+	r.status, r.retryAfter, r.answer = resp.StatusCode, resp.Header.Get("Retry-After"), string(answer)
+	rt.mu.Lock()
+	rt.req = r
+	rt.mu.Unlock()
+	return resp, nil
+}
+
+func (rt *recordingTransport) last() *recorded {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.req
 }

@@ -113,6 +113,10 @@ type Options struct {
 	// raw points on both and compares the answers and figures. It needs
 	// ServerExe (not URL) and excludes VictoriaLogs.
 	Cluster *ClusterTarget
+	// ErrorEvents is the Sentry envelopes a cluster comparison sends each
+	// side after the points, in VsRounds alternating rounds; 0 means
+	// DefaultClusterErrorEvents.
+	ErrorEvents int
 
 	// Progress receives progress lines; nil means none.
 	Progress io.Writer
@@ -146,6 +150,8 @@ func (o *Options) Validate() error {
 		return errors.New("no server: give a URL or the alidade binary to start")
 	case o.URL != "" && o.RootKey == "" && (o.WriteKey == "" || o.ReadKey == ""):
 		return errors.New("a server URL needs a write key and a read key of one project, or the root key to create one")
+	case o.ErrorEvents < 0 || o.ErrorEvents > 1<<24:
+		return fmt.Errorf("error events must be 1 to %d, got %d", 1<<24, o.ErrorEvents)
 	case o.VsRounds < 0 || o.VsRounds > 100:
 		return fmt.Errorf("rounds against the peer must be 1 to 100, got %d", o.VsRounds)
 	case o.Cluster != nil && o.URL != "":
@@ -179,6 +185,9 @@ func (o *Options) resolve() {
 	}
 	if o.VsRounds == 0 {
 		o.VsRounds = DefaultVsRounds
+	}
+	if o.ErrorEvents == 0 {
+		o.ErrorEvents = DefaultClusterErrorEvents
 	}
 	requests := (o.Points + int64(max(o.Batch, 1)) - 1) / int64(max(o.Batch, 1))
 	o.VsRounds = int(min(int64(o.VsRounds), requests))
@@ -395,6 +404,11 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		}
 		in = alt.total[0]
 		cl.ingested(ctx, alt, clBefore, from, to)
+		// Error events, after the points so that the points' rates are
+		// the points' alone.
+		if err := cl.errorRounds(ctx, c, envelopeTarget(url, keys.Project, keys.Public), keys.Read, o.ErrorEvents, o.VsRounds, o.Seed); err != nil {
+			return nil, err
+		}
 	} else if in, err = ingest(ctx, c, keys.Write, w, o.Concurrency, tick); err != nil {
 		return nil, err
 	}

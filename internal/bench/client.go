@@ -126,7 +126,13 @@ func parseRetryAfter(v string) time.Duration {
 }
 
 // Keys are a project's write and read keys.
-type Keys struct{ Write, Read string }
+type Keys struct {
+	Write, Read string
+	// Public is the project's Sentry DSN key and Project its id, when the
+	// bench created the project (CreateProject).
+	Public  string
+	Project int64
+}
 
 // CreateProject creates a project named name (or, when that name is taken,
 // name-YYYYMMDD-HHMMSS) with the root key and returns its keys.
@@ -134,6 +140,7 @@ func CreateProject(ctx context.Context, url, rootKey, name string) (Keys, error)
 	c := newClient(url, 1)
 	defer c.close()
 	var p struct {
+		ID   int64             `json:"id"`
 		Keys map[string]string `json:"keys"`
 	}
 	post := func(n string) error {
@@ -147,7 +154,7 @@ func CreateProject(ctx context.Context, url, rootKey, name string) (Keys, error)
 	if err != nil {
 		return Keys{}, fmt.Errorf("create project %q: %w", name, err)
 	}
-	k := Keys{Write: p.Keys["write"], Read: p.Keys["read"]}
+	k := Keys{Write: p.Keys["write"], Read: p.Keys["read"], Public: p.Keys["public"], Project: p.ID}
 	if k.Write == "" || k.Read == "" {
 		return Keys{}, fmt.Errorf("create project %q: the answer holds no write or read key", name)
 	}

@@ -153,6 +153,29 @@ type ClusterComparison struct {
 	// every point it acknowledged.
 	VisibleAfterMs float64 `json:"visible_after_ms"`
 
+	// ErrorEvents Sentry envelopes of ErrorEnvelopeBytes on average, one
+	// error event each over ErrorGroups fingerprints, were sent to each
+	// through POST /api/{project}/envelope/ from ErrorClients concurrent
+	// clients, in Rounds alternating rounds after the points' (the
+	// embedded store first in odd rounds). The rates are each round's
+	// acknowledged events/s; ErrorIngestRatio is the medians' ratio,
+	// cluster over embedded; the latencies are over all rounds.
+	ErrorEvents             int       `json:"error_events"`
+	ErrorGroups             int       `json:"error_groups"`
+	ErrorClients            int       `json:"error_clients"`
+	ErrorEnvelopeBytes      int       `json:"error_envelope_bytes"`
+	EmbeddedErrorEventsPerS []float64 `json:"embedded_error_events_per_s"`
+	ClusterErrorEventsPerS  []float64 `json:"cluster_error_events_per_s"`
+	EmbeddedErrorMedian     float64   `json:"embedded_median_error_events_per_s"`
+	ClusterErrorMedian      float64   `json:"cluster_median_error_events_per_s"`
+	ErrorIngestRatio        float64   `json:"error_ingest_ratio"`
+	EmbeddedErrorP50Ms      float64   `json:"embedded_error_p50_ms"`
+	EmbeddedErrorP99Ms      float64   `json:"embedded_error_p99_ms"`
+	ClusterErrorP50Ms       float64   `json:"cluster_error_p50_ms"`
+	ClusterErrorP99Ms       float64   `json:"cluster_error_p99_ms"`
+	EmbeddedErrorsRejected  int       `json:"embedded_errors_rejected"`
+	ClusterErrorsRejected   int       `json:"cluster_errors_rejected"`
+
 	// Queries are the bench's queries with source raw on both, and as each
 	// server chooses (its rollups where they cover the query: the
 	// embedded store's in memory, the cluster's rollup table), medians of
@@ -205,6 +228,7 @@ type clusterRun struct {
 	srv     *Server
 	c       *client
 	keys    map[string]string // the bench project's keys by kind
+	project int64             // the bench project's id
 	keep    bool
 	cmp     *ClusterComparison
 	logf    func(string, ...any)
@@ -251,7 +275,7 @@ func startCluster(ctx context.Context, o *Options, logf func(string, ...any)) (_
 		return nil, fmt.Errorf("the metadata store at %s was initialised before and has its own root key: give it with --root-key or ALIDADE_ROOT_KEY, so that the bench can create its project there (the bench never replaces it)", cr.cmp.Meta)
 	}
 	cr.cmp.Project = "bench-" + strings.TrimPrefix(cr.db[len(t.Database):], "_bench_")
-	if cr.keys, err = createProjectKeys(ctx, cr.srv.URL, root, cr.cmp.Project); err != nil {
+	if cr.keys, cr.project, err = createProjectKeys(ctx, cr.srv.URL, root, cr.cmp.Project); err != nil {
 		var ae *apiError
 		if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
 			return nil, fmt.Errorf("the root key given is not the metadata store's (%s): %w", cr.cmp.Meta, err)
@@ -264,23 +288,27 @@ func startCluster(ctx context.Context, o *Options, logf func(string, ...any)) (_
 }
 
 // createProjectKeys creates project name with the root key and returns
-// its keys by kind.
-func createProjectKeys(ctx context.Context, url, rootKey, name string) (map[string]string, error) {
+// its keys by kind and its id.
+func createProjectKeys(ctx context.Context, url, rootKey, name string) (map[string]string, int64, error) {
 	c := newClient(url, 1)
 	defer c.close()
 	var p struct {
+		ID   int64             `json:"id"`
 		Keys map[string]string `json:"keys"`
 	}
 	body, _ := json.Marshal(map[string]string{"name": name})
 	if err := c.do(ctx, "POST", "/api/v1/projects", rootKey, body, nil, &p); err != nil {
-		return nil, fmt.Errorf("create project %q: %w", name, err)
+		return nil, 0, fmt.Errorf("create project %q: %w", name, err)
 	}
-	for _, k := range []string{"write", "read", "admin"} {
+	for _, k := range []string{"write", "read", "admin", "public"} {
 		if p.Keys[k] == "" {
-			return nil, fmt.Errorf("create project %q: the answer holds no %s key", name, k)
+			return nil, 0, fmt.Errorf("create project %q: the answer holds no %s key", name, k)
 		}
 	}
-	return p.Keys, nil
+	if p.ID < 1 {
+		return nil, 0, fmt.Errorf("create project %q: the answer holds no id", name)
+	}
+	return p.Keys, p.ID, nil
 }
 
 // ingested fills the comparison's ingest figures from alt (the embedded
@@ -526,6 +554,12 @@ func (cc *ClusterComparison) writeRows(row func(cells ...string)) {
 	row("", "cluster commit p50 / p99", fmt.Sprintf("%s / %s ms", ms(cc.ClusterCommitP50Ms), ms(cc.ClusterCommitP99Ms)), fmt.Sprintf("client round trip; all counted after %.0f ms", cc.VisibleAfterMs), "")
 	if cc.ClusterInserts != nil && cc.ClusterInsertAvgMs != nil {
 		row("", "cluster INSERTs", fmt.Sprintf("%s, avg %s ms", groupDigits(*cc.ClusterInserts), ms(*cc.ClusterInsertAvgMs)), fmt.Sprintf("the node's group commits: %s points each on average", groupDigits(cc.Points / *cc.ClusterInserts)), "")
+	}
+	if cc.ErrorEvents > 0 {
+		row("", "error events, each", groupDigits(int64(cc.ErrorEvents)), fmt.Sprintf("Sentry envelopes of %s bytes, %d fingerprints, %d clients, %d alternating rounds", groupDigits(int64(cc.ErrorEnvelopeBytes)), cc.ErrorGroups, cc.ErrorClients, len(cc.ClusterErrorEventsPerS)), "")
+		row("", "embedded error events/s", groupDigits(int64(cc.EmbeddedErrorMedian)), fmt.Sprintf("median of rounds %s; p50 / p99 %s / %s ms", rates(cc.EmbeddedErrorEventsPerS), ms(cc.EmbeddedErrorP50Ms), ms(cc.EmbeddedErrorP99Ms)), "")
+		row("", "cluster error events/s", groupDigits(int64(cc.ClusterErrorMedian)), fmt.Sprintf("median of rounds %s; p50 / p99 %s / %s ms", rates(cc.ClusterErrorEventsPerS), ms(cc.ClusterErrorP50Ms), ms(cc.ClusterErrorP99Ms)), "")
+		row("", "error ingest ratio", fmt.Sprintf("×%.2f", cc.ErrorIngestRatio), "cluster over embedded", "")
 	}
 	for _, q := range cc.Queries {
 		row("", q.Name, fmt.Sprintf("%s ms vs %s ms (×%.2f)", ms(q.ClusterMs), ms(q.EmbeddedMs), q.Ratio), fmt.Sprintf("cluster vs embedded, source raw, medians of %d", cc.Repeat), "")

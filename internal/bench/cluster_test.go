@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -102,6 +105,10 @@ func sampleCluster() *ClusterComparison {
 		Queries:            []ClusterQuery{{Name: "by_endpoint_8", EmbeddedMs: 120, ClusterMs: 300, Ratio: 2.5, Rows: 8}},
 		EmbeddedStoreBytes: &eb, ClusterStoreBytes: &cb, EmbeddedBytesPerPoint: &ep, ClusterBytesPerPoint: &cp,
 		ClusterPeakRSSBytes: &peak, ClusterInserts: &inserts, ClusterInsertAvgMs: &avg,
+		ErrorEvents: 5000, ErrorGroups: 40, ErrorClients: 64, ErrorEnvelopeBytes: 5210,
+		EmbeddedErrorEventsPerS: []float64{6100, 5900, 6000}, ClusterErrorEventsPerS: []float64{900, 1100, 1000},
+		EmbeddedErrorMedian: 6000, ClusterErrorMedian: 1000, ErrorIngestRatio: 0.167,
+		EmbeddedErrorP50Ms: 9.5, EmbeddedErrorP99Ms: 30, ClusterErrorP50Ms: 60, ClusterErrorP99Ms: 180,
 		Disagreements: []string{},
 	}
 }
@@ -117,6 +124,7 @@ func TestReportCluster(t *testing.T) {
 	for _, want := range []string{
 		"3, alternating with the cluster", "vs cluster", "clickhouse://ch1:8123/alidade_bench_0a1b2c3d?cluster=analytics",
 		"cluster points/s", "150,000", "×0.38", "300 ms vs 120 ms (×2.50)", "31.00 vs 14.00 (×2.21)", "200, avg 420 ms", "5,000 points each on average", "peak 300.0 MiB", "all agree",
+		"error events, each", "5,000", "5,210 bytes, 40 fingerprints, 64 clients, 3 alternating rounds", "cluster error events/s", "1,000", "p50 / p99 60.0 / 180 ms", "×0.17",
 		"Note: left behind by the cluster comparison: project bench-0a1b2c3d",
 	} {
 		if !strings.Contains(out, want) {
@@ -170,11 +178,56 @@ func TestOptionsCluster(t *testing.T) {
 		{func(o *Options) { o.URL, o.RootKey = "http://x", "k" }, "takes no server URL"},
 		{func(o *Options) { o.VictoriaLogs = "/bin/true" }, "one comparison at a time"},
 		{func(o *Options) { o.Cluster = &ClusterTarget{HTTP: "http://x/", Database: "a"} }, "the metadata store's URL"},
+		{func(o *Options) { o.ErrorEvents = -1 }, "error events must be 1 to"},
 	} {
 		o2 := o
 		tc.set(&o2)
 		if err := o2.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Validate = %v; want %q", err, tc.want)
+		}
+	}
+}
+
+// TestSendEnvelopes: an envelope is acknowledged when answered 200; a
+// 503 is counted as not acknowledged, with its status; every body is sent
+// once with the Sentry auth header.
+func TestSendEnvelopes(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		seen[string(body)]++
+		mu.Unlock()
+		if r.URL.Path != "/api/7/envelope/" || !strings.HasSuffix(r.Header.Get("X-Sentry-Auth"), "sentry_key=pub") {
+			http.Error(w, "bad target", http.StatusBadRequest)
+			return
+		}
+		if strings.HasPrefix(string(body), "down") {
+			w.Header().Set("Retry-After", "5")
+			http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, `{"id":"x"}`)
+	}))
+	defer srv.Close()
+	var bodies [][]byte
+	for i := range 50 {
+		b := fmt.Sprintf("up %d", i)
+		if i%10 == 3 {
+			b = fmt.Sprintf("down %d", i)
+		}
+		bodies = append(bodies, []byte(b))
+	}
+	hc := envelopeHTTP(4)
+	defer hc.CloseIdleConnections()
+	got := sendEnvelopes(context.Background(), hc, envelopeTarget(srv.URL, 7, "pub"), bodies, 4)
+	if len(got.latMs) != 45 || got.rejected != 5 || got.firstErr == nil || !strings.Contains(got.firstErr.Error(), "503") || got.elapsed <= 0 {
+		t.Errorf("sendEnvelopes = %d acknowledged, %d rejected (first %v) in %v; want 45, 5 with status 503", len(got.latMs), got.rejected, got.firstErr, got.elapsed)
+	}
+	for _, b := range bodies {
+		if seen[string(b)] != 1 {
+			t.Errorf("body %q sent %d times; want once", b, seen[string(b)])
 		}
 	}
 }

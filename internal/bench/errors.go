@@ -165,15 +165,9 @@ func RunErrors(ctx context.Context, o ErrorsOptions) (rep *ErrorsReport, err err
 	logf("server at %s, pid %d, RSS at rest %.1f MB; sending %d envelopes of %d bytes from %d clients over %d groups",
 		srv.URL, srv.PID(), mb(rep.RSSRest), o.Events, rep.AvgBytes, o.Concurrency, o.Groups)
 
-	url := fmt.Sprintf("%s/api/%d/envelope/", srv.URL, p.ID)
-	auth := "Sentry sentry_version=7, sentry_client=alidade-bench/1, sentry_key=" + p.Keys["public"]
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.Concurrency, MaxConnsPerHost: o.Concurrency}, Timeout: time.Minute}
+	target := envelopeTarget(srv.URL, p.ID, p.Keys["public"])
+	hc := envelopeHTTP(o.Concurrency)
 	defer hc.CloseIdleConnections()
-	lat := make([]float64, o.Events)
-	ok := make([]bool, o.Events)
-	var next atomic.Int64
-	var firstErr error
-	var errOnce sync.Once
 	stopSampling := make(chan struct{})
 	sampled := make(chan struct{})
 	go func() {
@@ -191,17 +185,98 @@ func RunErrors(ctx context.Context, o ErrorsOptions) (rep *ErrorsReport, err err
 	}()
 	commits0 := c.scrapeCommits(ctx)
 	cpu0, cpuErr := ReadProcCPU(srv.PID())
+	sent := sendEnvelopes(ctx, hc, target, bodies, o.Concurrency)
+	cpu1, err := ReadProcCPU(srv.PID())
+	close(stopSampling)
+	<-sampled
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	// Before the first commit the histogram is not exposed yet: zero.
+	if commits1 := c.scrapeCommits(ctx); commits1.ok && commits1.count > commits0.count {
+		rep.PointCommits = commits1.count - commits0.count
+		rep.PointCommitMs = 1000 * (commits1.seconds - commits0.seconds) / float64(rep.PointCommits)
+	}
+	acked := sent.latMs
+	rep.Acked, rep.Rejected = len(acked), o.Events-len(acked)
+	rep.Seconds = sent.elapsed.Seconds()
+	rep.EventsPerS = float64(rep.Acked) / rep.Seconds
+	if cpuErr == nil && err == nil && rep.Acked > 0 {
+		rep.ServerCPUUs = (cpu1 - cpu0) * 1e6 / float64(rep.Acked)
+	}
+	if len(acked) > 0 {
+		rep.P50Ms, rep.P99Ms, rep.MaxMs = Percentile(acked, 0.5), Percentile(acked, 0.99), Percentile(acked, 1)
+	}
+	if st, err := srv.Status(); err == nil {
+		rep.RSSPeak = max(st.PeakRSS, srv.PeakRSS())
+	}
+	if rep.Rejected > 0 {
+		logf("%d envelopes not acknowledged; the first: %v", rep.Rejected, sent.firstErr)
+	}
+
+	var groups struct {
+		Groups []json.RawMessage `json:"groups"`
+	}
+	if err := c.do(ctx, "GET", "/api/v1/error-groups?status=all&limit=1000", p.Keys["read"], nil, nil, &groups); err != nil {
+		return nil, fmt.Errorf("list error groups: %w", err)
+	}
+	rep.GroupsMade = len(groups.Groups)
+	rep.Budgets = map[string]Verdict{
+		"events_per_s": {Figure: fmt.Sprintf("%.0f ≥ %d", rep.EventsPerS, BudgetErrorEventsPerS), Met: rep.EventsPerS >= BudgetErrorEventsPerS},
+		"rss_peak":     {Figure: fmt.Sprintf("%.0f MB ≤ %d MB", mb(rep.RSSPeak), BudgetErrorsRSSBytes>>20), Met: rep.RSSPeak > 0 && rep.RSSPeak <= BudgetErrorsRSSBytes},
+		"groups":       {Figure: fmt.Sprintf("%d = %d", rep.GroupsMade, min(o.Groups, o.Events)), Met: rep.GroupsMade == min(o.Groups, o.Events)},
+		"acked":        {Figure: fmt.Sprintf("%d of %d", rep.Acked, rep.Events), Met: rep.Rejected == 0},
+	}
+	return rep, nil
+}
+
+// envelopeSink is a project's Sentry envelope endpoint on one server.
+type envelopeSink struct {
+	url, auth string
+}
+
+// envelopeTarget is the envelope endpoint of project id on the server at
+// base, with its public (DSN) key.
+func envelopeTarget(base string, id int64, public string) envelopeSink {
+	return envelopeSink{
+		url:  fmt.Sprintf("%s/api/%d/envelope/", base, id),
+		auth: "Sentry sentry_version=7, sentry_client=alidade-bench/1, sentry_key=" + public,
+	}
+}
+
+// envelopeHTTP is the HTTP client of conc concurrent SDKs.
+func envelopeHTTP(conc int) *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc, MaxConnsPerHost: conc}, Timeout: time.Minute}
+}
+
+// envelopesSent is what sendEnvelopes measured.
+type envelopesSent struct {
+	latMs    []float64 // the acknowledged envelopes' round trips, in ms
+	rejected int       // envelopes not answered 200
+	firstErr error     // the first of them
+	elapsed  time.Duration
+}
+
+// sendEnvelopes posts bodies to s from conc clients, each waiting for its
+// answer, and measures them; an envelope is acknowledged when it is
+// answered 200.
+func sendEnvelopes(ctx context.Context, hc *http.Client, s envelopeSink, bodies [][]byte, conc int) envelopesSent {
+	lat := make([]float64, len(bodies))
+	ok := make([]bool, len(bodies))
+	var next atomic.Int64
+	var firstErr error
+	var errOnce sync.Once
 	var wg sync.WaitGroup
 	start := time.Now()
-	for range o.Concurrency {
+	for range conc {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= len(bodies) || ctx.Err() != nil {
 					return
 				}
-				req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(bodies[i]))
-				req.Header.Set("X-Sentry-Auth", auth)
+				req, _ := http.NewRequestWithContext(ctx, "POST", s.url, bytes.NewReader(bodies[i]))
+				req.Header.Set("X-Sentry-Auth", s.auth)
 				req.Header.Set("Content-Type", "application/x-sentry-envelope")
 				t0 := time.Now()
 				resp, err := hc.Do(req)
@@ -222,54 +297,15 @@ func RunErrors(ctx context.Context, o ErrorsOptions) (rep *ErrorsReport, err err
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	cpu1, err := ReadProcCPU(srv.PID())
-	close(stopSampling)
-	<-sampled
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	// Before the first commit the histogram is not exposed yet: zero.
-	if commits1 := c.scrapeCommits(ctx); commits1.ok && commits1.count > commits0.count {
-		rep.PointCommits = commits1.count - commits0.count
-		rep.PointCommitMs = 1000 * (commits1.seconds - commits0.seconds) / float64(rep.PointCommits)
-	}
-	var acked []float64
+	out := envelopesSent{elapsed: time.Since(start), firstErr: firstErr}
 	for i, k := range ok {
 		if k {
-			acked = append(acked, lat[i])
+			out.latMs = append(out.latMs, lat[i])
+		} else {
+			out.rejected++
 		}
 	}
-	rep.Acked, rep.Rejected = len(acked), o.Events-len(acked)
-	rep.Seconds = elapsed.Seconds()
-	rep.EventsPerS = float64(rep.Acked) / rep.Seconds
-	if cpuErr == nil && err == nil && rep.Acked > 0 {
-		rep.ServerCPUUs = (cpu1 - cpu0) * 1e6 / float64(rep.Acked)
-	}
-	if len(acked) > 0 {
-		rep.P50Ms, rep.P99Ms, rep.MaxMs = Percentile(acked, 0.5), Percentile(acked, 0.99), Percentile(acked, 1)
-	}
-	if st, err := srv.Status(); err == nil {
-		rep.RSSPeak = max(st.PeakRSS, srv.PeakRSS())
-	}
-	if rep.Rejected > 0 {
-		logf("%d envelopes not acknowledged; the first: %v", rep.Rejected, firstErr)
-	}
-
-	var groups struct {
-		Groups []json.RawMessage `json:"groups"`
-	}
-	if err := c.do(ctx, "GET", "/api/v1/error-groups?status=all&limit=1000", p.Keys["read"], nil, nil, &groups); err != nil {
-		return nil, fmt.Errorf("list error groups: %w", err)
-	}
-	rep.GroupsMade = len(groups.Groups)
-	rep.Budgets = map[string]Verdict{
-		"events_per_s": {Figure: fmt.Sprintf("%.0f ≥ %d", rep.EventsPerS, BudgetErrorEventsPerS), Met: rep.EventsPerS >= BudgetErrorEventsPerS},
-		"rss_peak":     {Figure: fmt.Sprintf("%.0f MB ≤ %d MB", mb(rep.RSSPeak), BudgetErrorsRSSBytes>>20), Met: rep.RSSPeak > 0 && rep.RSSPeak <= BudgetErrorsRSSBytes},
-		"groups":       {Figure: fmt.Sprintf("%d = %d", rep.GroupsMade, min(o.Groups, o.Events)), Met: rep.GroupsMade == min(o.Groups, o.Events)},
-		"acked":        {Figure: fmt.Sprintf("%d of %d", rep.Acked, rep.Events), Met: rep.Rejected == 0},
-	}
-	return rep, nil
+	return out
 }
 
 func mb(b int64) float64 { return float64(b) / (1 << 20) }
