@@ -184,6 +184,7 @@ func TestClusterErrorsTwoNodes(t *testing.T) {
 		if code != 503 || time.Now().After(deadline) {
 			break
 		}
+		t.Logf("node A after PostgreSQL's restart: %d %s (a stale connection; again)", code, resp)
 		time.Sleep(200 * time.Millisecond)
 	}
 	// 1.2.0 is newer than the release the group was resolved in (1.1.0).
