@@ -191,17 +191,24 @@ type layout struct {
 
 func newLayout(s *Spec) *layout {
 	l := &layout{spec: Spec{Dimensions: slices.Clone(s.Dimensions), Distributions: slices.Clone(s.Distributions)}}
+	l.blobDims, l.numDims, l.dists = s.Positions()
+	return l
+}
+
+// Positions returns the positions of the spec's blob dimensions and of its
+// double dimensions, each in spec order, and of its distributions.
+func (s *Spec) Positions() (blobDims, numDims, dists []int) {
 	for _, f := range s.Dimensions {
 		if f.Kind == point.KindBlob {
-			l.blobDims = append(l.blobDims, f.Pos)
+			blobDims = append(blobDims, f.Pos)
 		} else {
-			l.numDims = append(l.numDims, f.Pos)
+			numDims = append(numDims, f.Pos)
 		}
 	}
 	for _, f := range s.Distributions {
-		l.dists = append(l.dists, f.Pos)
+		dists = append(dists, f.Pos)
 	}
-	return l
+	return blobDims, numDims, dists
 }
 
 // dim locates a dimension field: kind 'i' (index1), 'b' (blobs[i]) or

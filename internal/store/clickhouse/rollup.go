@@ -114,16 +114,7 @@ type rollupLayout struct {
 func layoutOf(dataset string) *rollupLayout {
 	spec := rollup.DefaultSpec(0, dataset)
 	l := &rollupLayout{spec: spec}
-	for _, f := range spec.Dimensions {
-		if f.Kind == point.KindBlob {
-			l.blobs = append(l.blobs, f.Pos)
-		} else {
-			l.nums = append(l.nums, f.Pos)
-		}
-	}
-	for _, f := range spec.Distributions {
-		l.dists = append(l.dists, f.Pos)
-	}
+	l.blobs, l.nums, l.dists = spec.Positions()
 	return l
 }
 
