@@ -252,8 +252,14 @@ func startServerAt(bin, addr, dataDir string, args ...string) (*server, error) {
 			return nil, fmt.Errorf("alidade serve was not ready within 60s; stderr:\n%s", s.stderr)
 		}
 	}
-	// The banner is printed before the server is ready.
+	// The banner is printed before the server is ready, but reaches
+	// s.stdout through exec's copying goroutine: wait for its end (its
+	// second rule of '=') or the line of a data directory used before.
 	out := s.stdout.String()
+	for rule := strings.Repeat("=", 78); strings.Count(out, rule) < 2 && !strings.Contains(out, "keys were shown on first start") && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		out = s.stdout.String()
+	}
 	s.keys = map[string]string{}
 	for _, m := range keyRE.FindAllStringSubmatch(out, -1) {
 		s.keys[m[1]] = m[2]
