@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"errors"
+	"math"
 	"testing"
 	"time"
 )
@@ -18,8 +19,16 @@ func TestRowsIn(t *testing.T) {
 		{day / 2, day + day/4, 500 + 1000},
 		{-day, 0, 0},
 		{3 * day, 4 * day, 0},
+		// A millisecond either side of the day boundary.
+		{day - 1, day, 1000.0 / day},
+		{day, day + 1, 4000.0 / day},
+		{day - 1, day + 1, 1000.0/day + 4000.0/day},
+		{-1, 1, 1000.0 / day},
+		// The minute and the hour: their share of the day.
+		{day, day + 60_000, 4000.0 * 60_000 / day},
+		{day - 3_600_000, day, 1000.0 * 3_600_000 / day},
 	} {
-		if got := d.rowsIn(c.from, c.to); got != c.want {
+		if got := d.rowsIn(c.from, c.to); math.Abs(got-c.want) > 1e-9*max(1, c.want) {
 			t.Errorf("rowsIn(%d, %d) = %v; want %v", c.from, c.to, got, c.want)
 		}
 	}
