@@ -61,6 +61,21 @@ type Store interface {
 	PutMonitor(ctx context.Context, m Monitor) error
 }
 
+// SharedStore is a Store that the registries of several servers write at
+// once (a cluster's PostgreSQL). Their memories may be behind the store
+// (a change another server made is heard a moment later), so a registry
+// over one never writes what it remembers: it changes the stored state,
+// read under a lock, through UpdateMonitor.
+type SharedStore interface {
+	Store
+	// UpdateMonitor runs fn on the stored state of a monitor (the zero
+	// Monitor with its key, and found false, when there is none) while no
+	// other UpdateMonitor of that monitor runs, and stores what fn
+	// returns when it says store; it returns the state stored after.
+	UpdateMonitor(ctx context.Context, project int64, slug, env string,
+		fn func(m Monitor, found bool) (next Monitor, store bool, err error)) (Monitor, error)
+}
+
 // Writer writes a project's points durably (the ingest pipeline).
 type Writer func(ctx context.Context, project int64, pts []point.Point) error
 
@@ -236,11 +251,32 @@ func (r *Registry) CheckIn(ctx context.Context, project int64, c *errtrack.Check
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	k := key{project, c.Slug, c.Environment}
+	if sh, ok := r.st.(SharedStore); ok {
+		next, err := sh.UpdateMonitor(ctx, project, c.Slug, c.Environment, func(m Monitor, _ bool) (Monitor, bool, error) {
+			return checkIn(m, c, sched, received), true, nil
+		})
+		if err != nil {
+			return err
+		}
+		r.m[k] = &next
+		return nil
+	}
 	m := r.m[k]
 	if m == nil {
 		m = &Monitor{Project: project, Slug: c.Slug, Environment: c.Environment}
 	}
-	next := *m
+	next := checkIn(*m, c, sched, received)
+	if err := r.st.PutMonitor(ctx, next); err != nil {
+		return err
+	}
+	r.m[k] = &next
+	return nil
+}
+
+// checkIn is m after check-in c received at received (Unix ms); sched is
+// c's schedule, nil when it declares none.
+func checkIn(m Monitor, c *errtrack.CheckIn, sched Schedule, received int64) Monitor {
+	next := m
 	if c.Config != nil {
 		cfg := *c.Config
 		next.Config = &cfg
@@ -261,11 +297,7 @@ func (r *Registry) CheckIn(ctx context.Context, project int64, c *errtrack.Check
 		// one is due at the schedule's next time.
 		next.NextExpected = sched.Next(time.UnixMilli(received)).UnixMilli()
 	}
-	if err := r.st.PutMonitor(ctx, next); err != nil {
-		return err
-	}
-	r.m[k] = &next
-	return nil
+	return next
 }
 
 // Sweep makes the missed and timeout check-ins due at now: for each
@@ -294,26 +326,43 @@ func (r *Registry) Sweep(ctx context.Context, now time.Time) (int, error) {
 	})
 	made := 0
 	var errs []error
+	sh, shared := r.st.(SharedStore)
 	for _, k := range keys {
-		m := r.m[k]
-		next := *m
-		var pts []point.Point
-		if next.InProgress != "" && nowMs >= next.InProgressSince+maxRuntime(next.Config).Milliseconds() {
-			c := &errtrack.CheckIn{ID: next.InProgress, Slug: next.Slug, Status: "timeout", Environment: next.Environment, Config: next.Config}
-			pts = append(pts, c.Point(next.InProgressSince+maxRuntime(next.Config).Milliseconds()))
-			next.InProgress, next.InProgressSince, next.LastStatus = "", 0, "timeout"
-		}
-		if sched, err := ParseSchedule(next.Config); err == nil {
-			late := margin(next.Config).Milliseconds()
-			for n := 0; next.NextExpected > 0 && nowMs >= next.NextExpected+late; n++ {
-				if n < maxMissedPerSweep {
-					c := &errtrack.CheckIn{Slug: next.Slug, Status: "missed", Environment: next.Environment, Config: next.Config}
-					pts = append(pts, c.Point(next.NextExpected))
+		if shared {
+			// The stored state, not the remembered one: a check-in another
+			// server took since the last reload moved the monitor on.
+			n, exists := 0, true
+			next, err := sh.UpdateMonitor(ctx, k.project, k.slug, k.env, func(m Monitor, found bool) (Monitor, bool, error) {
+				exists = found
+				next, pts := due(m, nowMs)
+				if !found || len(pts) == 0 {
+					return m, false, nil
 				}
-				next.LastStatus = "missed"
-				next.NextExpected = sched.Next(time.UnixMilli(next.NextExpected)).UnixMilli()
+				// Written while the monitor is locked: no other server
+				// writes them again (a failed commit leaves them to the
+				// next sweep, at least once).
+				if err := r.write(ctx, next.Project, pts); err != nil {
+					return m, false, fmt.Errorf("monitor %q: write its check-ins: %w", next.Slug, err)
+				}
+				n = len(pts)
+				return next, true, nil
+			})
+			if err != nil {
+				errs = append(errs, err)
+				continue
 			}
+			if !exists {
+				delete(r.m, k)
+				continue
+			}
+			r.m[k] = &next
+			if n > 0 {
+				made += n
+				r.log.Info("cron monitor", "project", next.Project, "slug", next.Slug, "environment", next.Environment, "status", next.LastStatus, "check_ins", n)
+			}
+			continue
 		}
+		next, pts := due(*r.m[k], nowMs)
 		if len(pts) == 0 {
 			continue
 		}
@@ -331,6 +380,31 @@ func (r *Registry) Sweep(ctx context.Context, now time.Time) (int, error) {
 		r.log.Info("cron monitor", "project", next.Project, "slug", next.Slug, "environment", next.Environment, "status", next.LastStatus, "check_ins", len(pts))
 	}
 	return made, errors.Join(errs...)
+}
+
+// due is m at nowMs (Unix ms) and the check-ins it makes: a timeout for a
+// run past its max runtime, a missed check-in for each scheduled time
+// whose margin has passed (at most maxMissedPerSweep of them).
+func due(m Monitor, nowMs int64) (Monitor, []point.Point) {
+	next := m
+	var pts []point.Point
+	if next.InProgress != "" && nowMs >= next.InProgressSince+maxRuntime(next.Config).Milliseconds() {
+		c := &errtrack.CheckIn{ID: next.InProgress, Slug: next.Slug, Status: "timeout", Environment: next.Environment, Config: next.Config}
+		pts = append(pts, c.Point(next.InProgressSince+maxRuntime(next.Config).Milliseconds()))
+		next.InProgress, next.InProgressSince, next.LastStatus = "", 0, "timeout"
+	}
+	if sched, err := ParseSchedule(next.Config); err == nil {
+		late := margin(next.Config).Milliseconds()
+		for n := 0; next.NextExpected > 0 && nowMs >= next.NextExpected+late; n++ {
+			if n < maxMissedPerSweep {
+				c := &errtrack.CheckIn{Slug: next.Slug, Status: "missed", Environment: next.Environment, Config: next.Config}
+				pts = append(pts, c.Point(next.NextExpected))
+			}
+			next.LastStatus = "missed"
+			next.NextExpected = sched.Next(time.UnixMilli(next.NextExpected)).UnixMilli()
+		}
+	}
+	return next, pts
 }
 
 // List returns a project's monitors by slug and environment.

@@ -22,6 +22,7 @@ import (
 
 	"github.com/alidade/alidade/internal/aesql"
 	"github.com/alidade/alidade/internal/meta"
+	"github.com/alidade/alidade/internal/monitors"
 	"github.com/alidade/alidade/internal/point"
 	"github.com/alidade/alidade/internal/query"
 	"github.com/alidade/alidade/internal/store"
@@ -53,6 +54,10 @@ type Points interface {
 }
 
 var _ Points = (*clickhouse.Store)(nil)
+
+// Cron monitors' check-ins come to every node: each changes the stored
+// state under a lock (monitors.SharedStore), never what it remembers.
+var _ monitors.SharedStore = (*Store)(nil)
 
 // Store is a cluster node's store. Its metadata methods are the
 // PostgreSQL store's.

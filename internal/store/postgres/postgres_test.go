@@ -58,6 +58,7 @@ func TestPostgres(t *testing.T) {
 	t.Run("ListenerIdle", srv.testListenerIdle)
 	t.Run("TailBus", srv.testTailBus)
 	t.Run("Idem", srv.testIdem)
+	t.Run("Monitors", srv.testMonitors)
 	// Last: it stops the server, which closes the admin connection.
 	t.Run("Restart", srv.testRestart)
 	admin.Close(ctx)
