@@ -159,6 +159,7 @@ func execute(t *testing.T, s *clickhouse.Store, sub query.Sub, source string) *q
 func testRollupCluster(t *testing.T, c *testinfra.ClickHouseCluster) {
 	ctx := context.Background()
 	url := chURL(c.Shards[0], "alidade_rollup", "cluster="+c.Name+"&rollups=on")
+	plain := chURL(c.Shards[0], "alidade_rollup", "cluster="+c.Name)
 	s, err := clickhouse.Open(ctx, clickhouse.Options{URL: url, Rollups: true})
 	if err != nil {
 		t.Fatal(err)
@@ -196,6 +197,7 @@ func testRollupCluster(t *testing.T, c *testinfra.ClickHouseCluster) {
 	}
 	compare("cluster", s)
 	testAutoDenseSparse(t, s)
+	testRollupAllDoubles(t, s)
 
 	// Not covered: raw under auto, an error naming why under rollup.
 	base := rollupSubs(1)[0]
@@ -207,6 +209,8 @@ func testRollupCluster(t *testing.T, c *testinfra.ClickHouseCluster) {
 		{"group on url", func(s *query.Sub) { s.GroupBy = []point.Field{blobF(1)} }, "blob1: not a rollup dimension"},
 		{"interval not whole minutes", func(s *query.Sub) { s.Interval = 90_000 }, "not a whole number of minutes"},
 		{"quantile of status", func(s *query.Sub) { s.Aggs = []query.Agg{{Type: query.AggQuantile, Field: doubleF(2), Q: 0.5}} }, "not a rollup distribution"},
+		// requests' schema has 4 doubles: its states keep only those.
+		{"sum of double5", func(s *query.Sub) { s.Aggs = []query.Agg{{Type: query.AggSum, Field: doubleF(5)}} }, "schema's 4 doubles only"},
 	} {
 		sub := base
 		c.edit(&sub)
@@ -246,7 +250,6 @@ func testRollupCluster(t *testing.T, c *testinfra.ClickHouseCluster) {
 		}
 	}
 	// Opened without rollups=on it stays without them.
-	plain := chURL(c.Shards[0], "alidade_rollup", "cluster="+c.Name)
 	if s3, err := clickhouse.Open(ctx, clickhouse.Options{URL: plain, Rollups: true}); err != nil || s3.Rollups() {
 		t.Fatalf("Open(%s) of a database without rollup tables = %v; Rollups() = %v; want no error, false", plain, err, err == nil && s3.Rollups())
 	}
@@ -319,4 +322,29 @@ func testAutoDenseSparse(t *testing.T, s *clickhouse.Store) {
 			t.Errorf("%s: %d rows over %d points; raw %d over %d", c.name, len(res.Rows), res.RowsScanned, len(raw.Rows), raw.RowsScanned)
 		}
 	}
+}
+
+// testRollupAllDoubles: a dataset that is not built in keeps sums, minima
+// and maxima of all 20 doubles (the built-in ones only their schema's),
+// answered from the rollup as from the points.
+func testRollupAllDoubles(t *testing.T, s *clickhouse.Store) {
+	r := rand.New(rand.NewPCG(9, 10))
+	var pts []point.Point
+	for i := range 3000 {
+		d := make([]float64, point.MaxDoubles)
+		for j := range d {
+			d[j] = math.Round(r.NormFloat64()*1000) / 8
+		}
+		pts = append(pts, point.Point{Dataset: "custom", Timestamp: day0 + int64(i)*20_000, Index: []string{"a", "b"}[i%2], Doubles: d, SampleInterval: uint32(1 + i%3)})
+	}
+	if err := s.Append(context.Background(), []store.Batch{{Project: 4, Points: pts}}); err != nil {
+		t.Fatal(err)
+	}
+	var aggs []query.Agg
+	for _, pos := range []int{1, 7, 20} {
+		aggs = append(aggs, query.Agg{Type: query.AggSum, Field: doubleF(pos)}, query.Agg{Type: query.AggAvg, Field: doubleF(pos)},
+			query.Agg{Type: query.AggMin, Field: doubleF(pos)}, query.Agg{Type: query.AggMax, Field: doubleF(pos)})
+	}
+	sub := query.Sub{Project: 4, Dataset: "custom", From: day0, To: day0 + store.DayMs, Interval: 3_600_000, GroupBy: []point.Field{indexF}, Aggs: aggs}
+	sameAnswer(t, "custom dataset, doubles 1, 7 and 20", sub, execute(t, s, sub, query.SourceRollup), execute(t, s, sub, query.SourceRaw))
 }

@@ -94,6 +94,12 @@ func (s *Store) rollupWhy(sub *query.Sub, l *rollupLayout) string {
 		if why := rollup.AggWhy(a, sub.Dataset, l.spec, isDim, isDist); why != "" {
 			return why
 		}
+		switch a.Type {
+		case query.AggSum, query.AggAvg, query.AggMin, query.AggMax:
+			if a.Field.Pos > l.doubles {
+				return fmt.Sprintf("%s of %s: dataset %q's rollup keeps sums, minima and maxima of its schema's %d doubles only", what, a.Field.Column(), sub.Dataset, l.doubles)
+			}
+		}
 	}
 	cover, ok := s.RollupCoverFrom()
 	switch {
