@@ -30,13 +30,15 @@ import (
 // (110, 183 ms), so 4 stays; with a p95 1.1 points sparse (855, 961 ms)
 // but 79 dense (774, 1062 ms): a dense row's sketch holds dozens of bins
 // and each minute bucket's merged sketch is sent whole, which rows do not
-// measure (auto then reads the rollup where it is slower; not modelled
-// yet). One more branch (a minute read with edges that are not whole
+// measure: a query with a quantile weighs a rollup row
+// autoSketchRowCost points instead (80: dense 79 picks the points, which
+// were faster; sparse 1.1 picks them too, also faster). One more branch (a minute read with edges that are not whole
 // minutes against without) cost 3.1 ms, ~28,000 points of the sparse raw
 // read: autoBranchRows was 5,000.
 const (
-	autoRowCost    = 4
-	autoBranchRows = 25_000
+	autoRowCost       = 4
+	autoSketchRowCost = 80
+	autoBranchRows    = 25_000
 	rowsTTL        = 10 * time.Second
 )
 
@@ -72,9 +74,9 @@ type tableRows struct {
 }
 
 // rollupCost is what auto weighs: the estimated cost of reading spans
-// (rollup rows autoRowCost each, points 1, autoBranchRows a branch past
-// the first) against reading [from, to) from points.
-func (r *tableRows) rollupCost(spans []span, from, to int64) (rollup, raw float64) {
+// (rollup rows rowCost each, points 1, autoBranchRows a branch past the
+// first) against reading [from, to) from points.
+func (r *tableRows) rollupCost(spans []span, from, to int64, rowCost float64) (rollup, raw float64) {
 	raw = r.points.rowsIn(from, to)
 	for i, sp := range spans {
 		if i > 0 {
@@ -84,7 +86,7 @@ func (r *tableRows) rollupCost(spans []span, from, to int64) (rollup, raw float6
 			rollup += r.points.rowsIn(sp.from, sp.to)
 			continue
 		}
-		rollup += autoRowCost * r.tiers[sp.tier.ms].rowsIn(sp.from, sp.to)
+		rollup += rowCost * r.tiers[sp.tier.ms].rowsIn(sp.from, sp.to)
 	}
 	return rollup, raw
 }
@@ -173,6 +175,17 @@ func (s *Store) autoReadsRollup(ctx context.Context, sub *query.Sub) bool {
 	}
 	cover, _ := s.RollupCoverFrom()
 	from, to := max(sub.From, 0), min(sub.To, maxTimestamp)
-	rollup, raw := rows.rollupCost(rollupSpans(from, to, sub.Interval, cover), from, to)
+	rollup, raw := rows.rollupCost(rollupSpans(from, to, sub.Interval, cover), from, to, rowCost(sub))
 	return rollup < raw
+}
+
+// rowCost is what a rollup row read for sub costs, in points: more when
+// it merges distribution sketches.
+func rowCost(sub *query.Sub) float64 {
+	for _, a := range sub.Aggs {
+		if a.Type == query.AggQuantile || a.Type == query.AggQuantiles {
+			return autoSketchRowCost
+		}
+	}
+	return autoRowCost
 }

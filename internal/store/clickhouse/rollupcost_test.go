@@ -5,6 +5,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/alidade/alidade/internal/query"
 )
 
 func TestRowsIn(t *testing.T) {
@@ -58,7 +60,48 @@ func TestRollupCostDenseSparse(t *testing.T) {
 		{"dense, edges not whole minutes", rows(1_000_000, 100_000, 5_000, 300), 1234, day - 1234, 0, true},
 		{"no rows", rows(0, 0, 0, 0), 0, day, 0, false},
 	} {
-		rollup, raw := c.rows.rollupCost(rollupSpans(c.from, c.to, c.interval, 0), c.from, c.to)
+		rollup, raw := c.rows.rollupCost(rollupSpans(c.from, c.to, c.interval, 0), c.from, c.to, autoRowCost)
+		if got := rollup < raw; got != c.wantRollup {
+			t.Errorf("%s: rollup cost %v, raw %v: reads rollup %v; want %v", c.name, rollup, raw, got, c.wantRollup)
+		}
+	}
+}
+
+// TestRollupCostQuantiles: the cases BenchmarkAutoCost measured with a
+// p95 (1M points over a day, minute buckets): dense (17,280 minute rows)
+// and sparse (998,256) both read points, which were faster; count and
+// avg on the dense ones read the rollup. A month of the dense series
+// (hour rows) reads the rollup even with a p95.
+func TestRollupCostQuantiles(t *testing.T) {
+	const day = 86_400_000
+	p95 := &query.Sub{Aggs: []query.Agg{{Type: query.AggCount}, {Type: query.AggQuantile, Q: 0.95}}}
+	p := &query.Sub{Aggs: []query.Agg{{Type: query.AggQuantiles, Qs: []float64{0.5, 0.99}}}}
+	avg := &query.Sub{Aggs: []query.Agg{{Type: query.AggCount}, {Type: query.AggAvg}}}
+	dense := &tableRows{points: dayRows{0: 1_000_000}, tiers: map[int64]dayRows{minuteTier.ms: {0: 17_280}, hourTier.ms: {0: 288}, dayTier.ms: {0: 12}}}
+	sparse := &tableRows{points: dayRows{0: 1_000_000}, tiers: map[int64]dayRows{minuteTier.ms: {0: 998_256}, hourTier.ms: {0: 24 * 3000}, dayTier.ms: {0: 5000}}}
+	month := &tableRows{points: dayRows{}, tiers: map[int64]dayRows{minuteTier.ms: {}, hourTier.ms: {}, dayTier.ms: {}}}
+	for d := int64(0); d < 30; d++ {
+		month.points[d*day] = 1_000_000
+		month.tiers[minuteTier.ms][d*day] = 17_280
+		month.tiers[hourTier.ms][d*day] = 288
+		month.tiers[dayTier.ms][d*day] = 12
+	}
+	for _, c := range []struct {
+		name       string
+		rows       *tableRows
+		sub        *query.Sub
+		to         int64
+		interval   int64
+		wantRollup bool
+	}{
+		{"dense p95, minute buckets", dense, p95, day, 60_000, false},
+		{"dense quantiles, minute buckets", dense, p, day, 60_000, false},
+		{"sparse p95, minute buckets", sparse, p95, day, 60_000, false},
+		{"dense avg, minute buckets", dense, avg, day, 60_000, true},
+		{"sparse avg, minute buckets", sparse, avg, day, 60_000, false},
+		{"dense p95, a month by hour", month, p95, 30 * day, 3_600_000, true},
+	} {
+		rollup, raw := c.rows.rollupCost(rollupSpans(0, c.to, c.interval, 0), 0, c.to, rowCost(c.sub))
 		if got := rollup < raw; got != c.wantRollup {
 			t.Errorf("%s: rollup cost %v, raw %v: reads rollup %v; want %v", c.name, rollup, raw, got, c.wantRollup)
 		}
