@@ -17,8 +17,8 @@ import (
 // group add up as if one node had recorded them all.
 //
 // A batch is written in three steps (commitShared): (1) its groups' ids
-// are found or created (ResolveErrorGroups, no lock kept) and the ids of
-// its events already claimed are dropped (ClaimedErrorEvents, a read);
+// are found or created and the ids of its events already claimed are
+// dropped (ResolveErrorGroups, no lock kept);
 // (2) its events and attachments are stored with those group ids
 // (CommitErrors, no lock held); (3) one short transaction (CommitShared)
 // claims the events' ids, locks the groups, applies the events whose
@@ -35,12 +35,10 @@ type SharedStore interface {
 	Store
 	// ResolveErrorGroups returns the ids of the groups of the keys
 	// (distinct, in key order), creating those missing with a new id and
-	// Count 0 (reads do not see a group without events). It keeps no
-	// lock.
-	ResolveErrorGroups(ctx context.Context, keys []GroupKey) (map[GroupKey]int64, error)
-	// ClaimedErrorEvents returns which of the event keys are claimed (a
-	// read: it claims nothing).
-	ClaimedErrorEvents(ctx context.Context, keys []EventKey) (map[EventKey]bool, error)
+	// Count 0 (reads do not see a group without events), and which of the
+	// event keys are claimed already (a read: it claims nothing). It keeps
+	// no lock.
+	ResolveErrorGroups(ctx context.Context, keys []GroupKey, events []EventKey) (ids map[GroupKey]int64, claimed map[EventKey]bool, err error)
 	// CommitShared runs fn in one transaction, which it commits with the
 	// groups fn returns (Commit.New and Changed, by id; fn's events and
 	// attachments were stored before, through CommitErrors). fn claims the
@@ -153,28 +151,25 @@ func (t *Tracker) tryShared(ctx context.Context, ops []*op) (int, error) {
 		}
 	}
 	sortEventKeys(keys)
-	claimed, err := t.shared.ClaimedErrorEvents(ctx, keys)
-	if err != nil {
-		return 0, err
-	}
+	// Step 1: the groups' ids, and the ids claimed before.
 	var gkeys []GroupKey
 	seenGroup := map[GroupKey]bool{}
-	stored := all[:0]
 	for _, se := range all {
-		if se.hasID && claimed[se.key] {
-			continue
-		}
-		stored = append(stored, se)
 		if !seenGroup[se.group] {
 			seenGroup[se.group] = true
 			gkeys = append(gkeys, se.group)
 		}
 	}
-	// Step 1: the groups' ids.
 	sortGroupKeys(gkeys)
-	ids, err := t.shared.ResolveErrorGroups(ctx, gkeys)
+	ids, claimed, err := t.shared.ResolveErrorGroups(ctx, gkeys, keys)
 	if err != nil {
 		return 0, err
+	}
+	stored := all[:0]
+	for _, se := range all {
+		if !(se.hasID && claimed[se.key]) {
+			stored = append(stored, se)
+		}
 	}
 	// Step 2: the events and attachments, named by their groups.
 	var c Commit
@@ -280,16 +275,14 @@ func sortGroupKeys(keys []GroupKey) {
 	})
 }
 
-// minParallelOps is how many ops must be queued for a batch to start
-// while another commits: fewer wait for a commit to end (a batch of one
-// request costs an insert as a batch of hundreds does).
-const minParallelOps = 8
-
 // runShared is run over a SharedStore: up to SharedCommits batches
-// commit at once. The first starts as soon as an op is queued; another
-// starts while some commit only once minParallelOps ops are queued, else
-// when a commit ends, with what was queued meanwhile (so that a backlog
-// runs in parallel, and stragglers form one batch rather than one each).
+// commit at once. A batch starts as soon as an op is queued while none
+// commits; while some do, another starts only once a full batch
+// (MaxBatch events) is queued, else when a commit ends, with what was
+// queued meanwhile. So a backlog commits in parallel, while a stream that
+// one commit at a time keeps up with costs as few inserts as before
+// (measured on a loaded 2-core machine, more and smaller inserts halved
+// the rate: ClickHouse's work per insert, not its latency, bounds it).
 // A status change waits for every batch taken before it and runs before
 // any taken after it, as with one committer.
 func (t *Tracker) runShared() {
@@ -298,11 +291,15 @@ func (t *Tracker) runShared() {
 	if n <= 0 {
 		n = 4
 	}
-	ended := make(chan struct{}, n)
-	running := 0
+	ended := make(chan int, n) // the events of a batch that committed
+	running, runningEvents := 0, 0
+	end := func(events int) {
+		running--
+		runningEvents -= events
+	}
 	waitAll := func() {
-		for ; running > 0; running-- {
-			<-ended
+		for running > 0 {
+			end(<-ended)
 		}
 	}
 	stopping := false
@@ -310,8 +307,8 @@ func (t *Tracker) runShared() {
 		// What ended is free again.
 		for drained := false; !drained; {
 			select {
-			case <-ended:
-				running--
+			case events := <-ended:
+				end(events)
 			default:
 				drained = true
 			}
@@ -319,16 +316,15 @@ func (t *Tracker) runShared() {
 		var first *op
 		switch {
 		case running == n:
-			<-ended
-			running--
+			end(<-ended)
 			continue
-		case running > 0 && len(t.queue) < minParallelOps && !stopping:
+		case running > 0 && t.pending()-runningEvents < t.opts.MaxBatch && !stopping:
 			select {
-			case <-ended:
-				running--
+			case events := <-ended:
+				end(events)
 			case <-t.stop:
 				stopping = true
-			case <-time.After(time.Millisecond):
+			case <-time.After(2 * time.Millisecond):
 			}
 			continue
 		case stopping:
@@ -371,9 +367,14 @@ func (t *Tracker) runShared() {
 			}
 		}
 		if len(evOps) > 0 {
+			events := 0
+			for _, o := range evOps {
+				events += len(o.events)
+			}
 			running++
+			runningEvents += events
 			go func() {
-				defer func() { ended <- struct{}{} }()
+				defer func() { ended <- events }()
 				t.commitShared(evOps)
 			}()
 		}

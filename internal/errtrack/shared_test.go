@@ -48,10 +48,10 @@ func (m *memShared) CommitErrors(ctx context.Context, c Commit) error {
 	return m.memStore.CommitErrors(ctx, c)
 }
 
-func (m *memShared) ResolveErrorGroups(_ context.Context, keys []GroupKey) (map[GroupKey]int64, error) {
+func (m *memShared) ResolveErrorGroups(_ context.Context, keys []GroupKey, events []EventKey) (map[GroupKey]int64, map[EventKey]bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := map[GroupKey]int64{}
+	ids := map[GroupKey]int64{}
 	for _, k := range keys {
 		id, ok := m.ids[k]
 		if !ok {
@@ -59,21 +59,15 @@ func (m *memShared) ResolveErrorGroups(_ context.Context, keys []GroupKey) (map[
 			m.nextID++
 			m.ids[k] = id
 		}
-		out[k] = id
+		ids[k] = id
 	}
-	return out, nil
-}
-
-func (m *memShared) ClaimedErrorEvents(_ context.Context, keys []EventKey) (map[EventKey]bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := map[EventKey]bool{}
-	for _, k := range keys {
+	claimed := map[EventKey]bool{}
+	for _, k := range events {
 		if m.claims[k] {
-			out[k] = true
+			claimed[k] = true
 		}
 	}
-	return out, nil
+	return ids, claimed, nil
 }
 
 // memSharedTx stages a transaction's claims.
@@ -177,6 +171,7 @@ func TestSharedCommitsPipelineWithStatusBarrier(t *testing.T) {
 	}
 	opts := DefaultOptions()
 	opts.SharedCommits = 3
+	opts.MaxBatch = 8
 	tr, err := New(context.Background(), st, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -208,12 +203,12 @@ func TestSharedCommitsPipelineWithStatusBarrier(t *testing.T) {
 		}
 	}
 	// Event 1 alone starts at once; while it inserts, a batch starts once
-	// minParallelOps requests are queued: events 2-9, then 10-17.
+	// a full one (MaxBatch, 8 events) is queued: events 2-9, then 10-17.
 	record(1, ev(1, "1.0"))
 	started("batch 1")
 	next := 2
 	for b := 2; b <= 3; b++ {
-		for range minParallelOps {
+		for range opts.MaxBatch {
 			record(next, ev(next, "1.0"))
 			next++
 		}

@@ -45,8 +45,10 @@ type Options struct {
 	MaxBatch int
 	// SharedCommits is how many batches commit at once over a
 	// SharedStore (a cluster), where a commit waits mostly on the events'
-	// insert; 0 means 4. A status change waits for the batches queued
-	// before it. Over another store one batch commits at a time.
+	// insert; 0 means 4. A batch starts while another commits only when
+	// a full batch (MaxBatch events) is queued; a status change waits for
+	// the batches queued before it. Over another store one batch commits
+	// at a time.
 	SharedCommits int
 	// CacheGroups is how many groups are kept in memory (the others are
 	// read from the store when an event needs them).
@@ -434,6 +436,13 @@ func (t *Tracker) submitAsync(ctx context.Context, o *op, n int) error {
 		return ctx.Err()
 	}
 	return nil
+}
+
+// pending is how many events wait for a commit or commit.
+func (t *Tracker) pending() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.pend
 }
 
 func (t *Tracker) release(n int) {

@@ -96,35 +96,42 @@ func (s *Store) ShareErrors(ctx context.Context, fn func(errtrack.SharedTx) (err
 
 // ResolveErrorGroups returns the ids of the groups of keys (distinct, in
 // key order), creating those missing, empty (Count 0: reads do not see
-// them until a commit gives them events), each statement on its own: no
+// them until a commit gives them events), and which of the event keys
+// are claimed already, in one round trip of statements of their own: no
 // lock is kept. What errtrack.SharedStore.ResolveErrorGroups is.
-func (s *Store) ResolveErrorGroups(ctx context.Context, keys []errtrack.GroupKey) (map[errtrack.GroupKey]int64, error) {
-	out := make(map[errtrack.GroupKey]int64, len(keys))
+func (s *Store) ResolveErrorGroups(ctx context.Context, keys []errtrack.GroupKey, events []errtrack.EventKey) (map[errtrack.GroupKey]int64, map[errtrack.EventKey]bool, error) {
+	ids, claimed := make(map[errtrack.GroupKey]int64, len(keys)), map[errtrack.EventKey]bool{}
 	if len(keys) == 0 {
-		return out, nil
+		return ids, claimed, nil
 	}
 	projects, fps := make([]int64, len(keys)), make([]string, len(keys))
 	for i, k := range keys {
 		projects[i], fps[i] = k.Project, k.Fingerprint
 	}
+	eProjects, eIDs := make([]int64, len(events)), make([]string, len(events))
+	for i, k := range events {
+		eProjects[i], eIDs[i] = k.Project, k.EventID
+	}
 	// A group created by the INSERT and deleted by retention before the
 	// SELECT (it had events: another node's commit gave it some) is
 	// created again by the next try.
 	for try := 1; ; try++ {
-		err := s.resolveErrorGroups(ctx, projects, fps, out)
-		if err != nil {
-			return nil, s.fail("create error groups", err)
+		clear(ids)
+		clear(claimed)
+		if err := s.resolveErrorGroups(ctx, projects, fps, eProjects, eIDs, ids, claimed); err != nil {
+			return nil, nil, s.fail("create error groups", err)
 		}
-		if len(out) == len(keys) {
-			return out, nil
+		if len(ids) == len(keys) {
+			return ids, claimed, nil
 		}
 		if try == maxSharedTries {
-			return nil, s.fail("create error groups", fmt.Errorf("%d of %d error groups were deleted as they were created", len(keys)-len(out), len(keys)))
+			return nil, nil, s.fail("create error groups", fmt.Errorf("%d of %d error groups were deleted as they were created", len(keys)-len(ids), len(keys)))
 		}
 	}
 }
 
-func (s *Store) resolveErrorGroups(ctx context.Context, projects []int64, fps []string, out map[errtrack.GroupKey]int64) error {
+func (s *Store) resolveErrorGroups(ctx context.Context, projects []int64, fps []string, eProjects []int64, eIDs []string,
+	ids map[errtrack.GroupKey]int64, claimed map[errtrack.EventKey]bool) error {
 	// The SELECT runs once the INSERT is done (a statement of its own,
 	// with a snapshot of its own): it sees the groups another node
 	// created at the same time, which the INSERT skipped.
@@ -134,6 +141,8 @@ func (s *Store) resolveErrorGroups(ctx context.Context, projects []int64, fps []
 		ON CONFLICT (project, fingerprint) DO NOTHING`, projects, fps)
 	b.Queue(`SELECT id, project, fingerprint FROM error_groups
 		WHERE (project, fingerprint) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))`, projects, fps)
+	b.Queue(`SELECT project, event_id FROM error_event_ids
+		WHERE (project, event_id) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))`, eProjects, eIDs)
 	br := s.pool.SendBatch(ctx, &b)
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
@@ -143,46 +152,31 @@ func (s *Store) resolveErrorGroups(ctx context.Context, projects []int64, fps []
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
 	for rows.Next() {
 		var k errtrack.GroupKey
 		var id int64
 		if err := rows.Scan(&id, &k.Project, &k.Fingerprint); err != nil {
+			rows.Close()
 			return err
 		}
-		out[k] = id
+		ids[k] = id
 	}
-	return rows.Err()
-}
-
-// ClaimedErrorEvents returns which of the event keys are claimed already
-// (a read: no lock, nothing claimed).
-func (s *Store) ClaimedErrorEvents(ctx context.Context, keys []errtrack.EventKey) (map[errtrack.EventKey]bool, error) {
-	out := map[errtrack.EventKey]bool{}
-	if len(keys) == 0 {
-		return out, nil
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
 	}
-	projects, ids := make([]int64, len(keys)), make([]string, len(keys))
-	for i, k := range keys {
-		projects[i], ids[i] = k.Project, k.EventID
-	}
-	rows, err := s.pool.Query(ctx, `SELECT project, event_id FROM error_event_ids
-		WHERE (project, event_id) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))`, projects, ids)
-	if err != nil {
-		return nil, s.fail("read claimed event ids", err)
+	if rows, err = br.Query(); err != nil {
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var k errtrack.EventKey
 		if err := rows.Scan(&k.Project, &k.EventID); err != nil {
-			return nil, s.fail("read claimed event ids", err)
+			return err
 		}
-		out[k] = true
+		claimed[k] = true
 	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail("read claimed event ids", err)
-	}
-	return out, nil
+	return rows.Err()
 }
 
 func updateGroups(ctx context.Context, tx pgx.Tx, c errtrack.Commit) error {
@@ -248,14 +242,19 @@ func (t *sharedTx) LockGroups(keys []errtrack.GroupKey, ids []int64) (map[errtra
 	// A group retention deleted since ResolveErrorGroups comes back with
 	// its id (the events stored name it); if another node created its
 	// fingerprint again meanwhile, that group is locked (another id).
-	if _, err := t.tx.Exec(t.ctx, `INSERT INTO error_groups (id, project, fingerprint)
+	var b pgx.Batch
+	b.Queue(`INSERT INTO error_groups (id, project, fingerprint)
 		SELECT i, p, f FROM unnest($1::bigint[], $2::bigint[], $3::text[]) WITH ORDINALITY AS k(i, p, f, n) ORDER BY n
-		ON CONFLICT DO NOTHING`, ids, projects, fps); err != nil {
-		return nil, fmt.Errorf("create error groups: %w", err)
-	}
-	rows, err := t.tx.Query(t.ctx, `SELECT `+groupCols+` FROM error_groups
+		ON CONFLICT DO NOTHING`, ids, projects, fps)
+	b.Queue(`SELECT `+groupCols+` FROM error_groups
 		WHERE (project, fingerprint) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))
 		ORDER BY project, fingerprint COLLATE "C" FOR UPDATE`, projects, fps)
+	br := t.tx.SendBatch(t.ctx, &b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return nil, fmt.Errorf("create error groups: %w", err)
+	}
+	rows, err := br.Query()
 	if err != nil {
 		return nil, fmt.Errorf("lock error groups: %w", err)
 	}
