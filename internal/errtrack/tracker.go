@@ -13,8 +13,9 @@
 // transaction per batch (group commit), so that an acknowledged event is
 // durable. Over a SharedStore (a cluster, where the nodes' trackers write
 // the same groups) it keeps no group state and no event ids: each batch
-// claims its ids and locks its groups in the store's transaction and
-// applies its events to what it reads there (shared.go). It knows
+// stores its events, then claims their ids and locks its groups in the
+// store's transaction and applies its events to what it reads there, and
+// several batches commit at once (shared.go). It knows
 // nothing of HTTP or keys. The points that recorded
 // events imply (named by their groups) are written by Options.WritePoints:
 // once per batch, for every request grouped in it, while it commits.
@@ -42,6 +43,13 @@ type Options struct {
 	MaxPending int
 	// MaxBatch bounds the events of one commit.
 	MaxBatch int
+	// SharedCommits is how many batches commit at once over a
+	// SharedStore (a cluster), where a commit waits mostly on the events'
+	// insert; 0 means 4. A batch starts while another commits only when
+	// a full batch (MaxBatch events) is queued; a status change waits for
+	// the batches queued before it. Over another store one batch commits
+	// at a time.
+	SharedCommits int
 	// CacheGroups is how many groups are kept in memory (the others are
 	// read from the store when an event needs them).
 	CacheGroups int
@@ -277,6 +285,10 @@ func New(ctx context.Context, st Store, opts Options) (*Tracker, error) {
 
 // Start runs the committer (and the loader, with a journal).
 func (t *Tracker) Start() {
+	if t.shared != nil {
+		go t.runShared()
+		return
+	}
 	go t.run()
 	if t.ld != nil {
 		go t.load()
@@ -424,6 +436,13 @@ func (t *Tracker) submitAsync(ctx context.Context, o *op, n int) error {
 		return ctx.Err()
 	}
 	return nil
+}
+
+// pending is how many events wait for a commit or commit.
+func (t *Tracker) pending() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.pend
 }
 
 func (t *Tracker) release(n int) {

@@ -11,11 +11,15 @@ import (
 
 // Error tracking on a cluster: the groups and the ids of the events
 // recorded in PostgreSQL, the events and attachments in ClickHouse. A
-// batch's events are inserted into ClickHouse inside the PostgreSQL
-// transaction that claims their ids and changes their groups, before its
-// commit: a group never counts an event that cannot be read, and an
-// insert that fails leaves the ids unclaimed and the groups as they were
-// (see postgres.Store.ShareErrors for what a failed commit leaves).
+// batch (errtrack.SharedStore) finds or creates its groups' ids in
+// PostgreSQL (ResolveErrorGroups, no lock kept), inserts its events into
+// ClickHouse with them (CommitErrors, no lock held), then claims their
+// ids and changes their groups in one short PostgreSQL transaction
+// (CommitShared): a group never counts an event that cannot be read, and
+// an insert that fails leaves the ids unclaimed and the groups as they
+// were. Rows stored by a batch whose transaction then failed, or whose
+// claim another node won, are duplicates of their event id, which every
+// read keeps once (LIMIT 1 BY).
 
 var _ errtrack.SharedStore = (*Store)(nil)
 
@@ -40,15 +44,11 @@ func (s *Store) errPoints() (ErrorPoints, error) {
 	return ep, nil
 }
 
-// CommitShared runs one commit of error tracking (errtrack.SharedStore).
+// CommitShared runs the transaction of one commit of error tracking
+// (errtrack.SharedStore): claims, locks and the groups written back. The
+// commit's events were inserted before, by CommitErrors.
 func (s *Store) CommitShared(ctx context.Context, fn func(tx errtrack.SharedTx) (errtrack.Commit, error)) error {
-	ep, err := s.errPoints()
-	if err != nil {
-		return err
-	}
-	return s.Store.ShareErrors(ctx, fn, func(ctx context.Context, c errtrack.Commit) error {
-		return clickhouse.Classify(ep.AppendErrors(ctx, c.Events, c.Attachments))
-	})
+	return s.Store.ShareErrors(ctx, fn)
 }
 
 // CommitErrors stores a commit made elsewhere (attachments that came

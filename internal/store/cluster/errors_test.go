@@ -104,6 +104,9 @@ func TestErrorsOnCluster(t *testing.T) {
 	e := &env{pg: testinfra.StartPostgres(t), ch: testinfra.StartClickHouse(t, testinfra.ClickHouseOptions{})}
 	t.Run("TwoNodes", e.testTwoNodes)
 	t.Run("Reads", e.testReads)
+	t.Run("NodesRaceOnAnEvent", e.testNodesRaceOnAnEvent)
+	t.Run("ExpiredWhileStored", e.testExpiredWhileStored)
+	t.Run("CommitFailsAfterInsert", e.testCommitFailsAfterInsert)
 	// Last: it stops ClickHouse.
 	t.Run("Unavailable", e.testUnavailable)
 }

@@ -67,25 +67,18 @@ const maxSharedTries = 3
 
 // ShareErrors runs fn in one transaction (errtrack.SharedStore's
 // CommitShared): fn claims event ids and locks groups through its
-// SharedTx; then write stores the commit's events and attachments, then
-// the groups are written back and the transaction commits. A failure of
-// write rolls everything back: no group counts an event write did not
-// store, and the event ids stay unclaimed, so that the SDK's retry is
-// recorded. (A write that failed may still have stored some of the rows,
-// and a commit that fails after write did has stored them all: the retry
-// stores them again; readers keep one row per event id.)
-func (s *Store) ShareErrors(ctx context.Context, fn func(errtrack.SharedTx) (errtrack.Commit, error), write func(context.Context, errtrack.Commit) error) error {
+// SharedTx; then the groups fn returns are written back and the
+// transaction commits. The commit's events and attachments are not
+// written here: the caller stored them before (ClickHouse, see package
+// cluster), so that a group never counts an event that cannot be read,
+// and the transaction holds its locks for PostgreSQL's statements alone.
+func (s *Store) ShareErrors(ctx context.Context, fn func(errtrack.SharedTx) (errtrack.Commit, error)) error {
 	var err error
 	for try := 1; ; try++ {
 		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 			c, err := fn(&sharedTx{ctx: ctx, tx: tx})
 			if err != nil {
 				return err
-			}
-			if len(c.Events)+len(c.Attachments) > 0 {
-				if err := write(ctx, c); err != nil {
-					return &writeError{err}
-				}
 			}
 			return updateGroups(ctx, tx, c)
 		})
@@ -95,21 +88,96 @@ func (s *Store) ShareErrors(ctx context.Context, fn func(errtrack.SharedTx) (err
 		}
 		break
 	}
-	var we *writeError
-	if errors.As(err, &we) {
-		return we.err
-	}
 	if err != nil {
 		return s.fail("commit error groups", err)
 	}
 	return nil
 }
 
-// writeError is ShareErrors' write's error, returned as it is.
-type writeError struct{ err error }
+// ResolveErrorGroups returns the ids of the groups of keys (distinct, in
+// key order), creating those missing, empty (Count 0: reads do not see
+// them until a commit gives them events), and which of the event keys
+// are claimed already, in one round trip of statements of their own: no
+// lock is kept. What errtrack.SharedStore.ResolveErrorGroups is.
+func (s *Store) ResolveErrorGroups(ctx context.Context, keys []errtrack.GroupKey, events []errtrack.EventKey) (map[errtrack.GroupKey]int64, map[errtrack.EventKey]bool, error) {
+	ids, claimed := make(map[errtrack.GroupKey]int64, len(keys)), map[errtrack.EventKey]bool{}
+	if len(keys) == 0 {
+		return ids, claimed, nil
+	}
+	projects, fps := make([]int64, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		projects[i], fps[i] = k.Project, k.Fingerprint
+	}
+	eProjects, eIDs := make([]int64, len(events)), make([]string, len(events))
+	for i, k := range events {
+		eProjects[i], eIDs[i] = k.Project, k.EventID
+	}
+	// A group created by the INSERT and deleted by retention before the
+	// SELECT (it had events: another node's commit gave it some) is
+	// created again by the next try.
+	for try := 1; ; try++ {
+		clear(ids)
+		clear(claimed)
+		if err := s.resolveErrorGroups(ctx, projects, fps, eProjects, eIDs, ids, claimed); err != nil {
+			return nil, nil, s.fail("create error groups", err)
+		}
+		if len(ids) == len(keys) {
+			return ids, claimed, nil
+		}
+		if try == maxSharedTries {
+			return nil, nil, s.fail("create error groups", fmt.Errorf("%d of %d error groups were deleted as they were created", len(keys)-len(ids), len(keys)))
+		}
+	}
+}
 
-func (e *writeError) Error() string { return e.err.Error() }
-func (e *writeError) Unwrap() error { return e.err }
+func (s *Store) resolveErrorGroups(ctx context.Context, projects []int64, fps []string, eProjects []int64, eIDs []string,
+	ids map[errtrack.GroupKey]int64, claimed map[errtrack.EventKey]bool) error {
+	// The SELECT runs once the INSERT is done (a statement of its own,
+	// with a snapshot of its own): it sees the groups another node
+	// created at the same time, which the INSERT skipped.
+	var b pgx.Batch
+	b.Queue(`INSERT INTO error_groups (project, fingerprint)
+		SELECT p, f FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS k(p, f, n) ORDER BY n
+		ON CONFLICT (project, fingerprint) DO NOTHING`, projects, fps)
+	b.Queue(`SELECT id, project, fingerprint FROM error_groups
+		WHERE (project, fingerprint) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))`, projects, fps)
+	b.Queue(`SELECT project, event_id FROM error_event_ids
+		WHERE (project, event_id) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))`, eProjects, eIDs)
+	br := s.pool.SendBatch(ctx, &b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var k errtrack.GroupKey
+		var id int64
+		if err := rows.Scan(&id, &k.Project, &k.Fingerprint); err != nil {
+			rows.Close()
+			return err
+		}
+		ids[k] = id
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if rows, err = br.Query(); err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k errtrack.EventKey
+		if err := rows.Scan(&k.Project, &k.EventID); err != nil {
+			return err
+		}
+		claimed[k] = true
+	}
+	return rows.Err()
+}
 
 func updateGroups(ctx context.Context, tx pgx.Tx, c errtrack.Commit) error {
 	var b pgx.Batch
@@ -162,7 +230,7 @@ func (t *sharedTx) ClaimEvents(keys []errtrack.EventKey, now int64) (map[errtrac
 	return dup, nil
 }
 
-func (t *sharedTx) LockGroups(keys []errtrack.GroupKey) (map[errtrack.GroupKey]*errtrack.Group, error) {
+func (t *sharedTx) LockGroups(keys []errtrack.GroupKey, ids []int64) (map[errtrack.GroupKey]*errtrack.Group, error) {
 	out := make(map[errtrack.GroupKey]*errtrack.Group, len(keys))
 	if len(keys) == 0 {
 		return out, nil
@@ -171,14 +239,22 @@ func (t *sharedTx) LockGroups(keys []errtrack.GroupKey) (map[errtrack.GroupKey]*
 	for i, k := range keys {
 		projects[i], fps[i] = k.Project, k.Fingerprint
 	}
-	if _, err := t.tx.Exec(t.ctx, `INSERT INTO error_groups (project, fingerprint)
-		SELECT p, f FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS k(p, f, n) ORDER BY n
-		ON CONFLICT (project, fingerprint) DO NOTHING`, projects, fps); err != nil {
-		return nil, fmt.Errorf("create error groups: %w", err)
-	}
-	rows, err := t.tx.Query(t.ctx, `SELECT `+groupCols+` FROM error_groups
+	// A group retention deleted since ResolveErrorGroups comes back with
+	// its id (the events stored name it); if another node created its
+	// fingerprint again meanwhile, that group is locked (another id).
+	var b pgx.Batch
+	b.Queue(`INSERT INTO error_groups (id, project, fingerprint)
+		SELECT i, p, f FROM unnest($1::bigint[], $2::bigint[], $3::text[]) WITH ORDINALITY AS k(i, p, f, n) ORDER BY n
+		ON CONFLICT DO NOTHING`, ids, projects, fps)
+	b.Queue(`SELECT `+groupCols+` FROM error_groups
 		WHERE (project, fingerprint) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))
 		ORDER BY project, fingerprint COLLATE "C" FOR UPDATE`, projects, fps)
+	br := t.tx.SendBatch(t.ctx, &b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return nil, fmt.Errorf("create error groups: %w", err)
+	}
+	rows, err := br.Query()
 	if err != nil {
 		return nil, fmt.Errorf("lock error groups: %w", err)
 	}
