@@ -136,8 +136,12 @@ func (s *Store) resolveErrorGroups(ctx context.Context, projects []int64, fps []
 	// with a snapshot of its own): it sees the groups another node
 	// created at the same time, which the INSERT skipped.
 	var b pgx.Batch
+	// Only the missing are inserted: a row that conflicts still takes a
+	// value of the id sequence, and the ids of groups are shown (they
+	// follow each other as on one server, but for races).
 	b.Queue(`INSERT INTO error_groups (project, fingerprint)
-		SELECT p, f FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS k(p, f, n) ORDER BY n
+		SELECT p, f FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS k(p, f, n)
+		WHERE NOT EXISTS (SELECT 1 FROM error_groups g WHERE g.project = k.p AND g.fingerprint = k.f) ORDER BY n
 		ON CONFLICT (project, fingerprint) DO NOTHING`, projects, fps)
 	b.Queue(`SELECT id, project, fingerprint FROM error_groups
 		WHERE (project, fingerprint) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))`, projects, fps)
