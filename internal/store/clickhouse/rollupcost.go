@@ -39,7 +39,7 @@ const (
 	autoRowCost       = 4
 	autoSketchRowCost = 80
 	autoBranchRows    = 25_000
-	rowsTTL        = 10 * time.Second
+	rowsTTL           = 10 * time.Second
 )
 
 // dayRows are a table's rows by day partition (its start, Unix ms).
