@@ -180,8 +180,9 @@ func TestJournalReplaysExactlyOnce(t *testing.T) {
 	}
 	// Close gives up on the failing store; the journal keeps the rest.
 	cctx, cancel := context.WithCancel(ctx)
-	go func() { tr.WaitLoaded(ctx); cancel() }()
-	_ = tr.Close(cctx)
+	closing := tr // tr is the next tracker below, while this goroutine may still run
+	go func() { closing.WaitLoaded(ctx); cancel() }()
+	_ = closing.Close(cctx)
 	lg.Close()
 	if g, _ := st.ErrorGroup(ctx, 1, gid); g == nil || g.Count != 2 {
 		t.Fatalf("before the restart the store has %+v; want the first 2 events only", g)

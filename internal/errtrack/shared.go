@@ -291,15 +291,16 @@ func (t *Tracker) runShared() {
 	if n <= 0 {
 		n = 4
 	}
-	ended := make(chan int, n) // the events of a batch that committed
-	running, runningEvents := 0, 0
-	end := func(events int) {
-		running--
-		runningEvents -= events
-	}
+	ended := make(chan struct{}, n) // a batch committed
+	running := 0
+	// taken is the events of the ops taken from the queue: queued-taken
+	// of them are in it now (or about to be taken).
+	var taken int64
+	end := func() { running-- }
 	waitAll := func() {
 		for running > 0 {
-			end(<-ended)
+			<-ended
+			end()
 		}
 	}
 	stopping := false
@@ -307,8 +308,8 @@ func (t *Tracker) runShared() {
 		// What ended is free again.
 		for drained := false; !drained; {
 			select {
-			case events := <-ended:
-				end(events)
+			case <-ended:
+				end()
 			default:
 				drained = true
 			}
@@ -316,12 +317,13 @@ func (t *Tracker) runShared() {
 		var first *op
 		switch {
 		case running == n:
-			end(<-ended)
+			<-ended
+			end()
 			continue
-		case running > 0 && t.pending()-runningEvents < t.opts.MaxBatch && !stopping:
+		case running > 0 && t.queued.Load()-taken < int64(t.opts.MaxBatch) && !stopping:
 			select {
-			case events := <-ended:
-				end(events)
+			case <-ended:
+				end()
 			case <-t.stop:
 				stopping = true
 			case <-time.After(2 * time.Millisecond):
@@ -343,20 +345,9 @@ func (t *Tracker) runShared() {
 				continue
 			}
 		}
-		batch := []*op{first}
-		size := len(first.events)
-	fill:
-		for size < t.opts.MaxBatch && first.status == "" {
-			select {
-			case o := <-t.queue:
-				batch = append(batch, o)
-				size += len(o.events)
-				if o.status != "" {
-					break fill
-				}
-			default:
-				break fill
-			}
+		batch := t.fill(first)
+		for _, o := range batch {
+			taken += int64(len(o.events))
 		}
 		var evOps, statusOps []*op
 		for _, o := range batch {
@@ -367,14 +358,9 @@ func (t *Tracker) runShared() {
 			}
 		}
 		if len(evOps) > 0 {
-			events := 0
-			for _, o := range evOps {
-				events += len(o.events)
-			}
 			running++
-			runningEvents += events
 			go func() {
-				defer func() { ended <- events }()
+				defer func() { ended <- struct{}{} }()
 				t.commitShared(evOps)
 			}()
 		}

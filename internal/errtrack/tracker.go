@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/alidade/alidade/internal/point"
@@ -148,11 +149,14 @@ type Tracker struct {
 	now  func() time.Time
 
 	queue chan *op
-	mu    sync.Mutex // guards pending and closed
-	pend  int
-	done  chan struct{}
-	stop  chan struct{}
-	once  sync.Once
+	// queued counts the events of the ops sent into queue (after the
+	// send: as many are in the queue or taken from it).
+	queued atomic.Int64
+	mu     sync.Mutex // guards pending and closed
+	pend   int
+	done   chan struct{}
+	stop   chan struct{}
+	once   sync.Once
 
 	ld *loader // nil without a journal
 	// shared is st when it is a SharedStore: no cache, no recent ids.
@@ -431,18 +435,12 @@ func (t *Tracker) submitAsync(ctx context.Context, o *op, n int) error {
 	t.mu.Unlock()
 	select {
 	case t.queue <- o:
+		t.queued.Add(int64(len(o.events)))
 	case <-ctx.Done():
 		t.release(n)
 		return ctx.Err()
 	}
 	return nil
-}
-
-// pending is how many events wait for a commit or commit.
-func (t *Tracker) pending() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.pend
 }
 
 func (t *Tracker) release(n int) {
@@ -468,23 +466,29 @@ func (t *Tracker) run() {
 				}
 			}
 		}
-		batch := []*op{first}
-		n := len(first.events)
-	fill:
-		for n < t.opts.MaxBatch && first.status == "" {
-			select {
-			case o := <-t.queue:
-				batch = append(batch, o)
-				n += len(o.events)
-				if o.status != "" {
-					break fill
-				}
-			default:
-				break fill
-			}
-		}
-		t.commit(batch)
+		t.commit(t.fill(first))
 	}
+}
+
+// fill makes a batch of first and the ops queued after it: up to MaxBatch
+// events, and up to the first status change (a status change first is a
+// batch of its own).
+func (t *Tracker) fill(first *op) []*op {
+	batch := []*op{first}
+	n := len(first.events)
+	for n < t.opts.MaxBatch && first.status == "" {
+		select {
+		case o := <-t.queue:
+			batch = append(batch, o)
+			n += len(o.events)
+			if o.status != "" {
+				return batch
+			}
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // commit runs a batch of ops: the events' ops in one store commit, then
