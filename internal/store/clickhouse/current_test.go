@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alidade/alidade/internal/errtrack"
 	"github.com/alidade/alidade/internal/store"
 	"github.com/alidade/alidade/internal/store/clickhouse"
 	"github.com/alidade/alidade/internal/store/storetest"
@@ -71,6 +72,40 @@ func TestCurrentClickHouse(t *testing.T) {
 	}
 	if got := q("SELECT count() FROM feat.points WHERE project = 2"); got != "[[100]]" {
 		t.Errorf("the same 50 points appended twice (no log): %s rows; want [[100]] (not dropped as a repeated block)", got)
+	}
+
+	// Error events stored twice (a batch whose commit failed after its
+	// insert, then the SDK's retry, received later) read once, the latest.
+	var evs []errtrack.StoredEvent
+	var atts []errtrack.Attachment
+	for i := range 6 {
+		id := fmt.Sprintf("%032x", 0xdef000+i)
+		evs = append(evs, errtrack.StoredEvent{Project: 3, EventID: id, GroupID: 1, Timestamp: day0 + int64(i)*1000,
+			Received: day0 + int64(i)*1000, Level: "error", Title: "T", Payload: errtrack.Compress([]byte(id)), Size: 32})
+		atts = append(atts, errtrack.Attachment{Project: 3, EventID: id, Received: day0 + int64(i)*1000, Filename: "a.txt", Size: 1, Data: []byte{1}})
+	}
+	if err := s.AppendErrors(ctx, evs, atts); err != nil {
+		t.Fatal(err)
+	}
+	for i := range evs {
+		evs[i].Received += 500
+		evs[i].GroupID = 2 // the group expired and made again meanwhile: by id, the latest row wins
+		atts[i].Received += 500
+	}
+	if err := s.AppendErrors(ctx, evs, atts); err != nil {
+		t.Fatal(err)
+	}
+	if got := q("SELECT count(), uniqExact(event_id) FROM feat.error_events"); got != "[[12 6]]" {
+		t.Fatalf("error_events after two inserts of 6 events: %s; want [[12 6]] (each stored twice)", got)
+	}
+	if list, err := s.ErrorEvents(ctx, 3, 2, 100, 0); err != nil || len(list) != 6 || list[0].EventID != evs[5].EventID {
+		t.Errorf("ErrorEvents of the group = %d events, %v; want 6, each once, newest first", len(list), err)
+	}
+	if e, err := s.ErrorEvent(ctx, 3, evs[2].EventID); err != nil || e.GroupID != 2 || e.Received != evs[2].Received {
+		t.Errorf("ErrorEvent = %+v, %v; want the latest row (group 2)", e, err)
+	}
+	if a, err := s.ErrorAttachments(ctx, 3, evs[2].EventID); err != nil || len(a) != 1 {
+		t.Errorf("ErrorAttachments = %d, %v; want one", len(a), err)
 	}
 
 	start := time.Now()
