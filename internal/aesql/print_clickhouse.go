@@ -633,14 +633,7 @@ func (p *chPrinter) call(c *call) string {
 			}
 			p.add(&ps, chString(f.lit))
 		}
-		parts := ps.parts
-		switch len(parts) {
-		case 0:
-			return "''"
-		case 1:
-			return parts[0]
-		}
-		return "concat(" + strings.Join(parts, ", ") + ")"
+		return ps.concat()
 	case "toString":
 		return p.toStr(a[0], c.tz)
 

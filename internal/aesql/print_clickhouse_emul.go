@@ -66,6 +66,18 @@ func (p *chPrinter) add(ps *chParts, s string) {
 	ps.parts = append(ps.parts, s)
 }
 
+// concat prints the parts as one string expression: the empty string for none, the
+// part itself for one, concat(…) for more.
+func (ps *chParts) concat() string {
+	switch len(ps.parts) {
+	case 0:
+		return "''"
+	case 1:
+		return ps.parts[0]
+	}
+	return "concat(" + strings.Join(ps.parts, ", ") + ")"
+}
+
 // bind prints body with x bound to a lambda parameter, so that a body
 // using its value several times prints x once: arrayMap(_vN -> body,
 // [x])[1]. body must read no column (18.16 does not see the columns a

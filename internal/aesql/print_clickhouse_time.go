@@ -156,14 +156,7 @@ func (p *chPrinter) formatDateTime(c *call) string {
 		}
 	}
 	flush()
-	parts := ps.parts
-	switch len(parts) {
-	case 0:
-		return "''"
-	case 1:
-		return parts[0]
-	}
-	return "concat(" + strings.Join(parts, ", ") + ")"
+	return ps.concat()
 }
 
 // startOfInterval emulates toStartOfInterval (18.16 lacks it) from

@@ -84,8 +84,12 @@ func (srv *server) testMonitors(t *testing.T) {
 	if got := stored("backup"); !reflect.DeepEqual(got, m) {
 		t.Fatalf("after A's sweep the monitor is %+v; want B's %+v", got, m)
 	}
-	// Past B's next expected time: missed, once, whichever node sweeps.
-	late := time.UnixMilli(t0 + 2*hour + 2*time.Minute.Milliseconds())
+	// At B's next expected time plus the margin (a minute), to the
+	// millisecond: missed, once, whichever node sweeps; 1 ms before, not.
+	late := time.UnixMilli(t0 + 2*hour + monitors.DefaultMargin.Milliseconds())
+	if n, err := b.Sweep(ctx, late.Add(-time.Millisecond)); err != nil || n != 0 {
+		t.Fatalf("B's sweep 1 ms before the margin ends made %d, %v; want 0", n, err)
+	}
 	if n, err := a.Sweep(ctx, late); err != nil || n != 1 {
 		t.Fatalf("A's sweep past the next expected time made %d, %v; want 1 missed", n, err)
 	}
